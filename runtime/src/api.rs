@@ -1,0 +1,1 @@
+//! The engine's public API. Filled in by the lifecycle work.

@@ -1,0 +1,110 @@
+//! The engine's error type: one enum, with a [`ErrorKind`] for exit codes and the C ABI.
+
+use std::path::PathBuf;
+
+/// Result with the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A coarse classification of errors, stable across versions: the C ABI maps it to codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ErrorKind {
+    /// The configuration (config.json, process.json, resources) is invalid.
+    InvalidConfig = 1,
+    /// An argument given to the API is invalid (bad id, unknown signal, ...).
+    InvalidArgument = 2,
+    /// No container with this id exists.
+    NotFound = 3,
+    /// A container with this id already exists.
+    AlreadyExists = 4,
+    /// The container is not in a state that allows the operation.
+    InvalidState = 5,
+    /// A system call failed.
+    System = 6,
+    /// The operation is not supported by this build or this machine.
+    Unsupported = 7,
+    /// An internal error (a bug).
+    Internal = 8,
+}
+
+/// Every error the engine returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An invalid configuration; the message names the JSON path.
+    #[error("{0}")]
+    Config(String),
+    /// An invalid argument to the API.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// No such container.
+    #[error("container \"{0}\" does not exist")]
+    NotFound(String),
+    /// The id is taken.
+    #[error("container with id \"{0}\" already exists")]
+    AlreadyExists(String),
+    /// The container's state does not allow the operation.
+    #[error("{0}")]
+    InvalidState(String),
+    /// A system call failed on a path.
+    #[error("{op} {path}: {source}")]
+    Path {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A system call failed.
+    #[error("{op}: {source}")]
+    Sys {
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not supported here.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The coarse kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::InvalidConfig,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::InvalidState(_) => ErrorKind::InvalidState,
+            Error::Path { .. } | Error::Sys { .. } => ErrorKind::System,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The errno behind this error, when there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Path { source, .. } | Error::Sys { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// Shorthand for a failed call on a path.
+    pub fn path(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Path {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for a failed call with the current errno.
+    pub fn last_os(op: &'static str) -> Self {
+        Error::Sys {
+            op,
+            source: std::io::Error::last_os_error(),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The fastrun engine.
+//!
+//! Data flows one way:
+//! `config.json` bytes → [`spec`] (borrowed, validated) → [`plan`] (owned, C strings,
+//! flags resolved) → [`spawn`] (clone3; the child only runs the plan's syscalls) →
+//! [`state`] (what later commands read).
+//!
+//! The CLI, the C ABI (`ffi/`) and the benchmarks call only the API in [`api`].
+//! This crate parses no command line and exports no C symbols.
+
+pub mod api;
+pub mod cgroups;
+pub mod error;
+pub mod plan;
+pub mod rootfs;
+pub mod spawn;
+pub mod spec;
+pub mod state;
+pub mod sys;
+
+pub use api::*;
+pub use error::{Error, ErrorKind, Result};
+
+/// The version of this engine (the workspace version).
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The newest OCI runtime-spec version this engine implements.
+pub const OCI_SPEC_VERSION: &str = "1.3.0";
