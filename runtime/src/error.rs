@@ -60,6 +60,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The container's init failed during setup; the message names the step, the
+    /// config field or path, and the errno.
+    #[error("{message}")]
+    Init { message: String, errno: i32 },
     /// Not supported here.
     #[error("{0}")]
     Unsupported(String),
@@ -77,7 +81,7 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::InvalidState(_) => ErrorKind::InvalidState,
-            Error::Path { .. } | Error::Sys { .. } => ErrorKind::System,
+            Error::Path { .. } | Error::Sys { .. } | Error::Init { .. } => ErrorKind::System,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Internal(_) => ErrorKind::Internal,
         }
@@ -87,6 +91,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Path { source, .. } | Error::Sys { source, .. } => source.raw_os_error(),
+            Error::Init { errno, .. } => Some(*errno),
             _ => None,
         }
     }

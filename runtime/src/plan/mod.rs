@@ -1,1 +1,191 @@
-//! TODO
+//! The precomputed plan: everything the container's init needs, resolved before
+//! the clone. The child only walks these structures and makes system calls: every
+//! string is already a C string, every flag already resolved, every pointer array
+//! already built, so the child never allocates.
+
+pub mod cstr;
+pub mod mount_options;
+
+pub use cstr::{CStrArray, InRootPath, PtrArray};
+
+use std::ffi::CString;
+
+use crate::sys::caps::CapSets;
+use crate::sys::mount_api::MountAttr;
+
+/// The whole plan for one container init (or, later, one exec'd process).
+#[derive(Debug)]
+pub struct Plan {
+    pub ns: Namespaces,
+    /// uid/gid maps the parent writes for a new user namespace.
+    pub id_maps: Option<IdMaps>,
+    pub rootfs: Option<RootfsPlan>,
+    /// `linux.sysctl` as (path relative to /proc/sys, value).
+    pub sysctls: Vec<Sysctl>,
+    pub hostname: Option<CString>,
+    pub domainname: Option<CString>,
+    pub process: ProcessPlan,
+    /// Join a fresh session keyring (unless `--no-new-keyring`).
+    pub new_keyring: bool,
+    /// Number of fds after stdio passed through (`--preserve-fds`).
+    pub preserve_fds: u32,
+}
+
+/// Namespaces to create and to join.
+#[derive(Debug, Default)]
+pub struct Namespaces {
+    /// CLONE_NEW* flags for clone3.
+    pub clone_flags: u64,
+    /// CLONE_NEW* flags the child unshares after joining (when it joins a user
+    /// namespace, the new namespaces must be owned by that one).
+    pub unshare_flags: libc::c_int,
+    /// Namespaces to join with setns, in order (user first).
+    pub join: Vec<JoinNs>,
+    /// Content for /proc/self/timens_offsets; the child unshares CLONE_NEWTIME itself
+    /// (offsets can only be written before any process lives in the namespace).
+    pub time_offsets: Option<CString>,
+}
+
+/// A namespace to join.
+#[derive(Debug)]
+pub struct JoinNs {
+    /// CLONE_NEW* type.
+    pub flag: libc::c_int,
+    pub path: std::path::PathBuf,
+}
+
+/// uid/gid map contents ("inside outside size\n" lines).
+#[derive(Debug)]
+pub struct IdMaps {
+    pub uid_map: String,
+    pub gid_map: String,
+}
+
+/// The container's file system.
+#[derive(Debug)]
+pub struct RootfsPlan {
+    /// Absolute host path of the root.
+    pub path: CString,
+    /// Propagation applied to "/" of the new mount namespace first (MS_* | MS_REC).
+    pub root_propagation: libc::c_ulong,
+    /// Propagation applied to the container's root at the end, when asked.
+    pub rootfs_propagation: Option<libc::c_ulong>,
+    pub readonly: bool,
+    pub mounts: Vec<MountStep>,
+    pub devices: Vec<DeviceStep>,
+    pub links: Vec<LinkStep>,
+    pub masked: Vec<InRootPath>,
+    pub readonly_paths: Vec<InRootPath>,
+    /// MS_MOVE + chroot instead of pivot_root.
+    pub no_pivot: bool,
+}
+
+/// One mount, in order.
+#[derive(Debug)]
+pub struct MountStep {
+    /// Index in the config's `mounts` (for messages), or usize::MAX for runtime-added mounts.
+    pub config_index: usize,
+    pub dest: InRootPath,
+    pub kind: MountKind,
+    /// Propagation to set on the new mount (MS_SHARED, MS_SLAVE, ...; 0 = leave).
+    pub propagation: u64,
+    /// Create the destination as a file (bind of a non-directory) rather than a directory.
+    pub dest_is_file: bool,
+    /// Refuse a destination that is a symlink (for /proc and /sys).
+    pub no_symlink: bool,
+    /// The fs type name, for messages.
+    pub type_name: String,
+}
+
+/// How to make a mount.
+#[derive(Debug)]
+pub enum MountKind {
+    /// A fresh file system: fsopen + fsconfig + fsmount.
+    Fs {
+        fstype: CString,
+        options: Vec<FsOption>,
+        /// MOUNT_ATTR_* for fsmount.
+        attrs: u64,
+    },
+    /// A bind mount of a host path: open_tree(OPEN_TREE_CLONE) + mount_setattr.
+    Bind {
+        source: CString,
+        recursive: bool,
+        /// Attributes for the top mount.
+        attr: MountAttr,
+        /// Attributes for the whole tree (`rro`, ...), applied first.
+        rec_attr: MountAttr,
+    },
+    /// Change attributes of an existing mount at the destination (used to make a
+    /// runtime-made tmpfs read-only after filling it).
+    Setattr { attr: MountAttr },
+}
+
+/// A superblock option for fsconfig.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsOption {
+    pub key: CString,
+    pub value: Option<CString>,
+}
+
+/// A device node to create (or bind from the host inside a user namespace).
+#[derive(Debug)]
+pub struct DeviceStep {
+    pub path: InRootPath,
+    /// S_IFCHR/S_IFBLK/S_IFIFO | permissions.
+    pub mode: libc::mode_t,
+    pub dev: libc::dev_t,
+    pub uid: u32,
+    pub gid: u32,
+    /// Bind this host path instead of mknod (user namespaces).
+    pub bind_from: Option<CString>,
+}
+
+/// A symlink to create, e.g. /dev/fd -> /proc/self/fd. Existing entries are left alone.
+#[derive(Debug)]
+pub struct LinkStep {
+    pub target: CString,
+    pub path: InRootPath,
+}
+
+/// A sysctl write.
+#[derive(Debug)]
+pub struct Sysctl {
+    pub name: String,
+    /// Path relative to /proc/sys, e.g. "net/ipv4/ip_forward".
+    pub rel_path: CString,
+    pub value: CString,
+}
+
+/// The process to run.
+#[derive(Debug)]
+pub struct ProcessPlan {
+    pub argv: CStrArray,
+    pub envp: CStrArray,
+    /// Full paths to try, in order (PATH lookup inside the container).
+    pub exec_candidates: Vec<CString>,
+    /// For each candidate, the exec trampoline's argv `[candidate, argv...]`.
+    pub trampoline_argv: Vec<PtrArray>,
+    pub cwd: CString,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<libc::gid_t>,
+    pub umask: Option<libc::mode_t>,
+    /// None: leave capabilities as they are (all of root's).
+    pub caps: Option<CapSets>,
+    /// Highest capability number the kernel knows.
+    pub last_cap: u32,
+    pub rlimits: Vec<Rlimit>,
+    pub no_new_privs: bool,
+    pub oom_score_adj: Option<i32>,
+    pub terminal: bool,
+}
+
+/// One rlimit.
+#[derive(Debug, Clone)]
+pub struct Rlimit {
+    pub name: String,
+    pub resource: libc::c_int,
+    pub soft: u64,
+    pub hard: u64,
+}

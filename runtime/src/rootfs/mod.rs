@@ -1,1 +1,421 @@
-//! TODO
+//! Building the container's file system, child side. Every path inside the
+//! container is resolved from an fd of the container's root with
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, missing mount points are
+//! created inside the root only, and mounts are attached to the opened fd with
+//! `move_mount` (CVE-2021-30465, CVE-2024-45310). Nothing here allocates.
+
+use std::ffi::{CStr, CString};
+
+use crate::plan::{DeviceStep, InRootPath, LinkStep, MountKind, MountStep, RootfsPlan};
+use crate::sys::fs::{self, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+use crate::sys::mount_api::{self as m, MountAttr};
+use crate::sys::{Errno, SysResult};
+
+/// Which sub-operation of a step failed (reported to the parent for the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Op {
+    None = 0,
+    OpenTarget = 1,
+    Fsopen = 2,
+    Fsconfig = 3,
+    Fsmount = 4,
+    OpenTree = 5,
+    Setattr = 6,
+    MoveMount = 7,
+    Propagation = 8,
+    Mknod = 9,
+    Chown = 10,
+    Symlink = 11,
+    Symlinked = 12,
+}
+
+impl Op {
+    pub fn from_u32(v: u32) -> Op {
+        match v {
+            1 => Op::OpenTarget,
+            2 => Op::Fsopen,
+            3 => Op::Fsconfig,
+            4 => Op::Fsmount,
+            5 => Op::OpenTree,
+            6 => Op::Setattr,
+            7 => Op::MoveMount,
+            8 => Op::Propagation,
+            9 => Op::Mknod,
+            10 => Op::Chown,
+            11 => Op::Symlink,
+            12 => Op::Symlinked,
+            _ => Op::None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::None => "",
+            Op::OpenTarget => "open destination",
+            Op::Fsopen => "fsopen",
+            Op::Fsconfig => "fsconfig",
+            Op::Fsmount => "fsmount",
+            Op::OpenTree => "open_tree",
+            Op::Setattr => "mount_setattr",
+            Op::MoveMount => "move_mount",
+            Op::Propagation => "set propagation",
+            Op::Mknod => "mknod",
+            Op::Chown => "chown",
+            Op::Symlink => "symlink",
+            Op::Symlinked => "destination is a symlink",
+        }
+    }
+}
+
+/// A failure inside a step: the sub-operation, an argument index (e.g. the option)
+/// and the errno.
+#[derive(Debug, Clone, Copy)]
+pub struct StepError {
+    pub op: Op,
+    pub arg: u32,
+    pub errno: Errno,
+}
+
+fn at(op: Op) -> impl Fn(Errno) -> StepError {
+    move |errno| StepError { op, arg: 0, errno }
+}
+
+/// An fd closed on drop (child side: no allocation involved).
+pub struct Fd(pub libc::c_int);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        fs::close(self.0);
+    }
+}
+
+/// What to create when a path is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    No,
+    Dir,
+    File,
+}
+
+const RESOLVE: u64 = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+const OPATH: libc::c_int = libc::O_PATH | libc::O_CLOEXEC;
+
+/// Open `p` inside `root` as an O_PATH fd, creating what is missing.
+/// With `no_symlink`, a final component that is a symlink is refused (ELOOP).
+pub fn open_in_root(
+    root: libc::c_int,
+    p: &InRootPath,
+    create: Create,
+    no_symlink: bool,
+) -> SysResult<Fd> {
+    open_parts(root, &p.rel, &p.prefixes, &p.names, create, no_symlink)
+}
+
+/// [`open_in_root`] on borrowed parts, so a parent directory (a prefix of the
+/// parts) can be opened without building a new path.
+fn open_parts(
+    root: libc::c_int,
+    rel: &CStr,
+    prefixes: &[CString],
+    names: &[CString],
+    create: Create,
+    no_symlink: bool,
+) -> SysResult<Fd> {
+    let last_flags = if no_symlink {
+        OPATH | libc::O_NOFOLLOW
+    } else {
+        OPATH
+    };
+    let fd = match fs::openat2(root, rel, last_flags, 0, RESOLVE) {
+        Ok(fd) => Fd(fd),
+        Err(Errno(libc::ENOENT)) if create != Create::No && !names.is_empty() => {
+            create_parts(root, prefixes, names, create, last_flags)?
+        }
+        Err(e) => return Err(e),
+    };
+    if no_symlink {
+        let st = fs::fstat(fd.0)?;
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            return Err(Errno(libc::ELOOP));
+        }
+    }
+    Ok(fd)
+}
+
+fn create_parts(
+    root: libc::c_int,
+    prefixes: &[CString],
+    names: &[CString],
+    create: Create,
+    last_flags: libc::c_int,
+) -> SysResult<Fd> {
+    let n = names.len();
+    let mut parent = Fd(fs::openat(root, c".", OPATH | libc::O_DIRECTORY, 0)?);
+    for i in 0..n {
+        let last = i + 1 == n;
+        let flags = if last { last_flags } else { OPATH };
+        match fs::openat2(root, &prefixes[i], flags, 0, RESOLVE) {
+            Ok(fd) => {
+                parent = Fd(fd);
+                continue;
+            }
+            Err(Errno(libc::ENOENT)) => {}
+            Err(e) => return Err(e),
+        }
+        if last && create == Create::File {
+            let flags =
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+            match fs::openat(parent.0, &names[i], flags, 0o644) {
+                Ok(fd) => fs::close(fd),
+                Err(Errno(libc::EEXIST)) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            match fs::mkdirat(parent.0, &names[i], 0o755) {
+                Ok(()) | Err(Errno(libc::EEXIST)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        parent = Fd(fs::openat2(root, &prefixes[i], flags, 0, RESOLVE)?);
+    }
+    Ok(parent)
+}
+
+fn set_propagation(mnt: libc::c_int, propagation: u64, recursive: bool) -> Result<(), StepError> {
+    if propagation == 0 {
+        return Ok(());
+    }
+    let attr = MountAttr {
+        propagation,
+        ..Default::default()
+    };
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint
+        | if recursive {
+            libc::AT_RECURSIVE as libc::c_uint
+        } else {
+            0
+        };
+    m::mount_setattr(mnt, c"", flags, &attr).map_err(at(Op::Propagation))
+}
+
+fn setattr(fd: libc::c_int, attr: &MountAttr, recursive: bool) -> Result<(), StepError> {
+    if attr.attr_set == 0 && attr.attr_clr == 0 {
+        return Ok(());
+    }
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint
+        | if recursive {
+            libc::AT_RECURSIVE as libc::c_uint
+        } else {
+            0
+        };
+    m::mount_setattr(fd, c"", flags, attr).map_err(at(Op::Setattr))
+}
+
+/// Perform one mount step inside `root`.
+pub fn mount(root: libc::c_int, step: &MountStep) -> Result<(), StepError> {
+    let create = if step.dest_is_file {
+        Create::File
+    } else {
+        Create::Dir
+    };
+    match &step.kind {
+        MountKind::Fs {
+            fstype,
+            options,
+            attrs,
+        } => {
+            let fsfd = Fd(m::fsopen(fstype).map_err(at(Op::Fsopen))?);
+            for (i, opt) in options.iter().enumerate() {
+                let r = match &opt.value {
+                    Some(v) => m::fsconfig_string(fsfd.0, &opt.key, v),
+                    None => m::fsconfig_flag(fsfd.0, &opt.key),
+                };
+                r.map_err(|errno| StepError {
+                    op: Op::Fsconfig,
+                    arg: i as u32,
+                    errno,
+                })?;
+            }
+            m::fsconfig_create(fsfd.0).map_err(|errno| StepError {
+                op: Op::Fsconfig,
+                arg: u32::MAX,
+                errno,
+            })?;
+            let mnt = Fd(m::fsmount(fsfd.0, *attrs).map_err(at(Op::Fsmount))?);
+            let target = open_target(root, step, create)?;
+            m::move_mount_fd(mnt.0, target.0).map_err(at(Op::MoveMount))?;
+            set_propagation(mnt.0, step.propagation, false)
+        }
+        MountKind::Bind {
+            source,
+            recursive,
+            attr,
+            rec_attr,
+        } => {
+            let mut flags = m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC;
+            if *recursive {
+                flags |= libc::AT_RECURSIVE as libc::c_uint;
+            }
+            let tree = Fd(m::open_tree(libc::AT_FDCWD, source, flags).map_err(at(Op::OpenTree))?);
+            setattr(tree.0, rec_attr, true)?;
+            setattr(tree.0, attr, false)?;
+            let target = open_target(root, step, create)?;
+            m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount))?;
+            set_propagation(tree.0, step.propagation, *recursive)
+        }
+        MountKind::Setattr { attr } => {
+            let target = open_target(root, step, Create::No)?;
+            setattr(target.0, attr, false)
+        }
+    }
+}
+
+fn open_target(root: libc::c_int, step: &MountStep, create: Create) -> Result<Fd, StepError> {
+    open_in_root(root, &step.dest, create, step.no_symlink).map_err(|errno| StepError {
+        op: if errno == Errno(libc::ELOOP) && step.no_symlink {
+            Op::Symlinked
+        } else {
+            Op::OpenTarget
+        },
+        arg: 0,
+        errno,
+    })
+}
+
+fn parent_and_name(root: libc::c_int, p: &InRootPath) -> Result<(Fd, &CStr), StepError> {
+    let n = p.names.len();
+    if n == 0 {
+        return Err(at(Op::OpenTarget)(Errno(libc::EINVAL)));
+    }
+    let parent = if n == 1 {
+        fs::openat(root, c".", OPATH | libc::O_DIRECTORY, 0).map(Fd)
+    } else {
+        open_parts(
+            root,
+            &p.prefixes[n - 2],
+            &p.prefixes[..n - 1],
+            &p.names[..n - 1],
+            Create::Dir,
+            false,
+        )
+    };
+    Ok((parent.map_err(at(Op::OpenTarget))?, &p.names[n - 1]))
+}
+
+/// Create one device node (or bind the host's inside a user namespace).
+pub fn device(root: libc::c_int, d: &DeviceStep) -> Result<(), StepError> {
+    if let Some(host) = &d.bind_from {
+        let step_path = &d.path;
+        let target =
+            open_in_root(root, step_path, Create::File, true).map_err(at(Op::OpenTarget))?;
+        let tree = Fd(m::open_tree(
+            libc::AT_FDCWD,
+            host,
+            m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC,
+        )
+        .map_err(at(Op::OpenTree))?);
+        return m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount));
+    }
+    let (dir, name) = parent_and_name(root, &d.path)?;
+    match fs::mknodat(dir.0, name, d.mode, d.dev) {
+        Ok(()) => {}
+        Err(Errno(libc::EEXIST)) => {
+            // Keep an identical node; replace anything else.
+            let fd = fs::openat(dir.0, name, OPATH | libc::O_NOFOLLOW, 0).map_err(at(Op::Mknod))?;
+            let st = fs::fstat(fd);
+            fs::close(fd);
+            let st = st.map_err(at(Op::Mknod))?;
+            if st.st_mode & libc::S_IFMT != d.mode & libc::S_IFMT || st.st_rdev != d.dev {
+                // SAFETY: `name` is NUL-terminated and `dir` a directory fd.
+                unsafe { libc::unlinkat(dir.0, name.as_ptr(), 0) };
+                fs::mknodat(dir.0, name, d.mode, d.dev).map_err(at(Op::Mknod))?;
+            }
+        }
+        Err(e) => return Err(at(Op::Mknod)(e)),
+    }
+    fs::fchownat(dir.0, name, d.uid, d.gid).map_err(at(Op::Chown))
+}
+
+/// Create one symlink; an existing entry is left as it is.
+pub fn link(root: libc::c_int, l: &LinkStep) -> Result<(), StepError> {
+    let (dir, name) = parent_and_name(root, &l.path)?;
+    match fs::symlinkat(&l.target, dir.0, name) {
+        Ok(()) | Err(Errno(libc::EEXIST)) => Ok(()),
+        Err(e) => Err(at(Op::Symlink)(e)),
+    }
+}
+
+/// Mask a path: an empty read-only tmpfs over a directory, the host's real
+/// `/dev/null` (opened by the runtime, never the container's) over anything else.
+/// Missing paths are skipped; symlinks are not followed.
+pub fn mask(root: libc::c_int, p: &InRootPath, host_null: libc::c_int) -> Result<(), StepError> {
+    let target = match open_in_root(root, p, Create::No, false) {
+        Ok(fd) => fd,
+        Err(Errno(libc::ENOENT)) => return Ok(()),
+        Err(e) => return Err(at(Op::OpenTarget)(e)),
+    };
+    let st = fs::fstat(target.0).map_err(at(Op::OpenTarget))?;
+    let ro =
+        m::MOUNT_ATTR_RDONLY | m::MOUNT_ATTR_NOSUID | m::MOUNT_ATTR_NODEV | m::MOUNT_ATTR_NOEXEC;
+    let mnt = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        let fsfd = Fd(m::fsopen(c"tmpfs").map_err(at(Op::Fsopen))?);
+        m::fsconfig_string(fsfd.0, c"size", c"0").map_err(at(Op::Fsconfig))?;
+        m::fsconfig_create(fsfd.0).map_err(at(Op::Fsconfig))?;
+        Fd(m::fsmount(fsfd.0, ro).map_err(at(Op::Fsmount))?)
+    } else {
+        let flags = m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as libc::c_uint;
+        Fd(m::open_tree(host_null, c"", flags).map_err(at(Op::OpenTree))?)
+    };
+    m::move_mount_fd(mnt.0, target.0).map_err(at(Op::MoveMount))
+}
+
+/// Make a path read-only (recursively, plus nosuid/nodev/noexec as runc does).
+/// Missing paths are skipped.
+pub fn make_readonly(root: libc::c_int, p: &InRootPath) -> Result<(), StepError> {
+    let target = match open_in_root(root, p, Create::No, false) {
+        Ok(fd) => fd,
+        Err(Errno(libc::ENOENT)) => return Ok(()),
+        Err(e) => return Err(at(Op::OpenTarget)(e)),
+    };
+    let flags = m::OPEN_TREE_CLONE
+        | m::OPEN_TREE_CLOEXEC
+        | libc::AT_EMPTY_PATH as libc::c_uint
+        | libc::AT_RECURSIVE as libc::c_uint;
+    let tree = Fd(m::open_tree(target.0, c"", flags).map_err(at(Op::OpenTree))?);
+    let attr = MountAttr {
+        attr_set: m::MOUNT_ATTR_RDONLY
+            | m::MOUNT_ATTR_NOSUID
+            | m::MOUNT_ATTR_NODEV
+            | m::MOUNT_ATTR_NOEXEC,
+        ..Default::default()
+    };
+    setattr(tree.0, &attr, true)?;
+    m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount))
+}
+
+/// Switch to the new root: pivot_root and detach the old root, or (with
+/// `no_pivot`) MS_MOVE the root over "/" and chroot.
+pub fn switch_root(root: libc::c_int, plan: &RootfsPlan) -> SysResult<()> {
+    fs::fchdir(root)?;
+    if plan.no_pivot {
+        m::mount(Some(c"."), c"/", None, libc::MS_MOVE, None)?;
+        fs::chroot(c".")?;
+    } else {
+        m::pivot_root(c".", c".")?;
+        // The old root is stacked under the new one: keep our unmount from
+        // propagating to the host, then detach it.
+        m::mount(None, c".", None, libc::MS_SLAVE | libc::MS_REC, None)?;
+        m::umount2(c".", libc::MNT_DETACH)?;
+    }
+    fs::chdir(c"/")
+}
+
+/// Make "/" read-only (the root mount only, as runc does).
+pub fn root_readonly() -> SysResult<()> {
+    let attr = MountAttr {
+        attr_set: m::MOUNT_ATTR_RDONLY,
+        ..Default::default()
+    };
+    m::mount_setattr(libc::AT_FDCWD, c"/", 0, &attr)
+}

@@ -1,1 +1,252 @@
-//! TODO
+//! Creating the container's init: the parent side of the spawn.
+//!
+//! 1. Before the clone: the sync socketpair, fds of namespaces to join, the host's
+//!    /dev/null, all moved above the `--preserve-fds` range.
+//! 2. `clone3` (namespace flags, `CLONE_PIDFD`, `CLONE_INTO_CGROUP` on v2); the child
+//!    runs [`child::main`] over the precomputed plan. No re-exec of the runtime.
+//! 3. The parent writes the id maps, joins the child to cgroups (v1), sets
+//!    `oom_score_adj`, then says go; the child reports ready or a failure.
+
+mod child;
+pub mod describe;
+pub mod protocol;
+pub mod trampoline;
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::sys::clone::{fork_into, Side};
+use crate::sys::{fs, pidfd, Errno};
+use protocol::{Msg, MSG_ERROR, MSG_READY};
+
+/// What the parent supplies besides the plan.
+pub struct SpawnIo<'a> {
+    /// The exec fifo (opened O_RDWR) the init waits on until `start`; None for `run`,
+    /// where the init waits on the sync socket instead.
+    pub start_fd: Option<RawFd>,
+    /// The container's cgroup v2 directory for CLONE_INTO_CGROUP.
+    pub cgroup_fd: Option<RawFd>,
+    /// Runs in the parent after the clone and before the child goes on (join v1
+    /// cgroups). An error aborts the spawn.
+    pub after_clone: &'a mut dyn FnMut(libc::pid_t) -> Result<()>,
+}
+
+/// A spawned init, ready and blocked before the user program.
+#[derive(Debug)]
+pub struct Init {
+    pub pid: libc::pid_t,
+    pub pidfd: OwnedFd,
+    sock: OwnedFd,
+}
+
+impl Init {
+    /// Commit: the state is saved. Without an exec fifo (`run`) the init then execs
+    /// the user program; with one (`create`) it waits for `start`.
+    pub fn commit(&self) -> Result<()> {
+        fs::write_all(self.sock.as_raw_fd(), b"x").map_err(|e| Error::Sys {
+            op: "start the container process",
+            source: e.into_io(),
+        })
+    }
+
+    /// Wait for the init to exit and return its exit code (128+N for signal N).
+    pub fn wait(&self) -> Result<i32> {
+        let status = pidfd::wait(self.pidfd.as_raw_fd()).map_err(|e| Error::Sys {
+            op: "wait for the container",
+            source: e.into_io(),
+        })?;
+        Ok(pidfd::exit_code(status))
+    }
+
+    /// SIGKILL the init and reap it (cleanup after a failure).
+    pub fn kill_and_reap(&self) {
+        let _ = pidfd::send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
+        let _ = pidfd::wait(self.pidfd.as_raw_fd());
+    }
+}
+
+fn sys(op: &'static str) -> impl Fn(Errno) -> Error {
+    move |e| Error::Sys {
+        op,
+        source: e.into_io(),
+    }
+}
+
+/// An fd moved to a number at or above `min`, close-on-exec.
+fn above(fd: OwnedFd, min: u32) -> Result<OwnedFd> {
+    if fd.as_raw_fd() >= min as RawFd {
+        return Ok(fd);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC on an fd we own returns a new fd we then own.
+    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min as libc::c_int) };
+    if new < 0 {
+        return Err(Error::last_os("dup fd above preserved range"));
+    }
+    // SAFETY: `new` is a fresh fd owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::InvalidArgument(format!("{}: NUL in path", path.display())))?;
+    let fd = fs::openat(libc::AT_FDCWD, &c, flags | libc::O_CLOEXEC, 0)
+        .map_err(|e| Error::path("open", path, e.into_io()))?;
+    // SAFETY: a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Spawn the init for `plan`; returns once it is ready and waiting for start.
+pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
+    let min = 3 + plan.preserve_fds;
+    let mut pair = [0 as libc::c_int; 2];
+    // SAFETY: `pair` is a valid out-array of two fds.
+    let ret = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            pair.as_mut_ptr(),
+        )
+    };
+    if ret != 0 {
+        return Err(Error::last_os("socketpair"));
+    }
+    // SAFETY: both fds are fresh and owned by us.
+    let (parent_sock, child_sock) =
+        unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+    let parent_sock = above(parent_sock, min)?;
+    let child_sock = above(child_sock, min)?;
+
+    let mut join_fds = Vec::with_capacity(plan.ns.join.len());
+    let mut pid_ns_join: Option<OwnedFd> = None;
+    for j in &plan.ns.join {
+        let fd = open_owned(&j.path, libc::O_RDONLY)
+            .map_err(|e| Error::Config(format!("linux.namespaces: {}: {e}", j.path.display())))?;
+        if j.flag == libc::CLONE_NEWPID {
+            pid_ns_join = Some(fd);
+        } else {
+            join_fds.push((j.flag, above(fd, min)?));
+        }
+    }
+    let join_raw: Vec<(libc::c_int, RawFd)> = join_fds
+        .iter()
+        .map(|(flag, fd)| (*flag, fd.as_raw_fd()))
+        .collect();
+    let host_null = match &plan.rootfs {
+        Some(r) if !r.masked.is_empty() => {
+            Some(above(open_owned("/dev/null".as_ref(), libc::O_PATH)?, min)?)
+        }
+        _ => None,
+    };
+    let trampoline = if trampoline::AVAILABLE {
+        Some(above(trampoline::memfd(true)?, min)?)
+    } else {
+        None
+    };
+    let start_fd = match io.start_fd {
+        Some(fd) if fd < min as RawFd => {
+            return Err(Error::Internal(
+                "exec fifo below the preserved fd range".into(),
+            ));
+        }
+        other => other,
+    };
+
+    // A pid namespace to join applies to children of the calling thread: enter it
+    // for the clone, then come back.
+    let own_pid_ns = match &pid_ns_join {
+        Some(target) => {
+            let own = open_owned("/proc/self/ns/pid".as_ref(), libc::O_RDONLY)?;
+            // SAFETY: setns with an fd we own.
+            if unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+                return Err(Error::last_os("join pid namespace"));
+            }
+            Some(own)
+        }
+        None => None,
+    };
+    let fds = child::ChildFds {
+        sock: child_sock.as_raw_fd(),
+        join: &join_raw,
+        start_fd: start_fd.unwrap_or(-1),
+        host_null: host_null.as_ref().map_or(-1, |f| f.as_raw_fd()),
+        parent_sock: parent_sock.as_raw_fd(),
+        trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+    };
+    let cloned = fork_into(plan.ns.clone_flags, io.cgroup_fd);
+    if let Some(own) = &own_pid_ns {
+        // SAFETY: setns back into our own pid namespace (always allowed).
+        unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWPID) };
+    }
+    let c = match cloned.map_err(sys("clone3"))? {
+        Side::Child => child::main(plan, &fds),
+        Side::Parent(c) => c,
+    };
+    drop(child_sock);
+    // SAFETY: clone3 gave us this pidfd; we own it now.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
+    let init = Init {
+        pid: c.pid,
+        pidfd,
+        sock: parent_sock,
+    };
+
+    if let Err(e) = prepare_child(plan, &init, io.after_clone) {
+        init.kill_and_reap();
+        return Err(e);
+    }
+    match Msg::recv(init.sock.as_raw_fd()) {
+        Ok(Some(m)) if m.kind == MSG_READY => Ok(init),
+        Ok(Some(m)) if m.kind == MSG_ERROR => {
+            let _ = pidfd::wait(init.pidfd.as_raw_fd());
+            Err(describe::child_error(plan, &m))
+        }
+        Ok(_) | Err(_) => {
+            let status = pidfd::wait(init.pidfd.as_raw_fd())
+                .map(pidfd::exit_code)
+                .unwrap_or(-1);
+            Err(Error::Internal(format!(
+                "container init exited during setup without reporting why (exit status {status})"
+            )))
+        }
+    }
+}
+
+fn prepare_child(
+    plan: &Plan,
+    init: &Init,
+    after_clone: &mut dyn FnMut(libc::pid_t) -> Result<()>,
+) -> Result<()> {
+    if let Some(maps) = &plan.id_maps {
+        write_proc(
+            init.pid,
+            "uid_map",
+            &maps.uid_map,
+            "linux.uidMappings: write",
+        )?;
+        write_proc(
+            init.pid,
+            "gid_map",
+            &maps.gid_map,
+            "linux.gidMappings: write",
+        )?;
+    }
+    after_clone(init.pid)?;
+    if let Some(adj) = plan.process.oom_score_adj {
+        write_proc(init.pid, "oom_score_adj", &adj.to_string(), "write").map_err(|e| {
+            match e.errno() {
+                Some(libc::EACCES) | Some(libc::EPERM) => Error::Config(format!(
+                "process.oomScoreAdj: {adj}: {e} (lowering oom_score_adj needs CAP_SYS_RESOURCE)"
+            )),
+                _ => e,
+            }
+        })?;
+    }
+    fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))
+}
+
+fn write_proc(pid: libc::pid_t, file: &str, content: &str, op: &'static str) -> Result<()> {
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, content).map_err(|e| Error::path(op, path, e))
+}

@@ -1,1 +1,252 @@
-//! TODO
+//! The state directory: `<root>/<id>/state.json` (written atomically: temp file +
+//! rename, no fsync since the root lives on tmpfs and a reboot ends every container
+//! anyway), `<root>/<id>/exec.fifo` while the container is created but not started,
+//! and a lock against concurrent commands on one id.
+
+mod time;
+
+pub use time::rfc3339_now;
+
+use std::fs;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// File name of the create/start fifo inside a state directory.
+pub const EXEC_FIFO: &str = "exec.fifo";
+const STATE_FILE: &str = "state.json";
+
+/// What later commands need to know about a container, saved at create.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub oci_version: String,
+    /// Host pid of the init.
+    pub pid: i32,
+    /// Start time of the init (clock ticks since boot), against pid reuse.
+    pub start_time: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339 (nanoseconds) creation time.
+    pub created: String,
+    /// Uid of the creator.
+    pub owner_uid: u32,
+    #[serde(default)]
+    pub annotations: Vec<(String, String)>,
+    /// Cgroup directories of the container on the host, one per hierarchy.
+    #[serde(default)]
+    pub cgroup_paths: Vec<PathBuf>,
+    /// The freezer directory (v1) or the v2 directory, for pause/resume and status.
+    #[serde(default)]
+    pub freezer_path: Option<PathBuf>,
+    /// The init runs in its own pid namespace (killing it kills everything).
+    #[serde(default)]
+    pub own_pid_ns: bool,
+}
+
+/// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most 1024 bytes.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-') || (i > 0 && b == b'.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "invalid container id {id:?}: it must match [a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*"
+        )))
+    }
+}
+
+/// The state root.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// An exclusive lock on one container's state directory (flock), released on drop.
+pub struct Lock {
+    _file: fs::File,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The state directory of `id` (validated).
+    pub fn dir(&self, id: &str) -> Result<PathBuf> {
+        validate_id(id)?;
+        Ok(self.root.join(id))
+    }
+
+    /// Create the state directory of a new container; fails if the id is taken.
+    /// Returns the directory and a lock on it.
+    pub fn create_dir(&self, id: &str) -> Result<(PathBuf, Lock)> {
+        let dir = self.dir(id)?;
+        let mut b = fs::DirBuilder::new();
+        b.recursive(true).mode(0o700);
+        b.create(&self.root)
+            .map_err(|e| Error::path("create state root", &self.root, e))?;
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists(id.to_string()))
+            }
+            Err(e) => return Err(Error::path("create state directory", &dir, e)),
+        }
+        let lock = self.lock_dir(&dir)?;
+        Ok((dir, lock))
+    }
+
+    fn lock_dir(&self, dir: &Path) -> Result<Lock> {
+        let file = fs::File::open(dir).map_err(|e| Error::path("open state directory", dir, e))?;
+        // SAFETY: flock on an fd we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(Error::path(
+                "lock state directory",
+                dir,
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(Lock { _file: file })
+    }
+
+    /// Lock an existing container's directory.
+    pub fn lock(&self, id: &str) -> Result<Lock> {
+        let dir = self.dir(id)?;
+        match fs::File::open(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::NotFound(id.to_string()))
+            }
+            _ => self.lock_dir(&dir),
+        }
+    }
+
+    /// Save a record atomically.
+    pub fn save(&self, rec: &Record) -> Result<()> {
+        let dir = self.dir(&rec.id)?;
+        let tmp = dir.join(".state.json.tmp");
+        let dst = dir.join(STATE_FILE);
+        let json = simd_json::serde::to_vec(rec)
+            .map_err(|e| Error::Internal(format!("encode state: {e}")))?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::path("write state", &tmp, e))?;
+        f.write_all(&json)
+            .map_err(|e| Error::path("write state", &tmp, e))?;
+        fs::rename(&tmp, &dst).map_err(|e| Error::path("write state", &dst, e))
+    }
+
+    /// Load a record; NotFound when there is no such container.
+    pub fn load(&self, id: &str) -> Result<Record> {
+        let path = self.dir(id)?.join(STATE_FILE);
+        let mut buf = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(id.to_string()))
+            }
+            Err(e) => return Err(Error::path("read state", &path, e)),
+        };
+        simd_json::serde::from_slice::<Record>(&mut buf)
+            .map_err(|e| Error::Internal(format!("{}: corrupt state: {e}", path.display())))
+    }
+
+    /// Every container id under the root (directories with a valid id), sorted.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::path("list state root", &self.root, e)),
+        };
+        let mut ids: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Remove a container's state directory (idempotent).
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let dir = self.dir(id)?;
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::path("remove state directory", &dir, e)),
+        }
+    }
+}
+
+/// The user name of a uid from the host's /etc/passwd, or the number.
+pub fn user_name(uid: u32) -> String {
+    fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                let u: u32 = f.nth(1)?.parse().ok()?;
+                (u == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_runc_rules() {
+        for ok in ["a", "abc-123", "A_b+c.d", "0", "-x", "+y", "x.y.z"] {
+            validate_id(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in ["", ".", "..", ".hidden", "a/b", "../x", "a b", "a\0b", "ü"] {
+            assert!(validate_id(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(validate_id(&"x".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn save_load_remove_round_trip() {
+        let tmp = std::env::temp_dir().join(format!("fastrun-state-test-{}", std::process::id()));
+        let store = Store::new(&tmp);
+        let (_dir, _lock) = store.create_dir("c1").unwrap();
+        assert!(matches!(
+            store.create_dir("c1"),
+            Err(Error::AlreadyExists(_))
+        ));
+        let rec = Record {
+            id: "c1".into(),
+            pid: 42,
+            created: rfc3339_now(),
+            annotations: vec![("k".into(), "v \"q\"".into())],
+            ..Default::default()
+        };
+        store.save(&rec).unwrap();
+        assert_eq!(store.load("c1").unwrap(), rec);
+        assert_eq!(store.ids().unwrap(), vec!["c1".to_string()]);
+        store.remove("c1").unwrap();
+        store.remove("c1").unwrap();
+        assert!(matches!(store.load("c1"), Err(Error::NotFound(_))));
+        fs::remove_dir_all(&tmp).unwrap();
+    }
+}

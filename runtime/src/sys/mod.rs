@@ -1,1 +1,78 @@
-//! TODO
+//! Thin wrappers over the system calls the engine needs and libc lacks (or wraps
+//! in ways that allocate). Every `unsafe` block of the engine outside the child
+//! executor lives here, each with its `// SAFETY:` note.
+//!
+//! Everything here is allocation-free and returns [`Errno`] so that the container's
+//! child process (which must never allocate) can call it.
+
+pub mod caps;
+pub mod clone;
+pub mod fs;
+pub mod mount_api;
+pub mod pidfd;
+pub mod proc;
+
+use std::fmt;
+
+/// A raw `errno` value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// The calling thread's current errno.
+    pub fn last() -> Errno {
+        // SAFETY: __errno_location always returns a valid pointer to this thread's errno.
+        Errno(unsafe { *libc::__errno_location() })
+    }
+
+    /// As a `std::io::Error` (for messages in the parent).
+    pub fn into_io(self) -> std::io::Error {
+        std::io::Error::from_raw_os_error(self.0)
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Result of a raw system call.
+pub type SysResult<T> = Result<T, Errno>;
+
+/// Turn a `-1`-on-error return into a result.
+#[inline]
+pub fn cvt(ret: libc::c_int) -> SysResult<libc::c_int> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Turn a `-1`-on-error `syscall(2)` return into a result.
+#[inline]
+pub fn cvt_long(ret: libc::c_long) -> SysResult<libc::c_long> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Retry a call while it fails with EINTR.
+#[inline]
+pub fn retry<T>(mut f: impl FnMut() -> SysResult<T>) -> SysResult<T> {
+    loop {
+        match f() {
+            Err(Errno(libc::EINTR)) => continue,
+            r => return r,
+        }
+    }
+}

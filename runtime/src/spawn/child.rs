@@ -1,0 +1,383 @@
+//! The container init's side of the spawn: walk the precomputed [`Plan`] and make
+//! system calls, nothing else. No allocation, no locks, no formatting: a failure
+//! is a fixed-size [`Msg`] (step, index, errno) sent to the parent.
+
+use std::ffi::CStr;
+
+use super::protocol::{Msg, Step, MSG_ERROR, MSG_READY};
+use crate::plan::Plan;
+use crate::rootfs::{self, Fd, Op, StepError};
+use crate::sys::clone::exit_now;
+use crate::sys::{caps, fs, Errno};
+
+/// The fds the child uses, already placed above the `--preserve-fds` range.
+pub struct ChildFds<'a> {
+    /// Our end of the sync socket.
+    pub sock: libc::c_int,
+    /// Namespaces to join: (CLONE_NEW* type, fd), user first. A pid namespace
+    /// was already entered by the parent for the clone.
+    pub join: &'a [(libc::c_int, libc::c_int)],
+    /// The parent's end of the sync socket: closed first, so that the child sees
+    /// EOF if the parent dies.
+    pub parent_sock: libc::c_int,
+    /// Where to wait for `start`: the exec fifo (create) or -1 (wait on `sock`, run).
+    pub start_fd: libc::c_int,
+    /// The host's /dev/null (O_PATH), for masking.
+    pub host_null: libc::c_int,
+    /// The sealed exec trampoline (see [`super::trampoline`]), or -1.
+    pub trampoline: libc::c_int,
+}
+
+struct Fail {
+    step: Step,
+    index: u32,
+    op: Op,
+    arg: u32,
+    errno: Errno,
+}
+
+fn fail(step: Step, index: usize) -> impl Fn(Errno) -> Fail {
+    move |errno| Fail {
+        step,
+        index: index as u32,
+        op: Op::None,
+        arg: 0,
+        errno,
+    }
+}
+
+fn fail_op(step: Step, index: usize) -> impl Fn(StepError) -> Fail {
+    move |e| Fail {
+        step,
+        index: index as u32,
+        op: e.op,
+        arg: e.arg,
+        errno: e.errno,
+    }
+}
+
+/// Run the plan and exec the user program. Never returns.
+pub fn main(plan: &Plan, fds: &ChildFds) -> ! {
+    let f = match run(plan, fds) {
+        Ok(never) => match never {},
+        Err(f) => f,
+    };
+    let _ = Msg {
+        kind: MSG_ERROR,
+        step: f.step as u32,
+        index: f.index,
+        op: f.op as u32,
+        arg: f.arg,
+        errno: f.errno.0,
+    }
+    .send(fds.sock);
+    exit_now(if f.step == Step::Exec { 127 } else { 1 })
+}
+
+fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
+    fs::close(fds.parent_sock);
+    // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
+    let mut go = [0u8; 1];
+    match fs::read(fds.sock, &mut go) {
+        Ok(1) => {}
+        Ok(_) => exit_now(1), // the parent is gone: nobody to report to
+        Err(e) => return Err(fail(Step::WaitParent, 0)(e)),
+    }
+
+    for (i, (flag, fd)) in fds.join.iter().enumerate() {
+        // SAFETY: setns on an fd the parent opened for this purpose.
+        fs_cvt(unsafe { libc::setns(*fd, *flag) }).map_err(fail(Step::SetNs, i))?;
+    }
+
+    if plan.ns.unshare_flags != 0 {
+        // SAFETY: unshare with namespace flags only.
+        fs_cvt(unsafe { libc::unshare(plan.ns.unshare_flags) })
+            .map_err(fail(Step::SetNs, fds.join.len()))?;
+    }
+    if let Some(offsets) = &plan.ns.time_offsets {
+        time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
+    }
+
+    // SAFETY: umask cannot fail. Devices and mount points get exact modes.
+    unsafe { libc::umask(0) };
+
+    if let Some(rf) = &plan.rootfs {
+        crate::sys::mount_api::mount(None, c"/", None, rf.root_propagation, None)
+            .map_err(fail(Step::RootPropagation, 0))?;
+        crate::sys::mount_api::mount(
+            Some(&rf.path),
+            &rf.path,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+        )
+        .map_err(fail(Step::BindRoot, 0))?;
+        let root = Fd(fs::openat(
+            libc::AT_FDCWD,
+            &rf.path,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )
+        .map_err(fail(Step::OpenRoot, 0))?);
+        for (i, m) in rf.mounts.iter().enumerate() {
+            rootfs::mount(root.0, m).map_err(fail_op(Step::Mount, i))?;
+        }
+        for (i, d) in rf.devices.iter().enumerate() {
+            rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
+        }
+        for (i, l) in rf.links.iter().enumerate() {
+            rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
+        }
+        for (i, p) in rf.masked.iter().enumerate() {
+            rootfs::mask(root.0, p, fds.host_null).map_err(fail_op(Step::Mask, i))?;
+        }
+        for (i, p) in rf.readonly_paths.iter().enumerate() {
+            rootfs::make_readonly(root.0, p).map_err(fail_op(Step::ReadonlyPath, i))?;
+        }
+        rootfs::switch_root(root.0, rf).map_err(fail(Step::SwitchRoot, 0))?;
+        drop(root);
+        if rf.readonly {
+            rootfs::root_readonly().map_err(fail(Step::RootReadonly, 0))?;
+        }
+        if let Some(p) = rf.rootfs_propagation {
+            crate::sys::mount_api::mount(None, c"/", None, p, None)
+                .map_err(fail(Step::RootfsPropagation, 0))?;
+        }
+    }
+
+    for (i, s) in plan.sysctls.iter().enumerate() {
+        write_sysctl(&s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+    }
+    if let Some(h) = &plan.hostname {
+        // SAFETY: `h` is a valid buffer of the given length.
+        fs_cvt(unsafe { libc::sethostname(h.as_ptr(), h.as_bytes().len()) })
+            .map_err(fail(Step::Hostname, 0))?;
+    }
+    if let Some(d) = &plan.domainname {
+        // SAFETY: `d` is a valid buffer of the given length.
+        fs_cvt(unsafe { libc::setdomainname(d.as_ptr(), d.as_bytes().len()) })
+            .map_err(fail(Step::Domainname, 0))?;
+    }
+    if plan.new_keyring {
+        match caps::join_session_keyring() {
+            // Keyrings may be disabled or denied by seccomp on the host: not fatal (as runc).
+            Ok(())
+            | Err(Errno(libc::ENOSYS))
+            | Err(Errno(libc::EPERM))
+            | Err(Errno(libc::EACCES)) => {}
+            Err(e) => return Err(fail(Step::Keyring, 0)(e)),
+        }
+    }
+
+    let p = &plan.process;
+    for (i, r) in p.rlimits.iter().enumerate() {
+        caps::setrlimit(r.resource, r.soft, r.hard).map_err(fail(Step::Rlimit, i))?;
+    }
+
+    fs::chdir(&p.cwd).map_err(fail(Step::Cwd, 0))?;
+    check_cwd_reachable().map_err(fail(Step::CwdUnreachable, 0))?;
+
+    // Only stdio, the preserved range and our own (close-on-exec) fds survive.
+    preserve_fds(plan.preserve_fds).map_err(fail(Step::PreserveFds, 0))?;
+    fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+        .map_err(fail(Step::CloseFds, 0))?;
+
+    set_identity(plan).map_err(|(step, e)| fail(step, 0)(e))?;
+
+    if p.no_new_privs {
+        caps::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).map_err(fail(Step::NoNewPrivs, 0))?;
+    }
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(p.umask.unwrap_or(0o022)) };
+
+    let exe = find_executable(plan).map_err(fail(Step::FindExecutable, 0))?;
+    // SAFETY: PR_SET_DUMPABLE with 0: until execve, nothing in the container may
+    // open our /proc entries (CVE-2019-5736); execve restores it.
+    let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+
+    Msg {
+        kind: MSG_READY,
+        ..Default::default()
+    }
+    .send(fds.sock)
+    .map_err(fail(Step::WaitParent, 0))?;
+
+    // The parent commits (state saved) with a byte on the socket; if it dies
+    // first we see EOF and leave, so a killed runtime never strands a blocked init.
+    let mut b = [0u8; 1];
+    match fs::read(fds.sock, &mut b) {
+        Ok(1) => {}
+        _ => exit_now(1),
+    }
+    // With an exec fifo (create), block until `start` writes to it.
+    if fds.start_fd >= 0 {
+        match fs::read(fds.start_fd, &mut b) {
+            Ok(1) => {}
+            _ => exit_now(1),
+        }
+    }
+
+    reset_signals();
+    if fds.trampoline >= 0 {
+        // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fds.trampoline,
+                c"".as_ptr(),
+                p.trampoline_argv[exe].as_ptr(),
+                p.envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+    } else {
+        // SAFETY: the path and argv/envp arrays are NUL-terminated and outlive the call.
+        unsafe {
+            libc::execve(
+                p.exec_candidates[exe].as_ptr(),
+                p.argv.as_ptr(),
+                p.envp.as_ptr(),
+            )
+        };
+    }
+    Err(fail(Step::Exec, 0)(Errno::last()))
+}
+
+fn fs_cvt(ret: libc::c_int) -> Result<(), Errno> {
+    crate::sys::cvt(ret).map(drop)
+}
+
+fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
+    // SAFETY: unshare with a flag only.
+    fs_cvt(unsafe { libc::unshare(libc::CLONE_NEWTIME) })?;
+    let fd = Fd(fs::openat(
+        libc::AT_FDCWD,
+        c"/proc/self/timens_offsets",
+        libc::O_WRONLY | libc::O_CLOEXEC,
+        0,
+    )?);
+    fs::write_all(fd.0, offsets.to_bytes())
+}
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+fn write_sysctl(rel: &CStr, value: &CStr) -> Result<(), Errno> {
+    // Through the container's fresh /proc, checked to be a real procfs.
+    let sys = Fd(fs::openat(
+        libc::AT_FDCWD,
+        c"/proc/sys",
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        0,
+    )?);
+    if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
+        return Err(Errno(libc::EXDEV));
+    }
+    let fd = Fd(fs::openat2(
+        sys.0,
+        rel,
+        libc::O_WRONLY | libc::O_CLOEXEC,
+        0,
+        fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
+    )?);
+    fs::write_all(fd.0, value.to_bytes())
+}
+
+/// After chdir, the cwd must be inside the container's root (CVE-2024-21626):
+/// the kernel prefixes unreachable paths with "(unreachable)".
+fn check_cwd_reachable() -> Result<(), Errno> {
+    let mut buf = [0u8; 4096];
+    match fs::getcwd(&mut buf) {
+        Ok(n) if n > 0 && buf[0] == b'/' => Ok(()),
+        Ok(_) => Err(Errno(libc::ENOENT)),
+        Err(Errno(libc::ENAMETOOLONG)) | Err(Errno(libc::ERANGE)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn preserve_fds(n: u32) -> Result<(), Errno> {
+    for fd in 3..3 + n as libc::c_int {
+        // SAFETY: fcntl on an fd number; EBADF (not open) is fine.
+        let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+        if ret < 0 && Errno::last() != Errno(libc::EBADF) {
+            return Err(Errno::last());
+        }
+    }
+    Ok(())
+}
+
+fn set_identity(plan: &Plan) -> Result<(), (Step, Errno)> {
+    let p = &plan.process;
+    if let Some(c) = &p.caps {
+        for cap in 0..=p.last_cap.min(63) {
+            if c.bounding & (1u64 << cap) == 0 {
+                match caps::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0) {
+                    Ok(_) | Err(Errno(libc::EINVAL)) => {}
+                    Err(e) => return Err((Step::CapBounding, e)),
+                }
+            }
+        }
+        caps::prctl(libc::PR_SET_KEEPCAPS, 1, 0).map_err(|e| (Step::Caps, e))?;
+    }
+    match caps::setgroups(&p.additional_gids) {
+        Ok(()) => {}
+        // setgroups is denied in user namespaces whose setgroups file says "deny".
+        Err(Errno(libc::EPERM)) if p.additional_gids.is_empty() => {}
+        Err(e) => return Err((Step::Groups, e)),
+    }
+    caps::setresgid(p.gid).map_err(|e| (Step::Gid, e))?;
+    caps::setresuid(p.uid).map_err(|e| (Step::Uid, e))?;
+    if let Some(c) = &p.caps {
+        caps::prctl(libc::PR_SET_KEEPCAPS, 0, 0).map_err(|e| (Step::Caps, e))?;
+        caps::capset(c.effective, c.permitted, c.inheritable).map_err(|e| (Step::Caps, e))?;
+        caps::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+        )
+        .map_err(|e| (Step::Ambient, e))?;
+        for cap in 0..=p.last_cap.min(63) {
+            if c.ambient & (1u64 << cap) != 0 {
+                caps::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                    cap as libc::c_ulong,
+                )
+                .map_err(|e| (Step::Ambient, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The index of the first executable candidate.
+fn find_executable(plan: &Plan) -> Result<usize, Errno> {
+    let mut last = Errno(libc::ENOENT);
+    for (i, c) in plan.process.exec_candidates.iter().enumerate() {
+        match fs::is_executable(c) {
+            Ok(()) => return Ok(i),
+            Err(e) => {
+                if e != Errno(libc::ENOENT) && e != Errno(libc::ENOTDIR) {
+                    last = e;
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+/// Unblock every signal and restore default dispositions: ignored signals would
+/// survive execve (the Rust runtime ignores SIGPIPE, callers may ignore others).
+fn reset_signals() {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid sigset_t; signal() with SIG_DFL is async-signal-safe.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for sig in 1..libc::SIGRTMIN() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Turning the child's fixed-size failure report into a message a user can act on:
+//! what failed, where (config field, path) and why (errno).
+
+use super::protocol::{Msg, Step};
+use crate::error::Error;
+use crate::plan::{MountKind, Plan};
+use crate::rootfs::Op;
+use crate::sys::Errno;
+
+/// The error for a failure the child reported.
+pub fn child_error(plan: &Plan, m: &Msg) -> Error {
+    let errno = Errno(m.errno);
+    let i = m.index as usize;
+    let op = Op::from_u32(m.op);
+    let rf = plan.rootfs.as_ref();
+    let p = &plan.process;
+    let msg = match Step::from_u32(m.step) {
+        Step::Mount => match rf.and_then(|r| r.mounts.get(i)) {
+            Some(mnt) => {
+                let field = if mnt.config_index == usize::MAX {
+                    "mounts".to_string()
+                } else {
+                    format!("mounts[{}]", mnt.config_index)
+                };
+                let detail = match (&mnt.kind, op) {
+                    (MountKind::Fs { options, .. }, Op::Fsconfig) => {
+                        match options.get(m.arg as usize) {
+                            Some(o) => match &o.value {
+                                Some(v) => format!(
+                                    "option {}={}",
+                                    o.key.to_string_lossy(),
+                                    v.to_string_lossy()
+                                ),
+                                None => format!("option {}", o.key.to_string_lossy()),
+                            },
+                            None => "create superblock".to_string(),
+                        }
+                    }
+                    (MountKind::Bind { source, .. }, Op::OpenTree) => {
+                        format!("open_tree {}", source.to_string_lossy())
+                    }
+                    _ => op.name().to_string(),
+                };
+                if op == Op::Symlinked {
+                    format!(
+                        "{field}: mount {} on {}: the destination is a symlink: refused",
+                        mnt.type_name, mnt.dest.display
+                    )
+                } else {
+                    format!(
+                        "{field}: mount {} on {}: {detail}: {errno}",
+                        mnt.type_name, mnt.dest.display
+                    )
+                }
+            }
+            None => format!("mount #{i}: {errno}"),
+        },
+        Step::Device => match rf.and_then(|r| r.devices.get(i)) {
+            Some(d) => format!("linux.devices: {}: {}: {errno}", d.path.display, op.name()),
+            None => format!("device #{i}: {errno}"),
+        },
+        Step::Link => match rf.and_then(|r| r.links.get(i)) {
+            Some(l) => format!("symlink {}: {errno}", l.path.display),
+            None => format!("symlink #{i}: {errno}"),
+        },
+        Step::Mask => match rf.and_then(|r| r.masked.get(i)) {
+            Some(x) => format!(
+                "linux.maskedPaths[{i}] ({}): {}: {errno}",
+                x.display,
+                op.name()
+            ),
+            None => format!("linux.maskedPaths[{i}]: {errno}"),
+        },
+        Step::ReadonlyPath => match rf.and_then(|r| r.readonly_paths.get(i)) {
+            Some(x) => format!(
+                "linux.readonlyPaths[{i}] ({}): {}: {errno}",
+                x.display,
+                op.name()
+            ),
+            None => format!("linux.readonlyPaths[{i}]: {errno}"),
+        },
+        Step::SetNs => match plan.ns.join.get(i) {
+            Some(j) => format!("linux.namespaces: join {}: {errno}", j.path.display()),
+            None => format!("linux.namespaces: create namespaces after joining: {errno}"),
+        },
+        Step::TimeNs => format!("linux.timeOffsets: {errno}"),
+        Step::RootPropagation => format!("linux.rootfsPropagation: set propagation of /: {errno}"),
+        Step::BindRoot | Step::OpenRoot => format!(
+            "root.path: {}: {errno}",
+            rf.map(|r| r.path.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        Step::SwitchRoot => format!(
+            "{}: {errno}",
+            if rf.is_some_and(|r| r.no_pivot) {
+                "move root and chroot (--no-pivot)"
+            } else {
+                "pivot_root"
+            }
+        ),
+        Step::RootReadonly => format!("root.readonly: remount / read-only: {errno}"),
+        Step::RootfsPropagation => format!("linux.rootfsPropagation: {errno}"),
+        Step::Sysctl => match plan.sysctls.get(i) {
+            Some(s) if errno == Errno(libc::EXDEV) => format!(
+                "linux.sysctl[{:?}]: /proc/sys is not a procfs: refused",
+                s.name
+            ),
+            Some(s) => format!(
+                "linux.sysctl[{:?}]: write {}: {errno}",
+                s.name,
+                s.value.to_string_lossy()
+            ),
+            None => format!("linux.sysctl: {errno}"),
+        },
+        Step::Hostname => format!("hostname: sethostname: {errno}"),
+        Step::Domainname => format!("domainname: setdomainname: {errno}"),
+        Step::Keyring => format!("join a new session keyring: {errno}"),
+        Step::Rlimit => match p.rlimits.get(i) {
+            Some(r) => {
+                let hint = if errno == Errno(libc::EPERM) {
+                    " (raising a hard limit above the current one needs CAP_SYS_RESOURCE)"
+                } else {
+                    ""
+                };
+                format!(
+                    "process.rlimits[{i}] ({}): setrlimit soft={} hard={}: {errno}{hint}",
+                    r.name, r.soft, r.hard
+                )
+            }
+            None => format!("process.rlimits[{i}]: {errno}"),
+        },
+        Step::Cwd => format!("process.cwd {:?}: chdir: {errno}", p.cwd.to_string_lossy()),
+        Step::CwdUnreachable => format!(
+            "process.cwd {:?}: resolves outside the container's root: refused",
+            p.cwd.to_string_lossy()
+        ),
+        Step::CapBounding => format!("process.capabilities.bounding: drop: {errno}"),
+        Step::Caps => format!("process.capabilities: capset: {errno}"),
+        Step::Ambient => format!("process.capabilities.ambient: raise: {errno}"),
+        Step::Groups => format!("process.user.additionalGids: setgroups: {errno}"),
+        Step::Gid => format!("process.user.gid {}: setresgid: {errno}", p.gid),
+        Step::Uid => format!("process.user.uid {}: setresuid: {errno}", p.uid),
+        Step::NoNewPrivs => format!("process.noNewPrivileges: prctl: {errno}"),
+        Step::FindExecutable | Step::Exec => {
+            let arg0 = p
+                .argv
+                .first()
+                .map(|a| a.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if arg0.contains('/') || errno != Errno(libc::ENOENT) {
+                format!("exec: {arg0:?}: {errno}")
+            } else {
+                format!("exec: {arg0:?}: executable file not found in $PATH")
+            }
+        }
+        Step::CloseFds => format!("close inherited fds: {errno}"),
+        Step::PreserveFds => format!("--preserve-fds: {errno}"),
+        Step::OpenHostNull => format!("open /dev/null: {errno}"),
+        Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
+    };
+    Error::Init {
+        message: msg,
+        errno: m.errno,
+    }
+}

@@ -1,0 +1,184 @@
+//! The parent/child sync channel: fixed-size messages over a SOCK_SEQPACKET pair,
+//! so the child reports without allocating.
+
+use crate::sys::{fs, Errno, SysResult};
+
+/// Where the child was when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    WaitParent = 1,
+    SetNs = 2,
+    TimeNs = 3,
+    RootPropagation = 4,
+    BindRoot = 5,
+    OpenRoot = 6,
+    Mount = 7,
+    Device = 8,
+    Link = 9,
+    Mask = 10,
+    ReadonlyPath = 11,
+    SwitchRoot = 12,
+    RootReadonly = 13,
+    RootfsPropagation = 14,
+    Sysctl = 15,
+    Hostname = 16,
+    Domainname = 17,
+    Keyring = 18,
+    Rlimit = 19,
+    Cwd = 20,
+    CwdUnreachable = 21,
+    CapBounding = 22,
+    Groups = 23,
+    Gid = 24,
+    Uid = 25,
+    Caps = 26,
+    Ambient = 27,
+    NoNewPrivs = 28,
+    FindExecutable = 29,
+    CloseFds = 30,
+    Exec = 31,
+    OpenHostNull = 32,
+    PreserveFds = 33,
+    Unknown = 0,
+}
+
+impl Step {
+    pub fn from_u32(v: u32) -> Step {
+        use Step::*;
+        const ALL: [Step; 33] = [
+            WaitParent,
+            SetNs,
+            TimeNs,
+            RootPropagation,
+            BindRoot,
+            OpenRoot,
+            Mount,
+            Device,
+            Link,
+            Mask,
+            ReadonlyPath,
+            SwitchRoot,
+            RootReadonly,
+            RootfsPropagation,
+            Sysctl,
+            Hostname,
+            Domainname,
+            Keyring,
+            Rlimit,
+            Cwd,
+            CwdUnreachable,
+            CapBounding,
+            Groups,
+            Gid,
+            Uid,
+            Caps,
+            Ambient,
+            NoNewPrivs,
+            FindExecutable,
+            CloseFds,
+            Exec,
+            OpenHostNull,
+            PreserveFds,
+        ];
+        ALL.iter()
+            .copied()
+            .find(|s| *s as u32 == v)
+            .unwrap_or(Unknown)
+    }
+}
+
+/// Message kinds.
+pub const MSG_READY: u32 = 1;
+pub const MSG_ERROR: u32 = 2;
+
+/// One message from the child.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Msg {
+    pub kind: u32,
+    pub step: u32,
+    /// Index into the plan's list for the step (mount number, rlimit number, ...).
+    pub index: u32,
+    /// Sub-operation ([`crate::rootfs::Op`]) for rootfs steps.
+    pub op: u32,
+    /// Argument of the sub-operation (e.g. the option index).
+    pub arg: u32,
+    pub errno: i32,
+}
+
+const MSG_SIZE: usize = std::mem::size_of::<Msg>();
+
+impl Msg {
+    fn to_bytes(self) -> [u8; MSG_SIZE] {
+        let mut b = [0u8; MSG_SIZE];
+        let words = [
+            self.kind,
+            self.step,
+            self.index,
+            self.op,
+            self.arg,
+            self.errno as u32,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+        }
+        b
+    }
+
+    fn from_bytes(b: &[u8; MSG_SIZE]) -> Msg {
+        let w = |i: usize| u32::from_ne_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        Msg {
+            kind: w(0),
+            step: w(1),
+            index: w(2),
+            op: w(3),
+            arg: w(4),
+            errno: w(5) as i32,
+        }
+    }
+
+    /// Send on the channel (child side; no allocation).
+    pub fn send(self, fd: libc::c_int) -> SysResult<()> {
+        fs::write_all(fd, &self.to_bytes())
+    }
+
+    /// Receive one message; `Ok(None)` on EOF (the child exited or exec'd).
+    pub fn recv(fd: libc::c_int) -> SysResult<Option<Msg>> {
+        let mut b = [0u8; MSG_SIZE];
+        match fs::read(fd, &mut b)? {
+            0 => Ok(None),
+            MSG_SIZE => Ok(Some(Msg::from_bytes(&b))),
+            _ => Err(Errno(libc::EPROTO)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msg_round_trips() {
+        let m = Msg {
+            kind: MSG_ERROR,
+            step: Step::Mount as u32,
+            index: 3,
+            op: 7,
+            arg: u32::MAX,
+            errno: libc::EPERM,
+        };
+        assert_eq!(Msg::from_bytes(&m.to_bytes()), m);
+    }
+
+    #[test]
+    fn steps_round_trip() {
+        for v in 0..40 {
+            let s = Step::from_u32(v);
+            if s != Step::Unknown {
+                assert_eq!(s as u32, v);
+            }
+        }
+        assert_eq!(Step::from_u32(999), Step::Unknown);
+    }
+}

@@ -1,0 +1,179 @@
+//! File-descriptor level file system calls, allocation-free.
+
+use std::ffi::CStr;
+
+use super::{cvt, cvt_long, retry, SysResult};
+
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// `openat2(dirfd, path, {flags, mode, resolve})`.
+pub fn openat2(
+    dirfd: libc::c_int,
+    path: &CStr,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+    resolve: u64,
+) -> SysResult<libc::c_int> {
+    // SAFETY: open_how is plain data; all-zero is valid before we set the fields.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.mode = mode as u64;
+    how.resolve = resolve;
+    retry(|| {
+        // SAFETY: `path` is NUL-terminated; `how` is a valid open_how of the size passed.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd,
+                path.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        cvt_long(ret).map(|fd| fd as libc::c_int)
+    })
+}
+
+/// `openat(dirfd, path, flags, mode)`; callers pass O_CLOEXEC.
+pub fn openat(
+    dirfd: libc::c_int,
+    path: &CStr,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> SysResult<libc::c_int> {
+    // SAFETY: `path` is NUL-terminated.
+    retry(|| cvt(unsafe { libc::openat(dirfd, path.as_ptr(), flags, mode as libc::c_uint) }))
+}
+
+/// `mkdirat(dirfd, path, mode)`.
+pub fn mkdirat(dirfd: libc::c_int, path: &CStr, mode: libc::mode_t) -> SysResult<()> {
+    // SAFETY: `path` is NUL-terminated.
+    cvt(unsafe { libc::mkdirat(dirfd, path.as_ptr(), mode) }).map(drop)
+}
+
+/// `mknodat(dirfd, path, mode, dev)`.
+pub fn mknodat(
+    dirfd: libc::c_int,
+    path: &CStr,
+    mode: libc::mode_t,
+    dev: libc::dev_t,
+) -> SysResult<()> {
+    // SAFETY: `path` is NUL-terminated.
+    cvt(unsafe { libc::mknodat(dirfd, path.as_ptr(), mode, dev) }).map(drop)
+}
+
+/// `symlinkat(target, dirfd, path)`.
+pub fn symlinkat(target: &CStr, dirfd: libc::c_int, path: &CStr) -> SysResult<()> {
+    // SAFETY: both strings are NUL-terminated.
+    cvt(unsafe { libc::symlinkat(target.as_ptr(), dirfd, path.as_ptr()) }).map(drop)
+}
+
+/// `fchownat(dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW)`.
+pub fn fchownat(dirfd: libc::c_int, path: &CStr, uid: u32, gid: u32) -> SysResult<()> {
+    // SAFETY: `path` is NUL-terminated.
+    cvt(unsafe { libc::fchownat(dirfd, path.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+        .map(drop)
+}
+
+/// `fstat(fd)`.
+pub fn fstat(fd: libc::c_int) -> SysResult<libc::stat> {
+    // SAFETY: stat is plain data, filled by the kernel on success.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt(unsafe { libc::fstat(fd, &mut st) })?;
+    Ok(st)
+}
+
+/// `fstatfs(fd)` magic number.
+pub fn fstatfs_magic(fd: libc::c_int) -> SysResult<i64> {
+    // SAFETY: statfs is plain data, filled by the kernel on success.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt(unsafe { libc::fstatfs(fd, &mut st) })?;
+    Ok(st.f_type as i64)
+}
+
+/// `close(fd)`, ignoring errors (the fd is gone either way on Linux).
+pub fn close(fd: libc::c_int) {
+    if fd >= 0 {
+        // SAFETY: closing an fd the caller owns.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// `read(fd, buf)`, retrying on EINTR.
+pub fn read(fd: libc::c_int, buf: &mut [u8]) -> SysResult<usize> {
+    // SAFETY: `buf` is valid for writes of its length.
+    retry(|| {
+        cvt_long(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } as libc::c_long)
+    })
+    .map(|n| n as usize)
+}
+
+/// `write(fd, buf)`, retrying on EINTR.
+pub fn write(fd: libc::c_int, buf: &[u8]) -> SysResult<usize> {
+    // SAFETY: `buf` is valid for reads of its length.
+    retry(|| cvt_long(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) } as libc::c_long))
+        .map(|n| n as usize)
+}
+
+/// Write all of `buf` to `fd`.
+pub fn write_all(fd: libc::c_int, mut buf: &[u8]) -> SysResult<()> {
+    while !buf.is_empty() {
+        let n = write(fd, buf)?;
+        if n == 0 {
+            return Err(super::Errno(libc::EIO));
+        }
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// `close_range(first, last, flags)`.
+pub fn close_range(first: libc::c_uint, last: libc::c_uint, flags: libc::c_uint) -> SysResult<()> {
+    // SAFETY: plain syscall with integer arguments.
+    cvt_long(unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) }).map(drop)
+}
+
+/// `fchdir(fd)`.
+pub fn fchdir(fd: libc::c_int) -> SysResult<()> {
+    // SAFETY: plain syscall.
+    cvt(unsafe { libc::fchdir(fd) }).map(drop)
+}
+
+/// `chdir(path)`.
+pub fn chdir(path: &CStr) -> SysResult<()> {
+    // SAFETY: `path` is NUL-terminated.
+    cvt(unsafe { libc::chdir(path.as_ptr()) }).map(drop)
+}
+
+/// `chroot(path)`.
+pub fn chroot(path: &CStr) -> SysResult<()> {
+    // SAFETY: `path` is NUL-terminated.
+    cvt(unsafe { libc::chroot(path.as_ptr()) }).map(drop)
+}
+
+/// `getcwd` into a caller buffer; returns the length (without NUL).
+pub fn getcwd(buf: &mut [u8]) -> SysResult<usize> {
+    // SAFETY: raw syscall writing at most buf.len() bytes into `buf`; it returns the
+    // length including the NUL (or a negative errno via -1/errno).
+    let ret = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    let n = cvt_long(ret)? as usize;
+    Ok(n.saturating_sub(1))
+}
+
+/// `faccessat(AT_FDCWD, path, X_OK, AT_EACCESS)`-like check: is `path` an executable
+/// regular file? Uses the effective ids, as `execve` will.
+pub fn is_executable(path: &CStr) -> SysResult<()> {
+    // SAFETY: `path` is NUL-terminated.
+    cvt(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) })?;
+    // SAFETY: stat is plain data.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
+    cvt(unsafe { libc::stat(path.as_ptr(), &mut st) })?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        return Err(super::Errno(libc::EACCES));
+    }
+    Ok(())
+}
