@@ -10,7 +10,9 @@
 //! 1. `let layout = Layout::detect()?;`
 //!    `let rel = path::resolve(driver, spec_cgroups_path, id)?;`
 //!    `let cg = Cgroup::new(layout, rel);`
-//! 2. Before the clone: `cg.create()?; cg.apply(&cg.writes(&resources)?)?;`
+//! 2. Before the clone: `cg.create()?; cg.apply(&cg.writes(&resources)?)?;` where
+//!    `resources.devices` is [`resources::default_device_rules`] followed by the
+//!    spec's rules (and an allow rule per `linux.devices` entry), as runc does.
 //! 3. Pure v2: `let fd = cg.open_v2_dir()?` and pass it to `clone3` with
 //!    `CLONE_INTO_CGROUP` (the child starts inside the cgroup, nothing else to do).
 //!    v1 and hybrid: after the clone, before letting the child run its plan
