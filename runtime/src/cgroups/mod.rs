@@ -1,1 +1,158 @@
-//! TODO
+//! Control groups: layout detection (v1, hybrid, v2), path rules, the manager
+//! ([`Cgroup`]), resource conversion ([`resources`]), freezer, stats and OOM events.
+//!
+//! Pure logic (mountinfo parsing, path rules, value conversions, stats parsing) is
+//! kept apart from I/O so that it is unit-tested without root; the I/O lives in
+//! [`manager`], [`stats`] and [`oom`]. Everything writes the cgroup files
+//! directly: see `README.md` in this folder for why no cgroup crate is used.
+//!
+//! How the engine uses it during `create`:
+//! 1. `let layout = Layout::detect()?;`
+//!    `let rel = path::resolve(driver, spec_cgroups_path, id)?;`
+//!    `let cg = Cgroup::new(layout, rel);`
+//! 2. Before the clone: `cg.create()?; cg.apply(&cg.writes(&resources)?)?;` where
+//!    `resources.devices` is [`resources::default_device_rules`] followed by the
+//!    spec's rules (and an allow rule per `linux.devices` entry), as runc does.
+//! 3. Pure v2: `let fd = cg.open_v2_dir()?` and pass it to `clone3` with
+//!    `CLONE_INTO_CGROUP` (the child starts inside the cgroup, nothing else to do).
+//!    v1 and hybrid: after the clone, before letting the child run its plan
+//!    (before namespaces are entered and before `execve`), `cg.add_pid(child)?`.
+//! 4. On failure or `delete`: `cg.kill_all(SIGKILL)` if needed, then `cg.destroy()`.
+
+pub mod layout;
+pub mod manager;
+pub mod oom;
+pub mod path;
+pub mod resources;
+pub mod stats;
+
+mod fsutil;
+
+use std::path::PathBuf;
+
+pub use layout::{Hierarchy, Layout};
+pub use manager::Cgroup;
+pub use path::{resolve as resolve_path, Driver};
+pub use resources::{Flavor, Probe, Resources, Target, Write};
+pub use stats::Stats;
+
+/// Errors of the cgroup room. Each message names the file and the value involved.
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    /// Writing a value to a cgroup file failed.
+    #[error("cgroup: write {value} to {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        value: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another operation on a path failed; `op` reads like "cgroup: mkdir".
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file's content could not be parsed.
+    #[error("cgroup: parse {}: {msg}", path.display())]
+    Parse { path: PathBuf, msg: String },
+    /// The configuration asks for something invalid (bad path, bad value, bad key).
+    #[error("{0}")]
+    Config(String),
+    /// Not possible on this machine or with this layout.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The cgroup is not in a state that allows the operation (freeze timed out...).
+    #[error("{0}")]
+    State(String),
+}
+
+impl CgroupError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        CgroupError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn write(
+        path: impl Into<PathBuf>,
+        value: impl Into<String>,
+        source: std::io::Error,
+    ) -> Self {
+        CgroupError::Write {
+            path: path.into(),
+            value: value.into(),
+            source,
+        }
+    }
+
+    /// The errno behind this error, when there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            CgroupError::Write { source, .. } | CgroupError::Io { source, .. } => {
+                source.raw_os_error()
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<CgroupError> for crate::error::Error {
+    fn from(e: CgroupError) -> Self {
+        use crate::error::Error;
+        match e {
+            // `Error::Path` prints "{op} {path}: {source}". Its `op` is a static string,
+            // so the value goes at the head of the path field: the message reads
+            // "cgroup: write 1234 to /sys/fs/cgroup/...: Device or resource busy",
+            // and the errno stays available to `Error::errno()`.
+            CgroupError::Write {
+                path,
+                value,
+                source,
+            } => Error::Path {
+                op: "cgroup: write",
+                path: PathBuf::from(format!("{} to {}", value, path.display())),
+                source,
+            },
+            CgroupError::Io { op, path, source } => Error::Path { op, path, source },
+            e @ CgroupError::Parse { .. } => Error::Internal(e.to_string()),
+            CgroupError::Config(m) => Error::Config(m),
+            CgroupError::Unsupported(m) => Error::Unsupported(m),
+            CgroupError::State(m) => Error::InvalidState(m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_error_names_file_and_value() {
+        let e = CgroupError::write(
+            "/sys/fs/cgroup/memory/fastrun/x/memory.limit_in_bytes",
+            "1234",
+            std::io::Error::from_raw_os_error(libc::EBUSY),
+        );
+        let msg = e.to_string();
+        assert!(msg.starts_with(
+            "cgroup: write 1234 to /sys/fs/cgroup/memory/fastrun/x/memory.limit_in_bytes: "
+        ));
+        let engine: crate::error::Error = e.into();
+        assert_eq!(engine.to_string(), msg);
+        assert_eq!(engine.errno(), Some(libc::EBUSY));
+        assert_eq!(engine.kind(), crate::error::ErrorKind::System);
+    }
+
+    #[test]
+    fn config_error_maps_to_config() {
+        let engine: crate::error::Error = CgroupError::Config("bad".into()).into();
+        assert_eq!(engine.kind(), crate::error::ErrorKind::InvalidConfig);
+        let engine: crate::error::Error = CgroupError::Unsupported("no".into()).into();
+        assert_eq!(engine.kind(), crate::error::ErrorKind::Unsupported);
+    }
+}

@@ -1,0 +1,635 @@
+//! The cgroup manager: one container's cgroup across every hierarchy.
+//!
+//! Which hierarchies are managed: every mounted v1 hierarchy that has a controller,
+//! plus the named `name=systemd` one (as runc: tools and systemd look there), plus the
+//! cgroup2 tree when there is one (pure v2, or the unified tree of a hybrid layout,
+//! where controllers such as `hugetlb` may live). Other named v1 hierarchies are left
+//! alone. Processes join every managed cgroup.
+//!
+//! Reading processes (`pids`, `kill_all`) and freezing use one "primary" directory:
+//! pure v2 → the v2 directory; otherwise the v1 `freezer` hierarchy, else `pids`,
+//! else `memory`, else the first managed hierarchy.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::layout::{Hierarchy, Layout};
+use super::resources::{self, Probe, Resources, Target, Write};
+use super::{fsutil, CgroupError};
+
+/// How long freeze waits for the kernel to report the cgroup frozen.
+const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One container's cgroup.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    layout: Layout,
+    rel: PathBuf,
+}
+
+impl Cgroup {
+    /// A manager for the cgroup at `rel` (relative to each hierarchy's root, as
+    /// returned by [`super::path::resolve`]). Creates nothing.
+    pub fn new(layout: Layout, rel: impl Into<PathBuf>) -> Cgroup {
+        Cgroup {
+            layout,
+            rel: rel.into(),
+        }
+    }
+
+    /// Detects the layout and returns a manager for `rel`.
+    pub fn load(rel: impl Into<PathBuf>) -> Result<Cgroup, CgroupError> {
+        Ok(Cgroup::new(Layout::detect()?, rel))
+    }
+
+    /// The layout this manager works on.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The cgroup path relative to each hierarchy root (`fastrun/<id>`).
+    pub fn rel_path(&self) -> &Path {
+        &self.rel
+    }
+
+    fn managed(&self) -> impl Iterator<Item = &Hierarchy> {
+        self.layout
+            .hierarchies()
+            .iter()
+            .filter(|h| !h.is_named() || h.has("name=systemd"))
+    }
+
+    /// The container's directory in every managed v1 hierarchy.
+    pub fn v1_dirs(&self) -> Vec<PathBuf> {
+        self.managed()
+            .map(|h| h.mountpoint.join(&self.rel))
+            .collect()
+    }
+
+    /// The container's directory in the cgroup2 tree, if there is one.
+    pub fn v2_dir(&self) -> Option<PathBuf> {
+        self.layout.unified().map(|u| u.join(&self.rel))
+    }
+
+    /// The container's directory in the v1 hierarchy of `controller`.
+    pub fn v1_dir(&self, controller: &str) -> Option<PathBuf> {
+        self.layout
+            .v1(controller)
+            .map(|h| h.mountpoint.join(&self.rel))
+    }
+
+    /// The directory used for listing, signalling and freezing.
+    pub fn primary_dir(&self) -> Option<PathBuf> {
+        if self.layout.is_v2() {
+            return self.v2_dir();
+        }
+        ["freezer", "pids", "memory"]
+            .iter()
+            .find_map(|c| self.v1_dir(c))
+            .or_else(|| self.v1_dirs().into_iter().next())
+    }
+
+    /// Whether the cgroup exists (its primary directory does).
+    pub fn exists(&self) -> bool {
+        self.primary_dir().is_some_and(|d| d.is_dir())
+    }
+
+    /// Creates the cgroup in every managed hierarchy (like `mkdir -p`). On v1 `cpuset`,
+    /// empty `cpuset.cpus`/`cpuset.mems` are copied from the parent at each level (the
+    /// kernel refuses tasks otherwise). On the cgroup2 tree, the controllers available
+    /// in each ancestor are enabled in its `cgroup.subtree_control`.
+    pub fn create(&self) -> Result<(), CgroupError> {
+        for h in self.managed() {
+            mkdir_levels(&h.mountpoint, &self.rel, h.has("cpuset"))?;
+        }
+        if let Some(root) = self.layout.unified() {
+            create_v2(root, &self.rel)?;
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into the cgroup: every managed v1 hierarchy, then the cgroup2 tree.
+    pub fn add_pid(&self, pid: i32) -> Result<(), CgroupError> {
+        let value = pid.to_string();
+        for dir in self.v1_dirs().into_iter().chain(self.v2_dir()) {
+            fsutil::write(&dir.join("cgroup.procs"), &value)?;
+        }
+        Ok(())
+    }
+
+    /// An `O_PATH|O_DIRECTORY|O_CLOEXEC` descriptor of the v2 directory, for
+    /// `clone3(CLONE_INTO_CGROUP)`. Pure v2 only: on v1 and hybrid, the child must be
+    /// added with [`Cgroup::add_pid`] after the clone.
+    pub fn open_v2_dir(&self) -> Result<OwnedFd, CgroupError> {
+        let dir =
+            match (&self.layout, self.v2_dir()) {
+                (Layout::V2 { .. }, Some(d)) => d,
+                _ => return Err(CgroupError::Unsupported(
+                    "cgroup: CLONE_INTO_CGROUP needs a pure cgroup v2 layout; add the pid after \
+                     the clone instead"
+                        .into(),
+                )),
+            };
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&dir)
+            .map_err(|e| CgroupError::io("cgroup: open", &dir, e))?;
+        Ok(OwnedFd::from(f))
+    }
+
+    /// Every process in the cgroup and its descendants (from `cgroup.procs`).
+    pub fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        let Some(dir) = self.primary_dir() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        collect_pids(&dir, &mut out)?;
+        Ok(out)
+    }
+
+    /// Facts the resource conversion needs, read from this cgroup (or the hierarchy
+    /// root when the cgroup does not exist yet).
+    pub fn probe(&self) -> Probe {
+        let v1: Vec<String> = self
+            .managed()
+            .flat_map(|h| h.controllers.iter().cloned())
+            .collect();
+        let v2 = match &self.layout {
+            Layout::V1 { .. } => None,
+            _ => Some(self.layout.unified_controllers().to_vec()),
+        };
+        let pick = |controller: &str| -> Option<PathBuf> {
+            let h = self.layout.v1(controller)?;
+            let d = h.mountpoint.join(&self.rel);
+            Some(if d.is_dir() { d } else { h.mountpoint.clone() })
+        };
+        let memsw = pick("memory").is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists());
+        let memory_limit = self.v1_dir("memory").and_then(|d| {
+            fsutil::read_u64_opt(&d.join("memory.limit_in_bytes"))
+                .ok()
+                .flatten()
+        });
+        let bfq = if self.layout.v1("blkio").is_some() {
+            pick("blkio").is_some_and(|d| d.join("blkio.bfq.weight").exists())
+        } else {
+            self.v2_dir()
+                .is_some_and(|d| d.join("io.bfq.weight").exists())
+        };
+        Probe {
+            v1,
+            v2,
+            pure_v2: self.layout.is_v2(),
+            memsw,
+            bfq,
+            memory_limit,
+        }
+    }
+
+    /// The writes for `res` on this machine ([`resources::writes`] with [`Cgroup::probe`]).
+    pub fn writes(&self, res: &Resources) -> Result<Vec<Write>, CgroupError> {
+        resources::writes(res, &self.probe())
+    }
+
+    /// The directory a write goes to.
+    fn dir_for(&self, w: &Write) -> Result<PathBuf, CgroupError> {
+        match w.target {
+            Target::V1(c) => self.v1_dir(c).ok_or_else(|| {
+                CgroupError::Unsupported(format!(
+                    "cgroup: cannot set {w}: the {c} controller is not mounted on this machine"
+                ))
+            }),
+            Target::V2 => self.v2_dir().ok_or_else(|| {
+                CgroupError::Unsupported(format!(
+                    "cgroup: cannot set {w}: this machine has no cgroup v2 tree"
+                ))
+            }),
+        }
+    }
+
+    /// Performs the writes in order; the error names the file and the value.
+    pub fn apply(&self, writes: &[Write]) -> Result<(), CgroupError> {
+        let mut deferred: Vec<(PathBuf, &Write)> = Vec::new();
+        for w in writes {
+            let path = self.dir_for(w)?.join(&w.file);
+            match fsutil::write_raw(&path, &w.value) {
+                Ok(()) => {}
+                Err(e) if w.if_exists && e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if w.retry_einval && e.raw_os_error() == Some(libc::EINVAL) => {
+                    deferred.push((path, w));
+                    continue;
+                }
+                Err(e) => return Err(CgroupError::write(&path, &w.value, e)),
+            }
+            if w.check_readback {
+                let got = fsutil::read(&path)?;
+                if got.trim() != w.value {
+                    return Err(CgroupError::Config(format!(
+                        "cgroup: wrote {} to {} but the kernel set {} (out of the allowed range)",
+                        w.value,
+                        path.display(),
+                        got.trim()
+                    )));
+                }
+            }
+        }
+        for (path, w) in deferred {
+            fsutil::write(&path, &w.value)?;
+        }
+        Ok(())
+    }
+
+    fn v1_freezer(&self) -> Option<PathBuf> {
+        self.v1_dir("freezer")
+    }
+
+    /// Freezes every process of the cgroup and waits until the kernel reports it frozen.
+    pub fn freeze(&self) -> Result<(), CgroupError> {
+        if let Some(dir) = self.v1_freezer() {
+            return freeze_v1(&dir);
+        }
+        if let Some(dir) = self.v2_dir() {
+            return freeze_v2(&dir);
+        }
+        Err(no_freezer())
+    }
+
+    /// Thaws the cgroup.
+    pub fn thaw(&self) -> Result<(), CgroupError> {
+        if let Some(dir) = self.v1_freezer() {
+            return thaw_v1(&dir);
+        }
+        if let Some(dir) = self.v2_dir() {
+            return fsutil::write(&dir.join("cgroup.freeze"), "0");
+        }
+        Err(no_freezer())
+    }
+
+    /// Whether the cgroup is frozen (v1 `freezer.state` is FROZEN, v2 `cgroup.freeze` is 1).
+    pub fn is_frozen(&self) -> Result<bool, CgroupError> {
+        if let Some(dir) = self.v1_freezer() {
+            return Ok(fsutil::read(&dir.join("freezer.state"))?.trim() == "FROZEN");
+        }
+        if let Some(dir) = self.v2_dir() {
+            return Ok(
+                fsutil::read_opt(&dir.join("cgroup.freeze"))?.is_some_and(|s| s.trim() == "1")
+            );
+        }
+        Ok(false)
+    }
+
+    /// Sends `signal` to every process of the cgroup. Pure v2 with SIGKILL writes
+    /// `cgroup.kill`; otherwise (as runc) freeze, signal each pid, thaw, so that no
+    /// process can fork out of the way meanwhile.
+    pub fn kill_all(&self, signal: i32) -> Result<(), CgroupError> {
+        if signal == libc::SIGKILL && self.layout.is_v2() {
+            if let Some(dir) = self.v2_dir() {
+                let kill = dir.join("cgroup.kill");
+                if kill.exists() {
+                    return fsutil::write(&kill, "1");
+                }
+            }
+        }
+        // Freezing is best effort: without a freezer we still signal.
+        let frozen = self.freeze().is_ok();
+        let result = self.signal_each(signal);
+        if frozen {
+            self.thaw()?;
+        }
+        result
+    }
+
+    fn signal_each(&self, signal: i32) -> Result<(), CgroupError> {
+        for pid in self.pids()? {
+            // SAFETY: kill(2) takes two integers and touches no memory of ours.
+            let rc = unsafe { libc::kill(pid, signal) };
+            if rc != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::ESRCH) {
+                    return Err(CgroupError::io(
+                        "cgroup: kill",
+                        format!("pid {pid} (signal {signal})"),
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the cgroup (and any child cgroups, deepest first) from every hierarchy.
+    /// Kills nothing: retries briefly on EBUSY while dying processes leave. Missing
+    /// directories are fine, so this is idempotent. Parents (`/fastrun`) stay.
+    pub fn destroy(&self) -> Result<(), CgroupError> {
+        let mut first_err = None;
+        for dir in self.v1_dirs().into_iter().chain(self.v2_dir()) {
+            if let Err(e) = remove_tree(&dir) {
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn no_freezer() -> CgroupError {
+    CgroupError::Unsupported(
+        "cgroup: cannot freeze: no v1 freezer hierarchy and no cgroup v2 tree".into(),
+    )
+}
+
+/// `mkdir -p root/rel`, level by level, copying cpuset values down when asked.
+fn mkdir_levels(root: &Path, rel: &Path, cpuset: bool) -> Result<(), CgroupError> {
+    let mut dir = root.to_path_buf();
+    for c in rel.components() {
+        let parent = dir.clone();
+        dir.push(c);
+        mkdir(&dir)?;
+        if cpuset {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let mine = fsutil::read(&dir.join(f))?;
+                if mine.trim().is_empty() {
+                    let theirs = fsutil::read(&parent.join(f))?;
+                    let v = theirs.trim();
+                    if !v.is_empty() {
+                        fsutil::write(&dir.join(f), v)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn mkdir(dir: &Path) -> Result<(), CgroupError> {
+    match std::fs::create_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(CgroupError::io("cgroup: mkdir", dir, e)),
+    }
+}
+
+/// Creates `root/rel` in a cgroup2 tree, enabling in each ancestor's
+/// `cgroup.subtree_control` the controllers it has but has not enabled yet.
+fn create_v2(root: &Path, rel: &Path) -> Result<(), CgroupError> {
+    let mut dir = root.to_path_buf();
+    for c in rel.components() {
+        enable_controllers(&dir)?;
+        dir.push(c);
+        mkdir(&dir)?;
+    }
+    Ok(())
+}
+
+fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
+    let avail = fsutil::read_opt(&dir.join("cgroup.controllers"))?.unwrap_or_default();
+    let enabled = fsutil::read_opt(&dir.join("cgroup.subtree_control"))?.unwrap_or_default();
+    let missing: Vec<String> = avail
+        .split_whitespace()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let file = dir.join("cgroup.subtree_control");
+    if fsutil::write_raw(&file, &missing.join(" ")).is_err() {
+        // One refused controller fails the whole write: enable the others one by one
+        // (as runc); a controller that stays off shows up when its file is written.
+        for m in &missing {
+            let _ = fsutil::write_raw(&file, m);
+        }
+    }
+    Ok(())
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<(), CgroupError> {
+    let procs = dir.join("cgroup.procs");
+    let Some(text) = fsutil::read_opt(&procs)? else {
+        return Ok(());
+    };
+    for l in text.lines() {
+        let pid = l.trim().parse::<i32>().map_err(|_| CgroupError::Parse {
+            path: procs.clone(),
+            msg: format!("bad pid {l:?}"),
+        })?;
+        out.push(pid);
+    }
+    for child in child_dirs(dir)? {
+        collect_pids(&child, out)?;
+    }
+    Ok(())
+}
+
+fn child_dirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(CgroupError::io("cgroup: read", dir, e)),
+    };
+    let mut out = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|e| CgroupError::io("cgroup: read", dir, e))?;
+        if ent.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(ent.path());
+        }
+    }
+    Ok(out)
+}
+
+fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    for child in child_dirs(dir)? {
+        remove_tree(&child)?;
+    }
+    rmdir_retry(dir)
+}
+
+fn rmdir_retry(dir: &Path) -> Result<(), CgroupError> {
+    let mut delay = Duration::from_millis(10);
+    let mut attempts = 0;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempts < 10 => {
+                attempts += 1;
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(200));
+            }
+            Err(e) => return Err(CgroupError::io("cgroup: rmdir", dir, e)),
+        }
+    }
+}
+
+fn freeze_v1(dir: &Path) -> Result<(), CgroupError> {
+    let state = dir.join("freezer.state");
+    let deadline = Instant::now() + FREEZE_TIMEOUT;
+    let mut i = 0u32;
+    loop {
+        if i % 50 == 49 {
+            // New processes keep arriving: thaw briefly, then try again (runc).
+            let _ = fsutil::write_raw(&state, "THAWED");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        fsutil::write(&state, "FROZEN")?;
+        let now = fsutil::read(&state)?;
+        match now.trim() {
+            "FROZEN" => return Ok(()),
+            "FREEZING" => {}
+            other => {
+                return Err(CgroupError::State(format!(
+                    "cgroup: {} reads {other:?} after writing FROZEN",
+                    state.display()
+                )))
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = fsutil::write_raw(&state, "THAWED");
+            return Err(CgroupError::State(format!(
+                "cgroup: {} still FREEZING after {:?}; thawed again",
+                state.display(),
+                FREEZE_TIMEOUT
+            )));
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_micros(if i < 10 { 100 } else { 1000 }));
+    }
+}
+
+fn thaw_v1(dir: &Path) -> Result<(), CgroupError> {
+    let state = dir.join("freezer.state");
+    let deadline = Instant::now() + FREEZE_TIMEOUT;
+    loop {
+        fsutil::write(&state, "THAWED")?;
+        if fsutil::read(&state)?.trim() == "THAWED" {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(CgroupError::State(format!(
+                "cgroup: {} does not read THAWED after {:?}",
+                state.display(),
+                FREEZE_TIMEOUT
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether a `cgroup.events` text says `frozen 1`.
+pub(crate) fn events_frozen(events: &str) -> bool {
+    events
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["frozen", "1"])
+}
+
+fn freeze_v2(dir: &Path) -> Result<(), CgroupError> {
+    let freeze = dir.join("cgroup.freeze");
+    fsutil::write(&freeze, "1")?;
+    let events = dir.join("cgroup.events");
+    let deadline = Instant::now() + FREEZE_TIMEOUT;
+    let mut sleep = Duration::from_micros(100);
+    loop {
+        if events_frozen(&fsutil::read(&events)?) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let _ = fsutil::write_raw(&freeze, "0");
+            return Err(CgroupError::State(format!(
+                "cgroup: {} does not report \"frozen 1\" after {:?}; thawed again",
+                events.display(),
+                FREEZE_TIMEOUT
+            )));
+        }
+        std::thread::sleep(sleep);
+        sleep = (sleep * 2).min(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frozen_event_parsing() {
+        assert!(events_frozen("populated 1\nfrozen 1\n"));
+        assert!(!events_frozen("populated 1\nfrozen 0\n"));
+        assert!(!events_frozen("populated 0\n"));
+    }
+
+    fn hybrid() -> Layout {
+        let h = |c: &str| Hierarchy {
+            controllers: vec![c.to_string()],
+            mountpoint: PathBuf::from("/sys/fs/cgroup").join(c.trim_start_matches("name=")),
+        };
+        Layout::Hybrid {
+            hierarchies: vec![
+                h("memory"),
+                h("pids"),
+                h("freezer"),
+                h("name=systemd"),
+                h("name=other"),
+            ],
+            unified: "/sys/fs/cgroup/unified".into(),
+            unified_controllers: vec!["hugetlb".into()],
+        }
+    }
+
+    #[test]
+    fn dirs_and_primary() {
+        let cg = Cgroup::new(hybrid(), "fastrun/x");
+        assert_eq!(
+            cg.v1_dirs(),
+            [
+                "/sys/fs/cgroup/memory/fastrun/x",
+                "/sys/fs/cgroup/pids/fastrun/x",
+                "/sys/fs/cgroup/freezer/fastrun/x",
+                "/sys/fs/cgroup/systemd/fastrun/x"
+            ]
+            .map(PathBuf::from)
+        );
+        assert_eq!(
+            cg.v2_dir().unwrap(),
+            Path::new("/sys/fs/cgroup/unified/fastrun/x")
+        );
+        assert_eq!(
+            cg.primary_dir().unwrap(),
+            Path::new("/sys/fs/cgroup/freezer/fastrun/x")
+        );
+        assert!(cg.open_v2_dir().is_err());
+        let v2 = Cgroup::new(
+            Layout::V2 {
+                mountpoint: "/sys/fs/cgroup".into(),
+                controllers: vec![],
+            },
+            "a/b",
+        );
+        assert!(v2.v1_dirs().is_empty());
+        assert_eq!(v2.primary_dir().unwrap(), Path::new("/sys/fs/cgroup/a/b"));
+    }
+
+    #[test]
+    fn write_to_unmounted_controller_is_clear() {
+        let cg = Cgroup::new(hybrid(), "fastrun/x");
+        let w = resources::writes(
+            &Resources {
+                network: Some(resources::Network {
+                    class_id: Some(7),
+                    priorities: vec![],
+                }),
+                ..Default::default()
+            },
+            &cg.probe(),
+        )
+        .unwrap();
+        let e = cg.apply(&w).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "cgroup: cannot set net_cls.classid=7: the net_cls controller is not mounted on \
+             this machine"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! OOM notifications for `events`.
+//!
+//! v1: an eventfd registered on `memory.oom_control` through `cgroup.event_control`;
+//! the kernel signals it on every OOM in the cgroup (and when the cgroup goes away).
+//! v2: an inotify watch on `memory.events`, whose `oom_kill` counter is compared
+//! before and after each change.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::manager::Cgroup;
+use super::stats::parse_keyed;
+use super::{fsutil, CgroupError};
+
+/// A registered OOM watcher. Poll [`AsFd::as_fd`] for readability, or call [`OomNotifier::wait`].
+#[derive(Debug)]
+pub enum OomNotifier {
+    /// v1 eventfd.
+    V1 { eventfd: File, dir: PathBuf },
+    /// v2 inotify on `memory.events`.
+    V2 {
+        inotify: File,
+        events: PathBuf,
+        last: u64,
+    },
+}
+
+/// The `oom_kill` count of a v2 `memory.events` text.
+pub fn oom_kills(events: &str) -> u64 {
+    parse_keyed(events)
+        .into_iter()
+        .find(|(k, _)| *k == "oom_kill")
+        .map_or(0, |(_, v)| v)
+}
+
+fn last_os(op: &'static str, path: &Path) -> CgroupError {
+    CgroupError::io(op, path, std::io::Error::last_os_error())
+}
+
+impl OomNotifier {
+    /// Registers for OOM events of `cg`: v1 memory hierarchy if mounted, else the v2
+    /// tree's `memory.events` if it exists.
+    pub fn register(cg: &Cgroup) -> Result<OomNotifier, CgroupError> {
+        if let Some(dir) = cg.v1_dir("memory") {
+            return Self::register_v1(&dir);
+        }
+        if let Some(dir) = cg.v2_dir() {
+            let events = dir.join("memory.events");
+            if events.exists() {
+                return Self::register_v2(&events);
+            }
+        }
+        Err(CgroupError::Unsupported(
+            "cgroup: OOM notifications need the memory controller (v1 memory hierarchy or v2 \
+             memory.events)"
+                .into(),
+        ))
+    }
+
+    fn register_v1(dir: &Path) -> Result<OomNotifier, CgroupError> {
+        let control = dir.join("memory.oom_control");
+        let oom = File::open(&control).map_err(|e| CgroupError::io("cgroup: open", &control, e))?;
+        // SAFETY: eventfd takes two integers and returns a new descriptor or -1.
+        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(last_os("cgroup: eventfd for", &control));
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let eventfd = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        let line = format!("{} {}", eventfd.as_raw_fd(), oom.as_raw_fd());
+        fsutil::write(&dir.join("cgroup.event_control"), &line)?;
+        // The kernel took its own references: `oom` can be closed now.
+        Ok(OomNotifier::V1 {
+            eventfd,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn register_v2(events: &Path) -> Result<OomNotifier, CgroupError> {
+        // SAFETY: inotify_init1 takes an integer and returns a new descriptor or -1.
+        let raw = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+        if raw < 0 {
+            return Err(last_os("cgroup: inotify for", events));
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let inotify = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        let c = std::ffi::CString::new(events.as_os_str().as_bytes()).map_err(|_| {
+            CgroupError::Config(format!("cgroup: path {} has a NUL byte", events.display()))
+        })?;
+        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+        let wd =
+            unsafe { libc::inotify_add_watch(inotify.as_raw_fd(), c.as_ptr(), libc::IN_MODIFY) };
+        if wd < 0 {
+            return Err(last_os("cgroup: inotify_add_watch", events));
+        }
+        let last = oom_kills(&fsutil::read(events)?);
+        Ok(OomNotifier::V2 {
+            inotify,
+            events: events.to_path_buf(),
+            last,
+        })
+    }
+
+    /// Waits for OOM events, at most `timeout` (`None`: forever). Returns the number of
+    /// new OOM events, `Some(0)` when the cgroup went away, `None` on timeout.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<u64>, CgroupError> {
+        loop {
+            if !poll_in(self.as_fd(), timeout)? {
+                return Ok(None);
+            }
+            match self {
+                OomNotifier::V1 { eventfd, dir } => {
+                    let mut buf = [0u8; 8];
+                    eventfd
+                        .read_exact(&mut buf)
+                        .map_err(|e| CgroupError::io("cgroup: read eventfd for", dir.clone(), e))?;
+                    // The eventfd also fires when the cgroup is removed.
+                    if !dir.join("cgroup.event_control").exists() {
+                        return Ok(Some(0));
+                    }
+                    return Ok(Some(u64::from_ne_bytes(buf)));
+                }
+                OomNotifier::V2 {
+                    inotify,
+                    events,
+                    last,
+                } => {
+                    let mut buf = [0u8; 4096];
+                    inotify.read(&mut buf).map_err(|e| {
+                        CgroupError::io("cgroup: read inotify for", events.clone(), e)
+                    })?;
+                    let Some(text) = fsutil::read_opt(events)? else {
+                        return Ok(Some(0));
+                    };
+                    let now = oom_kills(&text);
+                    if now > *last {
+                        let n = now - *last;
+                        *last = now;
+                        return Ok(Some(n));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl AsFd for OomNotifier {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            OomNotifier::V1 { eventfd, .. } => eventfd.as_fd(),
+            OomNotifier::V2 { inotify, .. } => inotify.as_fd(),
+        }
+    }
+}
+
+/// Waits until `fd` is readable; false on timeout.
+fn poll_in(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<bool, CgroupError> {
+    let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis()).unwrap_or(i32::MAX));
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `p` is one valid pollfd living on our stack for the whole call.
+        let rc = unsafe { libc::poll(&mut p, 1, ms) };
+        if rc >= 0 {
+            return Ok(rc > 0);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(CgroupError::io("cgroup: poll", "OOM notifier", e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_kill_count() {
+        assert_eq!(oom_kills("low 0\nhigh 0\nmax 3\noom 2\noom_kill 1\n"), 1);
+        assert_eq!(oom_kills("low 0\n"), 0);
+    }
+}
