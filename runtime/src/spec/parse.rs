@@ -1,0 +1,340 @@
+//! Parsing: simd-json into the borrowed model, with JSON-path errors.
+//!
+//! # Success path
+//! simd-json builds its tape from the caller's buffer (unescaping strings in
+//! place) and the model borrows every string from that buffer: no copy of the
+//! input, no allocation per string. A depth check on the tape runs first (see
+//! [`MAX_DEPTH`]).
+//!
+//! # Error path
+//! - A **type error** (wrong type, missing required field) is explained by walking
+//!   the tape a second time through `serde_path_to_error` (the tape is intact, so
+//!   this needs neither the input nor a copy): `process.user.uid: expected an
+//!   unsigned integer`.
+//! - A **syntax error** is found while the buffer is borrowed for the lifetime of
+//!   the result, and simd-json has rewritten the escaped strings in place, so
+//!   [`parse`] can only report the byte offset: `config.json: invalid JSON at
+//!   byte 57 (','): ...`. Line and column need the pristine bytes:
+//!   [`super::load_file`] re-reads the file on that (rare) path and reports
+//!   `config.json: invalid JSON at line 3, column 14: ...`; a caller holding its
+//!   own copy can call [`locate_syntax_error`].
+
+use serde::Deserialize;
+
+use super::error::{SpecError, SpecErrorKind};
+
+/// The deepest nesting of arrays and objects accepted (as serde_json's default).
+/// Legitimate configs nest about 6 deep; the limit keeps the recursive descent of
+/// unknown fields from overflowing the stack on hostile input.
+pub const MAX_DEPTH: usize = 128;
+
+/// Which document is parsed: names the file in syntax errors and roots the paths.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Doc {
+    /// File name used as the path of syntax errors.
+    pub file: &'static str,
+    /// Prefix of JSON paths (`""` for config.json).
+    pub root: &'static str,
+}
+
+pub(crate) const CONFIG: Doc = Doc {
+    file: "config.json",
+    root: "",
+};
+pub(crate) const PROCESS: Doc = Doc {
+    file: "process.json",
+    root: "process",
+};
+pub(crate) const RESOURCES: Doc = Doc {
+    file: "resources.json",
+    root: "resources",
+};
+
+impl Doc {
+    /// `root` joined with a path relative to the document.
+    pub(crate) fn join(&self, rel: &str) -> String {
+        match (self.root.is_empty(), rel.is_empty() || rel == ".") {
+            (true, true) => self.file.to_owned(),
+            (true, false) => rel.to_owned(),
+            (false, true) => self.root.to_owned(),
+            (false, false) if rel.starts_with('[') => format!("{}{rel}", self.root),
+            (false, false) => format!("{}.{rel}", self.root),
+        }
+    }
+}
+
+/// Parse `buf` (rewritten in place) into `T` borrowing from it.
+pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
+    buf: &'a mut [u8],
+    doc: Doc,
+) -> Result<T, SpecError> {
+    // Nesting can only exceed MAX_DEPTH with more opening brackets than that: the
+    // count is a vectorized pass, the exact tape walk runs only for large inputs.
+    let brackets = buf.iter().filter(|&&b| b == b'[' || b == b'{').count();
+    let mut de = simd_json::Deserializer::from_slice(buf).map_err(|e| syntax_error(doc, &e))?;
+    if brackets > MAX_DEPTH && too_deep(de.as_value(), MAX_DEPTH) {
+        return Err(SpecError::new(
+            SpecErrorKind::Syntax,
+            doc.file,
+            format!("invalid JSON: nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    match T::deserialize(&mut de) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            // Error path only: walk the tape again, tracking the path.
+            de.restart();
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Err(e) => Err(type_error(doc, &e.path().to_string(), e.inner())),
+                Ok(_) => Err(type_error(doc, "", &first)),
+            }
+        }
+    }
+}
+
+/// Whether the value nests deeper than `budget` levels (recursion bounded by it).
+fn too_deep(v: simd_json::tape::Value<'_, '_>, budget: usize) -> bool {
+    if let Some(a) = v.as_array() {
+        if a.is_empty() {
+            return false;
+        }
+        budget == 0 || a.iter().any(|e| too_deep(e, budget - 1))
+    } else if let Some(o) = v.as_object() {
+        if o.is_empty() {
+            return false;
+        }
+        budget == 0 || o.values().any(|e| too_deep(e, budget - 1))
+    } else {
+        false
+    }
+}
+
+fn syntax_error(doc: Doc, e: &simd_json::Error) -> SpecError {
+    let near = e
+        .character()
+        .map(|c| format!(" ({c:?})"))
+        .unwrap_or_default();
+    SpecError::new(
+        SpecErrorKind::Syntax,
+        doc.file,
+        format!(
+            "invalid JSON at byte {}{near}: {}",
+            e.index(),
+            describe(e.error())
+        ),
+    )
+}
+
+fn type_error(doc: Doc, rel: &str, e: &simd_json::Error) -> SpecError {
+    if let simd_json::ErrorType::Serde(msg) = e.error() {
+        if let Some(field) = msg
+            .strip_prefix("missing field `")
+            .and_then(|m| m.strip_suffix('`'))
+        {
+            let rel = match rel {
+                "" | "." => field.to_owned(),
+                _ => format!("{rel}.{field}"),
+            };
+            return SpecError::new(
+                SpecErrorKind::Type,
+                doc.join(&rel),
+                "required field is missing",
+            );
+        }
+    }
+    SpecError::new(SpecErrorKind::Type, doc.join(rel), describe(e.error()))
+}
+
+fn describe(t: &simd_json::ErrorType) -> String {
+    use simd_json::ErrorType as T;
+    match t {
+        T::ExpectedUnsigned => "expected an unsigned integer (or it is out of range)".into(),
+        T::ExpectedSigned | T::ExpectedInteger => {
+            "expected an integer (or it is out of range)".into()
+        }
+        T::ExpectedString => "expected a string".into(),
+        T::ExpectedBoolean => "expected a boolean".into(),
+        T::ExpectedArray => "expected an array".into(),
+        T::ExpectedMap => "expected an object".into(),
+        T::ExpectedNumber | T::ExpectedFloat => "expected a number".into(),
+        T::Serde(m) => serde_message(m),
+        T::Eof => "unexpected end of input".into(),
+        T::TrailingData => "trailing characters after the document".into(),
+        T::InvalidUtf8 => "invalid UTF-8".into(),
+        T::UnterminatedString => "unterminated string".into(),
+        T::InvalidEscape | T::InvalidUnicodeEscape | T::InvalidUnicodeCodepoint => {
+            "invalid escape in string".into()
+        }
+        T::InvalidNumber | T::InvalidExponent => "invalid number".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// serde's "invalid type: integer `5`, expected a string" as "expected a string,
+/// found integer `5`"; other messages as they are.
+fn serde_message(m: &str) -> String {
+    let rest = m
+        .strip_prefix("invalid type: ")
+        .or_else(|| m.strip_prefix("invalid value: "));
+    match rest.and_then(|r| r.split_once(", expected ")) {
+        Some((found, expected)) => format!("expected {expected}, found {found}"),
+        None => m.to_owned(),
+    }
+}
+
+/// Describe a syntax error with line and column, from pristine bytes (a copy kept
+/// by the caller or the file read again). `None` when serde_json finds no syntax
+/// error. Costs a full serde_json parse: for error paths only.
+pub fn locate_syntax_error(pristine: &[u8], file: &str) -> Option<SpecError> {
+    let mut de = serde_json::Deserializer::from_slice(pristine);
+    let res = serde::de::IgnoredAny::deserialize(&mut de).and_then(|_| de.end());
+    match res {
+        Ok(()) => None,
+        Err(e) if e.is_data() => None,
+        Err(e) => {
+            let full = e.to_string();
+            let msg = full
+                .rfind(" at line ")
+                .map_or(full.as_str(), |i| &full[..i]);
+            Some(SpecError::new(
+                SpecErrorKind::Syntax,
+                file,
+                format!(
+                    "invalid JSON at line {}, column {}: {msg}",
+                    e.line(),
+                    e.column()
+                ),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{parse, Config};
+
+    fn parse_err(json: &str) -> SpecError {
+        let mut buf = json.as_bytes().to_vec();
+        match parse(&mut buf) {
+            Err(e) => e,
+            Ok(c) => panic!("parsed: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_names_the_byte() {
+        let e = parse_err("{\"ociVersion\": \"1.0.2\",, }");
+        assert_eq!(e.kind, SpecErrorKind::Syntax);
+        assert!(
+            e.to_string()
+                .starts_with("config.json: invalid JSON at byte "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_located_by_line_and_column() {
+        let json = "{\n  \"ociVersion\": \"1.0.2\",\n  \"root\": {\"path\" \"rootfs\"}\n}";
+        let e = locate_syntax_error(json.as_bytes(), "config.json").unwrap();
+        assert_eq!(
+            e.to_string(),
+            "config.json: invalid JSON at line 3, column 19: expected `:`"
+        );
+        assert!(locate_syntax_error(b"{}", "config.json").is_none());
+    }
+
+    #[test]
+    fn type_error_names_the_path() {
+        let e = parse_err(r#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":"0"}}}"#);
+        assert_eq!(e.kind, SpecErrorKind::Type);
+        assert!(
+            e.to_string()
+                .starts_with("process.user.uid: expected an unsigned integer"),
+            "{e}"
+        );
+        let e = parse_err(r#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":-1}}}"#);
+        assert!(
+            e.to_string()
+                .starts_with("process.user.uid: expected an unsigned integer"),
+            "{e}"
+        );
+        let e = parse_err(r#"{"linux":{"namespaces":[{"type":"pid"},{"type":5}]}}"#);
+        assert_eq!(
+            e.to_string(),
+            "linux.namespaces[1].type: expected a string, found integer `5`"
+        );
+        let e = parse_err(r#"{"mounts":{}}"#);
+        assert_eq!(e.to_string(), "mounts: expected an array");
+        let e = parse_err("5");
+        assert_eq!(e.to_string(), "config.json: expected an object");
+    }
+
+    #[test]
+    fn missing_required_field_names_the_path() {
+        let e = parse_err(r#"{"process":{"rlimits":[{"type":"RLIMIT_NOFILE","soft":1}]}}"#);
+        assert_eq!(
+            e.to_string(),
+            "process.rlimits[0].hard: required field is missing"
+        );
+    }
+
+    #[test]
+    fn process_and_resources_paths_are_rooted() {
+        let mut buf = br#"{"cwd":"/","user":{"gid":true}}"#.to_vec();
+        let e = crate::spec::parse_process(&mut buf).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "process.user.gid: expected an unsigned integer (or it is out of range)"
+        );
+        let mut buf = br#"{"pids":{}}"#.to_vec();
+        let e = crate::spec::parse_resources(&mut buf).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "resources.pids.limit: required field is missing"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let n = 100_000;
+        let json = format!("{{\"x\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        let e = parse_err(&json);
+        assert_eq!(e.kind, SpecErrorKind::Syntax);
+        assert!(e.message.contains("nested deeper than 128"), "{e}");
+        let json = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        assert!(parse_err(&json).message.contains("nested deeper"));
+        // Exactly at the limit is fine.
+        let json = format!(
+            "{{\"x\":{}{}}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        let mut buf = json.into_bytes();
+        parse(&mut buf).unwrap();
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_null_is_empty() {
+        let mut buf = br#"{"ociVersion":"1.0.2","future":{"a":[1,{"b":null}]},
+            "mounts":null,"process":{"args":null,"cwd":"/","env":null,"user":{}},
+            "linux":{"namespaces":null,"sysctl":null,"resources":null}}"#
+            .to_vec();
+        let c: Config<'_> = parse(&mut buf).unwrap();
+        assert!(c.mounts.is_empty());
+        let p = c.process.as_ref().unwrap();
+        assert!(p.args.is_empty() && p.env.is_empty());
+        let l = c.linux.as_ref().unwrap();
+        assert!(l.namespaces.is_empty() && l.sysctl.is_empty() && l.resources.is_none());
+    }
+
+    #[test]
+    fn empty_and_garbage_inputs_are_errors() {
+        for input in ["", " ", "nul", "\"x\"", "1", "{", "}", "{\"a\":}", "\u{0}"] {
+            let mut buf = input.as_bytes().to_vec();
+            assert!(parse(&mut buf).is_err(), "{input:?}");
+        }
+        let mut buf = b"{}".to_vec();
+        assert_eq!(parse(&mut buf).unwrap(), Config::default());
+    }
+}
