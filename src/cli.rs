@@ -128,7 +128,8 @@ pub enum Command {
     Unsupported(&'static str),
 }
 
-/// The whole command line, parsed.
+/// The whole command line, parsed (the binary parses in two steps, see [`parse_globals`]).
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct Invocation {
     pub global: Global,
@@ -521,6 +522,19 @@ impl Matches {
     fn bool(&self, name: &str) -> bool {
         self.value(name) == Some("true")
     }
+
+    /// A path flag; an empty value counts as not given.
+    fn path(&self, name: &str) -> Option<PathBuf> {
+        self.value(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    }
+
+    /// `--preserve-fds N` (0 when not given).
+    fn preserve_fds(&self) -> Result<u32> {
+        self.value("preserve-fds")
+            .map_or(Ok(0), |v| parse_num("preserve-fds", v))
+    }
 }
 
 /// Go's `strconv.ParseBool`.
@@ -602,11 +616,25 @@ fn parse_flags(
     Ok(m)
 }
 
-/// Parse the whole command line (without `argv[0]`).
-pub fn parse(args: &[String]) -> Result<Invocation> {
-    // Globals: parse up to the subcommand.
-    let split = global_end(args);
-    let gm = parse_flags(None, GLOBAL_FLAGS, true, &args[..split])?;
+/// The global flags, parsed: what comes before the subcommand.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub global: Global,
+    /// Notes worth a debug log line (ignored flags).
+    pub notes: Vec<String>,
+    /// `--version` / `--help` given before any subcommand.
+    early: Option<Command>,
+    /// The subcommand and its arguments.
+    rest: Vec<String>,
+}
+
+/// Parse the global flags (the start of the command line, without `argv[0]`). The
+/// caller opens the log with them before parsing the rest, so that a usage error in
+/// the subcommand is logged too.
+pub fn parse_globals(args: &[String]) -> Result<Globals> {
+    // In "stop at positional" mode, the subcommand and everything after it are the
+    // positionals.
+    let gm = parse_flags(None, GLOBAL_FLAGS, true, args)?;
     let mut notes = Vec::new();
     let mut global = Global::default();
     if let Some(v) = gm.value("root") {
@@ -615,11 +643,7 @@ pub fn parse(args: &[String]) -> Result<Invocation> {
         }
         global.root = Some(PathBuf::from(v));
     }
-    if let Some(v) = gm.value("log") {
-        if !v.is_empty() {
-            global.log = Some(PathBuf::from(v));
-        }
-    }
+    global.log = gm.path("log");
     if let Some(v) = gm.value("log-format") {
         global.log_format = match v {
             "text" => LogFormat::Text,
@@ -637,67 +661,56 @@ pub fn parse(args: &[String]) -> Result<Invocation> {
         notes.push(format!("--criu={v} is accepted and ignored"));
         global.criu = Some(v.to_string());
     }
-    let mk = |command| {
-        Ok(Invocation {
-            global: global.clone(),
-            command,
-            notes: notes.clone(),
-        })
+    let early = if gm.bool("version") {
+        Some(Command::Version)
+    } else if gm.bool("help") || gm.positionals.is_empty() {
+        Some(Command::Help(None))
+    } else {
+        None
     };
-    if gm.bool("version") {
-        return mk(Command::Version);
-    }
-    if gm.help {
-        return mk(Command::Help(None));
-    }
-    if gm.bool("help") {
-        return mk(Command::Help(None));
-    }
-    let Some(name) = args.get(split) else {
-        return mk(Command::Help(None));
-    };
-    let rest = &args[split + 1..];
-    if name == "help" || name == "h" {
-        return match rest.first() {
-            None => mk(Command::Help(None)),
-            Some(c) => match command(c) {
-                Some(def) => mk(Command::Help(Some(def.name))),
-                None => err(format!("unknown command \"{c}\"")),
-            },
-        };
-    }
-    let Some(def) = command(name) else {
-        return err(format!(
-            "unknown command \"{name}\" (see \"fastrun --help\")"
-        ));
-    };
-    let command = parse_command(def, rest)?;
-    mk(command)
+    Ok(Globals {
+        global,
+        notes,
+        early,
+        rest: gm.positionals,
+    })
 }
 
-/// The index of the subcommand in `args` (or `args.len()`), skipping global flags and
-/// their values.
-fn global_end(args: &[String]) -> usize {
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
-        if !a.starts_with('-') || a == "-" {
-            return i;
+impl Globals {
+    /// Parse the subcommand and its arguments.
+    pub fn command(&self) -> Result<Command> {
+        if let Some(c) = &self.early {
+            return Ok(c.clone());
         }
-        if a == "--" {
-            return (i + 1).min(args.len());
+        let (name, rest) = self.rest.split_first().expect("a subcommand");
+        if name == "help" || name == "h" {
+            return match rest.first() {
+                None => Ok(Command::Help(None)),
+                Some(c) => match command(c) {
+                    Some(def) => Ok(Command::Help(Some(def.name))),
+                    None => err(format!("unknown command \"{c}\"")),
+                },
+            };
         }
-        let body = a.trim_start_matches('-');
-        if !body.contains('=') {
-            if let Some(d) = GLOBAL_FLAGS.iter().find(|d| d.names.contains(&body)) {
-                if matches!(d.kind, Kind::Value | Kind::Multi) {
-                    i += 1;
-                }
-            }
+        match command(name) {
+            Some(def) => parse_command(def, rest),
+            None => err(format!(
+                "unknown command \"{name}\" (see \"fastrun --help\")"
+            )),
         }
-        i += 1;
     }
-    args.len()
+}
+
+/// Parse the whole command line (without `argv[0]`).
+#[cfg(test)]
+pub fn parse(args: &[String]) -> Result<Invocation> {
+    let g = parse_globals(args)?;
+    let command = g.command()?;
+    Ok(Invocation {
+        global: g.global,
+        command,
+        notes: g.notes,
+    })
 }
 
 fn missing_id<T>(def: &CmdDef) -> Result<T> {
@@ -725,11 +738,6 @@ fn no_args(def: &CmdDef, m: &Matches) -> Result<()> {
     }
 }
 
-fn parse_u32(flag: &str, v: &str) -> Result<u32> {
-    v.parse()
-        .map_err(|_| UsageError(format!("invalid value \"{v}\" for --{flag}: want a number")))
-}
-
 fn parse_num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T> {
     v.parse()
         .map_err(|_| UsageError(format!("invalid value \"{v}\" for --{flag}: want a number")))
@@ -747,21 +755,12 @@ fn parse_format(v: Option<&str>) -> Result<Format> {
 
 fn create_options(m: &Matches) -> Result<CreateOptions> {
     Ok(CreateOptions {
-        bundle: PathBuf::from(m.value("bundle").filter(|b| !b.is_empty()).unwrap_or(".")),
-        pid_file: m
-            .value("pid-file")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from),
-        console_socket: m
-            .value("console-socket")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from),
+        bundle: m.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
+        pid_file: m.path("pid-file"),
+        console_socket: m.path("console-socket"),
         no_pivot: m.bool("no-pivot"),
         no_new_keyring: m.bool("no-new-keyring"),
-        preserve_fds: match m.value("preserve-fds") {
-            Some(v) => parse_u32("preserve-fds", v)?,
-            None => 0,
-        },
+        preserve_fds: m.preserve_fds()?,
         keep: m.bool("keep"),
     })
 }
@@ -869,7 +868,7 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
         "spec" => {
             no_args(def, &m)?;
             Command::Spec {
-                bundle: PathBuf::from(m.value("bundle").filter(|b| !b.is_empty()).unwrap_or(".")),
+                bundle: m.path("bundle").unwrap_or_else(|| PathBuf::from(".")),
                 rootless: m.bool("rootless"),
             }
         }
@@ -932,10 +931,7 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
             if args.first().map(String::as_str) == Some("--") {
                 args.remove(0);
             }
-            let process = m
-                .value("process")
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from);
+            let process = m.path("process");
             if process.is_none() && args.is_empty() {
                 return err(
                     "\"exec\" requires a command after the container id, or --process FILE",
@@ -943,7 +939,7 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
             }
             let mut gids = Vec::new();
             for g in m.values("additional-gids") {
-                gids.push(parse_u32("additional-gids", &g)?);
+                gids.push(parse_num("additional-gids", &g)?);
             }
             for e in m.values("env") {
                 if !e.contains('=') || e.starts_with('=') {
@@ -953,20 +949,11 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
             let opts = ExecOptions {
                 process,
                 args,
-                console_socket: m
-                    .value("console-socket")
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from),
+                console_socket: m.path("console-socket"),
                 tty: m.bool("tty"),
                 detach: m.bool("detach"),
-                pid_file: m
-                    .value("pid-file")
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from),
-                preserve_fds: match m.value("preserve-fds") {
-                    Some(v) => parse_u32("preserve-fds", v)?,
-                    None => 0,
-                },
+                pid_file: m.path("pid-file"),
+                preserve_fds: m.preserve_fds()?,
                 env: m.values("env"),
                 cwd: m.value("cwd").map(str::to_string),
                 user: m.value("user").map(parse_user).transpose()?,
@@ -1024,10 +1011,7 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
             };
             Command::Update {
                 id,
-                resources: m
-                    .value("resources")
-                    .filter(|r| !r.is_empty())
-                    .map(PathBuf::from),
+                resources: m.path("resources"),
                 opts,
             }
         }

@@ -29,30 +29,25 @@ fn main() {
 }
 
 fn real_main(args: &[String]) -> i32 {
-    let inv = match cli::parse(args) {
-        Ok(i) => i,
-        Err(e) => {
-            // The log file is still wanted for errors (containerd reads it): open it if
-            // the global flags were well-formed enough to name it.
-            let mut log = best_effort_logger(args);
-            return fail(&mut log, &Failure::Usage(e.0));
-        }
+    // Globals first: they name the log file, which must receive every later error
+    // (containerd shows the last error of the log), usage errors included.
+    let globals = match cli::parse_globals(args) {
+        Ok(g) => g,
+        Err(e) => return fail(&mut log::Logger::stderr_only(), &Failure::Usage(e.0)),
     };
-    let mut log = match log::Logger::open(
-        inv.global.log.as_deref(),
-        inv.global.log_format,
-        inv.global.debug,
-    ) {
+    let g = &globals.global;
+    let mut log = match log::Logger::open(g.log.as_deref(), g.log_format, g.debug) {
         Ok(l) => l,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "fastrun: {e}");
-            return 1;
-        }
+        Err(e) => return fail(&mut log::Logger::stderr_only(), &Failure::Other(e)),
     };
-    for n in &inv.notes {
+    for n in &globals.notes {
         log.debug(n);
     }
-    match commands::execute(&inv.global, inv.command, &mut log) {
+    let command = match globals.command() {
+        Ok(c) => c,
+        Err(e) => return fail(&mut log, &Failure::Usage(e.0)),
+    };
+    match commands::execute(g, command, &mut log) {
         Ok(code) => code,
         Err(f) => fail(&mut log, &f),
     }
@@ -68,40 +63,4 @@ fn fail(log: &mut log::Logger, f: &Failure) -> i32 {
     };
     let _ = std::io::stderr().write_all(line.as_bytes());
     1
-}
-
-/// A logger for errors found while parsing: `--log`/`--log-format` are picked out of the
-/// global flags if they can be.
-fn best_effort_logger(args: &[String]) -> log::Logger {
-    let mut path = None;
-    let mut format = cli::LogFormat::Text;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if !a.starts_with('-') {
-            break;
-        }
-        let body = a.trim_start_matches('-');
-        let (name, value) = match body.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_string())),
-            None => (body, None),
-        };
-        let mut value = || value.clone().or_else(|| it.next().cloned());
-        match name {
-            "log" => path = value(),
-            "log-format" => {
-                let json = value().as_deref() == Some("json");
-                format = if json {
-                    cli::LogFormat::Json
-                } else {
-                    cli::LogFormat::Text
-                };
-            }
-            "root" | "criu" => {
-                value();
-            }
-            _ => {}
-        }
-    }
-    log::Logger::open(path.as_deref().map(std::path::Path::new), format, false)
-        .unwrap_or_else(|_| log::Logger::stderr_only())
 }
