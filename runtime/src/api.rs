@@ -41,6 +41,8 @@ pub struct CreateOptions {
     pub no_new_keyring: bool,
     /// Pass this many fds after stdio (3..3+N) into the container (`--preserve-fds`).
     pub preserve_fds: u32,
+    /// `run` only: keep the container's state after it exits (`--keep`).
+    pub keep: bool,
 }
 
 /// The status of a container, as the OCI state reports it.
@@ -144,15 +146,266 @@ impl State {
     }
 }
 
-/// Parse a signal given as a number (`9`), a name (`KILL`) or `SIGKILL`.
+/// Parse a signal given as a number (`9`), a name (`KILL`) or `SIGKILL`, in any case,
+/// or a real-time signal as `RTMIN+N` / `RTMAX-N` (with or without `SIG`).
+/// Numbers must be in `1..=64`.
 pub fn parse_signal(s: &str) -> Result<i32> {
-    Err(Error::InvalidArgument(format!("unknown signal \"{s}\"")))
+    let bad = || Error::InvalidArgument(format!("unknown signal \"{s}\""));
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return match t.parse::<i32>() {
+            Ok(n) if (1..=SIG_MAX).contains(&n) => Ok(n),
+            _ => Err(bad()),
+        };
+    }
+    let upper = t.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(rest) = name.strip_prefix("RTMIN") {
+        return rt_offset(rest, SIG_RTMIN, 1).ok_or_else(bad);
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX") {
+        return rt_offset(rest, SIG_MAX, -1).ok_or_else(bad);
+    }
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
+        .ok_or_else(bad)
 }
 
-/// The default `config.json` that `spec` writes (runc's default).
+/// The first real-time signal as userland (glibc, and runc/moby) numbers it.
+const SIG_RTMIN: i32 = 34;
+/// The last signal (`SIGRTMAX`).
+const SIG_MAX: i32 = 64;
+
+/// `""` → base; `"+N"` (for RTMIN) or `"-N"` (for RTMAX) → base ± N, within the RT range.
+fn rt_offset(rest: &str, base: i32, dir: i32) -> Option<i32> {
+    let n = if rest.is_empty() {
+        0
+    } else {
+        let sign = if dir > 0 { '+' } else { '-' };
+        let digits = rest.strip_prefix(sign)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<i32>().ok()?
+    };
+    let v = base.checked_add(dir.checked_mul(n)?)?;
+    (SIG_RTMIN..=SIG_MAX).contains(&v).then_some(v)
+}
+
+/// Linux signal names without the `SIG` prefix.
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("IOT", libc::SIGIOT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("POLL", libc::SIGPOLL),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// The default `config.json` that `spec` writes: runc's default (`runc spec`), with
+/// `ociVersion` set to [`crate::OCI_SPEC_VERSION`]. With `rootless`, runc's rootless
+/// variant: a user namespace mapping root to the caller's euid/egid, no network
+/// namespace, `/sys` bind-mounted, no `gid=` mount options and no `linux.resources`.
 pub fn default_spec(rootless: bool) -> String {
-    let _ = rootless;
-    String::new()
+    let caps = "[\n\t\t\t\t\"CAP_AUDIT_WRITE\",\n\t\t\t\t\"CAP_KILL\",\n\t\t\t\t\"CAP_NET_BIND_SERVICE\"\n\t\t\t]";
+    let mut s = String::with_capacity(4096);
+    s.push_str("{\n\t\"ociVersion\": \"");
+    s.push_str(crate::OCI_SPEC_VERSION);
+    s.push_str("\",\n\t\"process\": {\n\t\t\"terminal\": true,\n\t\t\"user\": {\n\t\t\t\"uid\": 0,\n\t\t\t\"gid\": 0\n\t\t},\n\t\t\"args\": [\n\t\t\t\"sh\"\n\t\t],\n\t\t\"env\": [\n\t\t\t\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n\t\t\t\"TERM=xterm\"\n\t\t],\n\t\t\"cwd\": \"/\",\n\t\t\"capabilities\": {\n");
+    for (i, set) in ["bounding", "effective", "permitted", "ambient"]
+        .iter()
+        .enumerate()
+    {
+        s.push_str("\t\t\t\"");
+        s.push_str(set);
+        s.push_str("\": ");
+        s.push_str(caps);
+        s.push_str(if i == 3 { "\n" } else { ",\n" });
+    }
+    s.push_str("\t\t},\n\t\t\"rlimits\": [\n\t\t\t{\n\t\t\t\t\"type\": \"RLIMIT_NOFILE\",\n\t\t\t\t\"hard\": 1024,\n\t\t\t\t\"soft\": 1024\n\t\t\t}\n\t\t],\n\t\t\"noNewPrivileges\": true\n\t},\n\t\"root\": {\n\t\t\"path\": \"rootfs\",\n\t\t\"readonly\": true\n\t},\n\t\"hostname\": \"fastrun\",\n\t\"mounts\": [\n");
+    let mounts: [(&str, &str, &str, &[&str]); 7] = [
+        ("/proc", "proc", "proc", &[]),
+        (
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        (
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        (
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        ),
+        (
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        (
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
+        (
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+        ),
+    ];
+    for (i, &(dest, ty, src, opts)) in mounts.iter().enumerate() {
+        let (ty, src, opts): (&str, &str, Vec<&str>) = if rootless && dest == "/sys" {
+            (
+                "none",
+                "/sys",
+                vec!["rbind", "nosuid", "noexec", "nodev", "ro"],
+            )
+        } else if rootless {
+            let o = opts
+                .iter()
+                .copied()
+                .filter(|o| !o.starts_with("gid=") && !o.starts_with("uid="))
+                .collect();
+            (ty, src, o)
+        } else {
+            (ty, src, opts.to_vec())
+        };
+        s.push_str("\t\t{\n\t\t\t\"destination\": \"");
+        s.push_str(dest);
+        s.push_str("\",\n\t\t\t\"type\": \"");
+        s.push_str(ty);
+        s.push_str("\",\n\t\t\t\"source\": \"");
+        s.push_str(src);
+        s.push('"');
+        if !opts.is_empty() {
+            s.push_str(",\n\t\t\t\"options\": [\n");
+            for (j, o) in opts.iter().enumerate() {
+                s.push_str("\t\t\t\t\"");
+                s.push_str(o);
+                s.push_str(if j + 1 == opts.len() { "\"\n" } else { "\",\n" });
+            }
+            s.push_str("\t\t\t]");
+        }
+        s.push_str(if i + 1 == mounts.len() {
+            "\n\t\t}\n"
+        } else {
+            "\n\t\t},\n"
+        });
+    }
+    s.push_str("\t],\n\t\"linux\": {\n");
+    if rootless {
+        // SAFETY: geteuid/getegid take no arguments, cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        for (key, id) in [("uidMappings", uid), ("gidMappings", gid)] {
+            s.push_str(&format!(
+                "\t\t\"{key}\": [\n\t\t\t{{\n\t\t\t\t\"containerID\": 0,\n\t\t\t\t\"hostID\": {id},\n\t\t\t\t\"size\": 1\n\t\t\t}}\n\t\t],\n"
+            ));
+        }
+    } else {
+        s.push_str("\t\t\"resources\": {\n\t\t\t\"devices\": [\n\t\t\t\t{\n\t\t\t\t\t\"allow\": false,\n\t\t\t\t\t\"access\": \"rwm\"\n\t\t\t\t}\n\t\t\t]\n\t\t},\n");
+    }
+    s.push_str("\t\t\"namespaces\": [\n");
+    let ns: &[&str] = if rootless {
+        &["pid", "ipc", "uts", "mount", "cgroup", "user"]
+    } else {
+        &["pid", "network", "ipc", "uts", "mount", "cgroup"]
+    };
+    for (i, n) in ns.iter().enumerate() {
+        s.push_str("\t\t\t{\n\t\t\t\t\"type\": \"");
+        s.push_str(n);
+        s.push_str(if i + 1 == ns.len() {
+            "\"\n\t\t\t}\n"
+        } else {
+            "\"\n\t\t\t},\n"
+        });
+    }
+    s.push_str("\t\t],\n\t\t\"maskedPaths\": [\n");
+    let masked = [
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/sys/firmware",
+        "/proc/scsi",
+        "/sys/devices/virtual/powercap",
+    ];
+    push_str_list(&mut s, &masked);
+    s.push_str("\t\t],\n\t\t\"readonlyPaths\": [\n");
+    let ro = [
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+    ];
+    push_str_list(&mut s, &ro);
+    s.push_str("\t\t]\n\t}\n}");
+    s
+}
+
+fn push_str_list(s: &mut String, items: &[&str]) {
+    for (i, it) in items.iter().enumerate() {
+        s.push_str("\t\t\t\"");
+        s.push_str(it);
+        s.push_str(if i + 1 == items.len() {
+            "\"\n"
+        } else {
+            "\",\n"
+        });
+    }
 }
 
 /// Resolve a bundle path (relative to the cwd) to an absolute path.
@@ -162,4 +415,189 @@ pub fn absolute_bundle(bundle: &Path) -> Result<PathBuf> {
 
 fn not_yet(op: &str) -> Error {
     Error::Unsupported(format!("{op}: not implemented yet"))
+}
+
+// ---------------------------------------------------------------------------
+// Operations the CLI exposes that the engine does not implement yet (stubs).
+// ---------------------------------------------------------------------------
+
+/// Options of `exec`: either a `process.json` (`--process`) or a command plus
+/// overrides of the container's process.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// A file holding an OCI `process` object (`--process`); `args` is then ignored.
+    pub process: Option<PathBuf>,
+    /// The command and its arguments.
+    pub args: Vec<String>,
+    /// A unix socket to send the pty master to (`--console-socket`).
+    pub console_socket: Option<PathBuf>,
+    /// Allocate a pty (`--tty`).
+    pub tty: bool,
+    /// Return once the process runs (`--detach`).
+    pub detach: bool,
+    /// Where to write the process's host pid (`--pid-file`).
+    pub pid_file: Option<PathBuf>,
+    /// Pass this many fds after stdio into the process (`--preserve-fds`).
+    pub preserve_fds: u32,
+    /// `KEY=VALUE` entries added to the environment (`--env`).
+    pub env: Vec<String>,
+    /// The working directory (`--cwd`).
+    pub cwd: Option<String>,
+    /// `(uid, gid)` to run as (`--user UID[:GID]`).
+    pub user: Option<(u32, Option<u32>)>,
+    /// Supplementary groups (`--additional-gids`).
+    pub additional_gids: Vec<u32>,
+    /// Capabilities added to the process (`--cap`).
+    pub caps: Vec<String>,
+    /// Set no_new_privs (`--no-new-privs`).
+    pub no_new_privs: bool,
+    /// SELinux label (`--process-label`).
+    pub process_label: Option<String>,
+    /// AppArmor profile (`--apparmor`).
+    pub apparmor: Option<String>,
+    /// Sub-cgroup to join (`--cgroup`), as runc's `[controller:]path` entries.
+    pub cgroup: Vec<String>,
+    /// Exec even when the container is paused (`--ignore-paused`).
+    pub ignore_paused: bool,
+}
+
+/// Options of `update`: a `LinuxResources` JSON object (`--resources`) and
+/// individual overrides applied on top of it (runc's order).
+#[derive(Debug, Clone, Default)]
+pub struct UpdateOptions {
+    /// A `LinuxResources` JSON document, as read from the file or stdin.
+    pub resources_json: Option<Vec<u8>>,
+    /// `memory.limit` in bytes (-1: unlimited).
+    pub memory: Option<i64>,
+    /// `memory.swap` in bytes (-1: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `memory.reservation` in bytes.
+    pub memory_reservation: Option<i64>,
+    /// `cpu.shares`.
+    pub cpu_shares: Option<u64>,
+    /// `cpu.quota` in microseconds (-1: unlimited).
+    pub cpu_quota: Option<i64>,
+    /// `cpu.period` in microseconds.
+    pub cpu_period: Option<u64>,
+    /// `cpu.cpus` (cpuset list).
+    pub cpuset_cpus: Option<String>,
+    /// `cpu.mems` (cpuset list).
+    pub cpuset_mems: Option<String>,
+    /// `pids.limit` (0 or -1: unlimited).
+    pub pids_limit: Option<i64>,
+    /// `blockIO.weight`.
+    pub blkio_weight: Option<u16>,
+}
+
+impl Context {
+    /// Run a new process in a running container. Returns its exit status, or 0
+    /// once it runs with `detach`.
+    pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
+        let _ = (id, opts);
+        Err(not_yet("exec"))
+    }
+
+    /// The host pids of every process in the container.
+    pub fn ps(&self, id: &str) -> Result<Vec<i32>> {
+        let _ = id;
+        Err(not_yet("ps"))
+    }
+
+    /// Freeze every process of the container.
+    pub fn pause(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Err(not_yet("pause"))
+    }
+
+    /// Thaw a paused container.
+    pub fn resume(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Err(not_yet("resume"))
+    }
+
+    /// Change the resource limits of a container.
+    pub fn update(&self, id: &str, opts: &UpdateOptions) -> Result<()> {
+        let _ = (id, opts);
+        Err(not_yet("update"))
+    }
+
+    /// One sample of the container's statistics, as the JSON object runc puts in
+    /// the `data` field of a `stats` event.
+    pub fn stats(&self, id: &str) -> Result<String> {
+        let _ = id;
+        Err(not_yet("events"))
+    }
+}
+
+/// The OCI runtime features document (`features`), as JSON.
+pub fn features() -> Result<String> {
+    Err(not_yet("features"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_numbers() {
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("15").unwrap(), 15);
+        assert_eq!(parse_signal("1").unwrap(), 1);
+        assert_eq!(parse_signal("64").unwrap(), 64);
+        for bad in ["0", "65", "-1", "+9", "99999999999", "", " ", "9x"] {
+            assert!(parse_signal(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse_signal("KILL").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("SIGKILL").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("sigterm").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("term").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("SigHup").unwrap(), libc::SIGHUP);
+        assert_eq!(parse_signal("WINCH").unwrap(), libc::SIGWINCH);
+        assert_eq!(parse_signal("CHLD").unwrap(), libc::SIGCHLD);
+        for bad in ["SIG", "FOO", "SIGFOO", "KILLL", "SIGSIGKILL"] {
+            let e = parse_signal(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn signal_realtime() {
+        assert_eq!(parse_signal("RTMIN").unwrap(), 34);
+        assert_eq!(parse_signal("SIGRTMIN").unwrap(), 34);
+        assert_eq!(parse_signal("RTMIN+1").unwrap(), 35);
+        assert_eq!(parse_signal("sigrtmin+30").unwrap(), 64);
+        assert_eq!(parse_signal("RTMAX").unwrap(), 64);
+        assert_eq!(parse_signal("RTMAX-2").unwrap(), 62);
+        for bad in [
+            "RTMIN+31", "RTMIN-1", "RTMAX+1", "RTMAX-31", "RTMIN+", "RTMIN+x",
+        ] {
+            assert!(parse_signal(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn default_spec_is_valid_json() {
+        for rootless in [false, true] {
+            let s = default_spec(rootless);
+            let v: serde_json::Value = serde_json::from_str(&s).expect("valid JSON");
+            assert_eq!(v["ociVersion"], crate::OCI_SPEC_VERSION);
+            assert_eq!(v["process"]["args"][0], "sh");
+            assert_eq!(v["root"]["path"], "rootfs");
+            let ns: Vec<&str> = v["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["type"].as_str().unwrap())
+                .collect();
+            assert_eq!(ns.contains(&"network"), !rootless);
+            assert_eq!(ns.contains(&"user"), rootless);
+            assert_eq!(v["linux"]["resources"].is_null(), rootless);
+            assert_eq!(v["mounts"].as_array().unwrap().len(), 7);
+        }
+    }
 }

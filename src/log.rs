@@ -1,0 +1,213 @@
+//! Log lines as runc (logrus) writes them: `--log FILE` appends, `--log-format`
+//! chooses between logrus' text and JSON formatters.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::cli::LogFormat;
+use crate::output::json_string;
+
+/// Where log lines go: the `--log` file, or stderr (debug lines only, with `--debug`).
+pub struct Logger {
+    file: Option<File>,
+    format: LogFormat,
+    debug: bool,
+}
+
+impl Logger {
+    /// A logger that writes nothing (before the command line is parsed).
+    pub fn stderr_only() -> Self {
+        Logger {
+            file: None,
+            format: LogFormat::Text,
+            debug: false,
+        }
+    }
+
+    /// Open (append, create with mode 0644) the `--log` file, if any.
+    pub fn open(path: Option<&Path>, format: LogFormat, debug: bool) -> Result<Self, String> {
+        let file = match path {
+            None => None,
+            Some(p) => Some(
+                OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o644)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(p)
+                    .map_err(|e| format!("open log file {}: {e}", p.display()))?,
+            ),
+        };
+        Ok(Logger {
+            file,
+            format,
+            debug,
+        })
+    }
+
+    /// Log an error to the log file (the caller prints it on stderr).
+    pub fn error(&mut self, msg: &str) {
+        if self.file.is_some() {
+            self.write("error", msg);
+        }
+    }
+
+    /// Log a debug line (with `--debug`): to the log file, or to stderr without one.
+    pub fn debug(&mut self, msg: &str) {
+        if !self.debug {
+            return;
+        }
+        if self.file.is_some() {
+            self.write("debug", msg);
+        } else {
+            let line = format_line(LogFormat::Text, "debug", msg, &now_rfc3339());
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+    }
+
+    fn write(&mut self, level: &str, msg: &str) {
+        let line = format_line(self.format, level, msg, &now_rfc3339());
+        if let Some(f) = self.file.as_mut() {
+            // One write per line so concurrent writers do not interleave (O_APPEND).
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// One log line, newline-terminated.
+pub fn format_line(format: LogFormat, level: &str, msg: &str, time: &str) -> String {
+    match format {
+        LogFormat::Json => format!(
+            "{{\"level\":{},\"msg\":{},\"time\":{}}}\n",
+            json_string(level),
+            json_string(msg),
+            json_string(time)
+        ),
+        LogFormat::Text => format!(
+            "time={} level={} msg={}\n",
+            logfmt_value(time),
+            logfmt_value(level),
+            logfmt_value(msg)
+        ),
+    }
+}
+
+/// logrus' text formatter quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`.
+fn logfmt_value(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._/@^+".contains(&b));
+    if plain {
+        return v.to_string();
+    }
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                s.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The current time as RFC 3339 in UTC, to the second (logrus' default).
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+/// `secs` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 → (year, month, day).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_925_422), "2026-11-29T04:10:22Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn json_lines() {
+        let l = format_line(
+            LogFormat::Json,
+            "error",
+            "bad \"x\"\n\tpath\\ \u{1}",
+            "2026-11-29T04:10:22Z",
+        );
+        assert_eq!(
+            l,
+            "{\"level\":\"error\",\"msg\":\"bad \\\"x\\\"\\n\\tpath\\\\ \\u0001\",\"time\":\"2026-11-29T04:10:22Z\"}\n"
+        );
+    }
+
+    #[test]
+    fn text_lines() {
+        let l = format_line(LogFormat::Text, "error", "no \"such\" thing", "T");
+        assert_eq!(l, "time=T level=error msg=\"no \\\"such\\\" thing\"\n");
+        let l = format_line(LogFormat::Text, "debug", "plain", "2026-11-29T04:10:22Z");
+        assert_eq!(l, "time=\"2026-11-29T04:10:22Z\" level=debug msg=plain\n");
+    }
+
+    #[test]
+    fn log_file_appends() {
+        let dir = std::env::temp_dir().join(format!("fastrun-log-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("log.json");
+        for _ in 0..2 {
+            let mut l = Logger::open(Some(&path), LogFormat::Json, true).unwrap();
+            l.error("boom");
+            l.debug("dbg");
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[0].starts_with("{\"level\":\"error\",\"msg\":\"boom\",\"time\":\""));
+        assert!(lines[1].starts_with("{\"level\":\"debug\""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
