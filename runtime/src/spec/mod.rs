@@ -97,13 +97,7 @@ fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), SpecError> {
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(buf))
         .map(drop)
-        .map_err(|e| {
-            SpecError::new(
-                SpecErrorKind::Syntax,
-                path.display().to_string(),
-                e.to_string(),
-            )
-        })
+        .map_err(|e| SpecError::new(SpecErrorKind::Io, path.display().to_string(), e.to_string()))
 }
 
 /// Error path of [`load_file`]: give a syntax error its line and column from a
@@ -166,6 +160,7 @@ mod tests {
             "{e}"
         );
         let e = load_file(&dir.path().join("missing.json"), &mut buf).unwrap_err();
+        assert_eq!(e.kind, SpecErrorKind::Io);
         assert!(e.to_string().contains("missing.json"), "{e}");
     }
 
