@@ -9,6 +9,8 @@ pub enum SpecErrorKind {
     Type,
     /// Well-typed, but refused by validation.
     Invalid,
+    /// The file could not be read ([`super::load_file`]).
+    Io,
 }
 
 /// An invalid config. Displays as `<json path>: <what is wrong>`, e.g.

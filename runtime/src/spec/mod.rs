@@ -97,13 +97,7 @@ fn read_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), SpecError> {
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(buf))
         .map(drop)
-        .map_err(|e| {
-            SpecError::new(
-                SpecErrorKind::Syntax,
-                path.display().to_string(),
-                e.to_string(),
-            )
-        })
+        .map_err(|e| SpecError::new(SpecErrorKind::Io, path.display().to_string(), e.to_string()))
 }
 
 /// Error path of [`load_file`]: give a syntax error its line and column from a
@@ -166,6 +160,7 @@ mod tests {
             "{e}"
         );
         let e = load_file(&dir.path().join("missing.json"), &mut buf).unwrap_err();
+        assert_eq!(e.kind, SpecErrorKind::Io);
         assert!(e.to_string().contains("missing.json"), "{e}");
     }
 
@@ -177,6 +172,36 @@ mod tests {
         let mut buf = Vec::new();
         let c = load_file(&path, &mut buf).unwrap();
         assert_eq!(c, default_config(false));
+    }
+
+    #[test]
+    fn absent_and_empty_fields_parse() {
+        // The least a config may say.
+        let mut buf =
+            br#"{"ociVersion":"1.0.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"]}}"#
+                .to_vec();
+        let c = load(&mut buf).unwrap();
+        let p = c.process.as_ref().unwrap();
+        assert_eq!((p.user.uid, p.user.gid, p.terminal), (0, 0, false));
+        assert!(p.env.is_empty() && p.capabilities.is_none() && c.linux.is_none());
+        // Every section present but empty.
+        let mut buf = br#"{"ociVersion":"1.3.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],
+            "user":{},"capabilities":{},"rlimits":[],"env":[]},"mounts":[],"hooks":{},"annotations":{},
+            "linux":{"namespaces":[],"uidMappings":[],"resources":{"memory":{},"cpu":{},"blockIO":{},
+            "network":{},"rdma":{},"unified":{},"devices":[],"hugepageLimits":[]},"sysctl":{},
+            "maskedPaths":[],"readonlyPaths":[],"timeOffsets":{},"netDevices":{},"intelRdt":{},
+            "devices":[]}}"#
+            .to_vec();
+        let c = load(&mut buf).unwrap();
+        let l = c.linux.as_ref().unwrap();
+        assert_eq!(
+            l.resources.as_ref().unwrap().memory,
+            Some(Memory::default())
+        );
+        assert!(c.hooks.as_ref().unwrap().prestart.is_empty());
+        // Empty sections are dropped when serialized; the meaning is the same.
+        let mut out = serde_json::to_vec(&c).unwrap();
+        assert_eq!(parse(&mut out).unwrap().linux.unwrap().namespaces, []);
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub(crate) use resources::resources;
 use super::error::SpecError;
 use super::types::{Config, IdMapping, Mount};
 
+/// The most lines the kernel accepts in `uid_map`/`gid_map` (since 4.15).
+const MAX_MAPPINGS: usize = 340;
+
 type Result<T = ()> = std::result::Result<T, SpecError>;
 
 fn err(path: impl Into<String>, message: impl Into<String>) -> SpecError {
@@ -47,6 +50,11 @@ fn known(value: &str, known: &[&str], what: &str, path: impl FnOnce() -> String)
 /// Mappings of one kind: sizes > 0, ranges within u32, no overlap in the
 /// container or on the host.
 fn id_mappings(maps: &[IdMapping], path: &str) -> Result {
+    // The kernel takes at most 340 lines in uid_map/gid_map; the cap also bounds
+    // the quadratic overlap check.
+    if maps.len() > MAX_MAPPINGS {
+        return Err(err(path, format!("more than {MAX_MAPPINGS} mappings")));
+    }
     for (i, m) in maps.iter().enumerate() {
         if m.size == 0 {
             return Err(err(format!("{path}[{i}].size"), "must be greater than 0"));
@@ -80,21 +88,33 @@ fn id_mappings(maps: &[IdMapping], path: &str) -> Result {
     Ok(())
 }
 
+fn not_a_version(v: &str) -> SpecError {
+    err(
+        "ociVersion",
+        format!("{v:?} is not a version (expected MAJOR.MINOR.PATCH)"),
+    )
+}
+
 /// `ociVersion`: 1.0.0 to 1.3.x, with any pre-release or build suffix.
 fn version(v: &str) -> Result {
     if v.is_empty() {
         return Err(err("ociVersion", "required"));
     }
     let core = v.split(['-', '+']).next().unwrap_or(v);
-    let parts: Vec<&str> = core.split('.').collect();
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if parts.len() != 3 || !parts.iter().all(|p| numeric(p)) {
-        return Err(err(
-            "ociVersion",
-            format!("{v:?} is not a version (expected MAJOR.MINOR.PATCH)"),
-        ));
+    let numeric = |s: &&str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = core.split('.');
+    let (major, minor, patch, extra) = (parts.next(), parts.next(), parts.next(), parts.next());
+    let (Some(major), Some(minor), Some(_)) = (
+        major.filter(numeric),
+        minor.filter(numeric),
+        patch.filter(numeric),
+    ) else {
+        return Err(not_a_version(v));
+    };
+    if extra.is_some() {
+        return Err(not_a_version(v));
     }
-    if parts[0] != "1" || parts[1].parse::<u64>().map_or(true, |minor| minor > 3) {
+    if major != "1" || minor.parse::<u64>().map_or(true, |minor| minor > 3) {
         return Err(err(
             "ociVersion",
             format!("unsupported version {v:?} (fastrun supports 1.0.0 to 1.3.x)"),
@@ -255,6 +275,8 @@ pub(crate) mod tests {
             invalid(|c| c.oci_version = s("1.0")),
             "ociVersion: \"1.0\" is not a version (expected MAJOR.MINOR.PATCH)"
         );
+        assert!(invalid(|c| c.oci_version = s("1.0.0.0")).contains("is not a version"));
+        assert!(invalid(|c| c.oci_version = s("1.x.0")).contains("is not a version"));
         assert_eq!(invalid(|c| c.oci_version = s("")), "ociVersion: required");
     }
 
