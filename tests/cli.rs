@@ -166,7 +166,7 @@ fn spec_writes_config_once() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
             .unwrap();
-    assert_eq!(v["ociVersion"], "1.3.0");
+    assert_eq!(v["ociVersion"], "1.0.2");
     assert_eq!(v["process"]["terminal"], true);
     let o = fastrun(&["spec", "-b", d]);
     assert_eq!(o.status, Some(1));

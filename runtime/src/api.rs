@@ -96,46 +96,60 @@ impl Context {
     /// Create a container: its init exists and waits before the user program.
     /// Returns the init's host pid.
     pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<i32> {
-        let _ = (id, opts);
-        Err(not_yet("create"))
+        let created = crate::lifecycle::create(self, id, opts, true)?;
+        // The state is saved: let the init go on to block on the exec fifo.
+        created.init.commit()?;
+        Ok(created.init.pid)
     }
 
     /// Let a created container's init run the user program.
     pub fn start(&self, id: &str) -> Result<()> {
-        let _ = id;
-        Err(not_yet("start"))
+        crate::lifecycle::start(self, id)
     }
 
     /// Create and start a container, wait for it, and return its exit status
     /// (128+N when killed by signal N). Signals sent to the caller are forwarded.
     /// With `detach`, return 0 once started.
     pub fn run(&self, id: &str, opts: &CreateOptions, detach: bool) -> Result<i32> {
-        let _ = (id, opts, detach);
-        Err(not_yet("run"))
+        if detach {
+            self.create(id, opts)?;
+            self.start(id)?;
+            return Ok(0);
+        }
+        crate::lifecycle::run(self, id, opts)
     }
 
     /// The state of one container.
     pub fn state(&self, id: &str) -> Result<State> {
-        let _ = id;
-        Err(not_yet("state"))
+        let store = crate::state::Store::new(&self.root);
+        let rec = store.load(id)?;
+        Ok(crate::lifecycle::to_state(&store, rec))
     }
 
     /// The states of every container under the root.
     pub fn list(&self) -> Result<Vec<State>> {
-        Err(not_yet("list"))
+        let store = crate::state::Store::new(&self.root);
+        let mut out = Vec::new();
+        for id in store.ids()? {
+            match store.load(&id) {
+                Ok(rec) => out.push(crate::lifecycle::to_state(&store, rec)),
+                // Gone meanwhile, or a create that died before its first record.
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// Send a signal to the init, or with `all` to every process of the container.
     pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
-        let _ = (id, signal, all);
-        Err(not_yet("kill"))
+        crate::lifecycle::kill(self, id, signal, all)
     }
 
     /// Delete a stopped container; with `force`, kill it first. Deleting a missing
     /// container with `force` succeeds.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        let _ = (id, force);
-        Err(not_yet("delete"))
+        crate::lifecycle::delete(self, id, force)
     }
 }
 
@@ -236,176 +250,10 @@ const SIGNALS: &[(&str, i32)] = &[
 ];
 
 /// The default `config.json` that `spec` writes: runc's default (`runc spec`), with
-/// `ociVersion` set to [`crate::OCI_SPEC_VERSION`]. With `rootless`, runc's rootless
-/// variant: a user namespace mapping root to the caller's euid/egid, no network
-/// namespace, `/sys` bind-mounted, no `gid=` mount options and no `linux.resources`.
+/// `ociVersion` 1.0.2 so that every runtime (crun 1.8.1 accepts only 1.0.x) takes it.
+/// With `rootless`, runc's rootless variant.
 pub fn default_spec(rootless: bool) -> String {
-    let caps = "[\n\t\t\t\t\"CAP_AUDIT_WRITE\",\n\t\t\t\t\"CAP_KILL\",\n\t\t\t\t\"CAP_NET_BIND_SERVICE\"\n\t\t\t]";
-    let mut s = String::with_capacity(4096);
-    s.push_str("{\n\t\"ociVersion\": \"");
-    s.push_str(crate::OCI_SPEC_VERSION);
-    s.push_str("\",\n\t\"process\": {\n\t\t\"terminal\": true,\n\t\t\"user\": {\n\t\t\t\"uid\": 0,\n\t\t\t\"gid\": 0\n\t\t},\n\t\t\"args\": [\n\t\t\t\"sh\"\n\t\t],\n\t\t\"env\": [\n\t\t\t\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n\t\t\t\"TERM=xterm\"\n\t\t],\n\t\t\"cwd\": \"/\",\n\t\t\"capabilities\": {\n");
-    for (i, set) in ["bounding", "effective", "permitted", "ambient"]
-        .iter()
-        .enumerate()
-    {
-        s.push_str("\t\t\t\"");
-        s.push_str(set);
-        s.push_str("\": ");
-        s.push_str(caps);
-        s.push_str(if i == 3 { "\n" } else { ",\n" });
-    }
-    s.push_str("\t\t},\n\t\t\"rlimits\": [\n\t\t\t{\n\t\t\t\t\"type\": \"RLIMIT_NOFILE\",\n\t\t\t\t\"hard\": 1024,\n\t\t\t\t\"soft\": 1024\n\t\t\t}\n\t\t],\n\t\t\"noNewPrivileges\": true\n\t},\n\t\"root\": {\n\t\t\"path\": \"rootfs\",\n\t\t\"readonly\": true\n\t},\n\t\"hostname\": \"fastrun\",\n\t\"mounts\": [\n");
-    let mounts: [(&str, &str, &str, &[&str]); 7] = [
-        ("/proc", "proc", "proc", &[]),
-        (
-            "/dev",
-            "tmpfs",
-            "tmpfs",
-            &["nosuid", "strictatime", "mode=755", "size=65536k"],
-        ),
-        (
-            "/dev/pts",
-            "devpts",
-            "devpts",
-            &[
-                "nosuid",
-                "noexec",
-                "newinstance",
-                "ptmxmode=0666",
-                "mode=0620",
-                "gid=5",
-            ],
-        ),
-        (
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        ),
-        (
-            "/dev/mqueue",
-            "mqueue",
-            "mqueue",
-            &["nosuid", "noexec", "nodev"],
-        ),
-        (
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
-        ),
-        (
-            "/sys/fs/cgroup",
-            "cgroup",
-            "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", "ro"],
-        ),
-    ];
-    for (i, &(dest, ty, src, opts)) in mounts.iter().enumerate() {
-        let (ty, src, opts): (&str, &str, Vec<&str>) = if rootless && dest == "/sys" {
-            (
-                "none",
-                "/sys",
-                vec!["rbind", "nosuid", "noexec", "nodev", "ro"],
-            )
-        } else if rootless {
-            let o = opts
-                .iter()
-                .copied()
-                .filter(|o| !o.starts_with("gid=") && !o.starts_with("uid="))
-                .collect();
-            (ty, src, o)
-        } else {
-            (ty, src, opts.to_vec())
-        };
-        s.push_str("\t\t{\n\t\t\t\"destination\": \"");
-        s.push_str(dest);
-        s.push_str("\",\n\t\t\t\"type\": \"");
-        s.push_str(ty);
-        s.push_str("\",\n\t\t\t\"source\": \"");
-        s.push_str(src);
-        s.push('"');
-        if !opts.is_empty() {
-            s.push_str(",\n\t\t\t\"options\": [\n");
-            for (j, o) in opts.iter().enumerate() {
-                s.push_str("\t\t\t\t\"");
-                s.push_str(o);
-                s.push_str(if j + 1 == opts.len() { "\"\n" } else { "\",\n" });
-            }
-            s.push_str("\t\t\t]");
-        }
-        s.push_str(if i + 1 == mounts.len() {
-            "\n\t\t}\n"
-        } else {
-            "\n\t\t},\n"
-        });
-    }
-    s.push_str("\t],\n\t\"linux\": {\n");
-    if rootless {
-        // SAFETY: geteuid/getegid take no arguments, cannot fail and touch no memory.
-        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        for (key, id) in [("uidMappings", uid), ("gidMappings", gid)] {
-            s.push_str(&format!(
-                "\t\t\"{key}\": [\n\t\t\t{{\n\t\t\t\t\"containerID\": 0,\n\t\t\t\t\"hostID\": {id},\n\t\t\t\t\"size\": 1\n\t\t\t}}\n\t\t],\n"
-            ));
-        }
-    } else {
-        s.push_str("\t\t\"resources\": {\n\t\t\t\"devices\": [\n\t\t\t\t{\n\t\t\t\t\t\"allow\": false,\n\t\t\t\t\t\"access\": \"rwm\"\n\t\t\t\t}\n\t\t\t]\n\t\t},\n");
-    }
-    s.push_str("\t\t\"namespaces\": [\n");
-    let ns: &[&str] = if rootless {
-        &["pid", "ipc", "uts", "mount", "cgroup", "user"]
-    } else {
-        &["pid", "network", "ipc", "uts", "mount", "cgroup"]
-    };
-    for (i, n) in ns.iter().enumerate() {
-        s.push_str("\t\t\t{\n\t\t\t\t\"type\": \"");
-        s.push_str(n);
-        s.push_str(if i + 1 == ns.len() {
-            "\"\n\t\t\t}\n"
-        } else {
-            "\"\n\t\t\t},\n"
-        });
-    }
-    s.push_str("\t\t],\n\t\t\"maskedPaths\": [\n");
-    let masked = [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-        "/sys/devices/virtual/powercap",
-    ];
-    push_str_list(&mut s, &masked);
-    s.push_str("\t\t],\n\t\t\"readonlyPaths\": [\n");
-    let ro = [
-        "/proc/bus",
-        "/proc/fs",
-        "/proc/irq",
-        "/proc/sys",
-        "/proc/sysrq-trigger",
-    ];
-    push_str_list(&mut s, &ro);
-    s.push_str("\t\t]\n\t}\n}");
-    s
-}
-
-fn push_str_list(s: &mut String, items: &[&str]) {
-    for (i, it) in items.iter().enumerate() {
-        s.push_str("\t\t\t\"");
-        s.push_str(it);
-        s.push_str(if i + 1 == items.len() {
-            "\"\n"
-        } else {
-            "\",\n"
-        });
-    }
+    crate::spec::default_config_json(rootless)
 }
 
 /// Resolve a bundle path (relative to the cwd) to an absolute path.
@@ -531,7 +379,7 @@ impl Context {
 
 /// The OCI runtime features document (`features`), as JSON.
 pub fn features() -> Result<String> {
-    Err(not_yet("features"))
+    Ok(crate::features::features_json())
 }
 
 #[cfg(test)]
@@ -585,7 +433,8 @@ mod tests {
         for rootless in [false, true] {
             let s = default_spec(rootless);
             let v: serde_json::Value = serde_json::from_str(&s).expect("valid JSON");
-            assert_eq!(v["ociVersion"], crate::OCI_SPEC_VERSION);
+            // 1.0.x: the version every runtime accepts (crun 1.8.1 refuses others).
+            assert!(v["ociVersion"].as_str().unwrap().starts_with("1.0."));
             assert_eq!(v["process"]["args"][0], "sh");
             assert_eq!(v["root"]["path"], "rootfs");
             let ns: Vec<&str> = v["linux"]["namespaces"]

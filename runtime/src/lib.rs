@@ -11,6 +11,8 @@
 pub mod api;
 pub mod cgroups;
 pub mod error;
+pub mod features;
+mod lifecycle;
 pub mod plan;
 pub mod rootfs;
 pub mod spawn;

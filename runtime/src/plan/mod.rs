@@ -3,9 +3,11 @@
 //! string is already a C string, every flag already resolved, every pointer array
 //! already built, so the child never allocates.
 
+mod build;
 pub mod cstr;
 pub mod mount_options;
 
+pub use build::{build, CgroupView, PlanInput};
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 
 use std::ffi::CString;

@@ -22,8 +22,6 @@ pub struct ChildFds<'a> {
     pub parent_sock: libc::c_int,
     /// Where to wait for `start`: the exec fifo (create) or -1 (wait on `sock`, run).
     pub start_fd: libc::c_int,
-    /// The host's /dev/null (O_PATH), for masking.
-    pub host_null: libc::c_int,
     /// The sealed exec trampoline (see [`super::trampoline`]), or -1.
     pub trampoline: libc::c_int,
 }
@@ -76,6 +74,7 @@ pub fn main(plan: &Plan, fds: &ChildFds) -> ! {
 
 fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     fs::close(fds.parent_sock);
+    close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
     let mut go = [0u8; 1];
     match fs::read(fds.sock, &mut go) {
@@ -119,6 +118,13 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             0,
         )
         .map_err(fail(Step::OpenRoot, 0))?);
+        // The host's /dev/null (our copy of the host's mount table, before pivot),
+        // checked to be the real 1:3: masks never use the container's /dev/null.
+        let host_null = if rf.masked.is_empty() {
+            Fd(-1)
+        } else {
+            open_host_null().map_err(fail(Step::OpenHostNull, 0))?
+        };
         for (i, m) in rf.mounts.iter().enumerate() {
             rootfs::mount(root.0, m).map_err(fail_op(Step::Mount, i))?;
         }
@@ -129,7 +135,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
         }
         for (i, p) in rf.masked.iter().enumerate() {
-            rootfs::mask(root.0, p, fds.host_null).map_err(fail_op(Step::Mask, i))?;
+            rootfs::mask(root.0, p, host_null.0).map_err(fail_op(Step::Mask, i))?;
         }
         for (i, p) in rf.readonly_paths.iter().enumerate() {
             rootfs::make_readonly(root.0, p).map_err(fail_op(Step::ReadonlyPath, i))?;
@@ -243,6 +249,55 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     Err(fail(Step::Exec, 0)(Errno::last()))
 }
 
+/// Close every fd inherited from the parent except stdio, the `--preserve-fds`
+/// range and the fds this child uses: nothing of the runtime's (state-dir locks,
+/// log files, an embedding host's fds) survives in the init, not even until exec.
+fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
+    let mut keep = [-1 as libc::c_int; 16];
+    let mut n = 0;
+    let mut push = |fd: libc::c_int| {
+        if fd >= 0 && n < keep.len() {
+            keep[n] = fd;
+            n += 1;
+        }
+    };
+    push(fds.sock);
+    push(fds.start_fd);
+    push(fds.trampoline);
+    for (_, fd) in fds.join {
+        push(*fd);
+    }
+    if fds.join.len() + 3 > keep.len() {
+        // More fds than the fixed list holds: keep everything rather than guess.
+        return Ok(());
+    }
+    let keep = &mut keep[..n];
+    keep.sort_unstable();
+    let mut next = 3 + plan.preserve_fds;
+    for &fd in keep.iter() {
+        let fd = fd as u32;
+        if fd > next {
+            fs::close_range(next, fd - 1, 0)?;
+        }
+        next = next.max(fd + 1);
+    }
+    fs::close_range(next, u32::MAX, 0)
+}
+
+fn open_host_null() -> Result<Fd, Errno> {
+    let fd = Fd(fs::openat(
+        libc::AT_FDCWD,
+        c"/dev/null",
+        libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+        0,
+    )?);
+    let st = fs::fstat(fd.0)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(1, 3) {
+        return Err(Errno(libc::ENODEV));
+    }
+    Ok(fd)
+}
+
 fn fs_cvt(ret: libc::c_int) -> Result<(), Errno> {
     crate::sys::cvt(ret).map(drop)
 }
@@ -337,12 +392,17 @@ fn set_identity(plan: &Plan) -> Result<(), (Step, Errno)> {
         .map_err(|e| (Step::Ambient, e))?;
         for cap in 0..=p.last_cap.min(63) {
             if c.ambient & (1u64 << cap) != 0 {
-                caps::prctl(
+                // A capability missing from the permitted or inheritable set cannot
+                // be ambient (EPERM): runc's default spec asks for exactly that and
+                // runc skips it, so do we. Other errors are real.
+                match caps::prctl(
                     libc::PR_CAP_AMBIENT,
                     libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
                     cap as libc::c_ulong,
-                )
-                .map_err(|e| (Step::Ambient, e))?;
+                ) {
+                    Ok(_) | Err(Errno(libc::EPERM)) => {}
+                    Err(e) => return Err((Step::Ambient, e)),
+                }
             }
         }
     }

@@ -133,12 +133,6 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
         .iter()
         .map(|(flag, fd)| (*flag, fd.as_raw_fd()))
         .collect();
-    let host_null = match &plan.rootfs {
-        Some(r) if !r.masked.is_empty() => {
-            Some(above(open_owned("/dev/null".as_ref(), libc::O_PATH)?, min)?)
-        }
-        _ => None,
-    };
     let trampoline = if trampoline::AVAILABLE {
         Some(above(trampoline::memfd(true)?, min)?)
     } else {
@@ -170,7 +164,6 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
         sock: child_sock.as_raw_fd(),
         join: &join_raw,
         start_fd: start_fd.unwrap_or(-1),
-        host_null: host_null.as_ref().map_or(-1, |f| f.as_raw_fd()),
         parent_sock: parent_sock.as_raw_fd(),
         trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
     };

@@ -19,7 +19,7 @@
 mod default;
 mod error;
 mod linux;
-mod names;
+pub mod names;
 mod parse;
 mod resources;
 mod str;

@@ -38,12 +38,9 @@ pub struct Record {
     pub owner_uid: u32,
     #[serde(default)]
     pub annotations: Vec<(String, String)>,
-    /// Cgroup directories of the container on the host, one per hierarchy.
+    /// The container's cgroup, relative to each hierarchy's root (`fastrun/<id>`).
     #[serde(default)]
-    pub cgroup_paths: Vec<PathBuf>,
-    /// The freezer directory (v1) or the v2 directory, for pause/resume and status.
-    #[serde(default)]
-    pub freezer_path: Option<PathBuf>,
+    pub cgroup: Option<PathBuf>,
     /// The init runs in its own pid namespace (killing it kills everything).
     #[serde(default)]
     pub own_pid_ns: bool,

@@ -1,0 +1,534 @@
+//! The container lifecycle behind the API: create, start, run, state, list, kill,
+//! delete. Each operation reads the state record, never the whole config again
+//! (except create/run, which parse it once).
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::api::{Context, CreateOptions, State, Status};
+use crate::cgroups::{self, Cgroup, Driver, Layout};
+use crate::error::{Error, Result};
+use crate::plan::{self, CgroupView, PlanInput};
+use crate::spawn::{self, Init, SpawnIo};
+use crate::state::{self, Record, Store, EXEC_FIFO};
+use crate::sys::{caps, fs, pidfd, proc};
+
+/// What `create` made.
+pub(crate) struct Created {
+    pub init: Init,
+    pub record: Record,
+}
+
+/// Removes what a failed create made (cgroup, state dir), unless disarmed.
+struct CreateGuard<'a> {
+    store: &'a Store,
+    id: &'a str,
+    cgroup: Option<Cgroup>,
+    armed: bool,
+}
+
+impl Drop for CreateGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(cg) = &self.cgroup {
+                let _ = cg.kill_all(libc::SIGKILL);
+                let _ = cg.destroy();
+            }
+            let _ = self.store.remove(self.id);
+        }
+    }
+}
+
+/// How the container's cgroup looks from inside, for the `cgroup` mount.
+fn cgroup_view(cg: &Cgroup) -> CgroupView {
+    if cg.layout().is_v2() {
+        return match cg.v2_dir() {
+            Some(path) => CgroupView::V2 { path },
+            None => CgroupView::None,
+        };
+    }
+    let depth = cg.rel_path().components().count();
+    let mut hierarchies: Vec<(String, PathBuf)> = cg
+        .v1_dirs()
+        .into_iter()
+        .filter_map(|dir| {
+            let mountpoint = dir.ancestors().nth(depth)?;
+            let name = mountpoint.file_name()?.to_str()?.to_string();
+            Some((name, dir))
+        })
+        .collect();
+    if let Some(dir) = cg.v2_dir() {
+        hierarchies.push(("unified".to_string(), dir));
+    }
+    CgroupView::V1 { hierarchies }
+}
+
+fn make_fifo(dir: &Path, min_fd: u32) -> Result<OwnedFd> {
+    let path = dir.join(EXEC_FIFO);
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::Internal("NUL in state path".into()))?;
+    // SAFETY: `c` is NUL-terminated.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+        return Err(Error::path(
+            "mkfifo",
+            &path,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // O_RDWR never blocks on a fifo; the init inherits it and blocks in read()
+    // until `start` writes. Above the preserved fd range, close-on-exec.
+    let fd = fs::openat(libc::AT_FDCWD, &c, libc::O_RDWR | libc::O_CLOEXEC, 0)
+        .map_err(|e| Error::path("open", &path, e.into_io()))?;
+    // SAFETY: F_DUPFD_CLOEXEC on our fd; we own both results.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd as libc::c_int) };
+    fs::close(fd);
+    if high < 0 {
+        return Err(Error::last_os("dup exec fifo"));
+    }
+    // SAFETY: a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
+}
+
+/// Write the pid file atomically (temp file + rename), as containerd expects.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = std::path::absolute(path).map_err(|e| Error::path("resolve pid file", path, e))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::path("write pid file", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::path("write pid file", &path, e))
+}
+
+/// Create a container. With `fifo`, the init waits for `start`; without, it
+/// execs as soon as the caller commits (run).
+pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
+    state::validate_id(id)?;
+    let bundle = crate::api::absolute_bundle(&opts.bundle)?;
+    let mut buf = Vec::new();
+    let config = crate::spec::load_file(&bundle.join("config.json"), &mut buf)?;
+    let process = config
+        .process
+        .as_ref()
+        .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
+    if process.terminal && opts.console_socket.is_none() {
+        return Err(Error::Unsupported(
+            "process.terminal: a terminal needs --console-socket (terminal support is not implemented yet)".into(),
+        ));
+    }
+    if opts.console_socket.is_some() {
+        return Err(Error::Unsupported(
+            "--console-socket: terminal support is not implemented yet".into(),
+        ));
+    }
+
+    let linux = config.linux.as_ref();
+    let driver = if ctx.systemd_cgroup {
+        Driver::Systemd
+    } else {
+        Driver::Cgroupfs
+    };
+    let rel = cgroups::path::resolve(
+        driver,
+        linux
+            .map(|l| l.cgroups_path.as_str())
+            .filter(|p| !p.is_empty()),
+        id,
+    )?;
+    let resources = cgroups::Resources {
+        devices: cgroups::resources::default_device_rules(),
+        ..Default::default()
+    };
+
+    let store = Store::new(&ctx.root);
+    let (dir, _lock) = store.create_dir(id)?;
+    let mut guard = CreateGuard {
+        store: &store,
+        id,
+        cgroup: None,
+        armed: true,
+    };
+
+    let cg = Cgroup::new(Layout::detect()?, &rel);
+    if cg.exists() && !cg.pids()?.is_empty() {
+        return Err(Error::InvalidState(format!(
+            "linux.cgroupsPath: cgroup {} is in use by other processes",
+            rel.display()
+        )));
+    }
+    cg.create()?;
+    guard.cgroup = Some(cg.clone());
+    cg.apply(&cg.writes(&resources)?)?;
+    let v2_fd = if cg.layout().is_v2() {
+        Some(cg.open_v2_dir()?)
+    } else {
+        None
+    };
+
+    let input = PlanInput {
+        bundle: bundle.clone(),
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        cgroups: cgroup_view(&cg),
+        last_cap: caps::last_cap(),
+    };
+    let plan = plan::build(&config, &input)?;
+    let mut record = Record {
+        id: id.to_string(),
+        oci_version: config.oci_version.to_string(),
+        pid: 0,
+        start_time: 0,
+        bundle,
+        rootfs: plan
+            .rootfs
+            .as_ref()
+            .map(|r| PathBuf::from(r.path.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+        created: state::rfc3339_now(),
+        // SAFETY: geteuid cannot fail.
+        owner_uid: unsafe { libc::geteuid() },
+        annotations: config
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cgroup: Some(rel.clone()),
+        own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
+    };
+    // A first record (pid 0: "creating") so that `delete --force` can clean up
+    // after a runtime killed at any point from here on.
+    store.save(&record)?;
+
+    let fifo_fd = if fifo {
+        Some(make_fifo(&dir, 3 + opts.preserve_fds)?)
+    } else {
+        None
+    };
+    // On v1 and hybrid the init joins its cgroups before it goes on; on v2 it was
+    // born there (CLONE_INTO_CGROUP).
+    let mut after_clone = |pid: libc::pid_t| -> Result<()> {
+        if v2_fd.is_none() {
+            cg.add_pid(pid)?;
+        }
+        Ok(())
+    };
+    let init = spawn::spawn(
+        &plan,
+        SpawnIo {
+            start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
+            cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+            after_clone: &mut after_clone,
+        },
+    )?;
+    let mut finish = || -> Result<()> {
+        record.pid = init.pid;
+        record.start_time = proc::start_time(init.pid).unwrap_or(0);
+        store.save(&record)?;
+        if let Some(p) = &opts.pid_file {
+            write_pid_file(p, init.pid)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = finish() {
+        init.kill_and_reap();
+        return Err(e);
+    }
+    guard.armed = false;
+    Ok(Created { init, record })
+}
+
+/// The status of a recorded container.
+pub(crate) fn status(store: &Store, rec: &Record) -> Status {
+    if rec.pid == 0 {
+        return Status::Creating;
+    }
+    if !proc::is_alive(rec.pid, Some(rec.start_time)) {
+        return Status::Stopped;
+    }
+    let fifo = store.root().join(&rec.id).join(EXEC_FIFO);
+    if fifo.exists() {
+        return Status::Created;
+    }
+    if is_frozen(rec) {
+        return Status::Paused;
+    }
+    Status::Running
+}
+
+fn is_frozen(rec: &Record) -> bool {
+    cgroup_of(rec).is_some_and(|cg| cg.is_frozen().unwrap_or(false))
+}
+
+/// The container's cgroup manager, when it has one.
+pub(crate) fn cgroup_of(rec: &Record) -> Option<Cgroup> {
+    let rel = rec.cgroup.as_ref()?;
+    Cgroup::load(rel).ok()
+}
+
+pub(crate) fn to_state(store: &Store, rec: Record) -> State {
+    let status = status(store, &rec);
+    State {
+        oci_version: rec.oci_version,
+        id: rec.id,
+        status,
+        pid: if status == Status::Stopped {
+            0
+        } else {
+            rec.pid
+        },
+        bundle: rec.bundle,
+        rootfs: rec.rootfs,
+        created: rec.created,
+        owner: state::user_name(rec.owner_uid),
+        annotations: rec.annotations,
+    }
+}
+
+/// Let a created container run its program.
+pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
+    let store = Store::new(&ctx.root);
+    let _lock = store.lock(id)?;
+    let rec = store.load(id)?;
+    match status(&store, &rec) {
+        Status::Created => {}
+        s => {
+            return Err(Error::InvalidState(format!(
+                "cannot start container {id}: it is {}, not created",
+                s.as_str()
+            )))
+        }
+    }
+    let fifo = store.root().join(id).join(EXEC_FIFO);
+    let c = CString::new(fifo.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::Internal("NUL in state path".into()))?;
+    // Non-blocking: ENXIO means no reader, i.e. the init is gone.
+    let fd = match fs::openat(
+        libc::AT_FDCWD,
+        &c,
+        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        0,
+    ) {
+        Ok(fd) => fd,
+        Err(e) if e.0 == libc::ENXIO => {
+            return Err(Error::InvalidState(format!(
+                "cannot start container {id}: container not running"
+            )))
+        }
+        Err(e) => return Err(Error::path("open", &fifo, e.into_io())),
+    };
+    let r = fs::write_all(fd, b"s");
+    fs::close(fd);
+    r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
+    std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))
+}
+
+/// Open a pidfd on the container's init, checking it is still the same process.
+fn open_init(rec: &Record) -> Option<OwnedFd> {
+    if rec.pid <= 0 {
+        return None;
+    }
+    let fd = pidfd::open(rec.pid).ok()?;
+    // SAFETY: a fresh pidfd we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Checked after opening: from here on the pidfd pins this very process.
+    proc::is_alive(rec.pid, Some(rec.start_time)).then_some(fd)
+}
+
+/// Send a signal to the init (or, with `all`, every process of the container).
+pub(crate) fn kill(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<()> {
+    let store = Store::new(&ctx.root);
+    let rec = store.load(id)?;
+    if all {
+        // Every process of the cgroup, also after the init has exited.
+        if let Some(cg) = cgroup_of(&rec).filter(|cg| cg.exists()) {
+            return cg.kill_all(signal).map_err(Error::from);
+        }
+    }
+    let init = open_init(&rec);
+    let Some(fd) = init else {
+        if all {
+            return Ok(());
+        }
+        return Err(Error::InvalidState(format!(
+            "cannot kill container {id}: container not running"
+        )));
+    };
+    pidfd::send_signal(fd.as_raw_fd(), signal).map_err(|e| Error::Sys {
+        op: "kill",
+        source: e.into_io(),
+    })
+}
+
+/// Wait until the process behind `fd` has exited (it is not our child: poll).
+fn wait_exit(fd: RawFd, timeout: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
+    n > 0
+}
+
+/// Delete a container.
+pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
+    let store = Store::new(&ctx.root);
+    let _lock = match store.lock(id) {
+        Err(Error::NotFound(_)) if force => return Ok(()),
+        other => other?,
+    };
+    let rec = match store.load(id) {
+        Ok(r) => r,
+        // A state directory without a record: a create that died early.
+        Err(Error::NotFound(_)) | Err(Error::Internal(_)) => return store.remove(id),
+        Err(e) => return Err(e),
+    };
+    let st = status(&store, &rec);
+    match st {
+        Status::Stopped | Status::Creating => {}
+        Status::Created => kill_and_wait(&rec)?,
+        Status::Running | Status::Paused if force => kill_and_wait(&rec)?,
+        s => {
+            return Err(Error::InvalidState(format!(
+                "cannot delete container {id} that is not stopped: {}",
+                s.as_str()
+            )))
+        }
+    }
+    destroy(&store, &rec)
+}
+
+/// Remove what a container leaves: processes still in its cgroup, the cgroup, the state.
+fn destroy(store: &Store, rec: &Record) -> Result<()> {
+    if let Some(cg) = cgroup_of(rec) {
+        if cg.exists() {
+            let _ = cg.thaw();
+            cg.kill_all(libc::SIGKILL)?;
+            cg.destroy()?;
+        }
+    }
+    store.remove(&rec.id)
+}
+
+fn kill_and_wait(rec: &Record) -> Result<()> {
+    if let Some(fd) = open_init(rec) {
+        let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        if !wait_exit(fd.as_raw_fd(), Duration::from_secs(10)) {
+            return Err(Error::InvalidState(format!(
+                "container {}: init {} did not exit after SIGKILL",
+                rec.id, rec.pid
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Create, start and wait: the foreground `run`. Signals are forwarded to the init.
+pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> {
+    let mask = forwardable_signals();
+    let old = block(&mask)?;
+    let result = (|| {
+        let created = create(ctx, id, opts, false)?;
+        let code = created
+            .init
+            .commit()
+            .and_then(|()| forward_until_exit(&created.init, &mask));
+        if !opts.keep {
+            destroy(&Store::new(&ctx.root), &created.record)?;
+        }
+        code
+    })();
+    restore(&old);
+    result
+}
+
+fn forwardable_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data initialised by sigfillset/sigdelset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        for s in [
+            libc::SIGCHLD,
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGFPE,
+            libc::SIGILL,
+        ] {
+            libc::sigdelset(&mut set, s);
+        }
+        set
+    }
+}
+
+fn block(set: &libc::sigset_t) -> Result<libc::sigset_t> {
+    // SAFETY: valid sigsets; the old mask is written to `old`.
+    unsafe {
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        if libc::pthread_sigmask(libc::SIG_BLOCK, set, &mut old) != 0 {
+            return Err(Error::last_os("block signals"));
+        }
+        Ok(old)
+    }
+}
+
+fn restore(old: &libc::sigset_t) {
+    // SAFETY: restoring a mask saved by `block`.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+}
+
+fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i32> {
+    // SAFETY: signalfd over a valid mask; we own the returned fd.
+    let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
+    if sfd < 0 {
+        return Err(Error::last_os("signalfd"));
+    }
+    // SAFETY: a fresh fd we own.
+    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: init.pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::last_os("poll"));
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            // SAFETY: signalfd_siginfo is plain data; read fills it.
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: `info` is valid for `size` bytes.
+            let got = unsafe {
+                libc::read(
+                    sfd.as_raw_fd(),
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
+            if got == size as isize {
+                let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            return init.wait();
+        }
+    }
+}
