@@ -341,8 +341,7 @@ impl Context {
     /// Run a new process in a running container. Returns its exit status, or 0
     /// once it runs with `detach`.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
-        let _ = (id, opts);
-        Err(not_yet("exec"))
+        crate::exec::exec(self, id, opts)
     }
 
     /// The host pids of every process in the container.

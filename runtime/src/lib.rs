@@ -11,14 +11,17 @@
 pub mod api;
 pub mod cgroups;
 pub mod error;
+mod exec;
 pub mod features;
 mod lifecycle;
 pub mod plan;
 pub mod rootfs;
+mod signals;
 pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod sys;
+mod terminal;
 
 pub use api::*;
 pub use error::{Error, ErrorKind, Result};

@@ -11,6 +11,7 @@ use crate::api::{Context, CreateOptions, State, Status};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
 use crate::error::{Error, Result};
 use crate::plan::{self, CgroupView, PlanInput};
+use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
 use crate::state::{self, Record, Store, EXEC_FIFO};
 use crate::sys::{caps, fs, pidfd, proc};
@@ -92,7 +93,7 @@ fn make_fifo(dir: &Path, min_fd: u32) -> Result<OwnedFd> {
 }
 
 /// Write the pid file atomically (temp file + rename), as containerd expects.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path).map_err(|e| Error::path("resolve pid file", path, e))?;
     let tmp = path.with_file_name(format!(
         ".{}.tmp",
@@ -100,6 +101,21 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     ));
     std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::path("write pid file", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::path("write pid file", &path, e))
+}
+
+/// The terminal options must agree: a pty goes to the console socket, or (only in
+/// the foreground) to the caller's terminal.
+pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Result<()> {
+    match (terminal, socket) {
+        (true, false) if detached => Err(Error::Config(
+            "process.terminal: a terminal needs --console-socket when the runtime does not stay in the foreground"
+                .into(),
+        )),
+        (false, true) => Err(Error::Config(
+            "--console-socket given but process.terminal is false".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Create a container. With `fifo`, the init waits for `start`; without, it
@@ -113,17 +129,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         .process
         .as_ref()
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
-    if process.terminal && opts.console_socket.is_none() {
-        return Err(Error::Unsupported(
-            "process.terminal: a terminal needs --console-socket (terminal support is not implemented yet)".into(),
-        ));
-    }
-    if opts.console_socket.is_some() {
-        return Err(Error::Unsupported(
-            "--console-socket: terminal support is not implemented yet".into(),
-        ));
-    }
-
+    check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
     let linux = config.linux.as_ref();
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd
@@ -220,10 +226,14 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         SpawnIo {
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+            target_pidfd: None,
             after_clone: &mut after_clone,
         },
     )?;
     let mut finish = || -> Result<()> {
+        if let (Some(master), Some(socket)) = (&init.pty, &opts.console_socket) {
+            crate::terminal::send_to_console_socket(socket, master)?;
+        }
         record.pid = init.pid;
         record.start_time = proc::start_time(init.pid).unwrap_or(0);
         store.save(&record)?;
@@ -429,106 +439,25 @@ fn kill_and_wait(rec: &Record) -> Result<()> {
 
 /// Create, start and wait: the foreground `run`. Signals are forwarded to the init.
 pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> {
-    let mask = forwardable_signals();
-    let old = block(&mask)?;
+    let mask = signals::forwardable();
+    let old = signals::block(&mask)?;
     let result = (|| {
         let created = create(ctx, id, opts, false)?;
-        let code = created
+        let mut created = created;
+        let pty = created
             .init
-            .commit()
-            .and_then(|()| forward_until_exit(&created.init, &mask));
+            .pty
+            .take()
+            .filter(|_| opts.console_socket.is_none());
+        let code = created.init.commit().and_then(|()| match pty {
+            Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
+            None => signals::forward_until_exit(&created.init, &mask),
+        });
         if !opts.keep {
             destroy(&Store::new(&ctx.root), &created.record)?;
         }
         code
     })();
-    restore(&old);
+    signals::restore(&old);
     result
-}
-
-fn forwardable_signals() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data initialised by sigfillset/sigdelset.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        for s in [
-            libc::SIGCHLD,
-            libc::SIGKILL,
-            libc::SIGSTOP,
-            libc::SIGSEGV,
-            libc::SIGBUS,
-            libc::SIGFPE,
-            libc::SIGILL,
-        ] {
-            libc::sigdelset(&mut set, s);
-        }
-        set
-    }
-}
-
-fn block(set: &libc::sigset_t) -> Result<libc::sigset_t> {
-    // SAFETY: valid sigsets; the old mask is written to `old`.
-    unsafe {
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        if libc::pthread_sigmask(libc::SIG_BLOCK, set, &mut old) != 0 {
-            return Err(Error::last_os("block signals"));
-        }
-        Ok(old)
-    }
-}
-
-fn restore(old: &libc::sigset_t) {
-    // SAFETY: restoring a mask saved by `block`.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
-}
-
-fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i32> {
-    // SAFETY: signalfd over a valid mask; we own the returned fd.
-    let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
-    if sfd < 0 {
-        return Err(Error::last_os("signalfd"));
-    }
-    // SAFETY: a fresh fd we own.
-    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
-    loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: init.pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: two valid pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(Error::last_os("poll"));
-        }
-        if fds[1].revents & libc::POLLIN != 0 {
-            // SAFETY: signalfd_siginfo is plain data; read fills it.
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: `info` is valid for `size` bytes.
-            let got = unsafe {
-                libc::read(
-                    sfd.as_raw_fd(),
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    size,
-                )
-            };
-            if got == size as isize {
-                let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
-            }
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
-            return init.wait();
-        }
-    }
 }

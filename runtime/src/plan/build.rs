@@ -312,6 +312,10 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         masked,
         readonly_paths,
         no_pivot: input.no_pivot,
+        console: match config.process.as_ref() {
+            Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
+            _ => None,
+        },
     })
 }
 
@@ -567,7 +571,8 @@ fn cgroup_steps(
     Ok(())
 }
 
-fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan> {
+/// The process part of a plan (also used alone by `exec`).
+pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan> {
     if p.args.is_empty() {
         return Err(Error::Config("process.args: must not be empty".into()));
     }
@@ -656,5 +661,11 @@ fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan> {
         no_new_privs: p.no_new_privileges,
         oom_score_adj: p.oom_score_adj,
         terminal: p.terminal,
+        console_size: p.console_size.as_ref().map(|c| {
+            (
+                c.height.min(u16::MAX as u64) as u16,
+                c.width.min(u16::MAX as u64) as u16,
+            )
+        }),
     })
 }

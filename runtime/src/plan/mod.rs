@@ -7,7 +7,7 @@ mod build;
 pub mod cstr;
 pub mod mount_options;
 
-pub use build::{build, CgroupView, PlanInput};
+pub use build::{build, process_plan, CgroupView, PlanInput};
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 
 use std::ffi::CString;
@@ -43,6 +43,9 @@ pub struct Namespaces {
     pub unshare_flags: libc::c_int,
     /// Namespaces to join with setns, in order (user first).
     pub join: Vec<JoinNs>,
+    /// CLONE_NEW* types to join from the process behind the target pidfd given at
+    /// spawn (exec joins the container's init this way, in one setns call).
+    pub join_target: libc::c_int,
     /// Content for /proc/self/timens_offsets; the child unshares CLONE_NEWTIME itself
     /// (offsets can only be written before any process lives in the namespace).
     pub time_offsets: Option<CString>,
@@ -80,6 +83,8 @@ pub struct RootfsPlan {
     pub readonly_paths: Vec<InRootPath>,
     /// MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// `/dev/console`, bound to the pty when the process has a terminal.
+    pub console: Option<InRootPath>,
 }
 
 /// One mount, in order.
@@ -181,6 +186,8 @@ pub struct ProcessPlan {
     pub no_new_privs: bool,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
+    /// Initial pty size (rows, columns) from `process.consoleSize`.
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// One rlimit.
