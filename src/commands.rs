@@ -70,7 +70,8 @@ fn context(g: &Global) -> Context {
 
 /// Run one command; returns the exit status on success.
 pub fn execute(global: &Global, command: Command, log: &mut Logger) -> Result<i32> {
-    let ctx = context(global);
+    let mut ctx = context(global);
+    ctx.log = Some(log.sink());
     match command {
         Command::Help(None) => out(&help::global())?,
         Command::Help(Some(name)) => {

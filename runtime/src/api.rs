@@ -8,13 +8,44 @@ use crate::error::{Error, Result};
 /// Default state root, as `runc` uses `/run/runc`.
 pub const DEFAULT_ROOT: &str = "/run/fastrun";
 
+/// Severity of a message the engine logs through [`Context::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Warning,
+    Debug,
+}
+
+/// Where the engine sends warnings and debug notes (it never prints).
+pub type LogSink = std::sync::Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
 /// Global options shared by every operation (the CLI's global flags).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     /// Directory holding one state directory per container (`--root`).
     pub root: PathBuf,
     /// Use the systemd cgroup driver (`--systemd-cgroup`).
     pub systemd_cgroup: bool,
+    /// Receives warnings (e.g. a failed poststop hook) and debug notes.
+    pub log: Option<LogSink>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("root", &self.root)
+            .field("systemd_cgroup", &self.systemd_cgroup)
+            .field("log", &self.log.is_some())
+            .finish()
+    }
+}
+
+impl Context {
+    /// Send a warning to the log sink, if any.
+    pub fn warn(&self, msg: &str) {
+        if let Some(log) = &self.log {
+            log(LogLevel::Warning, msg);
+        }
+    }
 }
 
 impl Default for Context {
@@ -22,6 +53,7 @@ impl Default for Context {
         Context {
             root: PathBuf::from(DEFAULT_ROOT),
             systemd_cgroup: false,
+            log: None,
         }
     }
 }

@@ -6,7 +6,6 @@
 //! precomputed plan, like the init.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
 
 use crate::api::{Context, ExecOptions, Status};
 use crate::error::{Error, Result};
@@ -17,34 +16,6 @@ use crate::spawn::{self, SpawnIo};
 use crate::spec::{self, Str};
 use crate::state::Store;
 use crate::sys::{caps, pidfd, proc};
-
-/// Namespace types and their /proc/PID/ns names.
-const NS: &[(libc::c_int, &str)] = &[
-    (libc::CLONE_NEWUSER, "user"),
-    (libc::CLONE_NEWNS, "mnt"),
-    (libc::CLONE_NEWPID, "pid"),
-    (libc::CLONE_NEWNET, "net"),
-    (libc::CLONE_NEWIPC, "ipc"),
-    (libc::CLONE_NEWUTS, "uts"),
-    (libc::CLONE_NEWCGROUP, "cgroup"),
-    (libc::CLONE_NEWTIME, "time"),
-];
-
-/// The namespaces of `pid` that differ from ours (joining one's own user namespace
-/// is an error, and joining the others is wasted work).
-fn differing_namespaces(pid: libc::pid_t) -> libc::c_int {
-    let mut flags = 0;
-    for (flag, name) in NS {
-        let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{name}"));
-        let ours = std::fs::metadata(format!("/proc/self/ns/{name}"));
-        if let (Ok(t), Ok(o)) = (theirs, ours) {
-            if (t.dev(), t.ino()) != (o.dev(), o.ino()) {
-                flags |= flag;
-            }
-        }
-    }
-    flags
-}
 
 /// The process to run: from `--process FILE`, or the container's own process with
 /// the command line's overrides (as runc does).
@@ -160,7 +131,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
 
     let plan = Plan {
         ns: Namespaces {
-            join_target: differing_namespaces(rec.pid),
+            join_target: proc::differing_namespaces(rec.pid),
             ..Default::default()
         },
         id_maps: None,
@@ -171,6 +142,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         process: process_plan(&process, caps::last_cap())?,
         new_keyring: true,
         preserve_fds: opts.preserve_fds,
+        hooks_sync: false,
     };
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
@@ -199,6 +171,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
                 target_pidfd: Some(target.as_raw_fd()),
                 after_clone: &mut after_clone,
+                on_hooks: None,
             },
         )?;
         let mut child = child;

@@ -67,6 +67,15 @@ const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
+const HOOKS: &[&str] = &[
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
 const NAMESPACES: &[&str] = &[
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 ];
@@ -85,7 +94,7 @@ pub fn features_json() -> String {
         r#"{{
   "ociVersionMin": "1.0.0",
   "ociVersionMax": "{max}",
-  "hooks": [],
+  "hooks": {hooks},
   "mountOptions": {mounts},
   "linux": {{
     "namespaces": {ns},
@@ -124,6 +133,7 @@ pub fn features_json() -> String {
 }}
 "#,
         max = crate::OCI_SPEC_VERSION,
+        hooks = list(HOOKS, "  "),
         mounts = list(MOUNT_OPTIONS, "  "),
         ns = list(NAMESPACES, "    "),
         caps = list(&names::CAPABILITIES, "    "),
@@ -144,7 +154,7 @@ mod tests {
         assert_eq!(ns.len(), 8);
         let caps = j["linux"]["capabilities"].as_array().unwrap();
         assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
-        assert_eq!(j["linux"]["seccomp"]["enabled"], false);
+        assert_eq!(j["hooks"].as_array().unwrap().len(), 6);
         // Every advertised mount option is one the parser resolves, not file-system data.
         for o in j["mountOptions"].as_array().unwrap() {
             let parsed = crate::plan::mount_options::parse([o.as_str().unwrap()]);

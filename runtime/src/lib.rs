@@ -13,6 +13,7 @@ pub mod cgroups;
 pub mod error;
 mod exec;
 pub mod features;
+pub mod hooks;
 mod lifecycle;
 pub mod plan;
 pub mod rootfs;

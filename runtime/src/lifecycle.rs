@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::api::{Context, CreateOptions, State, Status};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
 use crate::error::{Error, Result};
+use crate::hooks::{self, Hook, HookState, Place, SavedHooks};
 use crate::plan::{self, CgroupView, PlanInput};
 use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
@@ -203,6 +204,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .collect(),
         cgroup: Some(rel.clone()),
         own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
+        hooks: SavedHooks::from_spec(config.hooks.as_ref()),
     };
     // A first record (pid 0: "creating") so that `delete --force` can clean up
     // after a runtime killed at any point from here on.
@@ -221,6 +223,29 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         }
         Ok(())
     };
+    // prestart and createRuntime in our namespaces, createContainer in the
+    // container's, while the init waits after its mounts, before pivot_root.
+    let mut on_hooks = |pid: libc::pid_t, pidfd: RawFd| -> Result<()> {
+        let Some(h) = config.hooks.as_ref() else {
+            return Ok(());
+        };
+        let state = hook_state(&record, "creating", pid);
+        let conv = |v: &[crate::spec::Hook<'_>]| v.iter().map(Hook::from_spec).collect::<Vec<_>>();
+        hooks::run_all("prestart", &conv(&h.prestart), &state, Place::Runtime)?;
+        hooks::run_all(
+            "createRuntime",
+            &conv(&h.create_runtime),
+            &state,
+            Place::Runtime,
+        )?;
+        let flags = proc::differing_namespaces(pid);
+        hooks::run_all(
+            "createContainer",
+            &conv(&h.create_container),
+            &state,
+            Place::Container { pidfd, flags },
+        )
+    };
     let init = spawn::spawn(
         &plan,
         SpawnIo {
@@ -228,6 +253,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
             target_pidfd: None,
             after_clone: &mut after_clone,
+            on_hooks: if plan.hooks_sync {
+                Some(&mut on_hooks)
+            } else {
+                None
+            },
         },
     )?;
     let mut finish = || -> Result<()> {
@@ -248,6 +278,53 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     }
     guard.armed = false;
     Ok(Created { init, record })
+}
+
+/// The OCI state JSON given to hooks.
+pub(crate) fn hook_state(rec: &Record, status: &str, pid: i32) -> String {
+    HookState {
+        oci_version: &rec.oci_version,
+        id: &rec.id,
+        status,
+        pid,
+        bundle: rec.bundle.to_str().unwrap_or(""),
+        annotations: rec
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+    }
+    .to_json()
+}
+
+/// startContainer hooks (in the container's namespaces), just before the init
+/// is let go.
+fn start_container_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
+    let Some(h) = rec.hooks.as_ref().filter(|h| !h.start_container.is_empty()) else {
+        return Ok(());
+    };
+    let state = hook_state(rec, "created", rec.pid);
+    let flags = proc::differing_namespaces(rec.pid);
+    hooks::run_all(
+        "startContainer",
+        &h.start_container,
+        &state,
+        Place::Container {
+            pidfd: init_pidfd,
+            flags,
+        },
+    )
+}
+
+/// poststart hooks; on failure the container is killed and the error returned.
+fn poststart_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
+    let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else {
+        return Ok(());
+    };
+    let state = hook_state(rec, "running", rec.pid);
+    hooks::run_all("poststart", &h.poststart, &state, Place::Runtime).inspect_err(|_| {
+        let _ = pidfd::send_signal(init_pidfd, libc::SIGKILL);
+    })
 }
 
 /// The status of a recorded container.
@@ -311,6 +388,12 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
             )))
         }
     }
+    let init = open_init(&rec).ok_or_else(|| {
+        Error::InvalidState(format!(
+            "cannot start container {id}: container not running"
+        ))
+    })?;
+    start_container_hooks(&rec, init.as_raw_fd())?;
     let fifo = store.root().join(id).join(EXEC_FIFO);
     let c = CString::new(fifo.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Internal("NUL in state path".into()))?;
@@ -332,7 +415,8 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     let r = fs::write_all(fd, b"s");
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
-    std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))
+    std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
+    poststart_hooks(&rec, init.as_raw_fd())
 }
 
 /// Open a pidfd on the container's init, checking it is still the same process.
@@ -409,11 +493,23 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
             )))
         }
     }
-    destroy(&store, &rec)
+    destroy(ctx, &store, &rec)
 }
 
-/// Remove what a container leaves: processes still in its cgroup, the cgroup, the state.
-fn destroy(store: &Store, rec: &Record) -> Result<()> {
+/// Remove what a container leaves: processes still in its cgroup, the cgroup, the
+/// state; then run the poststop hooks (a failure there is only a warning).
+fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
+    let r = destroy_quietly(store, rec);
+    if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
+        let state = hook_state(rec, "stopped", 0);
+        if let Err(e) = hooks::run_all("poststop", &h.poststop, &state, Place::Runtime) {
+            ctx.warn(&e.to_string());
+        }
+    }
+    r
+}
+
+fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
     if let Some(cg) = cgroup_of(rec) {
         if cg.exists() {
             let _ = cg.thaw();
@@ -449,12 +545,19 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             .pty
             .take()
             .filter(|_| opts.console_socket.is_none());
-        let code = created.init.commit().and_then(|()| match pty {
-            Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
-            None => signals::forward_until_exit(&created.init, &mask),
-        });
+        let pidfd = created.init.pidfd.as_raw_fd();
+        let code = start_container_hooks(&created.record, pidfd)
+            .and_then(|()| created.init.commit())
+            .and_then(|()| poststart_hooks(&created.record, pidfd))
+            .and_then(|()| match pty {
+                Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
+                None => signals::forward_until_exit(&created.init, &mask),
+            });
+        if code.is_err() {
+            created.init.kill_and_reap();
+        }
         if !opts.keep {
-            destroy(&Store::new(&ctx.root), &created.record)?;
+            destroy(ctx, &Store::new(&ctx.root), &created.record)?;
         }
         code
     })();

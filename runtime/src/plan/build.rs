@@ -116,6 +116,9 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         process: process_plan(process, input.last_cap)?,
         new_keyring: !input.no_new_keyring,
         preserve_fds: input.preserve_fds,
+        hooks_sync: config.hooks.as_ref().is_some_and(|h| {
+            !h.prestart.is_empty() || !h.create_runtime.is_empty() || !h.create_container.is_empty()
+        }),
     })
 }
 

@@ -31,6 +31,9 @@ pub struct Plan {
     pub new_keyring: bool,
     /// Number of fds after stdio passed through (`--preserve-fds`).
     pub preserve_fds: u32,
+    /// Stop after the mounts, before pivot_root, for the parent to run the
+    /// prestart, createRuntime and createContainer hooks.
+    pub hooks_sync: bool,
 }
 
 /// Namespaces to create and to join.

@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::protocol::{Msg, Step, MSG_ERROR, MSG_PTY, MSG_READY};
+use super::protocol::{Msg, Step, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
 use crate::plan::Plan;
 use crate::rootfs::{self, Fd, Op, StepError};
 use crate::sys::clone::exit_now;
@@ -147,6 +147,9 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
         for (i, p) in rf.readonly_paths.iter().enumerate() {
             rootfs::make_readonly(root.0, p).map_err(fail_op(Step::ReadonlyPath, i))?;
+        }
+        if plan.hooks_sync {
+            hooks_sync(fds.sock).map_err(fail(Step::Hooks, 0))?;
         }
         if p_terminal(plan) {
             setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
@@ -298,6 +301,20 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
         next = next.max(fd + 1);
     }
     fs::close_range(next, u32::MAX, 0)
+}
+
+/// Tell the parent the mounts are done and wait until it has run the hooks.
+fn hooks_sync(sock: libc::c_int) -> Result<(), Errno> {
+    Msg {
+        kind: MSG_HOOKS,
+        ..Default::default()
+    }
+    .send(sock)?;
+    let mut b = [0u8; 1];
+    match fs::read(sock, &mut b)? {
+        1 => Ok(()),
+        _ => exit_now(1),
+    }
 }
 
 fn p_terminal(plan: &Plan) -> bool {

@@ -157,6 +157,7 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::CloseFds => format!("close inherited fds: {errno}"),
         Step::PreserveFds => format!("--preserve-fds: {errno}"),
         Step::OpenHostNull => format!("open the host's /dev/null for masking: {errno}"),
+        Step::Hooks => format!("wait for the create hooks: {errno}"),
         Step::Terminal => format!("process.terminal: set up the pty: {errno}"),
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };

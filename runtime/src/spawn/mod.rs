@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
 use crate::sys::{fs, pidfd, Errno};
-use protocol::{Msg, MSG_ERROR, MSG_PTY, MSG_READY};
+use protocol::{Msg, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
 
 /// What the parent supplies besides the plan.
 pub struct SpawnIo<'a> {
@@ -32,6 +32,9 @@ pub struct SpawnIo<'a> {
     /// Runs in the parent after the clone and before the child goes on (join v1
     /// cgroups). An error aborts the spawn.
     pub after_clone: &'a mut dyn FnMut(libc::pid_t) -> Result<()>,
+    /// Runs when the child has made its mounts, before pivot_root (the create
+    /// hooks): given the child's pid and pidfd. An error aborts the spawn.
+    pub on_hooks: Option<&'a mut dyn FnMut(libc::pid_t, RawFd) -> Result<()>>,
 }
 
 /// A spawned init, ready and blocked before the user program.
@@ -101,7 +104,7 @@ fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
 }
 
 /// Spawn the init for `plan`; returns once it is ready and waiting for start.
-pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
+pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
     let min = 3 + plan.preserve_fds;
     let mut pair = [0 as libc::c_int; 2];
     // SAFETY: `pair` is a valid out-array of two fds.
@@ -210,6 +213,19 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
                     return Err(Error::Internal("pty message without an fd".into()));
                 }
             },
+            Ok(Some((m, _))) if m.kind == MSG_HOOKS => {
+                let r = match io.on_hooks.as_mut() {
+                    Some(f) => f(init.pid, init.pidfd.as_raw_fd()),
+                    None => Ok(()),
+                };
+                if let Err(e) = r.and_then(|()| {
+                    fs::write_all(init.sock.as_raw_fd(), b"h")
+                        .map_err(sys("resume the container init"))
+                }) {
+                    init.kill_and_reap();
+                    return Err(e);
+                }
+            }
             Ok(Some((m, _))) if m.kind == MSG_READY => return Ok(init),
             Ok(Some((m, _))) if m.kind == MSG_ERROR => {
                 let _ = pidfd::wait(init.pidfd.as_raw_fd());

@@ -41,13 +41,14 @@ pub enum Step {
     OpenHostNull = 32,
     PreserveFds = 33,
     Terminal = 34,
+    Hooks = 35,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 34] = [
+        const ALL: [Step; 35] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -82,6 +83,7 @@ impl Step {
             OpenHostNull,
             PreserveFds,
             Terminal,
+            Hooks,
         ];
         ALL.iter()
             .copied()
@@ -95,6 +97,8 @@ pub const MSG_READY: u32 = 1;
 pub const MSG_ERROR: u32 = 2;
 /// The pty master, carried as SCM_RIGHTS with the message.
 pub const MSG_PTY: u32 = 3;
+/// Mounts are done, pivot_root not yet: run the create hooks, then answer.
+pub const MSG_HOOKS: u32 = 4;
 
 /// One message from the child.
 #[repr(C)]
