@@ -129,9 +129,11 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         )));
     }
 
+    let join_target = proc::differing_namespaces(rec.pid);
     let plan = Plan {
         ns: Namespaces {
-            join_target: proc::differing_namespaces(rec.pid),
+            join_target,
+            become_root: join_target & libc::CLONE_NEWUSER != 0,
             ..Default::default()
         },
         id_maps: None,

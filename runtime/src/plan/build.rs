@@ -173,6 +173,7 @@ fn namespaces(config: &Config<'_>) -> Result<(Namespaces, bool)> {
         ns.clone_flags &= keep;
     }
     let user_ns = joins_user || ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0;
+    ns.become_root = user_ns;
     Ok((ns, user_ns))
 }
 

@@ -49,6 +49,10 @@ pub struct Namespaces {
     /// CLONE_NEW* types to join from the process behind the target pidfd given at
     /// spawn (exec joins the container's init this way, in one setns call).
     pub join_target: libc::c_int,
+    /// The process runs in a user namespace (created or joined): once the parent
+    /// has written the maps, become that namespace's root (our host uid is not
+    /// mapped there, so nothing we create could be owned otherwise).
+    pub become_root: bool,
     /// Content for /proc/self/timens_offsets; the child unshares CLONE_NEWTIME itself
     /// (offsets can only be written before any process lives in the namespace).
     pub time_offsets: Option<CString>,

@@ -101,6 +101,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         fs_cvt(unsafe { libc::unshare(plan.ns.unshare_flags) })
             .map_err(fail(Step::SetNs, fds.join.len()))?;
     }
+    if plan.ns.become_root {
+        caps::setresgid(0).map_err(fail(Step::Gid, 0))?;
+        caps::setresuid(0).map_err(fail(Step::Uid, 0))?;
+    }
     if let Some(offsets) = &plan.ns.time_offsets {
         time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
     }
