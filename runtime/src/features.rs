@@ -37,6 +37,8 @@ const MOUNT_OPTIONS: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "idmap",
+    "ridmap",
     "rnoatime",
     "rnodev",
     "rnodiratime",
@@ -120,7 +122,7 @@ pub fn features_json() -> String {
     }},
     "mountExtensions": {{
       "idmap": {{
-        "enabled": false
+        "enabled": true
       }}
     }}
   }},
