@@ -58,12 +58,22 @@ fn abs(p: Option<PathBuf>) -> Result<Option<PathBuf>> {
     .transpose()
 }
 
+/// The default state root: /run/fastrun for root; for other users (rootless)
+/// `$XDG_RUNTIME_DIR/fastrun`, else `/tmp/fastrun-<uid>` (runc does likewise).
+fn default_root() -> PathBuf {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        return PathBuf::from(DEFAULT_ROOT);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("fastrun"),
+        None => PathBuf::from(format!("/tmp/fastrun-{uid}")),
+    }
+}
+
 fn context(g: &Global) -> Context {
-    let mut ctx = Context::new(
-        g.root
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
-    );
+    let mut ctx = Context::new(g.root.clone().unwrap_or_else(default_root));
     ctx.systemd_cgroup = g.systemd_cgroup;
     ctx
 }

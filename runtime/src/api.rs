@@ -40,6 +40,13 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
+    /// Send a debug note to the log sink, if any.
+    pub fn debug(&self, msg: &str) {
+        if let Some(log) = &self.log {
+            log(LogLevel::Debug, msg);
+        }
+    }
+
     /// Send a warning to the log sink, if any.
     pub fn warn(&self, msg: &str) {
         if let Some(log) = &self.log {

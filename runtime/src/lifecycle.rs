@@ -104,6 +104,12 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| Error::path("write pid file", &path, e))
 }
 
+/// Are we an unprivileged user (rootless)?
+pub(crate) fn rootless() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() != 0 }
+}
+
 /// The terminal options must agree: a pty goes to the console socket, or (only in
 /// the foreground) to the caller's terminal.
 pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Result<()> {
@@ -165,13 +171,36 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             rel.display()
         )));
     }
-    cg.create()?;
-    guard.cgroup = Some(cg.clone());
-    cg.apply(&cg.writes(&resources)?)?;
-    let v2_fd = if cg.layout().is_v2() {
-        Some(cg.open_v2_dir()?)
-    } else {
-        None
+    // Rootless without delegation: like runc, run without a cgroup when nothing
+    // asks for limits; refuse clearly when something does.
+    let wants_limits = linux.is_some_and(|l| l.resources.is_some());
+    let cg = match cg.create() {
+        Ok(()) => Some(cg),
+        Err(e)
+            if rootless()
+                && matches!(
+                    e.errno(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                ) =>
+        {
+            if wants_limits {
+                return Err(Error::Config(format!(
+                    "linux.resources: {e}: a rootless container needs a delegated cgroup for limits \
+                     (remove linux.resources or run as root)"
+                )));
+            }
+            ctx.debug(&format!("rootless: running without a cgroup ({e})"));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    guard.cgroup = cg.clone();
+    if let Some(cg) = &cg {
+        cg.apply(&cg.writes(&resources)?)?;
+    }
+    let v2_fd = match &cg {
+        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
+        _ => None,
     };
 
     let input = PlanInput {
@@ -179,7 +208,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
-        cgroups: cgroup_view(&cg),
+        cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
     };
     let plan = plan::build(&config, &input)?;
@@ -202,7 +231,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        cgroup: Some(rel.clone()),
+        cgroup: cg.as_ref().map(|_| rel.clone()),
         own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
     };
@@ -219,7 +248,9 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // born there (CLONE_INTO_CGROUP).
     let mut after_clone = |pid: libc::pid_t| -> Result<()> {
         if v2_fd.is_none() {
-            cg.add_pid(pid)?;
+            if let Some(cg) = &cg {
+                cg.add_pid(pid)?;
+            }
         }
         Ok(())
     };

@@ -266,6 +266,11 @@ fn prepare_child(
             &maps.uid_map,
             "linux.uidMappings: write",
         )?;
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            // Unprivileged: gid_map is only writable once setgroups is denied.
+            write_proc(init.pid, "setgroups", "deny", "linux.gidMappings: write")?;
+        }
         write_proc(
             init.pid,
             "gid_map",
