@@ -547,7 +547,8 @@ unsafe fn create_options(
     let mut detach = false;
     if !opts.is_null() {
         // SAFETY: a valid versioned struct per the contract.
-        let c = unsafe { support::read_versioned(opts, CREATE_OPTIONS_V1, "fastrun_create_options") }?;
+        let c =
+            unsafe { support::read_versioned(opts, CREATE_OPTIONS_V1, "fastrun_create_options") }?;
         // SAFETY: the strings in it are NULL or valid.
         unsafe {
             o.pid_file = support::opt_path(c.pid_file, "pid_file")?;
@@ -629,10 +630,7 @@ pub unsafe extern "C" fn fastrun_container_run(
             let (o, detach) = create_options(container, opts)?;
             c.log.log(
                 FASTRUN_LOG_DEBUG,
-                &format!(
-                    "run {id}: bundle {}, detach={detach}",
-                    o.bundle.display()
-                ),
+                &format!("run {id}: bundle {}, detach={detach}", o.bundle.display()),
             );
             if detach {
                 let pid = c.ctx.create(id, &o)?;
@@ -1326,7 +1324,8 @@ mod tests {
         }
 
         // SAFETY: a missing file.
-        let r = unsafe { fastrun_container_load(c"/nonexistent-bundle".as_ptr(), &mut c, &mut err) };
+        let r =
+            unsafe { fastrun_container_load(c"/nonexistent-bundle".as_ptr(), &mut c, &mut err) };
         assert_eq!(r, -FASTRUN_E_SYSTEM);
         let (_, errno, m) = take(err);
         assert_eq!(errno, libc::ENOENT);

@@ -37,7 +37,11 @@ impl Fail {
     /// `(code, errno, message)`.
     pub(crate) fn parts(&self) -> (i32, i32, String) {
         match self {
-            Fail::Engine(e) => (crate::code_of(e.kind()), e.errno().unwrap_or(0), e.to_string()),
+            Fail::Engine(e) => (
+                crate::code_of(e.kind()),
+                e.errno().unwrap_or(0),
+                e.to_string(),
+            ),
             Fail::Code {
                 code,
                 errno,
@@ -63,8 +67,12 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char, name: &str) -> Res<&'a str> {
     }
     // SAFETY: non-NULL and NUL-terminated per the contract.
     let c = unsafe { CStr::from_ptr(p) };
-    c.to_str()
-        .map_err(|e| Fail::arg(format!("{name} is not valid UTF-8 (at byte {})", e.valid_up_to())))
+    c.to_str().map_err(|e| {
+        Fail::arg(format!(
+            "{name} is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })
 }
 
 /// An optional path argument: NULL is `None`; any bytes but NUL are allowed (Linux paths
