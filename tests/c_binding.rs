@@ -19,31 +19,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// The directory holding the libfastrun.so built for this test run (`libfastrun` is a
-/// dev-dependency, so cargo builds it, with all its crate types, into `deps/`).
-fn lib_dir() -> PathBuf {
-    let profile = Path::new(env!("CARGO_BIN_EXE_fastrun"))
-        .parent()
-        .expect("target/<profile>")
-        .to_path_buf();
-    let candidates = [profile.join("deps"), profile.clone()];
-    let newest = candidates
-        .iter()
-        .filter_map(|d| {
-            let m = std::fs::metadata(d.join("libfastrun.so")).ok()?;
-            std::fs::metadata(d.join("libfastrun.a")).ok()?;
-            Some((m.modified().ok()?, d.clone()))
-        })
-        .max();
-    match newest {
-        Some((_, d)) => d,
-        None => panic!(
-            "libfastrun.so/.a not found in {} or its deps/: run `cargo build -p libfastrun`",
-            profile.display()
-        ),
-    }
-}
-
 fn have(cmd: &str) -> bool {
     Command::new(cmd)
         .arg("--version")
@@ -63,9 +38,8 @@ fn root_dir() -> &'static Path {
 /// libfastrun installed in a temporary prefix, and the C programs built against it.
 struct Built {
     /// Kept for its Drop (removes the prefix and the programs).
-    _dir: TempDir,
+    _installed: libfastrun::Installed,
     prefix: PathBuf,
-    /// `name` → (dynamically linked, statically linked) executables.
     version: PathBuf,
     test_dynamic: PathBuf,
     test_static: PathBuf,
@@ -113,28 +87,8 @@ fn cc(args: &[String], out: &Path) {
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let dir = TempDir::new("fastrun-c-binding-");
-        let prefix = dir.path().join("prefix");
-        let install = Command::new(root_dir().join(".ci/install-lib"))
-            .arg(&prefix)
-            .arg(lib_dir())
-            .output()
-            .expect("run .ci/install-lib");
-        assert!(
-            install.status.success(),
-            ".ci/install-lib: {}\n{}",
-            install.status,
-            String::from_utf8_lossy(&install.stderr)
-        );
-        for f in [
-            "lib/libfastrun.so",
-            "lib/libfastrun.so.0",
-            "lib/libfastrun.a",
-            "include/fastrun.h",
-            "lib/pkgconfig/fastrun.pc",
-        ] {
-            assert!(prefix.join(f).exists(), "{f} not installed");
-        }
+        let installed = libfastrun::Installed::new();
+        let prefix = installed.prefix();
         let src = |name: &str| root_dir().join("bindings/c").join(name);
         let s = |p: &Path| p.to_str().unwrap().to_string();
         let libdir = prefix.join("lib");
@@ -149,7 +103,7 @@ fn built() -> &'static Built {
                 .into_iter()
                 .filter(|f| f != "-lfastrun"),
         );
-        let exe = |name: &str| dir.path().join(name);
+        let exe = |name: &str| installed.scratch().join(name);
         let build = |source: &str, flags: &[String], out: &Path| {
             let mut args = vec![s(&src(source))];
             args.extend_from_slice(flags);
@@ -169,7 +123,7 @@ fn built() -> &'static Built {
             test_static: exe("test_static"),
             test_lsan: exe("test_lsan"),
             example: exe("example"),
-            _dir: dir,
+            _installed: installed,
         }
     })
 }
