@@ -307,11 +307,25 @@ func TestLifecycle(t *testing.T) {
 	id := newID("life")
 	ctx, _ := newContext(t, nil, &id)
 	dir, config := bundle(t, "sleep", "60")
+	// The config in memory differs from the bundle's config.json, which then goes away:
+	// create must use the one in memory.
+	var m map[string]interface{}
+	if err := json.Unmarshal(config, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["annotations"] = map[string]string{"org.example.source": "memory"}
+	config, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := LoadConfig(config, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if err := os.Remove(filepath.Join(dir, "config.json")); err != nil {
+		t.Fatal(err)
+	}
 	pidFile := filepath.Join(dir, "init.pid")
 	pid, err := ctx.Create(id, c, &CreateOptions{PidFile: pidFile})
 	if err != nil {
@@ -325,7 +339,8 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st.Status != "created" || st.Pid != pid || st.ID != id || st.Bundle != dir ||
-		st.Rootfs != filepath.Join(dir, "rootfs") || time.Since(st.Created) > time.Minute {
+		st.Rootfs != filepath.Join(dir, "rootfs") || time.Since(st.Created) > time.Minute ||
+		st.Annotations["org.example.source"] != "memory" {
 		t.Fatalf("state: %+v", st)
 	}
 	_, err = ctx.Create(id, c, nil)
