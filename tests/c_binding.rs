@@ -88,6 +88,8 @@ fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let installed = libfastrun::Installed::new();
+        // `Built` lives in a static (never dropped): remove its files at exit.
+        installed.remove_at_exit();
         let prefix = installed.prefix();
         let src = |name: &str| root_dir().join("bindings/c").join(name);
         let s = |p: &Path| p.to_str().unwrap().to_string();

@@ -4,8 +4,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, Once};
 
 use super::TempDir;
+
+/// Directories to remove when the test process exits (for values kept in statics,
+/// which are never dropped).
+static AT_EXIT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+extern "C" fn remove_at_exit() {
+    if let Ok(dirs) = AT_EXIT.lock() {
+        for d in dirs.iter() {
+            super::remove_tree(d);
+        }
+    }
+}
 
 /// The directory holding the libfastrun.so and .a built for this test run: `deps/` or
 /// the profile directory, whichever is newer.
@@ -73,6 +86,21 @@ impl Installed {
 
     pub fn lib(&self) -> PathBuf {
         self.prefix().join("lib")
+    }
+
+    /// Remove the prefix when the test process exits, for an `Installed` kept in a static
+    /// (shared by the tests of a file), where Drop never runs.
+    pub fn remove_at_exit(&self) {
+        static REGISTER: Once = Once::new();
+        REGISTER.call_once(|| {
+            // SAFETY: registering a plain extern "C" fn without arguments; it only
+            // locks a static Mutex.
+            unsafe { libc::atexit(remove_at_exit) };
+        });
+        AT_EXIT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.dir.path().to_path_buf());
     }
 
     /// A scratch directory next to the prefix (removed with it).
