@@ -762,6 +762,7 @@ fn create_options(m: &Matches) -> Result<CreateOptions> {
         no_new_keyring: m.bool("no-new-keyring"),
         preserve_fds: m.preserve_fds()?,
         keep: m.bool("keep"),
+        config: None,
     })
 }
 

@@ -82,6 +82,10 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `run` only: keep the container's state after it exits (`--keep`).
     pub keep: bool,
+    /// The config as JSON bytes, used instead of reading `<bundle>/config.json`
+    /// (the C library loads configs from memory). Relative paths in it (such as
+    /// `root.path`) are still resolved against `bundle`.
+    pub config: Option<Vec<u8>>,
 }
 
 /// The status of a container, as the OCI state reports it.
@@ -298,6 +302,31 @@ pub fn default_spec(rootless: bool) -> String {
 /// Resolve a bundle path (relative to the cwd) to an absolute path.
 pub fn absolute_bundle(bundle: &Path) -> Result<PathBuf> {
     std::path::absolute(bundle).map_err(|e| Error::path("resolve bundle", bundle, e))
+}
+
+/// Parse and validate a config given as JSON bytes (what `create` does with
+/// [`CreateOptions::config`]); a syntax error names its line and column.
+pub fn validate_config(json: &[u8]) -> Result<()> {
+    let mut buf = Vec::new();
+    load_config(json, &mut buf).map(drop)
+}
+
+/// Parse and validate `json` in `buf` (a copy: the parser rewrites it in place).
+pub(crate) fn load_config<'a>(
+    json: &[u8],
+    buf: &'a mut Vec<u8>,
+) -> Result<crate::spec::Config<'a>> {
+    buf.clear();
+    buf.extend_from_slice(json);
+    crate::spec::load(buf).map_err(|e| {
+        let e = match e.kind {
+            crate::spec::SpecErrorKind::Syntax => {
+                crate::spec::locate_syntax_error(json, &e.path).unwrap_or(e)
+            }
+            _ => e,
+        };
+        Error::from(e)
+    })
 }
 
 fn not_yet(op: &str) -> Error {

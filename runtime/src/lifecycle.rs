@@ -131,7 +131,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     state::validate_id(id)?;
     let bundle = crate::api::absolute_bundle(&opts.bundle)?;
     let mut buf = Vec::new();
-    let config = crate::spec::load_file(&bundle.join("config.json"), &mut buf)?;
+    let config = match &opts.config {
+        Some(json) => crate::api::load_config(json, &mut buf)?,
+        None => crate::spec::load_file(&bundle.join("config.json"), &mut buf)?,
+    };
     let process = config
         .process
         .as_ref()
