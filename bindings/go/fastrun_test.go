@@ -351,8 +351,9 @@ func TestLifecycle(t *testing.T) {
 	}
 	waitStatus(t, ctx, id, "running")
 	wantCode(t, ctx.Start(id), ErrInvalidState, "running")
-	_, err = ctx.Exec(id, &ExecOptions{Args: []string{"true"}})
-	wantCode(t, err, ErrUnsupported, "not implemented yet")
+	if code, err := ctx.Exec(id, &ExecOptions{Args: []string{"sh", "-c", "exit 3"}}); err != nil || code != 3 {
+		t.Fatalf("exec: want exit status 3, got %d, %v", code, err)
+	}
 	states, err := ctx.List()
 	if err != nil || len(states) != 1 || states[0].ID != id {
 		t.Fatalf("list: %+v, %v", states, err)

@@ -237,6 +237,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         cgroup: cg.as_ref().map(|_| rel.clone()),
         own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
+        process: simd_json::serde::to_string(process).ok(),
     };
     // A first record (pid 0: "creating") so that `delete --force` can clean up
     // after a runtime killed at any point from here on.
