@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod cgroups;
+mod control;
 pub mod error;
 pub mod features;
 mod lifecycle;
