@@ -58,19 +58,30 @@ fn abs(p: Option<PathBuf>) -> Result<Option<PathBuf>> {
     .transpose()
 }
 
+/// The default state root: /run/fastrun for root; for other users (rootless)
+/// `$XDG_RUNTIME_DIR/fastrun`, else `/tmp/fastrun-<uid>` (runc does likewise).
+fn default_root() -> PathBuf {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        return PathBuf::from(DEFAULT_ROOT);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("fastrun"),
+        None => PathBuf::from(format!("/tmp/fastrun-{uid}")),
+    }
+}
+
 fn context(g: &Global) -> Context {
-    let mut ctx = Context::new(
-        g.root
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
-    );
+    let mut ctx = Context::new(g.root.clone().unwrap_or_else(default_root));
     ctx.systemd_cgroup = g.systemd_cgroup;
     ctx
 }
 
 /// Run one command; returns the exit status on success.
 pub fn execute(global: &Global, command: Command, log: &mut Logger) -> Result<i32> {
-    let ctx = context(global);
+    let mut ctx = context(global);
+    ctx.log = Some(log.sink());
     match command {
         Command::Help(None) => out(&help::global())?,
         Command::Help(Some(name)) => {

@@ -68,6 +68,33 @@ impl Logger {
         }
     }
 
+    /// A sink for the engine's own messages: warnings go to stderr and the log
+    /// file, debug notes (with `--debug`) to the log file or stderr.
+    pub fn sink(&self) -> fastrun_runtime::LogSink {
+        let file = self.file.as_ref().and_then(|f| f.try_clone().ok());
+        let (format, debug) = (self.format, self.debug);
+        std::sync::Arc::new(move |level: fastrun_runtime::LogLevel, msg: &str| {
+            let name = match level {
+                fastrun_runtime::LogLevel::Warning => "warning",
+                fastrun_runtime::LogLevel::Debug if debug => "debug",
+                fastrun_runtime::LogLevel::Debug => return,
+            };
+            match &file {
+                Some(f) => {
+                    let _ =
+                        (&*f).write_all(format_line(format, name, msg, &now_rfc3339()).as_bytes());
+                    if level == fastrun_runtime::LogLevel::Warning {
+                        let _ = writeln!(std::io::stderr(), "{msg}");
+                    }
+                }
+                None => {
+                    let line = format_line(LogFormat::Text, name, msg, &now_rfc3339());
+                    let _ = std::io::stderr().write_all(line.as_bytes());
+                }
+            }
+        })
+    }
+
     fn write(&mut self, level: &str, msg: &str) {
         let line = format_line(self.format, level, msg, &now_rfc3339());
         if let Some(f) = self.file.as_mut() {

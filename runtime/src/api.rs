@@ -8,13 +8,51 @@ use crate::error::{Error, Result};
 /// Default state root, as `runc` uses `/run/runc`.
 pub const DEFAULT_ROOT: &str = "/run/fastrun";
 
+/// Severity of a message the engine logs through [`Context::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Warning,
+    Debug,
+}
+
+/// Where the engine sends warnings and debug notes (it never prints).
+pub type LogSink = std::sync::Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
+
 /// Global options shared by every operation (the CLI's global flags).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     /// Directory holding one state directory per container (`--root`).
     pub root: PathBuf,
     /// Use the systemd cgroup driver (`--systemd-cgroup`).
     pub systemd_cgroup: bool,
+    /// Receives warnings (e.g. a failed poststop hook) and debug notes.
+    pub log: Option<LogSink>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("root", &self.root)
+            .field("systemd_cgroup", &self.systemd_cgroup)
+            .field("log", &self.log.is_some())
+            .finish()
+    }
+}
+
+impl Context {
+    /// Send a debug note to the log sink, if any.
+    pub fn debug(&self, msg: &str) {
+        if let Some(log) = &self.log {
+            log(LogLevel::Debug, msg);
+        }
+    }
+
+    /// Send a warning to the log sink, if any.
+    pub fn warn(&self, msg: &str) {
+        if let Some(log) = &self.log {
+            log(LogLevel::Warning, msg);
+        }
+    }
 }
 
 impl Default for Context {
@@ -22,6 +60,7 @@ impl Default for Context {
         Context {
             root: PathBuf::from(DEFAULT_ROOT),
             systemd_cgroup: false,
+            log: None,
         }
     }
 }
@@ -261,12 +300,8 @@ pub fn absolute_bundle(bundle: &Path) -> Result<PathBuf> {
     std::path::absolute(bundle).map_err(|e| Error::path("resolve bundle", bundle, e))
 }
 
-fn not_yet(op: &str) -> Error {
-    Error::Unsupported(format!("{op}: not implemented yet"))
-}
-
 // ---------------------------------------------------------------------------
-// Operations the CLI exposes that the engine does not implement yet (stubs).
+// exec, and the operations on a container's cgroup (see `control`).
 // ---------------------------------------------------------------------------
 
 /// Options of `exec`: either a `process.json` (`--process`) or a command plus
@@ -345,8 +380,7 @@ impl Context {
     /// Run a new process in a running container. Returns its exit status, or 0
     /// once it runs with `detach`.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
-        let _ = (id, opts);
-        Err(not_yet("exec"))
+        crate::exec::exec(self, id, opts)
     }
 
     /// The host pids of every process in the container's cgroup, sorted (also after

@@ -64,6 +64,9 @@ pub enum Error {
     /// config field or path, and the errno.
     #[error("{message}")]
     Init { message: String, errno: i32 },
+    /// A hook failed; the message names the hook kind, index and path.
+    #[error("{0}")]
+    Hook(String),
     /// Not supported here.
     #[error("{0}")]
     Unsupported(String),
@@ -83,6 +86,7 @@ impl Error {
             Error::InvalidState(_) => ErrorKind::InvalidState,
             Error::Path { .. } | Error::Sys { .. } | Error::Init { .. } => ErrorKind::System,
             Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Hook(_) => ErrorKind::System,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

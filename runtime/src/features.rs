@@ -37,6 +37,8 @@ const MOUNT_OPTIONS: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "idmap",
+    "ridmap",
     "rnoatime",
     "rnodev",
     "rnodiratime",
@@ -67,6 +69,15 @@ const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
+const HOOKS: &[&str] = &[
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
 const NAMESPACES: &[&str] = &[
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 ];
@@ -85,7 +96,7 @@ pub fn features_json() -> String {
         r#"{{
   "ociVersionMin": "1.0.0",
   "ociVersionMax": "{max}",
-  "hooks": [],
+  "hooks": {hooks},
   "mountOptions": {mounts},
   "linux": {{
     "namespaces": {ns},
@@ -111,7 +122,7 @@ pub fn features_json() -> String {
     }},
     "mountExtensions": {{
       "idmap": {{
-        "enabled": false
+        "enabled": true
       }}
     }}
   }},
@@ -124,6 +135,7 @@ pub fn features_json() -> String {
 }}
 "#,
         max = crate::OCI_SPEC_VERSION,
+        hooks = list(HOOKS, "  "),
         mounts = list(MOUNT_OPTIONS, "  "),
         ns = list(NAMESPACES, "    "),
         caps = list(&names::CAPABILITIES, "    "),
@@ -144,7 +156,7 @@ mod tests {
         assert_eq!(ns.len(), 8);
         let caps = j["linux"]["capabilities"].as_array().unwrap();
         assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
-        assert_eq!(j["linux"]["seccomp"]["enabled"], false);
+        assert_eq!(j["hooks"].as_array().unwrap().len(), 6);
         let cg = &j["linux"]["cgroup"];
         assert_eq!((&cg["v1"], &cg["v2"]), (&true.into(), &true.into()));
         // no systemd driver: only a reachability check that fails clearly

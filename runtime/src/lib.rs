@@ -12,14 +12,18 @@ pub mod api;
 pub mod cgroups;
 mod control;
 pub mod error;
+mod exec;
 pub mod features;
+pub mod hooks;
 mod lifecycle;
 pub mod plan;
 pub mod rootfs;
+mod signals;
 pub mod spawn;
 pub mod spec;
 pub mod state;
 pub mod sys;
+mod terminal;
 
 pub use api::*;
 pub use error::{Error, ErrorKind, Result};

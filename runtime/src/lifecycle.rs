@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::api::{Context, CreateOptions, State, Status};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
 use crate::error::{Error, Result};
+use crate::hooks::{self, Hook, HookState, Place, SavedHooks};
 use crate::plan::{self, CgroupView, PlanInput};
+use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
 use crate::state::{self, Record, Store, EXEC_FIFO};
 use crate::sys::{caps, fs, pidfd, proc};
@@ -92,7 +94,7 @@ fn make_fifo(dir: &Path, min_fd: u32) -> Result<OwnedFd> {
 }
 
 /// Write the pid file atomically (temp file + rename), as containerd expects.
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = std::path::absolute(path).map_err(|e| Error::path("resolve pid file", path, e))?;
     let tmp = path.with_file_name(format!(
         ".{}.tmp",
@@ -100,6 +102,27 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     ));
     std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::path("write pid file", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| Error::path("write pid file", &path, e))
+}
+
+/// Are we an unprivileged user (rootless)?
+pub(crate) fn rootless() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() != 0 }
+}
+
+/// The terminal options must agree: a pty goes to the console socket, or (only in
+/// the foreground) to the caller's terminal.
+pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Result<()> {
+    match (terminal, socket) {
+        (true, false) if detached => Err(Error::Config(
+            "process.terminal: a terminal needs --console-socket when the runtime does not stay in the foreground"
+                .into(),
+        )),
+        (false, true) => Err(Error::Config(
+            "--console-socket given but process.terminal is false".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Create a container. With `fifo`, the init waits for `start`; without, it
@@ -113,17 +136,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         .process
         .as_ref()
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
-    if process.terminal && opts.console_socket.is_none() {
-        return Err(Error::Unsupported(
-            "process.terminal: a terminal needs --console-socket (terminal support is not implemented yet)".into(),
-        ));
-    }
-    if opts.console_socket.is_some() {
-        return Err(Error::Unsupported(
-            "--console-socket: terminal support is not implemented yet".into(),
-        ));
-    }
-
+    check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
     let linux = config.linux.as_ref();
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd
@@ -157,13 +170,36 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             rel.display()
         )));
     }
-    cg.create()?;
-    guard.cgroup = Some(cg.clone());
-    cg.apply(&writes)?;
-    let v2_fd = if cg.layout().is_v2() {
-        Some(cg.open_v2_dir()?)
-    } else {
-        None
+    // Rootless without delegation: like runc, run without a cgroup when nothing
+    // asks for limits; refuse clearly when something does.
+    let wants_limits = linux.is_some_and(|l| l.resources.is_some());
+    let cg = match cg.create() {
+        Ok(()) => Some(cg),
+        Err(e)
+            if rootless()
+                && matches!(
+                    e.errno(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                ) =>
+        {
+            if wants_limits {
+                return Err(Error::Config(format!(
+                    "linux.resources: {e}: a rootless container needs a delegated cgroup for limits \
+                     (remove linux.resources or run as root)"
+                )));
+            }
+            ctx.debug(&format!("rootless: running without a cgroup ({e})"));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    guard.cgroup = cg.clone();
+    if let Some(cg) = &cg {
+        cg.apply(&writes)?;
+    }
+    let v2_fd = match &cg {
+        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
+        _ => None,
     };
 
     let input = PlanInput {
@@ -171,7 +207,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
-        cgroups: cgroup_view(&cg),
+        cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
     };
     let plan = plan::build(&config, &input)?;
@@ -194,8 +230,9 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        cgroup: Some(rel.clone()),
+        cgroup: cg.as_ref().map(|_| rel.clone()),
         own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
+        hooks: SavedHooks::from_spec(config.hooks.as_ref()),
     };
     // A first record (pid 0: "creating") so that `delete --force` can clean up
     // after a runtime killed at any point from here on.
@@ -210,19 +247,53 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // born there (CLONE_INTO_CGROUP).
     let mut after_clone = |pid: libc::pid_t| -> Result<()> {
         if v2_fd.is_none() {
-            cg.add_pid(pid)?;
+            if let Some(cg) = &cg {
+                cg.add_pid(pid)?;
+            }
         }
         Ok(())
+    };
+    // prestart and createRuntime in our namespaces, createContainer in the
+    // container's, while the init waits after its mounts, before pivot_root.
+    let mut on_hooks = |pid: libc::pid_t, pidfd: RawFd| -> Result<()> {
+        let Some(h) = config.hooks.as_ref() else {
+            return Ok(());
+        };
+        let state = hook_state(&record, "creating", pid);
+        let conv = |v: &[crate::spec::Hook<'_>]| v.iter().map(Hook::from_spec).collect::<Vec<_>>();
+        hooks::run_all("prestart", &conv(&h.prestart), &state, Place::Runtime)?;
+        hooks::run_all(
+            "createRuntime",
+            &conv(&h.create_runtime),
+            &state,
+            Place::Runtime,
+        )?;
+        let flags = proc::differing_namespaces(pid);
+        hooks::run_all(
+            "createContainer",
+            &conv(&h.create_container),
+            &state,
+            Place::Container { pidfd, flags },
+        )
     };
     let init = spawn::spawn(
         &plan,
         SpawnIo {
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+            target_pidfd: None,
             after_clone: &mut after_clone,
+            on_hooks: if plan.hooks_sync {
+                Some(&mut on_hooks)
+            } else {
+                None
+            },
         },
     )?;
     let mut finish = || -> Result<()> {
+        if let (Some(master), Some(socket)) = (&init.pty, &opts.console_socket) {
+            crate::terminal::send_to_console_socket(socket, master)?;
+        }
         record.pid = init.pid;
         record.start_time = proc::start_time(init.pid).unwrap_or(0);
         store.save(&record)?;
@@ -237,6 +308,53 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     }
     guard.armed = false;
     Ok(Created { init, record })
+}
+
+/// The OCI state JSON given to hooks.
+pub(crate) fn hook_state(rec: &Record, status: &str, pid: i32) -> String {
+    HookState {
+        oci_version: &rec.oci_version,
+        id: &rec.id,
+        status,
+        pid,
+        bundle: rec.bundle.to_str().unwrap_or(""),
+        annotations: rec
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+    }
+    .to_json()
+}
+
+/// startContainer hooks (in the container's namespaces), just before the init
+/// is let go.
+fn start_container_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
+    let Some(h) = rec.hooks.as_ref().filter(|h| !h.start_container.is_empty()) else {
+        return Ok(());
+    };
+    let state = hook_state(rec, "created", rec.pid);
+    let flags = proc::differing_namespaces(rec.pid);
+    hooks::run_all(
+        "startContainer",
+        &h.start_container,
+        &state,
+        Place::Container {
+            pidfd: init_pidfd,
+            flags,
+        },
+    )
+}
+
+/// poststart hooks; on failure the container is killed and the error returned.
+fn poststart_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
+    let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else {
+        return Ok(());
+    };
+    let state = hook_state(rec, "running", rec.pid);
+    hooks::run_all("poststart", &h.poststart, &state, Place::Runtime).inspect_err(|_| {
+        let _ = pidfd::send_signal(init_pidfd, libc::SIGKILL);
+    })
 }
 
 /// The status of a recorded container.
@@ -300,6 +418,12 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
             )))
         }
     }
+    let init = open_init(&rec).ok_or_else(|| {
+        Error::InvalidState(format!(
+            "cannot start container {id}: container not running"
+        ))
+    })?;
+    start_container_hooks(&rec, init.as_raw_fd())?;
     let fifo = store.root().join(id).join(EXEC_FIFO);
     let c = CString::new(fifo.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Internal("NUL in state path".into()))?;
@@ -321,7 +445,8 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     let r = fs::write_all(fd, b"s");
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
-    std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))
+    std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
+    poststart_hooks(&rec, init.as_raw_fd())
 }
 
 /// Open a pidfd on the container's init, checking it is still the same process.
@@ -398,11 +523,23 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
             )))
         }
     }
-    destroy(&store, &rec)
+    destroy(ctx, &store, &rec)
 }
 
-/// Remove what a container leaves: processes still in its cgroup, the cgroup, the state.
-fn destroy(store: &Store, rec: &Record) -> Result<()> {
+/// Remove what a container leaves: processes still in its cgroup, the cgroup, the
+/// state; then run the poststop hooks (a failure there is only a warning).
+fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
+    let r = destroy_quietly(store, rec);
+    if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
+        let state = hook_state(rec, "stopped", 0);
+        if let Err(e) = hooks::run_all("poststop", &h.poststop, &state, Place::Runtime) {
+            ctx.warn(&e.to_string());
+        }
+    }
+    r
+}
+
+fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
     if let Some(cg) = cgroup_of(rec) {
         if cg.exists() {
             let _ = cg.thaw();
@@ -432,106 +569,32 @@ fn kill_and_wait(rec: &Record, thaw: bool) -> Result<()> {
 
 /// Create, start and wait: the foreground `run`. Signals are forwarded to the init.
 pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> {
-    let mask = forwardable_signals();
-    let old = block(&mask)?;
+    let mask = signals::forwardable();
+    let old = signals::block(&mask)?;
     let result = (|| {
         let created = create(ctx, id, opts, false)?;
-        let code = created
+        let mut created = created;
+        let pty = created
             .init
-            .commit()
-            .and_then(|()| forward_until_exit(&created.init, &mask));
+            .pty
+            .take()
+            .filter(|_| opts.console_socket.is_none());
+        let pidfd = created.init.pidfd.as_raw_fd();
+        let code = start_container_hooks(&created.record, pidfd)
+            .and_then(|()| created.init.commit())
+            .and_then(|()| poststart_hooks(&created.record, pidfd))
+            .and_then(|()| match pty {
+                Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
+                None => signals::forward_until_exit(&created.init, &mask),
+            });
+        if code.is_err() {
+            created.init.kill_and_reap();
+        }
         if !opts.keep {
-            destroy(&Store::new(&ctx.root), &created.record)?;
+            destroy(ctx, &Store::new(&ctx.root), &created.record)?;
         }
         code
     })();
-    restore(&old);
+    signals::restore(&old);
     result
-}
-
-fn forwardable_signals() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data initialised by sigfillset/sigdelset.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        for s in [
-            libc::SIGCHLD,
-            libc::SIGKILL,
-            libc::SIGSTOP,
-            libc::SIGSEGV,
-            libc::SIGBUS,
-            libc::SIGFPE,
-            libc::SIGILL,
-        ] {
-            libc::sigdelset(&mut set, s);
-        }
-        set
-    }
-}
-
-fn block(set: &libc::sigset_t) -> Result<libc::sigset_t> {
-    // SAFETY: valid sigsets; the old mask is written to `old`.
-    unsafe {
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        if libc::pthread_sigmask(libc::SIG_BLOCK, set, &mut old) != 0 {
-            return Err(Error::last_os("block signals"));
-        }
-        Ok(old)
-    }
-}
-
-fn restore(old: &libc::sigset_t) {
-    // SAFETY: restoring a mask saved by `block`.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
-}
-
-fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i32> {
-    // SAFETY: signalfd over a valid mask; we own the returned fd.
-    let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
-    if sfd < 0 {
-        return Err(Error::last_os("signalfd"));
-    }
-    // SAFETY: a fresh fd we own.
-    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
-    loop {
-        let mut fds = [
-            libc::pollfd {
-                fd: init.pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: two valid pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(Error::last_os("poll"));
-        }
-        if fds[1].revents & libc::POLLIN != 0 {
-            // SAFETY: signalfd_siginfo is plain data; read fills it.
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: `info` is valid for `size` bytes.
-            let got = unsafe {
-                libc::read(
-                    sfd.as_raw_fd(),
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    size,
-                )
-            };
-            if got == size as isize {
-                let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
-            }
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
-            return init.wait();
-        }
-    }
 }

@@ -194,6 +194,8 @@ pub fn build_rootfs(dir: &Path) -> std::io::Result<()> {
     for d in ["bin", "proc", "sys", "dev", "tmp", "etc", "root"] {
         std::fs::create_dir_all(dir.join(d))?;
     }
+    // Like an image's root: traversable by every user (temp dirs start as 0700).
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
     std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
     std::fs::copy(busybox, dir.join("bin/busybox"))?;
     for a in APPLETS {

@@ -7,7 +7,7 @@ mod build;
 pub mod cstr;
 pub mod mount_options;
 
-pub use build::{build, CgroupView, PlanInput};
+pub use build::{build, process_plan, CgroupView, PlanInput};
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 
 use std::ffi::CString;
@@ -31,6 +31,9 @@ pub struct Plan {
     pub new_keyring: bool,
     /// Number of fds after stdio passed through (`--preserve-fds`).
     pub preserve_fds: u32,
+    /// Stop after the mounts, before pivot_root, for the parent to run the
+    /// prestart, createRuntime and createContainer hooks.
+    pub hooks_sync: bool,
 }
 
 /// Namespaces to create and to join.
@@ -43,6 +46,13 @@ pub struct Namespaces {
     pub unshare_flags: libc::c_int,
     /// Namespaces to join with setns, in order (user first).
     pub join: Vec<JoinNs>,
+    /// CLONE_NEW* types to join from the process behind the target pidfd given at
+    /// spawn (exec joins the container's init this way, in one setns call).
+    pub join_target: libc::c_int,
+    /// The process runs in a user namespace (created or joined): once the parent
+    /// has written the maps, become that namespace's root (our host uid is not
+    /// mapped there, so nothing we create could be owned otherwise).
+    pub become_root: bool,
     /// Content for /proc/self/timens_offsets; the child unshares CLONE_NEWTIME itself
     /// (offsets can only be written before any process lives in the namespace).
     pub time_offsets: Option<CString>,
@@ -57,7 +67,7 @@ pub struct JoinNs {
 }
 
 /// uid/gid map contents ("inside outside size\n" lines).
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdMaps {
     pub uid_map: String,
     pub gid_map: String,
@@ -80,6 +90,11 @@ pub struct RootfsPlan {
     pub readonly_paths: Vec<InRootPath>,
     /// MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// `/dev/console`, bound to the pty when the process has a terminal.
+    pub console: Option<InRootPath>,
+    /// User namespaces (by their maps) the parent prepares for idmapped mounts;
+    /// `MountKind::Bind::idmap` indexes this list.
+    pub idmaps: Vec<IdMaps>,
 }
 
 /// One mount, in order.
@@ -117,6 +132,9 @@ pub enum MountKind {
         attr: MountAttr,
         /// Attributes for the whole tree (`rro`, ...), applied first.
         rec_attr: MountAttr,
+        /// Idmap the tree with user namespace number N of `RootfsPlan::idmaps`
+        /// (recursively with `ridmap`).
+        idmap: Option<(usize, bool)>,
     },
     /// Change attributes of an existing mount at the destination (used to make a
     /// runtime-made tmpfs read-only after filling it).
@@ -181,6 +199,8 @@ pub struct ProcessPlan {
     pub no_new_privs: bool,
     pub oom_score_adj: Option<i32>,
     pub terminal: bool,
+    /// Initial pty size (rows, columns) from `process.consoleSize`.
+    pub console_size: Option<(u16, u16)>,
 }
 
 /// One rlimit.

@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::protocol::{Msg, Step, MSG_ERROR, MSG_READY};
+use super::protocol::{Msg, Step, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
 use crate::plan::Plan;
 use crate::rootfs::{self, Fd, Op, StepError};
 use crate::sys::clone::exit_now;
@@ -24,6 +24,10 @@ pub struct ChildFds<'a> {
     pub start_fd: libc::c_int,
     /// The sealed exec trampoline (see [`super::trampoline`]), or -1.
     pub trampoline: libc::c_int,
+    /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
+    pub target: libc::c_int,
+    /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
+    pub idmaps: &'a [libc::c_int],
 }
 
 struct Fail {
@@ -88,10 +92,20 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         fs_cvt(unsafe { libc::setns(*fd, *flag) }).map_err(fail(Step::SetNs, i))?;
     }
 
+    let target_flags = plan.ns.join_target & !libc::CLONE_NEWPID;
+    if target_flags != 0 && fds.target >= 0 {
+        // SAFETY: setns on a pidfd joins several namespaces at once (user first).
+        fs_cvt(unsafe { libc::setns(fds.target, target_flags) })
+            .map_err(fail(Step::SetNs, usize::MAX))?;
+    }
     if plan.ns.unshare_flags != 0 {
         // SAFETY: unshare with namespace flags only.
         fs_cvt(unsafe { libc::unshare(plan.ns.unshare_flags) })
             .map_err(fail(Step::SetNs, fds.join.len()))?;
+    }
+    if plan.ns.become_root {
+        caps::setresgid(0).map_err(fail(Step::Gid, 0))?;
+        caps::setresuid(0).map_err(fail(Step::Uid, 0))?;
     }
     if let Some(offsets) = &plan.ns.time_offsets {
         time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
@@ -126,7 +140,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps).map_err(fail_op(Step::Mount, i))?;
         }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
@@ -140,6 +154,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         for (i, p) in rf.readonly_paths.iter().enumerate() {
             rootfs::make_readonly(root.0, p).map_err(fail_op(Step::ReadonlyPath, i))?;
         }
+        if plan.hooks_sync {
+            hooks_sync(fds.sock).map_err(fail(Step::Hooks, 0))?;
+        }
+        if p_terminal(plan) {
+            setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
+        }
         rootfs::switch_root(root.0, rf).map_err(fail(Step::SwitchRoot, 0))?;
         drop(root);
         if rf.readonly {
@@ -151,6 +171,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
     }
 
+    if plan.rootfs.is_none() && p_terminal(plan) {
+        // exec: the joined mount namespace gave us the container's root.
+        setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
+    }
     for (i, s) in plan.sysctls.iter().enumerate() {
         write_sysctl(&s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
     }
@@ -264,10 +288,14 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
     push(fds.sock);
     push(fds.start_fd);
     push(fds.trampoline);
+    push(fds.target);
     for (_, fd) in fds.join {
         push(*fd);
     }
-    if fds.join.len() + 3 > keep.len() {
+    for fd in fds.idmaps {
+        push(*fd);
+    }
+    if fds.join.len() + fds.idmaps.len() + 4 > keep.len() {
         // More fds than the fixed list holds: keep everything rather than guess.
         return Ok(());
     }
@@ -282,6 +310,98 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
         next = next.max(fd + 1);
     }
     fs::close_range(next, u32::MAX, 0)
+}
+
+/// Tell the parent the mounts are done and wait until it has run the hooks.
+fn hooks_sync(sock: libc::c_int) -> Result<(), Errno> {
+    Msg {
+        kind: MSG_HOOKS,
+        ..Default::default()
+    }
+    .send(sock)?;
+    let mut b = [0u8; 1];
+    match fs::read(sock, &mut b)? {
+        1 => Ok(()),
+        _ => exit_now(1),
+    }
+}
+
+fn p_terminal(plan: &Plan) -> bool {
+    plan.process.terminal
+}
+
+/// Allocate a pty in the container's own devpts instance, bind its slave over
+/// /dev/console by fd (never by a path the container controls), hand the master
+/// to the parent, and make the slave our controlling terminal and stdio.
+fn setup_pty(
+    plan: &Plan,
+    root: Option<(libc::c_int, &crate::plan::RootfsPlan)>,
+    sock: libc::c_int,
+) -> Result<(), Errno> {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let master = Fd(match root {
+        Some((r, _)) => fs::openat2(
+            r,
+            c"dev/ptmx",
+            flags,
+            0,
+            fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
+        )?,
+        None => fs::openat(libc::AT_FDCWD, c"/dev/ptmx", flags, 0)?,
+    });
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads an int; TIOCGPTPEER returns a new fd for the slave.
+    let slave = unsafe {
+        fs_cvt(libc::ioctl(master.0, libc::TIOCSPTLCK, &unlock))?;
+        crate::sys::cvt(libc::ioctl(
+            master.0,
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY,
+        ))?
+    };
+    let slave = Fd(slave);
+    if let Some((rows, cols)) = plan.process.console_size {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize.
+        fs_cvt(unsafe { libc::ioctl(slave.0, libc::TIOCSWINSZ, &ws) })?;
+    }
+    if let Some((r, rf)) = root {
+        if let Some(console) = &rf.console {
+            let target = rootfs::open_in_root(r, console, rootfs::Create::File, true)?;
+            let flags = crate::sys::mount_api::OPEN_TREE_CLONE
+                | crate::sys::mount_api::OPEN_TREE_CLOEXEC
+                | libc::AT_EMPTY_PATH as libc::c_uint;
+            let tree = Fd(crate::sys::mount_api::open_tree(slave.0, c"", flags)?);
+            crate::sys::mount_api::move_mount_fd(tree.0, target.0)?;
+        }
+    }
+    Msg {
+        kind: MSG_PTY,
+        ..Default::default()
+    }
+    .send_with_fd(sock, master.0)?;
+    drop(master);
+    // SAFETY: setsid/ioctl/dup2 on fds we own; the slave becomes fds 0-2.
+    unsafe {
+        if libc::setsid() < 0 {
+            return Err(Errno::last());
+        }
+        fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
+        for fd in 0..3 {
+            fs_cvt(libc::dup2(slave.0, fd))?;
+        }
+    }
+    if slave.0 > 2 {
+        drop(slave);
+    } else {
+        std::mem::forget(slave);
+    }
+    Ok(())
 }
 
 fn open_host_null() -> Result<Fd, Errno> {

@@ -81,6 +81,7 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         },
         Step::SetNs => match plan.ns.join.get(i) {
             Some(j) => format!("linux.namespaces: join {}: {errno}", j.path.display()),
+            None if i == u32::MAX as usize => format!("join the container's namespaces: {errno}"),
             None => format!("linux.namespaces: create namespaces after joining: {errno}"),
         },
         Step::TimeNs => format!("linux.timeOffsets: {errno}"),
@@ -155,7 +156,9 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         }
         Step::CloseFds => format!("close inherited fds: {errno}"),
         Step::PreserveFds => format!("--preserve-fds: {errno}"),
-        Step::OpenHostNull => format!("open /dev/null: {errno}"),
+        Step::OpenHostNull => format!("open the host's /dev/null for masking: {errno}"),
+        Step::Hooks => format!("wait for the create hooks: {errno}"),
+        Step::Terminal => format!("process.terminal: set up the pty: {errno}"),
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };
     Error::Init {

@@ -9,6 +9,7 @@
 
 mod child;
 pub mod describe;
+mod idmap;
 pub mod protocol;
 pub mod trampoline;
 
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
 use crate::sys::{fs, pidfd, Errno};
-use protocol::{Msg, MSG_ERROR, MSG_READY};
+use protocol::{Msg, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
 
 /// What the parent supplies besides the plan.
 pub struct SpawnIo<'a> {
@@ -27,9 +28,14 @@ pub struct SpawnIo<'a> {
     pub start_fd: Option<RawFd>,
     /// The container's cgroup v2 directory for CLONE_INTO_CGROUP.
     pub cgroup_fd: Option<RawFd>,
+    /// A pidfd of the process whose namespaces `plan.ns.join_target` names (exec).
+    pub target_pidfd: Option<RawFd>,
     /// Runs in the parent after the clone and before the child goes on (join v1
     /// cgroups). An error aborts the spawn.
     pub after_clone: &'a mut dyn FnMut(libc::pid_t) -> Result<()>,
+    /// Runs when the child has made its mounts, before pivot_root (the create
+    /// hooks): given the child's pid and pidfd. An error aborts the spawn.
+    pub on_hooks: Option<&'a mut dyn FnMut(libc::pid_t, RawFd) -> Result<()>>,
 }
 
 /// A spawned init, ready and blocked before the user program.
@@ -37,6 +43,8 @@ pub struct SpawnIo<'a> {
 pub struct Init {
     pub pid: libc::pid_t,
     pub pidfd: OwnedFd,
+    /// The pty master when the process has a terminal.
+    pub pty: Option<OwnedFd>,
     sock: OwnedFd,
 }
 
@@ -97,7 +105,7 @@ fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
 }
 
 /// Spawn the init for `plan`; returns once it is ready and waiting for start.
-pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
+pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
     let min = 3 + plan.preserve_fds;
     let mut pair = [0 as libc::c_int; 2];
     // SAFETY: `pair` is a valid out-array of two fds.
@@ -133,6 +141,15 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
         .iter()
         .map(|(flag, fd)| (*flag, fd.as_raw_fd()))
         .collect();
+    let idmap_fds = match &plan.rootfs {
+        Some(r) => r
+            .idmaps
+            .iter()
+            .map(|m| above(idmap::userns_fd(m)?, min))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let idmap_raw: Vec<RawFd> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
     let trampoline = if trampoline::AVAILABLE {
         Some(above(trampoline::memfd(true)?, min)?)
     } else {
@@ -149,11 +166,16 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
 
     // A pid namespace to join applies to children of the calling thread: enter it
     // for the clone, then come back.
-    let own_pid_ns = match &pid_ns_join {
-        Some(target) => {
+    let pid_ns_source = match (&pid_ns_join, io.target_pidfd) {
+        (Some(fd), _) => Some(fd.as_raw_fd()),
+        (None, Some(t)) if plan.ns.join_target & libc::CLONE_NEWPID != 0 => Some(t),
+        _ => None,
+    };
+    let own_pid_ns = match pid_ns_source {
+        Some(source) => {
             let own = open_owned("/proc/self/ns/pid".as_ref(), libc::O_RDONLY)?;
-            // SAFETY: setns with an fd we own.
-            if unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWPID) } != 0 {
+            // SAFETY: setns with an fd (namespace fd or pidfd) that lives through the call.
+            if unsafe { libc::setns(source, libc::CLONE_NEWPID) } != 0 {
                 return Err(Error::last_os("join pid namespace"));
             }
             Some(own)
@@ -165,6 +187,8 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
         join: &join_raw,
         start_fd: start_fd.unwrap_or(-1),
         parent_sock: parent_sock.as_raw_fd(),
+        target: io.target_pidfd.unwrap_or(-1),
+        idmaps: &idmap_raw,
         trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
     };
     let cloned = fork_into(plan.ns.clone_flags, io.cgroup_fd);
@@ -179,9 +203,10 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
     drop(child_sock);
     // SAFETY: clone3 gave us this pidfd; we own it now.
     let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
-    let init = Init {
+    let mut init = Init {
         pid: c.pid,
         pidfd,
+        pty: None,
         sock: parent_sock,
     };
 
@@ -189,19 +214,42 @@ pub fn spawn(plan: &Plan, io: SpawnIo<'_>) -> Result<Init> {
         init.kill_and_reap();
         return Err(e);
     }
-    match Msg::recv(init.sock.as_raw_fd()) {
-        Ok(Some(m)) if m.kind == MSG_READY => Ok(init),
-        Ok(Some(m)) if m.kind == MSG_ERROR => {
-            let _ = pidfd::wait(init.pidfd.as_raw_fd());
-            Err(describe::child_error(plan, &m))
-        }
-        Ok(_) | Err(_) => {
-            let status = pidfd::wait(init.pidfd.as_raw_fd())
-                .map(pidfd::exit_code)
-                .unwrap_or(-1);
-            Err(Error::Internal(format!(
-                "container init exited during setup without reporting why (exit status {status})"
-            )))
+    loop {
+        match Msg::recv_with_fd(init.sock.as_raw_fd()) {
+            Ok(Some((m, fd))) if m.kind == MSG_PTY => match fd {
+                // SAFETY: the fd just arrived with SCM_RIGHTS and is ours.
+                Some(fd) => init.pty = Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+                None => {
+                    init.kill_and_reap();
+                    return Err(Error::Internal("pty message without an fd".into()));
+                }
+            },
+            Ok(Some((m, _))) if m.kind == MSG_HOOKS => {
+                let r = match io.on_hooks.as_mut() {
+                    Some(f) => f(init.pid, init.pidfd.as_raw_fd()),
+                    None => Ok(()),
+                };
+                if let Err(e) = r.and_then(|()| {
+                    fs::write_all(init.sock.as_raw_fd(), b"h")
+                        .map_err(sys("resume the container init"))
+                }) {
+                    init.kill_and_reap();
+                    return Err(e);
+                }
+            }
+            Ok(Some((m, _))) if m.kind == MSG_READY => return Ok(init),
+            Ok(Some((m, _))) if m.kind == MSG_ERROR => {
+                let _ = pidfd::wait(init.pidfd.as_raw_fd());
+                return Err(describe::child_error(plan, &m));
+            }
+            Ok(_) | Err(_) => {
+                let status = pidfd::wait(init.pidfd.as_raw_fd())
+                    .map(pidfd::exit_code)
+                    .unwrap_or(-1);
+                return Err(Error::Internal(format!(
+                    "container init exited during setup without reporting why (exit status {status})"
+                )));
+            }
         }
     }
 }
@@ -218,6 +266,11 @@ fn prepare_child(
             &maps.uid_map,
             "linux.uidMappings: write",
         )?;
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            // Unprivileged: gid_map is only writable once setgroups is denied.
+            write_proc(init.pid, "setgroups", "deny", "linux.gidMappings: write")?;
+        }
         write_proc(
             init.pid,
             "gid_map",

@@ -44,6 +44,9 @@ pub struct Record {
     /// The init runs in its own pid namespace (killing it kills everything).
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// The hooks that run after create (startContainer, poststart, poststop).
+    #[serde(default)]
+    pub hooks: Option<crate::hooks::SavedHooks>,
 }
 
 /// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most 1024 bytes.

@@ -35,6 +35,36 @@ pub fn is_alive(pid: libc::pid_t, start: Option<u64>) -> bool {
     }
 }
 
+use std::os::unix::fs::MetadataExt;
+
+/// Namespace types and their /proc/PID/ns names.
+const NS: &[(libc::c_int, &str)] = &[
+    (libc::CLONE_NEWUSER, "user"),
+    (libc::CLONE_NEWNS, "mnt"),
+    (libc::CLONE_NEWPID, "pid"),
+    (libc::CLONE_NEWNET, "net"),
+    (libc::CLONE_NEWIPC, "ipc"),
+    (libc::CLONE_NEWUTS, "uts"),
+    (libc::CLONE_NEWCGROUP, "cgroup"),
+    (libc::CLONE_NEWTIME, "time"),
+];
+
+/// The namespaces of `pid` that differ from ours (joining one's own user namespace
+/// is an error, and joining the others is wasted work).
+pub fn differing_namespaces(pid: libc::pid_t) -> libc::c_int {
+    let mut flags = 0;
+    for (flag, name) in NS {
+        let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{name}"));
+        let ours = std::fs::metadata(format!("/proc/self/ns/{name}"));
+        if let (Ok(t), Ok(o)) = (theirs, ours) {
+            if (t.dev(), t.ino()) != (o.dev(), o.ino()) {
+                flags |= flag;
+            }
+        }
+    }
+    flags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

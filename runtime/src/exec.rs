@@ -1,0 +1,207 @@
+//! `exec`: run another process in a running container. The new process is
+//! cloned straight into the container's pid namespace (the parent enters it
+//! through the init's pidfd for the clone), into its cgroup (CLONE_INTO_CGROUP
+//! on v2), then joins every other namespace of the init with one `setns` on the
+//! pidfd, and applies the process's identity, rlimits, cwd and capabilities from a
+//! precomputed plan, like the init.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::api::{Context, ExecOptions, Status};
+use crate::error::{Error, Result};
+use crate::lifecycle::{cgroup_of, status, write_pid_file};
+use crate::plan::{process_plan, Namespaces, Plan};
+use crate::signals;
+use crate::spawn::{self, SpawnIo};
+use crate::spec::{self, Str};
+use crate::state::Store;
+use crate::sys::{caps, pidfd, proc};
+
+/// The process to run: from `--process FILE`, or the container's own process with
+/// the command line's overrides (as runc does).
+fn process_json(opts: &ExecOptions, bundle: &std::path::Path) -> Result<Vec<u8>> {
+    if let Some(p) = &opts.process {
+        return std::fs::read(p)
+            .map_err(|e| Error::Config(format!("--process {}: {e}", p.display())));
+    }
+    let path = bundle.join("config.json");
+    std::fs::read(&path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Result<()> {
+    if opts.process.is_none() {
+        if opts.args.is_empty() {
+            return Err(Error::InvalidArgument(
+                "exec: a command is required (or --process FILE)".into(),
+            ));
+        }
+        p.args = opts.args.iter().map(|a| Str::from(a.as_str())).collect();
+    }
+    for e in &opts.env {
+        // Later entries win, so appending overrides the config's value.
+        p.env.push(Str::from(e.as_str()));
+    }
+    if let Some(cwd) = &opts.cwd {
+        p.cwd = Str::from(cwd.as_str());
+    }
+    if let Some((uid, gid)) = opts.user {
+        p.user.uid = uid;
+        if let Some(g) = gid {
+            p.user.gid = g;
+        }
+    }
+    if !opts.additional_gids.is_empty() {
+        p.user.additional_gids = opts.additional_gids.clone();
+    }
+    if !opts.caps.is_empty() {
+        let c = p.capabilities.get_or_insert_with(Default::default);
+        for cap in &opts.caps {
+            if spec::capability_number(cap).is_none() {
+                return Err(Error::InvalidArgument(format!(
+                    "--cap: unknown capability {cap:?}"
+                )));
+            }
+            for set in [
+                &mut c.bounding,
+                &mut c.effective,
+                &mut c.permitted,
+                &mut c.inheritable,
+                &mut c.ambient,
+            ] {
+                if !set.iter().any(|s| s.as_str() == cap) {
+                    set.push(Str::from(cap.as_str()));
+                }
+            }
+        }
+    }
+    if opts.no_new_privs {
+        p.no_new_privileges = true;
+    }
+    if opts.tty {
+        p.terminal = true;
+    }
+    Ok(())
+}
+
+/// Run a process in a container; the exit status without `--detach`, else 0.
+pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
+    let store = Store::new(&ctx.root);
+    let rec = store.load(id)?;
+    match status(&store, &rec) {
+        Status::Running | Status::Created => {}
+        Status::Paused if opts.ignore_paused => {}
+        Status::Paused => {
+            return Err(Error::InvalidState(format!(
+                "cannot exec in a paused container {id} (resume it first)"
+            )))
+        }
+        s => {
+            return Err(Error::InvalidState(format!(
+                "cannot exec in container {id}: it is {}",
+                s.as_str()
+            )))
+        }
+    }
+    let mut buf = process_json(opts, &rec.bundle)?;
+    let mut process = if opts.process.is_some() {
+        spec::parse_process(&mut buf)?
+    } else {
+        let config = spec::parse(&mut buf)?;
+        config.process.ok_or_else(|| {
+            Error::Config("process: missing from the container's config.json".into())
+        })?
+    };
+    apply_overrides(&mut process, opts)?;
+    crate::lifecycle::check_terminal(process.terminal, opts.console_socket.is_some(), opts.detach)?;
+
+    // Pin the init with a pidfd, then check it is still the container's.
+    let target = pidfd::open(rec.pid).map_err(|e| {
+        Error::InvalidState(format!(
+            "cannot exec in container {id}: container not running ({})",
+            e.into_io()
+        ))
+    })?;
+    // SAFETY: a fresh pidfd we own.
+    let target = unsafe { OwnedFd::from_raw_fd(target) };
+    if !proc::is_alive(rec.pid, Some(rec.start_time)) {
+        return Err(Error::InvalidState(format!(
+            "cannot exec in container {id}: container not running"
+        )));
+    }
+
+    let join_target = proc::differing_namespaces(rec.pid);
+    let plan = Plan {
+        ns: Namespaces {
+            join_target,
+            become_root: join_target & libc::CLONE_NEWUSER != 0,
+            ..Default::default()
+        },
+        id_maps: None,
+        rootfs: None,
+        sysctls: Vec::new(),
+        hostname: None,
+        domainname: None,
+        process: process_plan(&process, caps::last_cap())?,
+        new_keyring: true,
+        preserve_fds: opts.preserve_fds,
+        hooks_sync: false,
+    };
+
+    let cg = cgroup_of(&rec).filter(|cg| cg.exists());
+    let v2_fd = match &cg {
+        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
+        _ => None,
+    };
+    let mut after_clone = |pid: libc::pid_t| -> Result<()> {
+        match &cg {
+            Some(cg) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
+            _ => Ok(()),
+        }
+    };
+
+    let mask = signals::forwardable();
+    let old = if opts.detach {
+        None
+    } else {
+        Some(signals::block(&mask)?)
+    };
+    let result = (|| {
+        let child = spawn::spawn(
+            &plan,
+            SpawnIo {
+                start_fd: None,
+                cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+                target_pidfd: Some(target.as_raw_fd()),
+                after_clone: &mut after_clone,
+                on_hooks: None,
+            },
+        )?;
+        let mut child = child;
+        let setup = || -> Result<()> {
+            if let (Some(master), Some(socket)) = (&child.pty, &opts.console_socket) {
+                crate::terminal::send_to_console_socket(socket, master)?;
+            }
+            if let Some(p) = &opts.pid_file {
+                write_pid_file(p, child.pid)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = setup() {
+            child.kill_and_reap();
+            return Err(e);
+        }
+        let pty = child.pty.take().filter(|_| opts.console_socket.is_none());
+        child.commit()?;
+        if opts.detach {
+            return Ok(0);
+        }
+        match pty {
+            Some(master) => crate::terminal::proxy_until_exit(&child, master, &mask),
+            None => signals::forward_until_exit(&child, &mask),
+        }
+    })();
+    if let Some(old) = old {
+        signals::restore(&old);
+    }
+    result
+}

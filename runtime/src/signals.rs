@@ -1,0 +1,99 @@
+//! Signal forwarding for the foreground commands (`run`, `exec` without
+//! `--detach`): block what can be forwarded before the clone (the child unblocks
+//! before exec), then relay every signal that arrives to the container process
+//! through its pidfd until it exits.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::error::{Error, Result};
+use crate::spawn::Init;
+use crate::sys::pidfd;
+
+/// The signals to forward: everything but SIGCHLD, the unblockable and the
+/// synchronous fault signals.
+pub(crate) fn forwardable() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data initialised by sigfillset/sigdelset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        for s in [
+            libc::SIGCHLD,
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGFPE,
+            libc::SIGILL,
+        ] {
+            libc::sigdelset(&mut set, s);
+        }
+        set
+    }
+}
+
+pub(crate) fn block(set: &libc::sigset_t) -> Result<libc::sigset_t> {
+    // SAFETY: valid sigsets; the old mask is written to `old`.
+    unsafe {
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        if libc::pthread_sigmask(libc::SIG_BLOCK, set, &mut old) != 0 {
+            return Err(Error::last_os("block signals"));
+        }
+        Ok(old)
+    }
+}
+
+pub(crate) fn restore(old: &libc::sigset_t) {
+    // SAFETY: restoring a mask saved by `block`.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+}
+
+pub(crate) fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i32> {
+    // SAFETY: signalfd over a valid mask; we own the returned fd.
+    let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
+    if sfd < 0 {
+        return Err(Error::last_os("signalfd"));
+    }
+    // SAFETY: a fresh fd we own.
+    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: init.pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::last_os("poll"));
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            // SAFETY: signalfd_siginfo is plain data; read fills it.
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: `info` is valid for `size` bytes.
+            let got = unsafe {
+                libc::read(
+                    sfd.as_raw_fd(),
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
+            if got == size as isize {
+                let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            return init.wait();
+        }
+    }
+}

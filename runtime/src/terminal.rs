@@ -1,0 +1,201 @@
+//! The parent's side of container terminals: hand the pty master to the caller's
+//! console socket (one message, the name as data, one SCM_RIGHTS fd: what go-runc
+//! and conmon expect), or, for a foreground `run`/`exec` with no socket, proxy the
+//! caller's terminal (raw mode, window size forwarded, restored on exit).
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::spawn::Init;
+use crate::sys::pidfd;
+
+/// Send the pty master to the unix socket at `path`.
+pub fn send_to_console_socket(path: &Path, master: &OwnedFd) -> Result<()> {
+    let stream =
+        UnixStream::connect(path).map_err(|e| Error::path("connect to console socket", path, e))?;
+    let name = b"/dev/ptmx";
+    let mut iov = libc::iovec {
+        iov_base: name.as_ptr() as *mut libc::c_void,
+        iov_len: name.len(),
+    };
+    let mut control = [0u64; 4];
+    // SAFETY: msghdr is plain data; the fields are set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    // SAFETY: one cmsghdr with one int fits the 32-byte buffer; the pointers stay inside it.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), master.as_raw_fd());
+    }
+    // SAFETY: `msg` and what it points to live through the call.
+    if unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } < 0 {
+        return Err(Error::path(
+            "send pty to console socket",
+            path,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+/// Restores the caller's terminal settings on drop.
+struct RawMode {
+    fd: RawFd,
+    saved: libc::termios,
+}
+
+impl RawMode {
+    fn enter(fd: RawFd) -> Option<RawMode> {
+        // SAFETY: termios is plain data filled by tcgetattr; isatty/tcsetattr on an fd.
+        unsafe {
+            if libc::isatty(fd) != 1 {
+                return None;
+            }
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut saved) != 0 {
+                return None;
+            }
+            let mut raw = saved;
+            libc::cfmakeraw(&mut raw);
+            libc::tcsetattr(fd, libc::TCSANOW, &raw);
+            Some(RawMode { fd, saved })
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: restoring settings saved from the same fd.
+        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+    }
+}
+
+fn copy_winsize(from: RawFd, to: RawFd) {
+    // SAFETY: winsize is plain data; TIOCGWINSZ fills it, TIOCSWINSZ reads it.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        // A caller without a real size (0x0) keeps the configured consoleSize.
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 && (ws.ws_row, ws.ws_col) != (0, 0) {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+/// Proxy stdin/stdout to the pty master until the process exits; forward signals
+/// (SIGWINCH becomes a window size update). Returns the exit code.
+pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> Result<i32> {
+    let _raw = RawMode::enter(0);
+    copy_winsize(0, master.as_raw_fd());
+    // SAFETY: signalfd over a valid mask; we own the returned fd.
+    let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
+    if sfd < 0 {
+        return Err(Error::last_os("signalfd"));
+    }
+    // SAFETY: a fresh fd we own.
+    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    let mut stdin_open = true;
+    let mut buf = [0u8; 8192];
+    let mut out = std::io::stdout().lock();
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: init.pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if stdin_open { 0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: four valid pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(Error::last_os("poll"));
+        }
+        if fds[2].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+            // SAFETY: reading into our buffer.
+            let got = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if got > 0 {
+                let _ = out.write_all(&buf[..got as usize]);
+                let _ = out.flush();
+            }
+        }
+        if fds[3].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+            // SAFETY: reading into our buffer.
+            let got = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if got > 0 {
+                let _ = crate::sys::fs::write_all(master.as_raw_fd(), &buf[..got as usize]);
+            } else {
+                stdin_open = false;
+            }
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            // SAFETY: signalfd_siginfo is plain data; read fills it.
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let size = std::mem::size_of::<libc::signalfd_siginfo>();
+            // SAFETY: `info` is valid for `size` bytes.
+            let got = unsafe {
+                libc::read(
+                    sfd.as_raw_fd(),
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
+            if got == size as isize {
+                if info.ssi_signo as i32 == libc::SIGWINCH {
+                    copy_winsize(0, master.as_raw_fd());
+                } else {
+                    let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
+                }
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            // Drain what the process wrote last.
+            loop {
+                let mut p = libc::pollfd {
+                    fd: master.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd, no wait.
+                if unsafe { libc::poll(&mut p, 1, 0) } <= 0 || p.revents & libc::POLLIN == 0 {
+                    break;
+                }
+                // SAFETY: reading into our buffer.
+                let got =
+                    unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if got <= 0 {
+                    break;
+                }
+                let _ = out.write_all(&buf[..got as usize]);
+            }
+            let _ = out.flush();
+            return init.wait();
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Terminals: the pty master reaches the console socket exactly as go-runc and
+//! conmon expect (one message, one SCM_RIGHTS fd), it drives a shell on the
+//! container's own devpts, /dev/console is that pty, `exec --tty` works the same
+//! way, and a foreground `run` proxies the caller's terminal.
+
+mod common;
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const T: Duration = Duration::from_secs(20);
+
+/// What a console-socket receiver got: the data, and every fd of every control message.
+struct Received {
+    name: Vec<u8>,
+    cmsgs: usize,
+    fds: Vec<OwnedFd>,
+}
+
+/// Listen on `path` in a thread; accept one connection and receive one message.
+fn console_socket(path: &std::path::Path) -> std::thread::JoinHandle<Received> {
+    let listener = UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut name = vec![0u8; 256];
+        let mut iov = libc::iovec {
+            iov_base: name.as_mut_ptr().cast(),
+            iov_len: name.len(),
+        };
+        let mut control = [0u64; 16];
+        // SAFETY: plain data; fields set below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: `msg` points to live buffers.
+        let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+        name.truncate(n as usize);
+        let (mut cmsgs, mut fds) = (0, Vec::new());
+        // SAFETY: walking what the kernel filled in.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                cmsgs += 1;
+                if (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                    let count = ((*c).cmsg_len - libc::CMSG_LEN(0) as usize) / 4;
+                    for i in 0..count {
+                        fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        Received { name, cmsgs, fds }
+    })
+}
+
+/// Write `input` to the pty master and read until `until` shows up (or timeout).
+fn converse(master: &OwnedFd, input: &[u8], until: &str) -> String {
+    let mut f = std::fs::File::from(master.try_clone().unwrap());
+    use std::io::Write;
+    f.write_all(input).unwrap();
+    // SAFETY: making our own fd non-blocking.
+    unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut out = String::new();
+    let deadline = Instant::now() + T;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !out.contains(until) {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+fn tty_bundle(name: &str) -> Bundle {
+    Bundle::new(name).args(&["sh"]).modify(|v| {
+        v["process"]["terminal"] = true.into();
+        v["process"]["consoleSize"] = serde_json::json!({"height": 31, "width": 97});
+    })
+}
+
+#[test]
+fn create_sends_one_pty_master_to_the_console_socket() {
+    let root = StateRoot::new();
+    let bundle = tty_bundle("tty-create");
+    let sock = bundle.path().join("console.sock");
+    let rx = console_socket(&sock);
+    let c = Container::new(&root, &bundle);
+    let o = root.fastrun(&[
+        "create",
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        "--pid-file",
+        bundle.pid_file().to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        c.id(),
+    ]);
+    o.assert_success();
+    let got = rx.join().unwrap();
+    assert_eq!(got.cmsgs, 1, "exactly one control message");
+    assert_eq!(got.fds.len(), 1, "exactly one fd");
+    assert!(!got.name.is_empty());
+    c.start().assert_success();
+    let out = converse(
+        &got.fds[0],
+        b"tty; stty size; ls -l /dev/console; echo DONE-$((6*7))\n",
+        "DONE-42",
+    );
+    assert!(
+        out.contains("/dev/pts/0"),
+        "not the container's devpts: {out}"
+    );
+    assert!(out.contains("31 97"), "consoleSize not applied: {out}");
+    assert!(
+        out.contains("136,   0 ") || out.contains("136, 0 "),
+        "/dev/console is not the pty: {out}"
+    );
+    assert!(out.contains("DONE-42"), "{out}");
+}
+
+#[test]
+fn exec_tty_gets_its_own_pty() {
+    let root = StateRoot::new();
+    let bundle = Bundle::new("tty-exec").args(&["sleep", "600"]);
+    let c = Container::new(&root, &bundle);
+    c.create().assert_success();
+    c.start().assert_success();
+    let sock = bundle.path().join("exec.sock");
+    let rx = console_socket(&sock);
+    let o = root.fastrun(&[
+        "exec",
+        "--tty",
+        "--detach",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        c.id(),
+        "sh",
+    ]);
+    o.assert_success();
+    let got = rx.join().unwrap();
+    assert_eq!((got.cmsgs, got.fds.len()), (1, 1));
+    let out = converse(
+        &got.fds[0],
+        b"tty; cat /proc/1/cmdline; echo; echo END-$((1+1))\n",
+        "END-2",
+    );
+    assert!(out.contains("/dev/pts/"), "{out}");
+    assert!(
+        out.contains("sleep") && out.contains("600"),
+        "not in the container's pid namespace: {out}"
+    );
+}
+
+#[test]
+fn terminal_without_console_socket_is_refused_for_create() {
+    let root = StateRoot::new();
+    let bundle = tty_bundle("tty-nosock");
+    let c = Container::new(&root, &bundle);
+    let o = c.create();
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(
+        o.stderr.contains("process.terminal") && o.stderr.contains("--console-socket"),
+        "{o}"
+    );
+    drop(c);
+    assert_no_leftovers(root.path(), bundle.id());
+}
+
+#[test]
+fn console_socket_without_terminal_is_refused() {
+    let root = StateRoot::new();
+    let bundle = Bundle::new("tty-noterm").args(&["true"]);
+    let c = Container::new(&root, &bundle);
+    let o = root.fastrun(&[
+        "create",
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        "--console-socket",
+        "/tmp/nowhere.sock",
+        c.id(),
+    ]);
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(o.stderr.contains("process.terminal is false"), "{o}");
+    drop(c);
+    assert_no_leftovers(root.path(), bundle.id());
+}
+
+#[test]
+fn foreground_run_proxies_the_callers_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: `script` (bsdutils) is not installed");
+        return;
+    }
+    let root = StateRoot::new();
+    let bundle = tty_bundle("tty-run").args(&["sh", "-c", "tty; stty size; exit 5"]);
+    let cmd = format!(
+        "stty rows 40 cols 120; {} --root {} run --bundle {} {}",
+        fastrun_bin().display(),
+        root.path().display(),
+        bundle.path().display(),
+        bundle.id()
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"]);
+    let o = run_cmd(c, None, T);
+    assert!(o.stdout.contains("/dev/pts/0"), "{o}");
+    assert!(
+        o.stdout.contains("40 120"),
+        "window size not forwarded: {o}"
+    );
+    assert_eq!(o.status, Some(5), "{o}");
+    assert_no_leftovers(root.path(), bundle.id());
+}
