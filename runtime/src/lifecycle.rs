@@ -153,10 +153,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .filter(|p| !p.is_empty()),
         id,
     )?;
-    let resources = cgroups::Resources {
-        devices: cgroups::resources::default_device_rules(),
-        ..Default::default()
-    };
+    // linux.resources → cgroup writes, checked before anything is made.
+    let cg = Cgroup::new(Layout::detect()?, &rel);
+    let writes = cg.writes(&cgroups::for_container(linux)?)?;
+    cg.check(&writes)?;
 
     let store = Store::new(&ctx.root);
     let (dir, _lock) = store.create_dir(id)?;
@@ -167,7 +167,6 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         armed: true,
     };
 
-    let cg = Cgroup::new(Layout::detect()?, &rel);
     if cg.exists() && !cg.pids()?.is_empty() {
         return Err(Error::InvalidState(format!(
             "linux.cgroupsPath: cgroup {} is in use by other processes",
@@ -199,7 +198,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     guard.cgroup = cg.clone();
     if let Some(cg) = &cg {
-        cg.apply(&cg.writes(&resources)?)?;
+        cg.apply(&writes)?;
     }
     let v2_fd = match &cg {
         Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
@@ -519,8 +518,8 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     let st = status(&store, &rec);
     match st {
         Status::Stopped | Status::Creating => {}
-        Status::Created => kill_and_wait(&rec)?,
-        Status::Running | Status::Paused if force => kill_and_wait(&rec)?,
+        Status::Created => kill_and_wait(&rec, false)?,
+        Status::Running | Status::Paused if force => kill_and_wait(&rec, st == Status::Paused)?,
         s => {
             return Err(Error::InvalidState(format!(
                 "cannot delete container {id} that is not stopped: {}",
@@ -555,9 +554,13 @@ fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
     store.remove(&rec.id)
 }
 
-fn kill_and_wait(rec: &Record) -> Result<()> {
+fn kill_and_wait(rec: &Record, thaw: bool) -> Result<()> {
     if let Some(fd) = open_init(rec) {
         let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        // A frozen init dies only once thawed (after the signal: no user code runs).
+        if let Some(cg) = cgroup_of(rec).filter(|_| thaw) {
+            let _ = cg.thaw();
+        }
         if !wait_exit(fd.as_raw_fd(), Duration::from_secs(10)) {
             return Err(Error::InvalidState(format!(
                 "container {}: init {} did not exit after SIGKILL",
