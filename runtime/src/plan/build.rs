@@ -170,6 +170,7 @@ fn namespaces(config: &Config<'_>) -> Result<(Namespaces, bool)> {
         ns.clone_flags &= keep;
     }
     let user_ns = joins_user || ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0;
+    ns.user_ns = user_ns;
     Ok((ns, user_ns))
 }
 

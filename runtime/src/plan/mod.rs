@@ -46,6 +46,10 @@ pub struct Namespaces {
     /// Content for /proc/self/timens_offsets; the child unshares CLONE_NEWTIME itself
     /// (offsets can only be written before any process lives in the namespace).
     pub time_offsets: Option<CString>,
+    /// The init lives in a user namespace it created or joined: before touching the
+    /// file system it becomes root of that namespace (setresuid/setresgid 0), else
+    /// its host uid is unmapped there and file creation fails with EOVERFLOW.
+    pub user_ns: bool,
 }
 
 /// A namespace to join.

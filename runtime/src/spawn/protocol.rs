@@ -40,13 +40,14 @@ pub enum Step {
     Exec = 31,
     OpenHostNull = 32,
     PreserveFds = 33,
+    UserNsRoot = 34,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 33] = [
+        const ALL: [Step; 34] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -80,6 +81,7 @@ impl Step {
             Exec,
             OpenHostNull,
             PreserveFds,
+            UserNsRoot,
         ];
         ALL.iter()
             .copied()
