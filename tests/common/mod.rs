@@ -34,7 +34,7 @@ pub const MARKER: &str = "FASTRUN_TEST_ID";
 pub const APPLETS: &[&str] = &[
     "sh", "true", "false", "echo", "cat", "ls", "sleep", "id", "hostname", "ps", "mount", "grep",
     "head", "wc", "stat", "readlink", "env", "pwd", "touch", "mkdir", "kill", "test", "[", "umask",
-    "ulimit",
+    "ulimit", "tr", "sort", "rm", "dd", "printf", "cut", "uname",
 ];
 
 /// The `fastrun` binary under test.
@@ -194,6 +194,8 @@ pub fn build_rootfs(dir: &Path) -> std::io::Result<()> {
     for d in ["bin", "proc", "sys", "dev", "tmp", "etc", "root"] {
         std::fs::create_dir_all(dir.join(d))?;
     }
+    // mkdtemp made it 0700: containers running as another uid must be able to use it.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
     std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
     std::fs::copy(busybox, dir.join("bin/busybox"))?;
     for a in APPLETS {
@@ -714,4 +716,183 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
         "container {id} left resources behind:\n  {}",
         found.join("\n  ")
     );
+}
+
+// ---------------------------------------------------------------------------
+// Shortcuts for tests that look at what the container's process sees
+// ---------------------------------------------------------------------------
+
+/// A bundle whose process is `sh -c SCRIPT`.
+pub fn sh_bundle(name: &str, script: &str) -> Bundle {
+    Bundle::new(name).args(&["sh", "-c", script])
+}
+
+/// `run --bundle B [FLAGS...] ID` under a fresh state root, with `stdin` (or
+/// /dev/null); after it returns, the container is force-deleted and checked to have
+/// left nothing behind (checked before the guard's cleanup). Returns what `run` printed and its exit status.
+pub fn run_bundle_with(bundle: &Bundle, flags: &[&str], stdin: Option<&[u8]>) -> Output {
+    let root = StateRoot::new();
+    let mut args = vec!["run", "--bundle", bundle.path().to_str().unwrap()];
+    args.extend_from_slice(flags);
+    args.push(bundle.id());
+    // The guard cleans up even when an assertion fails; the leak check runs first.
+    let _guard = Container::new(&root, bundle);
+    let o = root.fastrun_with(&args, stdin, TIMEOUT);
+    assert!(!o.timed_out, "run timed out: {o}");
+    assert_no_leftovers(root.path(), bundle.id());
+    o
+}
+
+/// [`run_bundle_with`] without flags or stdin.
+pub fn run_bundle(bundle: &Bundle) -> Output {
+    run_bundle_with(bundle, &[], None)
+}
+
+/// Run `sh -c SCRIPT` in a container (after `modify` edits the config), assert that
+/// it exits 0, and return its stdout.
+#[track_caller]
+pub fn sh_output(name: &str, script: &str, modify: impl FnOnce(&mut Value)) -> String {
+    let b = sh_bundle(name, script).modify(modify);
+    let o = run_bundle(&b);
+    o.assert_success();
+    o.stdout
+}
+
+/// The value of `Field:` in /proc/PID/status text (`status`), trimmed.
+pub fn status_field<'a>(status: &'a str, field: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(str::trim)
+    })
+}
+
+/// The JSON lines of a `--log-format json` log file.
+pub fn log_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?}: {e}")))
+        .collect()
+}
+
+/// A process started in the background (its own process group), stdout and stderr
+/// collected; on drop, its process group gets SIGKILL.
+pub struct Background {
+    child: Option<std::process::Child>,
+    command: String,
+    out_rx: mpsc::Receiver<Vec<u8>>,
+    err_rx: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Background {
+    /// Spawn `cmd` (stdin /dev/null unless set by the caller, stdout/stderr piped).
+    pub fn spawn(mut cmd: Command) -> Background {
+        let command = format!("{cmd:?}");
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        let reader = |r: Box<dyn Read + Send>| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut r = r;
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                let _ = tx.send(buf);
+            });
+            rx
+        };
+        let out_rx = reader(Box::new(child.stdout.take().unwrap()));
+        let err_rx = reader(Box::new(child.stderr.take().unwrap()));
+        Background {
+            child: Some(child),
+            command,
+            out_rx,
+            err_rx,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    /// Send `sig` to the process (not its group).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) with a pid and a signal; no memory is involved.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Whether it has exited (without reaping it for good: the status is kept).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
+    /// Wait for it to exit (SIGKILL to its group after `timeout`), and collect.
+    pub fn wait(mut self, timeout: Duration) -> Output {
+        let mut child = self.child.take().unwrap();
+        let deadline = Instant::now() + timeout;
+        let mut timed_out = false;
+        let status = loop {
+            match child.try_wait().expect("wait") {
+                Some(s) => break s,
+                None if Instant::now() >= deadline => {
+                    timed_out = true;
+                    // SAFETY: kill(2) on the child's own process group.
+                    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                    break child.wait().expect("wait");
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        let grace = Duration::from_secs(2);
+        let collect = |rx: &mpsc::Receiver<Vec<u8>>| {
+            String::from_utf8_lossy(&rx.recv_timeout(grace).unwrap_or_default()).into_owned()
+        };
+        use std::os::unix::process::ExitStatusExt;
+        Output {
+            status: if timed_out { None } else { status.code() },
+            signal: status.signal(),
+            stdout: collect(&self.out_rx),
+            stderr: collect(&self.err_rx),
+            timed_out,
+            command: self.command.clone(),
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill(2) on the child's own process group.
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Wait until `f` returns true (polling every 10 ms), or panic with `what` after `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+        })
+        .unwrap_or(false)
 }
