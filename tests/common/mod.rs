@@ -346,6 +346,49 @@ pub fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Out
     }
 }
 
+/// Run `cmd` with stdin /dev/null and stdout/stderr going to `<dir>/<name>.out` and
+/// `<dir>/<name>.err` (created or truncated), killing its process group after
+/// `timeout`; the output is what the files hold when it exits. For commands whose
+/// children keep stdout/stderr open (`create`): pipes would wait for them.
+pub fn run_cmd_to_files(mut cmd: Command, dir: &Path, name: &str, timeout: Duration) -> Output {
+    let command = format!("{cmd:?}");
+    let out_path = dir.join(format!("{name}.out"));
+    let err_path = dir.join(format!("{name}.err"));
+    let create = |p: &Path| {
+        std::fs::File::create(p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()))
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(create(&out_path))
+        .stderr(create(&err_path))
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait().expect("wait") {
+            Some(s) => break s,
+            None if Instant::now() >= deadline => {
+                timed_out = true;
+                // SAFETY: kill(2) on the child's own process group.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                break child.wait().expect("wait");
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    };
+    use std::os::unix::process::ExitStatusExt;
+    Output {
+        status: if timed_out { None } else { status.code() },
+        signal: status.signal(),
+        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+        timed_out,
+        command,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // State roots, bundles, containers
 // ---------------------------------------------------------------------------
@@ -514,17 +557,32 @@ impl<'a> Container<'a> {
         self.bundle.path().to_str().unwrap()
     }
 
-    /// `create --bundle B --pid-file B/init.pid ID` (containerd's form).
+    /// `fastrun --root <root> ARGS...` under this container's state root.
+    pub fn fastrun(&self, args: &[&str]) -> Output {
+        self.root.fastrun(args)
+    }
+
+    /// `create --bundle B --pid-file B/init.pid ID` (containerd's form). Its stdout
+    /// and stderr are files in the bundle (`create.out`, `create.err`), which the
+    /// container's init inherits: see [`Container::output`].
     pub fn create(&self) -> Output {
         let pid_file = self.bundle.pid_file();
-        self.root.fastrun(&[
+        let cmd = self.root.command(&[
             "create",
             "--bundle",
             self.bundle_path(),
             "--pid-file",
             pid_file.to_str().unwrap(),
             self.id(),
-        ])
+        ]);
+        run_cmd_to_files(cmd, self.bundle.path(), "create", TIMEOUT)
+    }
+
+    /// What the container wrote so far on the stdout and stderr `create` gave it.
+    pub fn output(&self) -> (String, String) {
+        let read =
+            |n: &str| std::fs::read_to_string(self.bundle.path().join(n)).unwrap_or_default();
+        (read("create.out"), read("create.err"))
     }
 
     pub fn start(&self) -> Output {
