@@ -158,14 +158,6 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             rel.display()
         )));
     }
-    cg.create()?;
-    guard.cgroup = Some(cg.clone());
-    cg.apply(&cg.writes(&resources)?)?;
-    let v2_fd = if cg.layout().is_v2() {
-        Some(cg.open_v2_dir()?)
-    } else {
-        None
-    };
 
     let input = PlanInput {
         bundle: bundle.clone(),
@@ -199,8 +191,18 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
     };
     // A first record (pid 0: "creating") so that `delete --force` can clean up
-    // after a runtime killed at any point from here on.
+    // after a runtime killed at any point from here on: it is saved before the
+    // cgroup exists, else a kill in between leaves a cgroup no record names.
     store.save(&record)?;
+
+    cg.create()?;
+    guard.cgroup = Some(cg.clone());
+    cg.apply(&cg.writes(&resources)?)?;
+    let v2_fd = if cg.layout().is_v2() {
+        Some(cg.open_v2_dir()?)
+    } else {
+        None
+    };
 
     let fifo_fd = if fifo {
         Some(make_fifo(&dir, 3 + opts.preserve_fds)?)
@@ -408,8 +410,10 @@ fn destroy(store: &Store, rec: &Record) -> Result<()> {
         if cg.exists() {
             let _ = cg.thaw();
             cg.kill_all(libc::SIGKILL)?;
-            cg.destroy()?;
         }
+        // Unconditionally: a create killed while making the cgroup leaves some
+        // hierarchies' directories without the primary one `exists` looks at.
+        cg.destroy()?;
     }
     store.remove(&rec.id)
 }
