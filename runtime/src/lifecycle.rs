@@ -446,8 +446,22 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         }
         code
     })();
+    // Signals that arrived for the container after it exited are moot: swallow
+    // them (as runc does) rather than let the restored mask deliver them to us, which
+    // would turn the container's exit status into our own death by that signal.
+    drain_pending(&mask);
     restore(&old);
     result
+}
+
+fn drain_pending(mask: &libc::sigset_t) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid mask and timespec; the siginfo pointer may be null. Each call
+    // dequeues one pending signal of the (blocked) mask, or fails with EAGAIN.
+    while unsafe { libc::sigtimedwait(mask, std::ptr::null_mut(), &zero) } > 0 {}
 }
 
 fn forwardable_signals() -> libc::sigset_t {
