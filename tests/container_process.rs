@@ -508,12 +508,13 @@ impl BackgroundRun {
         pid.unwrap()
     }
 
-    /// Send `sig` to the `run` process every 50 ms until it exits.
+    /// Send `sig` to the `run` process every 2 ms until it exits (also while it
+    /// cleans up after the container exited: such signals must not kill it).
     fn signal_until_exit(&mut self, sig: i32) -> Output {
         let p = self.proc_.as_mut().unwrap();
         wait_until("run to exit after signals", TIMEOUT, || {
             p.signal(sig);
-            std::thread::sleep(Duration::from_millis(40));
+            std::thread::sleep(Duration::from_millis(2));
             p.exited()
         });
         self.finish()
