@@ -15,8 +15,9 @@
 
 use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, OnceLock};
@@ -273,77 +274,55 @@ impl std::fmt::Display for Output {
 /// /dev/null), killing its process group after `timeout`. Output read after the
 /// command exits is collected for at most 2 more seconds: a container may keep the
 /// pipes open.
-pub fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
-    let command = format!("{cmd:?}");
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-    if let Some(input) = stdin {
-        let mut w = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        std::thread::spawn(move || {
-            let _ = w.write_all(&input);
-        });
-    }
-    let reader = |r: Option<Box<dyn Read + Send>>| {
-        let (tx, rx) = mpsc::channel();
-        if let Some(mut r) = r {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                let _ = tx.send(buf);
-            });
-        }
-        rx
-    };
-    let out_rx = reader(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err_rx = reader(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
+pub fn run_cmd(cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    Background::start(cmd, stdin).wait(timeout)
+}
+
+/// Wait for `child` (a process group leader) to exit; after `timeout`, SIGKILL its
+/// process group. Returns the status and whether it timed out.
+fn wait_or_kill(child: &mut std::process::Child, timeout: Duration) -> (ExitStatus, bool) {
     let deadline = Instant::now() + timeout;
-    let mut timed_out = false;
-    let status = loop {
+    loop {
         match child.try_wait().expect("wait") {
-            Some(s) => break s,
+            Some(s) => return (s, false),
             None if Instant::now() >= deadline => {
-                timed_out = true;
                 // SAFETY: kill(2) on the child's process group (it was made a group
                 // leader by process_group(0)); no memory is involved.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                break child.wait().expect("wait");
+                return (child.wait().expect("wait"), true);
             }
-            None => std::thread::sleep(Duration::from_millis(5)),
+            None => std::thread::sleep(Duration::from_millis(2)),
         }
-    };
-    let grace = Duration::from_secs(2);
-    let collect = |rx: mpsc::Receiver<Vec<u8>>| {
-        String::from_utf8_lossy(&rx.recv_timeout(grace).unwrap_or_default()).into_owned()
-    };
-    use std::os::unix::process::ExitStatusExt;
-    Output {
-        status: if timed_out { None } else { status.code() },
-        signal: status.signal(),
-        stdout: collect(out_rx),
-        stderr: collect(err_rx),
-        timed_out,
-        command,
     }
+}
+
+impl Output {
+    fn new(
+        command: String,
+        (status, timed_out): (ExitStatus, bool),
+        stdout: String,
+        stderr: String,
+    ) -> Output {
+        Output {
+            status: if timed_out { None } else { status.code() },
+            signal: status.signal(),
+            stdout,
+            stderr,
+            timed_out,
+            command,
+        }
+    }
+}
+
+/// Read `r` to its end in a thread; the bytes arrive on the returned channel.
+fn read_in_thread(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
 }
 
 /// Run `cmd` with stdin /dev/null and stdout/stderr going to `<dir>/<name>.out` and
@@ -364,29 +343,13 @@ pub fn run_cmd_to_files(mut cmd: Command, dir: &Path, name: &str, timeout: Durat
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-    let deadline = Instant::now() + timeout;
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait().expect("wait") {
-            Some(s) => break s,
-            None if Instant::now() >= deadline => {
-                timed_out = true;
-                // SAFETY: kill(2) on the child's own process group.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                break child.wait().expect("wait");
-            }
-            None => std::thread::sleep(Duration::from_millis(2)),
-        }
-    };
-    use std::os::unix::process::ExitStatusExt;
-    Output {
-        status: if timed_out { None } else { status.code() },
-        signal: status.signal(),
-        stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
-        timed_out,
+    let waited = wait_or_kill(&mut child, timeout);
+    Output::new(
         command,
-    }
+        waited,
+        std::fs::read_to_string(&out_path).unwrap_or_default(),
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -845,27 +808,35 @@ pub struct Background {
 }
 
 impl Background {
-    /// Spawn `cmd` (stdin /dev/null unless set by the caller, stdout/stderr piped).
-    pub fn spawn(mut cmd: Command) -> Background {
+    /// Spawn `cmd` with stdin /dev/null, stdout/stderr piped.
+    pub fn spawn(cmd: Command) -> Background {
+        Background::start(cmd, None)
+    }
+
+    /// Spawn `cmd` with `stdin` written to its stdin (or /dev/null), stdout/stderr
+    /// piped.
+    pub fn start(mut cmd: Command, stdin: Option<&[u8]>) -> Background {
         let command = format!("{cmd:?}");
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .process_group(0);
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-        let reader = |r: Box<dyn Read + Send>| {
-            let (tx, rx) = mpsc::channel();
+        if let Some(input) = stdin {
+            let mut w = child.stdin.take().unwrap();
+            let input = input.to_vec();
             std::thread::spawn(move || {
-                let mut r = r;
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                let _ = tx.send(buf);
+                let _ = w.write_all(&input);
             });
-            rx
-        };
-        let out_rx = reader(Box::new(child.stdout.take().unwrap()));
-        let err_rx = reader(Box::new(child.stderr.take().unwrap()));
+        }
+        let out_rx = read_in_thread(child.stdout.take().unwrap());
+        let err_rx = read_in_thread(child.stderr.take().unwrap());
         Background {
             child: Some(child),
             command,
@@ -891,36 +862,17 @@ impl Background {
             .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
     }
 
-    /// Wait for it to exit (SIGKILL to its group after `timeout`), and collect.
+    /// Wait for it to exit (SIGKILL to its group after `timeout`), and collect its
+    /// output: for at most 2 more seconds, as a container may keep the pipes open.
     pub fn wait(mut self, timeout: Duration) -> Output {
         let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + timeout;
-        let mut timed_out = false;
-        let status = loop {
-            match child.try_wait().expect("wait") {
-                Some(s) => break s,
-                None if Instant::now() >= deadline => {
-                    timed_out = true;
-                    // SAFETY: kill(2) on the child's own process group.
-                    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                    break child.wait().expect("wait");
-                }
-                None => std::thread::sleep(Duration::from_millis(5)),
-            }
-        };
+        let waited = wait_or_kill(&mut child, timeout);
         let grace = Duration::from_secs(2);
         let collect = |rx: &mpsc::Receiver<Vec<u8>>| {
             String::from_utf8_lossy(&rx.recv_timeout(grace).unwrap_or_default()).into_owned()
         };
-        use std::os::unix::process::ExitStatusExt;
-        Output {
-            status: if timed_out { None } else { status.code() },
-            signal: status.signal(),
-            stdout: collect(&self.out_rx),
-            stderr: collect(&self.err_rx),
-            timed_out,
-            command: self.command.clone(),
-        }
+        let (stdout, stderr) = (collect(&self.out_rx), collect(&self.err_rx));
+        Output::new(std::mem::take(&mut self.command), waited, stdout, stderr)
     }
 }
 
