@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, Once};
 
-use fastrun_runtime::{Error, State};
+use fastrun_runtime::Error;
 
 /// Why a call failed: an engine error, or one of the library's own (code, errno, message).
 pub(crate) enum Fail {
