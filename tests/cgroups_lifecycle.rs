@@ -392,11 +392,14 @@ fn pause_freezes_and_resume_thaws() {
     wait_until("two processes", || ps_json(&root, c.id()).len() == 2);
     // A task frozen by the v1 freezer reports D (uninterruptible), not S; under
     // load the last task may get there a moment after freezer.state says FROZEN.
-    let frozen = |p: &i32| {
+    let frozen = |p: &i64| {
         let st = read(format!("/proc/{p}/status"));
-        st.lines().any(|l| l.starts_with("State:") && l.contains("D ("))
+        st.lines()
+            .any(|l| l.starts_with("State:") && l.contains("D ("))
     };
-    wait_until("every process frozen", || ps_json(&root, c.id()).iter().all(frozen));
+    wait_until("every process frozen", || {
+        ps_json(&root, c.id()).iter().all(&frozen)
+    });
     let o = root.fastrun(&["pause", c.id()]);
     o.assert_failure();
     assert!(o.stderr.contains("it is paused, not running"), "{o}");
