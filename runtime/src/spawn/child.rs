@@ -214,7 +214,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     check_cwd_reachable().map_err(fail(Step::CwdUnreachable, 0))?;
 
     // Only stdio, the preserved range and our own (close-on-exec) fds survive.
-    preserve_fds(plan.preserve_fds).map_err(fail(Step::PreserveFds, 0))?;
+    preserve_fds(plan.preserve_fds, &plan.preserve_absent).map_err(fail(Step::PreserveFds, 0))?;
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
 
@@ -472,8 +472,14 @@ fn check_cwd_reachable() -> Result<(), Errno> {
     }
 }
 
-fn preserve_fds(n: u32) -> Result<(), Errno> {
+/// Clear close-on-exec on the caller's fds of the preserved range; close the
+/// numbers the caller did not have open (the runtime's own fds landed there).
+fn preserve_fds(n: u32, absent: &[u32]) -> Result<(), Errno> {
     for fd in 3..3 + n as libc::c_int {
+        if absent.binary_search(&(fd as u32)).is_ok() {
+            fs::close(fd);
+            continue;
+        }
         // SAFETY: fcntl on an fd number; EBADF (not open) is fine.
         let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
         if ret < 0 && Errno::last() != Errno(libc::EBADF) {
