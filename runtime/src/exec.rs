@@ -89,6 +89,8 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
 
 /// Run a process in a container; the exit status without `--detach`, else 0.
 pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
+    // Before opening anything: which of the fds to preserve the caller really has.
+    let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
     let store = Store::new(&ctx.root);
     let rec = store.load(id)?;
     match status(&store, &rec) {
@@ -141,6 +143,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         process: process_plan(&process, caps::last_cap())?,
         new_keyring: true,
         preserve_fds: opts.preserve_fds,
+        preserve_absent,
         hooks_sync: false,
     };
 

@@ -128,6 +128,8 @@ pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Re
 /// Create a container. With `fifo`, the init waits for `start`; without, it
 /// execs as soon as the caller commits (run).
 pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
+    // Before opening anything: which of the fds to preserve the caller really has.
+    let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
     state::validate_id(id)?;
     let bundle = crate::api::absolute_bundle(&opts.bundle)?;
     let mut buf = Vec::new();
@@ -241,6 +243,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
+        preserve_absent,
         cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
     };

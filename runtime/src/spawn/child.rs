@@ -77,6 +77,14 @@ pub fn main(plan: &Plan, fds: &ChildFds) -> ! {
 }
 
 fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
+    // First of all (CVE-2019-5736): until its final execve this process is a clone
+    // of the runtime (the host binary mapped, the caller's environment, host fds, a
+    // host root and cwd until the mount namespace is set up). Non-dumpable, its
+    // /proc entries (exe, root, cwd, environ, mem, fd) are closed to every process
+    // without CAP_SYS_PTRACE on the host: a container process that shares a
+    // namespace with it (`exec`, a joined pid or user namespace) cannot reach it,
+    // not even in the window after the capabilities are dropped. execve restores it.
+    let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     fs::close(fds.parent_sock);
     close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
@@ -216,7 +224,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     check_cwd_reachable().map_err(fail(Step::CwdUnreachable, 0))?;
 
     // Only stdio, the preserved range and our own (close-on-exec) fds survive.
-    preserve_fds(plan.preserve_fds).map_err(fail(Step::PreserveFds, 0))?;
+    preserve_fds(plan.preserve_fds, &plan.preserve_absent).map_err(fail(Step::PreserveFds, 0))?;
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
 
@@ -229,8 +237,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     unsafe { libc::umask(p.umask.unwrap_or(0o022)) };
 
     let exe = find_executable(plan).map_err(fail(Step::FindExecutable, 0))?;
-    // SAFETY: PR_SET_DUMPABLE with 0: until execve, nothing in the container may
-    // open our /proc entries (CVE-2019-5736); execve restores it.
+    // Changing credentials may have reset dumpability (to fs.suid_dumpable): make
+    // sure it is still off before the wait for `start`.
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
 
     Msg {
@@ -485,8 +493,14 @@ fn check_cwd_reachable() -> Result<(), Errno> {
     }
 }
 
-fn preserve_fds(n: u32) -> Result<(), Errno> {
+/// Clear close-on-exec on the caller's fds of the preserved range; close the
+/// numbers the caller did not have open (the runtime's own fds landed there).
+fn preserve_fds(n: u32, absent: &[u32]) -> Result<(), Errno> {
     for fd in 3..3 + n as libc::c_int {
+        if absent.binary_search(&(fd as u32)).is_ok() {
+            fs::close(fd);
+            continue;
+        }
         // SAFETY: fcntl on an fd number; EBADF (not open) is fine.
         let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
         if ret < 0 && Errno::last() != Errno(libc::EBADF) {

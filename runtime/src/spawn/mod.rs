@@ -104,6 +104,20 @@ fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The fds of the preserved range `3..3+n` that are not open now (sorted). Call it
+/// before the runtime opens anything: an fd the runtime opens later may take one of
+/// these numbers (a pidfd, a namespace of the host, the state directory, a log), and
+/// must not reach the container as if the caller had passed it (CVE-2024-21626).
+pub fn absent_fds(n: u32) -> Vec<u32> {
+    (3..3u32.saturating_add(n))
+        .filter(|&fd| {
+            // SAFETY: F_GETFD only reads the fd's flags; EBADF means not open.
+            let flags = unsafe { libc::fcntl(fd as libc::c_int, libc::F_GETFD) };
+            flags < 0
+        })
+        .collect()
+}
+
 /// Spawn the init for `plan`; returns once it is ready and waiting for start.
 pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
     let min = 3 + plan.preserve_fds;
