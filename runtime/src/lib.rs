@@ -17,6 +17,7 @@ pub mod hooks;
 mod lifecycle;
 pub mod plan;
 pub mod rootfs;
+pub mod seccomp;
 mod signals;
 pub mod spawn;
 pub mod spec;
