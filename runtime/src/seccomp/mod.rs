@@ -77,6 +77,8 @@ pub fn prepare(s: &Seccomp<'_>, cache_dir: Option<&Path>) -> Result<SeccompPlan>
             metadata: s.listener_metadata.to_string(),
         })
     } else {
+        // Only meaningful with a listener; the kernel refuses it alone.
+        flags &= !sc::FLAG_WAIT_KILLABLE_RECV;
         None
     };
     let program = load_or_compile(s, cache_dir)?;

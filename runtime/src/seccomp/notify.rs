@@ -9,21 +9,25 @@ use std::os::unix::net::UnixStream;
 use super::Listener;
 use crate::error::{Error, Result};
 
-/// The OCI state the listener gets (the container is still being created).
+/// The OCI state the listener gets.
 pub struct ContainerState<'a> {
     pub oci_version: &'a str,
     pub id: &'a str,
+    /// "creating" for the init, "running" (or "created") for an exec'd process.
+    pub status: &'a str,
+    /// The container's init.
     pub pid: libc::pid_t,
     pub bundle: &'a std::path::Path,
     pub annotations: &'a [(String, String)],
 }
 
-/// The `ContainerProcessState` JSON (runtime-spec `config-linux.md`).
-pub fn process_state_json(l: &Listener, st: &ContainerState<'_>) -> Vec<u8> {
+/// The `ContainerProcessState` JSON (runtime-spec `config-linux.md`); `pid` is
+/// the process that loaded the filter (the init, or an exec'd process).
+pub fn process_state_json(l: &Listener, st: &ContainerState<'_>, pid: libc::pid_t) -> Vec<u8> {
     let mut state = serde_json::json!({
         "ociVersion": st.oci_version,
         "id": st.id,
-        "status": "creating",
+        "status": st.status,
         "pid": st.pid,
         "bundle": st.bundle.to_string_lossy(),
     });
@@ -38,7 +42,7 @@ pub fn process_state_json(l: &Listener, st: &ContainerState<'_>) -> Vec<u8> {
     let mut msg = serde_json::json!({
         "ociVersion": crate::OCI_SPEC_VERSION,
         "fds": ["seccompFd"],
-        "pid": st.pid,
+        "pid": pid,
         "state": state,
     });
     if !l.metadata.is_empty() {
@@ -49,7 +53,7 @@ pub fn process_state_json(l: &Listener, st: &ContainerState<'_>) -> Vec<u8> {
 
 /// Connect to the listener and send the state with the notify fd; our copy of the
 /// fd is closed afterwards (the listener then holds the only one).
-pub fn send(l: &Listener, st: &ContainerState<'_>, fd: OwnedFd) -> Result<()> {
+pub fn send(l: &Listener, st: &ContainerState<'_>, pid: libc::pid_t, fd: OwnedFd) -> Result<()> {
     let at = |what: &str, e: std::io::Error| {
         Error::Config(format!(
             "linux.seccomp.listenerPath: {what} {}: {e}",
@@ -57,7 +61,7 @@ pub fn send(l: &Listener, st: &ContainerState<'_>, fd: OwnedFd) -> Result<()> {
         ))
     };
     let sock = UnixStream::connect(&l.path).map_err(|e| at("connect to", e))?;
-    let data = process_state_json(l, st);
+    let data = process_state_json(l, st, pid);
     let sent = crate::sys::socket::send_with_fd(sock.as_raw_fd(), &data, fd.as_raw_fd())
         .map_err(|e| at("send the notify fd to", e.into_io()))?;
     crate::sys::fs::write_all(sock.as_raw_fd(), &data[sent..])
@@ -65,3 +69,7 @@ pub fn send(l: &Listener, st: &ContainerState<'_>, fd: OwnedFd) -> Result<()> {
     drop(fd);
     Ok(())
 }
+
+/// The file in a container's state directory holding its `linux.seccomp` (JSON),
+/// for `exec`: the process joins the container's filter without the bundle.
+pub const STATE_FILE: &str = "seccomp.json";

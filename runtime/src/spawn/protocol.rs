@@ -42,13 +42,15 @@ pub enum Step {
     PreserveFds = 33,
     Terminal = 34,
     Hooks = 35,
+    Seccomp = 36,
+    SeccompNotify = 37,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 35] = [
+        const ALL: [Step; 37] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -84,6 +86,8 @@ impl Step {
             PreserveFds,
             Terminal,
             Hooks,
+            Seccomp,
+            SeccompNotify,
         ];
         ALL.iter()
             .copied()
@@ -99,6 +103,8 @@ pub const MSG_ERROR: u32 = 2;
 pub const MSG_PTY: u32 = 3;
 /// Mounts are done, pivot_root not yet: run the create hooks, then answer.
 pub const MSG_HOOKS: u32 = 4;
+/// The seccomp notify fd is attached (SCM_RIGHTS); more messages follow.
+pub const MSG_SECCOMP_FD: u32 = 5;
 
 /// One message from the child.
 #[repr(C)]

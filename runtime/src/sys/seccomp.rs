@@ -48,6 +48,12 @@ pub fn set_filter(prog: &[Insn], flags: libc::c_uint) -> SysResult<libc::c_int> 
 /// Does the kernel know this filter flag? (A NULL program with a known flag fails
 /// with EFAULT, with an unknown one with EINVAL.)
 pub fn flag_supported(flag: libc::c_uint) -> bool {
+    // WAIT_KILLABLE_RECV is only valid together with NEW_LISTENER.
+    let flag = if flag == FLAG_WAIT_KILLABLE_RECV {
+        flag | FLAG_NEW_LISTENER
+    } else {
+        flag
+    };
     // SAFETY: a NULL program is never dereferenced successfully: the call fails.
     let ret = unsafe {
         libc::syscall(
