@@ -33,9 +33,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(seccomp::compile(black_box(s)).expect("compiles")))
     });
     group.bench_function("cache hit (key + read + compare)", |b| {
-        b.iter(|| {
-            black_box(seccomp::load_or_compile(black_box(s), Some(&dir)).expect("cached"))
-        })
+        b.iter(|| black_box(seccomp::load_or_compile(black_box(s), Some(&dir)).expect("cached")))
     });
     group.bench_function("cache key only", |b| {
         b.iter(|| black_box(cache::key(black_box(s))))

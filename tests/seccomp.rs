@@ -404,8 +404,10 @@ fn exec_hands_its_notify_fd_to_the_listener() {
     let first = std::thread::spawn({
         let l = l.try_clone().unwrap();
         move || {
-            let (conn, _) = l.accept().unwrap();
-            drop(conn);
+            // Take the init's message (until the runtime closes), then drop the fd.
+            let (mut conn, _) = l.accept().unwrap();
+            let mut sink = Vec::new();
+            let _ = conn.read_to_end(&mut sink);
         }
     });
     c.create().assert_success();

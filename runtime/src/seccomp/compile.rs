@@ -71,7 +71,8 @@ const BINARY_TREE_ABOVE: usize = 32;
 
 /// Compile a validated `linux.seccomp` to BPF.
 ///
-/// - The native architecture is always in the filter; `architectures` adds others.
+/// - The native architecture is always in the filter; `architectures` adds others
+///   (those of the other byte order, which this kernel cannot run, are skipped).
 /// - A rule whose action equals the default action is skipped (libseccomp refuses
 ///   it; runc skips it too).
 /// - Conditions on distinct arguments are ANDed in one rule; several conditions on
@@ -96,8 +97,13 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
                 libseccomp_version()
             ))
         })?;
-        f.add_arch(token)
-            .map_err(|e| lib(format!("{AT}.architectures[{i}] ({a})"), e))?;
+        match f.add_arch(token) {
+            // An architecture of the other byte order cannot share a filter with
+            // the native one, and this kernel never runs its syscalls: nothing to
+            // filter (runc fails here; skipping keeps multi-arch profiles portable).
+            Err(crate::sys::Errno(libc::EDOM)) => {}
+            r => r.map_err(|e| lib(format!("{AT}.architectures[{i}] ({a})"), e))?,
+        }
     }
     let names: usize = s.syscalls.iter().map(|c| c.names.len()).sum();
     if names > BINARY_TREE_ABOVE {

@@ -160,6 +160,14 @@ fn architectures_extend_the_filter() {
 }
 
 #[test]
+fn architectures_of_the_other_byte_order_are_skipped() {
+    let j = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_S390X","SCMP_ARCH_PPC64"],
+        "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let p = compile(&sec(j)).unwrap();
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(1));
+}
+
+#[test]
 fn names_of_other_architectures_are_accepted() {
     // socketcall exists on i386 only: fine on an x86_64 filter.
     compile(&sec(
