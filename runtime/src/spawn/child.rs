@@ -28,6 +28,8 @@ pub struct ChildFds<'a> {
     pub target: libc::c_int,
     /// The seccomp filter to load (plan's program behind the exec allowance), or empty.
     pub seccomp: &'a [crate::sys::seccomp::Insn],
+    /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
+    pub idmaps: &'a [libc::c_int],
 }
 
 struct Fail {
@@ -104,8 +106,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             .map_err(fail(Step::SetNs, fds.join.len()))?;
     }
     if plan.ns.become_root {
-        caps::setresgid(0).map_err(fail(Step::Gid, 0))?;
-        caps::setresuid(0).map_err(fail(Step::Uid, 0))?;
+        // Become root of the user namespace (mapped by now): until then our host uid
+        // is unmapped in it, and creating files on its mounts fails with EOVERFLOW.
+        caps::setresgid(0).map_err(fail(Step::UserNsRoot, 0))?;
+        caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
     }
     if let Some(offsets) = &plan.ns.time_offsets {
         time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
@@ -140,13 +144,17 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps).map_err(fail_op(Step::Mount, i))?;
         }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
         }
         for (i, l) in rf.links.iter().enumerate() {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
+        }
+        // Before readonlyPaths makes /proc/sys read-only (runc's order too).
+        for (i, s) in plan.sysctls.iter().enumerate() {
+            write_sysctl(root.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
         }
         for (i, p) in rf.masked.iter().enumerate() {
             rootfs::mask(root.0, p, host_null.0).map_err(fail_op(Step::Mask, i))?;
@@ -175,8 +183,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         // exec: the joined mount namespace gave us the container's root.
         setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
     }
-    for (i, s) in plan.sysctls.iter().enumerate() {
-        write_sysctl(&s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+    if plan.rootfs.is_none() {
+        for (i, s) in plan.sysctls.iter().enumerate() {
+            write_sysctl(libc::AT_FDCWD, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        }
     }
     if let Some(h) = &plan.hostname {
         // SAFETY: `h` is a valid buffer of the given length.
@@ -321,7 +331,10 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
     for (_, fd) in fds.join {
         push(*fd);
     }
-    if fds.join.len() + 3 > keep.len() {
+    for fd in fds.idmaps {
+        push(*fd);
+    }
+    if fds.join.len() + fds.idmaps.len() + 4 > keep.len() {
         // More fds than the fixed list holds: keep everything rather than guess.
         return Ok(());
     }
@@ -462,14 +475,22 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-fn write_sysctl(rel: &CStr, value: &CStr) -> Result<(), Errno> {
+/// Write `value` to /proc/sys/`rel` of the root `root` (the container's root fd
+/// before the switch, or AT_FDCWD without a rootfs).
+fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
     // Through the container's fresh /proc, checked to be a real procfs.
-    let sys = Fd(fs::openat(
-        libc::AT_FDCWD,
-        c"/proc/sys",
-        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-        0,
-    )?);
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+    let sys = Fd(if root == libc::AT_FDCWD {
+        fs::openat(root, c"/proc/sys", flags, 0)?
+    } else {
+        fs::openat2(
+            root,
+            c"/proc/sys",
+            flags,
+            0,
+            fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
+        )?
+    });
     if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }

@@ -42,15 +42,16 @@ pub enum Step {
     PreserveFds = 33,
     Terminal = 34,
     Hooks = 35,
-    Seccomp = 36,
-    SeccompNotify = 37,
+    UserNsRoot = 36,
+    Seccomp = 37,
+    SeccompNotify = 38,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 37] = [
+        const ALL: [Step; 38] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -86,6 +87,7 @@ impl Step {
             PreserveFds,
             Terminal,
             Hooks,
+            UserNsRoot,
             Seccomp,
             SeccompNotify,
         ];
