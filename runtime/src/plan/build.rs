@@ -37,6 +37,8 @@ pub struct PlanInput {
     pub cgroups: CgroupView,
     /// Highest capability the kernel knows (`/proc/sys/kernel/cap_last_cap`).
     pub last_cap: u32,
+    /// Directory of compiled seccomp filters (None: always compile).
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -122,6 +124,10 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         hooks_sync: config.hooks.as_ref().is_some_and(|h| {
             !h.prestart.is_empty() || !h.create_runtime.is_empty() || !h.create_container.is_empty()
         }),
+        seccomp: match linux.and_then(|l| l.seccomp.as_ref()) {
+            Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
+            None => None,
+        },
     })
 }
 

@@ -38,6 +38,8 @@ pub struct Plan {
     /// Stop after the mounts, before pivot_root, for the parent to run the
     /// prestart, createRuntime and createContainer hooks.
     pub hooks_sync: bool,
+    /// `linux.seccomp`, compiled.
+    pub seccomp: Option<crate::seccomp::SeccompPlan>,
 }
 
 /// Namespaces to create and to join.

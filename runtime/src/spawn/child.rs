@@ -26,6 +26,8 @@ pub struct ChildFds<'a> {
     pub trampoline: libc::c_int,
     /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
     pub target: libc::c_int,
+    /// The seccomp filter to load (plan's program behind the exec allowance), or empty.
+    pub seccomp: &'a [crate::sys::seccomp::Insn],
     /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
     pub idmaps: &'a [libc::c_int],
 }
@@ -228,6 +230,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
 
+    if !p.no_new_privs {
+        // Without no_new_privs, loading needs CAP_SYS_ADMIN: before dropping it (runc).
+        load_seccomp(plan, fds)?;
+    }
     set_identity(plan).map_err(|(step, e)| fail(step, 0)(e))?;
 
     if p.no_new_privs {
@@ -240,6 +246,11 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     // Changing credentials may have reset dumpability (to fs.suid_dumpable): make
     // sure it is still off before the wait for `start`.
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    if p.no_new_privs {
+        // As late as we can still report: after this only the sync socket's
+        // write/read, signal resets and the (allowed) trampoline execveat.
+        load_seccomp(plan, fds)?;
+    }
 
     Msg {
         kind: MSG_READY,
@@ -287,6 +298,26 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         };
     }
     Err(fail(Step::Exec, 0)(Errno::last()))
+}
+
+/// Load the precompiled seccomp filter; with a listener, hand the notify fd to
+/// the parent over the sync socket (SCM_RIGHTS, stack buffer) and close ours.
+fn load_seccomp(plan: &Plan, fds: &ChildFds) -> Result<(), Fail> {
+    let Some(s) = &plan.seccomp else {
+        return Ok(());
+    };
+    let fd =
+        crate::sys::seccomp::set_filter(fds.seccomp, s.flags).map_err(fail(Step::Seccomp, 0))?;
+    if s.listener.is_some() {
+        let sent = Msg {
+            kind: super::protocol::MSG_SECCOMP_FD,
+            ..Default::default()
+        }
+        .send_with_fd(fds.sock, fd);
+        fs::close(fd);
+        sent.map_err(fail(Step::SeccompNotify, 0))?;
+    }
+    Ok(())
 }
 
 /// Close every fd inherited from the parent except stdio, the `--preserve-fds`
