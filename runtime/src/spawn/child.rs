@@ -146,6 +146,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         for (i, l) in rf.links.iter().enumerate() {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
         }
+        // Sysctls go through the container's fresh /proc before masks and read-only
+        // paths (as runc): `readonlyPaths` has /proc/sys, and podman always sets
+        // net.ipv4.ping_group_range.
+        for (i, s) in plan.sysctls.iter().enumerate() {
+            write_sysctl(Some(root.0), &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        }
         for (i, p) in rf.masked.iter().enumerate() {
             rootfs::mask(root.0, p, host_null.0).map_err(fail_op(Step::Mask, i))?;
         }
@@ -173,8 +179,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         // exec: the joined mount namespace gave us the container's root.
         setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
     }
-    for (i, s) in plan.sysctls.iter().enumerate() {
-        write_sysctl(&s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+    if plan.rootfs.is_none() {
+        for (i, s) in plan.sysctls.iter().enumerate() {
+            write_sysctl(None, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        }
     }
     if let Some(h) = &plan.hostname {
         // SAFETY: `h` is a valid buffer of the given length.
@@ -431,14 +439,21 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-fn write_sysctl(rel: &CStr, value: &CStr) -> Result<(), Errno> {
-    // Through the container's fresh /proc, checked to be a real procfs.
-    let sys = Fd(fs::openat(
-        libc::AT_FDCWD,
-        c"/proc/sys",
-        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-        0,
-    )?);
+/// Write a sysctl through the container's fresh /proc (checked to be a real procfs):
+/// `proc/sys` resolved inside the container's root `root` (before pivot), or
+/// `/proc/sys` when there is no root to switch to.
+fn write_sysctl(root: Option<i32>, rel: &CStr, value: &CStr) -> Result<(), Errno> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+    let sys = Fd(match root {
+        Some(root) => fs::openat2(
+            root,
+            c"proc/sys",
+            flags,
+            0,
+            fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
+        )?,
+        None => fs::openat(libc::AT_FDCWD, c"/proc/sys", flags, 0)?,
+    });
     if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }
