@@ -412,9 +412,19 @@ pub const COMMANDS: &[CmdDef] = &[
                 "memory+swap limit (-1: unlimited)",
             ),
             opt(&["memory-reservation"], "BYTES", "memory soft limit"),
-            opt(&["cpu-shares"], "N", "CPU shares (relative weight)"),
+            opt(
+                &["cpu-shares", "cpu-share"],
+                "N",
+                "CPU shares (relative weight)",
+            ),
             opt(&["cpu-quota"], "USEC", "CPU CFS quota per period"),
             opt(&["cpu-period"], "USEC", "CPU CFS period"),
+            opt(&["cpu-rt-period"], "USEC", "CPU real-time period"),
+            opt(
+                &["cpu-rt-runtime"],
+                "USEC",
+                "CPU real-time runtime per period",
+            ),
             opt(&["cpuset-cpus"], "LIST", "CPUs allowed (e.g. 0-1)"),
             opt(&["cpuset-mems"], "LIST", "memory nodes allowed"),
             opt(&["pids-limit"], "N", "maximum number of processes"),
@@ -762,6 +772,7 @@ fn create_options(m: &Matches) -> Result<CreateOptions> {
         no_new_keyring: m.bool("no-new-keyring"),
         preserve_fds: m.preserve_fds()?,
         keep: m.bool("keep"),
+        config: None,
     })
 }
 
@@ -1001,6 +1012,8 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
                 cpu_shares: opt_u64("cpu-shares")?,
                 cpu_quota: opt_i64("cpu-quota")?,
                 cpu_period: opt_u64("cpu-period")?,
+                cpu_rt_period: opt_u64("cpu-rt-period")?,
+                cpu_rt_runtime: opt_i64("cpu-rt-runtime")?,
                 cpuset_cpus: m.value("cpuset-cpus").map(str::to_string),
                 cpuset_mems: m.value("cpuset-mems").map(str::to_string),
                 pids_limit: opt_i64("pids-limit")?,
@@ -1355,6 +1368,15 @@ mod tests {
         assert_eq!(opts.cpuset_cpus.as_deref(), Some("0-1"));
         assert_eq!(opts.pids_limit, Some(10));
         assert_eq!(opts.blkio_weight, Some(500));
+        // runc's spelling of the shares flag, and the real-time flags
+        let Command::Update { opts, .. } =
+            cmd("update --cpu-share 256 --cpu-rt-period 1000000 --cpu-rt-runtime 950000 c1")
+        else {
+            panic!()
+        };
+        assert_eq!(opts.cpu_shares, Some(256));
+        assert_eq!(opts.cpu_rt_period, Some(1_000_000));
+        assert_eq!(opts.cpu_rt_runtime, Some(950_000));
         assert!(perr("update --memory lots c1").contains("--memory"));
         assert!(perr("update --cpu-shares -5 c1").contains("cpu-shares"));
     }

@@ -58,12 +58,22 @@ fn abs(p: Option<PathBuf>) -> Result<Option<PathBuf>> {
     .transpose()
 }
 
+/// The default state root: /run/fastrun for root; for other users (rootless)
+/// `$XDG_RUNTIME_DIR/fastrun`, else `/tmp/fastrun-<uid>` (runc does likewise).
+fn default_root() -> PathBuf {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if uid == 0 {
+        return PathBuf::from(DEFAULT_ROOT);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("fastrun"),
+        None => PathBuf::from(format!("/tmp/fastrun-{uid}")),
+    }
+}
+
 fn context(g: &Global) -> Context {
-    let mut ctx = Context::new(
-        g.root
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
-    );
+    let mut ctx = Context::new(g.root.clone().unwrap_or_else(default_root));
     ctx.systemd_cgroup = g.systemd_cgroup;
     ctx
 }
@@ -165,18 +175,29 @@ pub fn execute(global: &Global, command: Command, log: &mut Logger) -> Result<i3
             id,
             stats,
             interval,
-        } => loop {
-            let data = ctx.stats(&id)?;
-            out(&format!(
-                "{{\"type\":\"stats\",\"id\":{},\"data\":{}}}\n",
-                output::json_string(&id),
-                data.trim()
-            ))?;
-            if stats {
-                break;
+        } => {
+            let opts = fastrun_runtime::EventsOptions { stats, interval };
+            // A closed stdout (EPIPE) ends the loop quietly; other write errors fail.
+            let mut stop: Option<Option<Failure>> = None;
+            let r = ctx.events(&id, &opts, &mut |line| {
+                let mut o = std::io::stdout().lock();
+                match writeln!(o, "{line}").and_then(|_| o.flush()) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        stop = Some(
+                            (e.kind() != std::io::ErrorKind::BrokenPipe)
+                                .then(|| Failure::Other(format!("write to stdout: {e}"))),
+                        );
+                        Err(Error::InvalidState("stdout closed".into()))
+                    }
+                }
+            });
+            match stop {
+                Some(Some(f)) => return Err(f),
+                Some(None) => {}
+                None => r?,
             }
-            std::thread::sleep(interval);
-        },
+        }
         Command::Features => {
             let f = fastrun_runtime::features()?;
             out(f.trim_end())?;

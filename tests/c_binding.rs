@@ -1,78 +1,378 @@
-//! Build `bindings/c/version.c` against `include/fastrun.h` and libfastrun.so with the
-//! system C compiler, run it, and check what it prints.
+//! The C binding (`bindings/c/`): install libfastrun into a temporary prefix with
+//! `.ci/install-lib` (from the libfastrun.so/.a cargo built for this test run), build the
+//! C programs with the system `cc` against the installed header and `fastrun.pc`,
+//! linked dynamically and statically, and run them:
+//! - `version.c`: the version and the error convention (no root needed);
+//! - `test_fastrun.c`: real containers (run, create/start/state/kill/delete, detached
+//!   run, error paths, fd and child hygiene), both links; built with LeakSanitizer
+//!   (a leak fails the test); and under valgrind (memory errors, definite leaks and fds
+//!   left open fail the test), without containers there: valgrind 3.19 does not know
+//!   pidfd_open/pidfd_send_signal/clone3, which the engine needs;
+//! - `example.c`: the README's example.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
-/// The directory holding the libfastrun.so built for this test run (`libfastrun` is a
-/// dev-dependency, so cargo builds it, with all its crate types, into `deps/`).
-fn lib_dir() -> PathBuf {
-    let profile = Path::new(env!("CARGO_BIN_EXE_fastrun"))
-        .parent()
-        .expect("target/<profile>")
-        .to_path_buf();
-    let candidates = [profile.join("deps"), profile.clone()];
-    let newest = candidates
-        .iter()
-        .filter_map(|d| {
-            let m = std::fs::metadata(d.join("libfastrun.so")).ok()?;
-            Some((m.modified().ok()?, d.clone()))
-        })
-        .max();
-    match newest {
-        Some((_, d)) => d,
-        None => panic!(
-            "libfastrun.so not found in {} or its deps/: run `cargo build -p libfastrun`",
-            profile.display()
-        ),
-    }
+use common::*;
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn root_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// libfastrun installed in a temporary prefix, and the C programs built against it.
+struct Built {
+    /// Kept for its Drop (removes the prefix and the programs).
+    _installed: libfastrun::Installed,
+    prefix: PathBuf,
+    version: PathBuf,
+    test_dynamic: PathBuf,
+    test_static: PathBuf,
+    /// Dynamically linked, with LeakSanitizer.
+    test_lsan: PathBuf,
+    example: PathBuf,
+}
+
+fn pkg_config(prefix: &Path, args: &[&str]) -> Vec<String> {
+    let o = Command::new("pkg-config")
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+        .args(args)
+        .arg("fastrun")
+        .output()
+        .expect("run pkg-config");
+    assert!(
+        o.status.success(),
+        "pkg-config {args:?} fastrun: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+fn cc(args: &[String], out: &Path) {
+    let o = Command::new("cc")
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("run cc");
+    assert!(
+        o.status.success(),
+        "cc {args:?} failed: {}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Install and build once per test process (the tests run in parallel).
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let installed = libfastrun::Installed::new();
+        // `Built` lives in a static (never dropped): remove its files at exit.
+        installed.remove_at_exit();
+        let prefix = installed.prefix();
+        let src = |name: &str| root_dir().join("bindings/c").join(name);
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        let libdir = prefix.join("lib");
+        // Dynamic: the flags of fastrun.pc, and an rpath to the prefix.
+        let mut dynamic = pkg_config(&prefix, &["--cflags", "--libs"]);
+        dynamic.push(format!("-Wl,-rpath,{}", libdir.display()));
+        // Static: libfastrun.a and the system libraries fastrun.pc lists as private.
+        let mut static_ = pkg_config(&prefix, &["--cflags"]);
+        static_.push(s(&libdir.join("libfastrun.a")));
+        static_.extend(
+            pkg_config(&prefix, &["--static", "--libs-only-l"])
+                .into_iter()
+                .filter(|f| f != "-lfastrun"),
+        );
+        let exe = |name: &str| installed.scratch().join(name);
+        let build = |source: &str, flags: &[String], out: &Path| {
+            let mut args = vec![s(&src(source))];
+            args.extend_from_slice(flags);
+            cc(&args, out);
+        };
+        build("version.c", &dynamic, &exe("version"));
+        build("test_fastrun.c", &dynamic, &exe("test_dynamic"));
+        build("test_fastrun.c", &static_, &exe("test_static"));
+        let mut lsan = vec!["-fsanitize=leak".to_string()];
+        lsan.extend_from_slice(&dynamic);
+        build("test_fastrun.c", &lsan, &exe("test_lsan"));
+        build("example.c", &dynamic, &exe("example"));
+        Built {
+            prefix,
+            version: exe("version"),
+            test_dynamic: exe("test_dynamic"),
+            test_static: exe("test_static"),
+            test_lsan: exe("test_lsan"),
+            example: exe("example"),
+            _installed: installed,
+        }
+    })
+}
+
+/// The shared libraries an executable needs (its DT_NEEDED entries).
+fn needed_libs(exe: &Path) -> String {
+    let o = Command::new("readelf")
+        .arg("-d")
+        .arg(exe)
+        .output()
+        .expect("run readelf");
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
 fn c_program_prints_version() {
-    if Command::new("cc").arg("--version").output().is_err() {
-        eprintln!("skipping: no C compiler (`cc`) on this machine");
+    if !have("cc") || !have("pkg-config") {
+        eprintln!("skipping: no C compiler (`cc`) or pkg-config on this machine");
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = lib_dir();
-    let out_dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c-binding-{}", std::process::id()));
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let exe = out_dir.join("version");
-    let cc = Command::new("cc")
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"])
-        .arg(root.join("include"))
-        .arg(root.join("bindings/c/version.c"))
-        .arg("-L")
-        .arg(&lib)
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .arg("-lfastrun")
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("run cc");
-    assert!(
-        cc.status.success(),
-        "cc failed: {}\n{}",
-        cc.status,
-        String::from_utf8_lossy(&cc.stderr)
-    );
-    let run = Command::new(&exe).output().expect("run the C program");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    println!("{stdout}");
-    assert!(
-        run.status.success(),
-        "{}: {}\n{}",
-        exe.display(),
-        run.status,
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let first = stdout.lines().next().unwrap_or("");
+    let b = built();
+    let o = run_cmd(Command::new(&b.version), None, TIMEOUT);
+    o.assert_success();
+    let first = o.stdout.lines().next().unwrap_or("");
     assert_eq!(first, format!("libfastrun {}", env!("CARGO_PKG_VERSION")));
     assert!(
-        stdout.contains("error 2: unknown signal \"NOSUCHSIGNAL\""),
-        "{stdout}"
+        o.stdout
+            .contains("error 2: unknown signal \"NOSUCHSIGNAL\""),
+        "{o}"
     );
-    std::fs::remove_dir_all(&out_dir).unwrap();
+    assert!(o.stderr.is_empty(), "{o}");
+}
+
+#[test]
+fn installed_library_has_the_soname_and_the_static_program_does_not_need_it() {
+    if !have("cc") || !have("pkg-config") {
+        eprintln!("skipping: no C compiler (`cc`) or pkg-config on this machine");
+        return;
+    }
+    let b = built();
+    let so = std::fs::canonicalize(b.prefix.join("lib/libfastrun.so")).unwrap();
+    assert_eq!(
+        so.file_name().unwrap().to_str().unwrap(),
+        format!("libfastrun.so.{}", env!("CARGO_PKG_VERSION"))
+    );
+    let o = Command::new("readelf").arg("-d").arg(&so).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Library soname: [libfastrun.so.0]"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(needed_libs(&b.test_dynamic).contains("[libfastrun.so.0]"));
+    let st = needed_libs(&b.test_static);
+    assert!(!st.contains("libfastrun"), "static program needs: {st}");
+}
+
+/// Run `test_fastrun` (the given build, optionally under a wrapper such as valgrind)
+/// with fresh bundles and root; check its output and that nothing is left behind.
+fn run_test_program(
+    exe: &Path,
+    name: &str,
+    wrapper: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Output {
+    let root = StateRoot::new();
+    let prefix = unique_id(name);
+    let run_bundle = Bundle::with_id(&format!("{prefix}-run")).args(&[
+        "sh",
+        "-c",
+        "echo hello from the C test; exit 7",
+    ]);
+    let sleep_bundle = Bundle::with_id(&format!("{prefix}-sleep")).args(&["sleep", "60"]);
+    // Cleanup even when the program fails halfway (delete --force, kill marked processes).
+    let _guards = [
+        Container::new(&root, &run_bundle),
+        Container::new(&root, &sleep_bundle),
+    ];
+    let detached = Bundle::with_id(&format!("{prefix}-detached"));
+    let _guard = Container::new(&root, &detached);
+
+    let mut cmd = match wrapper.split_first() {
+        Some((w, rest)) => {
+            let mut c = Command::new(w);
+            c.args(rest).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.arg(root.path())
+        .arg(run_bundle.path())
+        .arg(sleep_bundle.path())
+        .arg(&prefix)
+        .envs(env.iter().copied());
+    let o = run_cmd(cmd, None, timeout);
+    println!("{o}");
+    o.assert_success();
+    let containers = !env.iter().any(|(k, _)| *k == "FASTRUN_TEST_NO_CONTAINERS");
+    assert_eq!(
+        o.stdout.contains("hello from the C test\n"),
+        containers,
+        "{o}"
+    );
+    assert!(o.stdout.contains("checks passed"), "{o}");
+    assert!(!o.stdout.contains("FAIL"), "{o}");
+    for id in ["run", "sleep", "detached"] {
+        assert_no_leftovers(root.path(), &format!("{prefix}-{id}"));
+    }
+    o
+}
+
+#[test]
+fn c_test_program_runs_containers_dynamic_and_static() {
+    if !have("cc") || !have("pkg-config") || !is_root() {
+        eprintln!("skipping: needs root, `cc` and pkg-config");
+        return;
+    }
+    let b = built();
+    for (exe, name) in [(&b.test_dynamic, "cdyn"), (&b.test_static, "cstatic")] {
+        let o = run_test_program(exe, name, &[], &[], Duration::from_secs(120));
+        // libfastrun prints nothing on the host's stdio: stderr stays empty.
+        assert!(
+            o.stderr.is_empty(),
+            "{name}: something printed on stderr: {o}"
+        );
+    }
+}
+
+#[test]
+fn c_test_program_leaks_nothing_under_leak_sanitizer() {
+    if !have("cc") || !have("pkg-config") || !is_root() {
+        eprintln!("skipping: needs root, `cc` and pkg-config");
+        return;
+    }
+    let b = built();
+    // LeakSanitizer reports at exit and makes the program exit non-zero on a leak.
+    let o = run_test_program(
+        &b.test_lsan,
+        "clsan",
+        &[],
+        &[("LSAN_OPTIONS", "exitcode=23:report_objects=1")],
+        Duration::from_secs(120),
+    );
+    assert!(!o.stderr.contains("LeakSanitizer"), "{o}");
+}
+
+#[test]
+fn c_test_program_is_clean_under_valgrind() {
+    if !have("cc") || !have("pkg-config") || !is_root() || !have("valgrind") {
+        eprintln!("skipping: needs root, `cc`, pkg-config and valgrind (.ci/setup installs it)");
+        return;
+    }
+    let b = built();
+    let o = run_test_program(
+        &b.test_dynamic,
+        "cvg",
+        &[
+            "valgrind",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite",
+            "--track-fds=yes",
+        ],
+        &[("FASTRUN_TEST_NO_CONTAINERS", "1")],
+        Duration::from_secs(300),
+    );
+    assert!(o.stderr.contains("ERROR SUMMARY: 0 errors"), "{o}");
+    assert!(
+        o.stderr.contains("definitely lost: 0 bytes") || o.stderr.contains("no leaks are possible"),
+        "{o}"
+    );
+    // At exit, only stdio and what the program inherited (cargo's jobserver, ...) are
+    // open: valgrind names where each other fd was opened.
+    assert!(o.stderr.contains("FILE DESCRIPTORS: "), "{o}");
+    let leaked = fds_opened_by_the_program(&o.stderr);
+    assert!(leaked.is_empty(), "fds left open at exit: {leaked:?}\n{o}");
+}
+
+/// From valgrind's `--track-fds=yes` report: the fds above 2 open at exit that were not
+/// inherited from the parent, with the line saying where they were opened.
+fn fds_opened_by_the_program(report: &str) -> Vec<String> {
+    let lines: Vec<&str> = report
+        .lines()
+        .map(|l| l.split_once("== ").map_or(l, |(_, rest)| rest).trim())
+        .collect();
+    let mut leaked = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(rest) = l.strip_prefix("Open file descriptor ") else {
+            continue;
+        };
+        let fd: i32 = rest
+            .split(':')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(-1);
+        let next = lines.get(i + 1).copied().unwrap_or("");
+        if fd > 2 && !next.contains("<inherited from parent>") {
+            leaked.push(format!("{l} {next}"));
+        }
+    }
+    leaked
+}
+
+#[test]
+fn valgrind_fd_report_parsing() {
+    let report = "==1== FILE DESCRIPTORS: 5 open (3 std) at exit.\n\
+                  ==1== Open file descriptor 251:\n\
+                  ==1==    <inherited from parent>\n\
+                  ==1== Open file descriptor 7: /tmp/log\n\
+                  ==1==    at 0x1: open (in /lib/libc.so.6)\n";
+    let leaked = fds_opened_by_the_program(report);
+    assert_eq!(leaked.len(), 1, "{leaked:?}");
+    assert!(leaked[0].starts_with("Open file descriptor 7: /tmp/log"));
+}
+
+#[test]
+fn c_example_runs_a_container() {
+    if !have("cc") || !have("pkg-config") || !is_root() {
+        eprintln!("skipping: needs root, `cc` and pkg-config");
+        return;
+    }
+    let b = built();
+    let root = StateRoot::new();
+    let bundle = Bundle::new("cexample").args(&["sh", "-c", "exit 3"]);
+    let _guard = Container::new(&root, &bundle);
+    let mut cmd = Command::new(&b.example);
+    cmd.arg(root.path()).arg(bundle.path()).arg(bundle.id());
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    assert_eq!(
+        o.stdout,
+        format!("container {} exited with status 3\n", bundle.id())
+    );
+    assert_no_leftovers(root.path(), bundle.id());
+
+    // An error: the same program on a missing bundle.
+    let mut cmd = Command::new(&b.example);
+    cmd.arg(root.path()).arg("/nonexistent").arg("x");
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_failure();
+    assert!(
+        o.stderr.contains("/nonexistent/config.json") && o.stderr.contains("code 6, errno 2"),
+        "{o}"
+    );
 }

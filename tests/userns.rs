@@ -138,3 +138,61 @@ fn a_user_namespace_without_mappings_is_refused() {
     drop(c);
     assert_no_leftovers(root.path(), bundle.id());
 }
+
+#[test]
+fn idmapped_bind_mount_translates_ownership() {
+    let root = StateRoot::new();
+    let host = TempDir::new("fastrun-idmap-");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(host.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(host.path().join("owned-by-root"), "x").unwrap();
+    let src = host.path().to_str().unwrap().to_string();
+    let bundle = Bundle::new("idmap")
+        .args(&[
+            "sh",
+            "-c",
+            "stat -c %u:%g /data/owned-by-root; touch /data/made-inside",
+        ])
+        .modify(|v| {
+            v["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+            v["mounts"].as_array_mut().unwrap().push(json!({
+                "destination": "/data", "type": "bind", "source": src,
+                "options": ["rbind", "rw", "idmap"],
+                "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]
+            }));
+        });
+    let c = Container::new(&root, &bundle);
+    let o = c.run();
+    o.assert_success();
+    // On disk root (0) is seen as 1000 through the mount, and what uid 1000 creates
+    // through it is stored as 0.
+    assert_eq!(o.stdout.trim(), "1000:1000", "{o}");
+    use std::os::unix::fs::MetadataExt;
+    let made = std::fs::metadata(host.path().join("made-inside")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (0, 0));
+    drop(c);
+    assert_no_leftovers(root.path(), bundle.id());
+}
+
+#[test]
+fn idmap_on_a_non_bind_mount_is_refused() {
+    let root = StateRoot::new();
+    let bundle = Bundle::new("idmap-tmpfs").args(&["true"]).modify(|v| {
+        v["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+            "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]
+        }));
+    });
+    let c = Container::new(&root, &bundle);
+    let o = c.create();
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(
+        o.stderr
+            .contains("idmapped mounts are supported for bind mounts only"),
+        "{o}"
+    );
+    drop(c);
+    assert_no_leftovers(root.path(), bundle.id());
+}

@@ -40,6 +40,13 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
+    /// Send a debug note to the log sink, if any.
+    pub fn debug(&self, msg: &str) {
+        if let Some(log) = &self.log {
+            log(LogLevel::Debug, msg);
+        }
+    }
+
     /// Send a warning to the log sink, if any.
     pub fn warn(&self, msg: &str) {
         if let Some(log) = &self.log {
@@ -75,6 +82,10 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `run` only: keep the container's state after it exits (`--keep`).
     pub keep: bool,
+    /// The config as JSON bytes, used instead of reading `<bundle>/config.json`
+    /// (the C library loads configs from memory). Relative paths in it (such as
+    /// `root.path`) are still resolved against `bundle`.
+    pub config: Option<Vec<u8>>,
 }
 
 /// The status of a container, as the OCI state reports it.
@@ -293,12 +304,33 @@ pub fn absolute_bundle(bundle: &Path) -> Result<PathBuf> {
     std::path::absolute(bundle).map_err(|e| Error::path("resolve bundle", bundle, e))
 }
 
-fn not_yet(op: &str) -> Error {
-    Error::Unsupported(format!("{op}: not implemented yet"))
+/// Parse and validate a config given as JSON bytes (what `create` does with
+/// [`CreateOptions::config`]); a syntax error names its line and column.
+pub fn validate_config(json: &[u8]) -> Result<()> {
+    let mut buf = Vec::new();
+    load_config(json, &mut buf).map(drop)
+}
+
+/// Parse and validate `json` in `buf` (a copy: the parser rewrites it in place).
+pub(crate) fn load_config<'a>(
+    json: &[u8],
+    buf: &'a mut Vec<u8>,
+) -> Result<crate::spec::Config<'a>> {
+    buf.clear();
+    buf.extend_from_slice(json);
+    crate::spec::load(buf).map_err(|e| {
+        let e = match e.kind {
+            crate::spec::SpecErrorKind::Syntax => {
+                crate::spec::locate_syntax_error(json, &e.path).unwrap_or(e)
+            }
+            _ => e,
+        };
+        Error::from(e)
+    })
 }
 
 // ---------------------------------------------------------------------------
-// Operations the CLI exposes that the engine does not implement yet (stubs).
+// exec, and the operations on a container's cgroup (see `control`).
 // ---------------------------------------------------------------------------
 
 /// Options of `exec`: either a `process.json` (`--process`) or a command plus
@@ -359,6 +391,10 @@ pub struct UpdateOptions {
     pub cpu_quota: Option<i64>,
     /// `cpu.period` in microseconds.
     pub cpu_period: Option<u64>,
+    /// `cpu.realtimePeriod` in microseconds (`--cpu-rt-period`).
+    pub cpu_rt_period: Option<u64>,
+    /// `cpu.realtimeRuntime` in microseconds (`--cpu-rt-runtime`, -1: unlimited).
+    pub cpu_rt_runtime: Option<i64>,
     /// `cpu.cpus` (cpuset list).
     pub cpuset_cpus: Option<String>,
     /// `cpu.mems` (cpuset list).
@@ -376,35 +412,64 @@ impl Context {
         crate::exec::exec(self, id, opts)
     }
 
-    /// The host pids of every process in the container.
+    /// The host pids of every process in the container's cgroup, sorted (also after
+    /// the init has exited; empty once the cgroup is gone).
     pub fn ps(&self, id: &str) -> Result<Vec<i32>> {
-        let _ = id;
-        Err(not_yet("ps"))
+        crate::control::ps(self, id)
     }
 
-    /// Freeze every process of the container.
+    /// Freeze every process of a running container (`state` then reports `paused`).
     pub fn pause(&self, id: &str) -> Result<()> {
-        let _ = id;
-        Err(not_yet("pause"))
+        crate::control::pause(self, id)
     }
 
     /// Thaw a paused container.
     pub fn resume(&self, id: &str) -> Result<()> {
-        let _ = id;
-        Err(not_yet("resume"))
+        crate::control::resume(self, id)
     }
 
-    /// Change the resource limits of a container.
+    /// Change the resource limits of a created, running or paused container: the
+    /// `--resources` document, then the individual options on top of it. Device
+    /// rules are not changed.
     pub fn update(&self, id: &str, opts: &UpdateOptions) -> Result<()> {
-        let _ = (id, opts);
-        Err(not_yet("update"))
+        crate::control::update(self, id, opts)
     }
 
     /// One sample of the container's statistics, as the JSON object runc puts in
     /// the `data` field of a `stats` event.
     pub fn stats(&self, id: &str) -> Result<String> {
-        let _ = id;
-        Err(not_yet("events"))
+        crate::control::stats(self, id)
+    }
+
+    /// runc's `events`: JSON lines (`{"type":"stats","id":..,"data":..}` and
+    /// `{"type":"oom","id":..}`) handed to `sink` without a newline. With
+    /// `opts.stats`, one stats line; otherwise a loop that ends when the container
+    /// stops or is deleted, or when `sink` fails.
+    pub fn events(
+        &self,
+        id: &str,
+        opts: &EventsOptions,
+        sink: &mut dyn FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        crate::control::events(self, id, opts, sink)
+    }
+}
+
+/// Options of `events`.
+#[derive(Debug, Clone)]
+pub struct EventsOptions {
+    /// One stats line and return (`--stats`).
+    pub stats: bool,
+    /// Time between stats lines (`--interval`, default 5 s).
+    pub interval: std::time::Duration,
+}
+
+impl Default for EventsOptions {
+    fn default() -> Self {
+        EventsOptions {
+            stats: false,
+            interval: std::time::Duration::from_secs(5),
+        }
     }
 }
 

@@ -14,18 +14,22 @@ use crate::plan::{process_plan, Namespaces, Plan};
 use crate::signals;
 use crate::spawn::{self, SpawnIo};
 use crate::spec::{self, Str};
-use crate::state::Store;
+use crate::state::{Record, Store};
 use crate::sys::{caps, pidfd, proc};
 
-/// The process to run: from `--process FILE`, or the container's own process with
-/// the command line's overrides (as runc does).
-fn process_json(opts: &ExecOptions, bundle: &std::path::Path) -> Result<Vec<u8>> {
-    if let Some(p) = &opts.process {
-        return std::fs::read(p)
-            .map_err(|e| Error::Config(format!("--process {}: {e}", p.display())));
+/// The process to run: from `--process FILE`, or the container's own process
+/// saved at create, with the command line's overrides (as runc does).
+fn process_json(opts: &ExecOptions, rec: &Record) -> Result<Vec<u8>> {
+    match (&opts.process, &rec.process) {
+        (Some(p), _) => {
+            std::fs::read(p).map_err(|e| Error::Config(format!("--process {}: {e}", p.display())))
+        }
+        (None, Some(saved)) => Ok(saved.clone().into_bytes()),
+        (None, None) => Err(Error::InvalidState(format!(
+            "container {}: no saved process to base exec on; give --process FILE",
+            rec.id
+        ))),
     }
-    let path = bundle.join("config.json");
-    std::fs::read(&path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
 }
 
 fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Result<()> {
@@ -102,15 +106,8 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             )))
         }
     }
-    let mut buf = process_json(opts, &rec.bundle)?;
-    let mut process = if opts.process.is_some() {
-        spec::parse_process(&mut buf)?
-    } else {
-        let config = spec::parse(&mut buf)?;
-        config.process.ok_or_else(|| {
-            Error::Config("process: missing from the container's config.json".into())
-        })?
-    };
+    let mut buf = process_json(opts, &rec)?;
+    let mut process = spec::parse_process(&mut buf)?;
     apply_overrides(&mut process, opts)?;
     crate::lifecycle::check_terminal(process.terminal, opts.console_socket.is_some(), opts.detach)?;
 

@@ -104,6 +104,12 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| Error::path("write pid file", &path, e))
 }
 
+/// Are we an unprivileged user (rootless)?
+pub(crate) fn rootless() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() != 0 }
+}
+
 /// The terminal options must agree: a pty goes to the console socket, or (only in
 /// the foreground) to the caller's terminal.
 pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Result<()> {
@@ -125,7 +131,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     state::validate_id(id)?;
     let bundle = crate::api::absolute_bundle(&opts.bundle)?;
     let mut buf = Vec::new();
-    let config = crate::spec::load_file(&bundle.join("config.json"), &mut buf)?;
+    let config = match &opts.config {
+        Some(json) => crate::api::load_config(json, &mut buf)?,
+        None => crate::spec::load_file(&bundle.join("config.json"), &mut buf)?,
+    };
     let process = config
         .process
         .as_ref()
@@ -144,10 +153,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .filter(|p| !p.is_empty()),
         id,
     )?;
-    let resources = cgroups::Resources {
-        devices: cgroups::resources::default_device_rules(),
-        ..Default::default()
-    };
+    // linux.resources → cgroup writes, checked before anything is made.
+    let cg = Cgroup::new(Layout::detect()?, &rel);
+    let writes = cg.writes(&cgroups::for_container(linux)?)?;
+    cg.check(&writes)?;
 
     let store = Store::new(&ctx.root);
     let (dir, _lock) = store.create_dir(id)?;
@@ -158,20 +167,42 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         armed: true,
     };
 
-    let cg = Cgroup::new(Layout::detect()?, &rel);
     if cg.exists() && !cg.pids()?.is_empty() {
         return Err(Error::InvalidState(format!(
             "linux.cgroupsPath: cgroup {} is in use by other processes",
             rel.display()
         )));
     }
-    cg.create()?;
-    guard.cgroup = Some(cg.clone());
-    cg.apply(&cg.writes(&resources)?)?;
-    let v2_fd = if cg.layout().is_v2() {
-        Some(cg.open_v2_dir()?)
-    } else {
-        None
+    // Rootless without delegation: like runc, run without a cgroup when nothing
+    // asks for limits; refuse clearly when something does.
+    let wants_limits = linux.is_some_and(|l| l.resources.is_some());
+    let cg = match cg.create() {
+        Ok(()) => Some(cg),
+        Err(e)
+            if rootless()
+                && matches!(
+                    e.errno(),
+                    Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+                ) =>
+        {
+            if wants_limits {
+                return Err(Error::Config(format!(
+                    "linux.resources: {e}: a rootless container needs a delegated cgroup for limits \
+                     (remove linux.resources or run as root)"
+                )));
+            }
+            ctx.debug(&format!("rootless: running without a cgroup ({e})"));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    guard.cgroup = cg.clone();
+    if let Some(cg) = &cg {
+        cg.apply(&writes)?;
+    }
+    let v2_fd = match &cg {
+        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
+        _ => None,
     };
 
     let input = PlanInput {
@@ -179,7 +210,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
-        cgroups: cgroup_view(&cg),
+        cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
     };
     let plan = plan::build(&config, &input)?;
@@ -202,9 +233,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        cgroup: Some(rel.clone()),
+        cgroup: cg.as_ref().map(|_| rel.clone()),
         own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
+        process: simd_json::serde::to_string(process).ok(),
     };
     // A first record (pid 0: "creating") so that `delete --force` can clean up
     // after a runtime killed at any point from here on.
@@ -219,7 +251,9 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // born there (CLONE_INTO_CGROUP).
     let mut after_clone = |pid: libc::pid_t| -> Result<()> {
         if v2_fd.is_none() {
-            cg.add_pid(pid)?;
+            if let Some(cg) = &cg {
+                cg.add_pid(pid)?;
+            }
         }
         Ok(())
     };
@@ -484,8 +518,8 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     let st = status(&store, &rec);
     match st {
         Status::Stopped | Status::Creating => {}
-        Status::Created => kill_and_wait(&rec)?,
-        Status::Running | Status::Paused if force => kill_and_wait(&rec)?,
+        Status::Created => kill_and_wait(&rec, false)?,
+        Status::Running | Status::Paused if force => kill_and_wait(&rec, st == Status::Paused)?,
         s => {
             return Err(Error::InvalidState(format!(
                 "cannot delete container {id} that is not stopped: {}",
@@ -520,9 +554,13 @@ fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
     store.remove(&rec.id)
 }
 
-fn kill_and_wait(rec: &Record) -> Result<()> {
+fn kill_and_wait(rec: &Record, thaw: bool) -> Result<()> {
     if let Some(fd) = open_init(rec) {
         let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        // A frozen init dies only once thawed (after the signal: no user code runs).
+        if let Some(cg) = cgroup_of(rec).filter(|_| thaw) {
+            let _ = cg.thaw();
+        }
         if !wait_exit(fd.as_raw_fd(), Duration::from_secs(10)) {
             return Err(Error::InvalidState(format!(
                 "container {}: init {} did not exit after SIGKILL",

@@ -13,6 +13,8 @@
 
 #![allow(dead_code)]
 
+pub mod libfastrun;
+
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;

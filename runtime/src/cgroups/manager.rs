@@ -209,6 +209,15 @@ impl Cgroup {
         }
     }
 
+    /// Checks, before the cgroup exists, that every write has a place to go (its
+    /// controller is mounted), so that `create` can refuse without making anything.
+    pub fn check(&self, writes: &[Write]) -> Result<(), CgroupError> {
+        for w in writes {
+            self.dir_for(w)?;
+        }
+        Ok(())
+    }
+
     /// Performs the writes in order; the error names the file and the value.
     pub fn apply(&self, writes: &[Write]) -> Result<(), CgroupError> {
         let mut deferred: Vec<(PathBuf, &Write)> = Vec::new();

@@ -10,15 +10,18 @@
 //! 1. `let layout = Layout::detect()?;`
 //!    `let rel = path::resolve(driver, spec_cgroups_path, id)?;`
 //!    `let cg = Cgroup::new(layout, rel);`
-//! 2. Before the clone: `cg.create()?; cg.apply(&cg.writes(&resources)?)?;` where
-//!    `resources.devices` is [`resources::default_device_rules`] followed by the
-//!    spec's rules (and an allow rule per `linux.devices` entry), as runc does.
+//! 2. Before anything is made: `let resources = for_container(config.linux)?;`
+//!    (the spec's device rules, then [`resources::default_device_rules`], then an
+//!    allow rule per `linux.devices` entry, as runc and crun do; see [`convert`]),
+//!    `let writes = cg.writes(&resources)?; cg.check(&writes)?;`.
+//!    Then, before the clone: `cg.create()?; cg.apply(&writes)?;`.
 //! 3. Pure v2: `let fd = cg.open_v2_dir()?` and pass it to `clone3` with
 //!    `CLONE_INTO_CGROUP` (the child starts inside the cgroup, nothing else to do).
 //!    v1 and hybrid: after the clone, before letting the child run its plan
 //!    (before namespaces are entered and before `execve`), `cg.add_pid(child)?`.
 //! 4. On failure or `delete`: `cg.kill_all(SIGKILL)` if needed, then `cg.destroy()`.
 
+pub mod convert;
 pub mod layout;
 pub mod manager;
 pub mod oom;
@@ -30,6 +33,7 @@ mod fsutil;
 
 use std::path::PathBuf;
 
+pub use convert::{for_container, from_spec, from_spec_at, Online};
 pub use layout::{Hierarchy, Layout};
 pub use manager::Cgroup;
 pub use path::{resolve as resolve_path, Driver};

@@ -16,7 +16,7 @@ use super::CgroupError;
 pub struct Resources {
     /// Device cgroup rules, applied in order after a "deny all" (v1 only; v2 needs an
     /// eBPF program, not written by this module). Empty: the devices cgroup is left
-    /// as inherited, so at create the engine passes the default rules plus the spec's.
+    /// as inherited, so at create the engine passes the spec's rules plus the defaults.
     pub devices: Vec<DeviceRule>,
     pub memory: Option<Memory>,
     pub cpu: Option<Cpu>,
@@ -24,6 +24,8 @@ pub struct Resources {
     pub block_io: Option<BlockIo>,
     pub hugepage_limits: Vec<HugepageLimit>,
     pub network: Option<Network>,
+    /// RDMA limits by device name (`rdma.max`, v1 or v2).
+    pub rdma: BTreeMap<String, RdmaLimit>,
     /// Raw cgroup v2 `file → value` pairs, written last.
     pub unified: BTreeMap<String, String>,
 }
@@ -108,6 +110,13 @@ pub struct Network {
     pub priorities: Vec<(String, u32)>,
 }
 
+/// One `linux.resources.rdma` entry: unset fields stay "max".
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RdmaLimit {
+    pub hca_handles: Option<u32>,
+    pub hca_objects: Option<u32>,
+}
+
 /// One `linux.resources.devices` rule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeviceRule {
@@ -160,7 +169,8 @@ impl DeviceRule {
 
 /// The rules every container gets besides its own (runc's default allowed devices):
 /// mknod of any char/block device, /dev/null, zero, full, random, urandom, tty,
-/// ptmx and the pts devices. Put them before the spec's rules.
+/// ptmx and the pts devices. Put them after the spec's rules (runc): a spec usually starts
+/// with "deny all", and later rules win.
 pub fn default_device_rules() -> Vec<DeviceRule> {
     let rule = |kind: char, major: Option<i64>, minor: Option<i64>, access: &str| DeviceRule {
         allow: true,
@@ -263,7 +273,7 @@ pub struct Probe {
 }
 
 const V1_CONTROLLERS: &[&str] = &[
-    "cpuset", "devices", "memory", "cpu", "pids", "blkio", "hugetlb", "net_cls", "net_prio",
+    "cpuset", "devices", "memory", "cpu", "pids", "blkio", "hugetlb", "net_cls", "net_prio", "rdma",
 ];
 
 impl Probe {
@@ -697,6 +707,37 @@ fn network(n: &Network) -> Result<Vec<Write>, CgroupError> {
     Ok(out)
 }
 
+/// `rdma.max` lines (runc's format): `mlx5_1 hca_handle=3 hca_object=max`.
+fn rdma(limits: &BTreeMap<String, RdmaLimit>, fl: Flavor) -> Result<Vec<Write>, CgroupError> {
+    let t = match fl {
+        Flavor::V1 => Target::V1("rdma"),
+        Flavor::V2 => Target::V2,
+    };
+    let mut out = Vec::new();
+    for (dev, l) in limits {
+        if dev.is_empty()
+            || dev
+                .chars()
+                .any(|c| c.is_whitespace() || c == '\0' || c == '/')
+        {
+            return Err(CgroupError::Config(format!(
+                "linux.resources.rdma: invalid device name {dev:?}"
+            )));
+        }
+        let num = |v: Option<u32>| v.map_or_else(|| "max".to_string(), |v| v.to_string());
+        out.push(Write::new(
+            t,
+            "rdma.max",
+            format!(
+                "{dev} hca_handle={} hca_object={}",
+                num(l.hca_handles),
+                num(l.hca_objects)
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 fn devices(rules: &[DeviceRule]) -> Result<Vec<Write>, CgroupError> {
     if rules.is_empty() {
         return Ok(Vec::new());
@@ -747,17 +788,22 @@ fn unified(map: &BTreeMap<String, String>, probe: &Probe) -> Result<Vec<Write>, 
                      machine has cgroup v1 only"
                 )))
             }
-            Some(ctrls) if !probe.pure_v2 => {
+            Some(ctrls) => {
                 let ctrl = k.split('.').next().unwrap_or("");
-                if !ctrls.iter().any(|c| c == ctrl) {
+                // `cgroup.*` core files exist in every v2 cgroup
+                if ctrl != "cgroup" && !ctrls.iter().any(|c| c == ctrl) {
+                    let where_ = if probe.pure_v2 {
+                        "this machine's cgroup v2 tree"
+                    } else {
+                        "the cgroup v2 tree of this hybrid machine"
+                    };
                     return Err(CgroupError::Config(format!(
-                        "linux.resources.unified[{k:?}]: controller {ctrl:?} is not on the \
-                         cgroup v2 tree of this hybrid machine (available there: [{}])",
+                        "linux.resources.unified[{k:?}]: unknown key: controller {ctrl:?} is \
+                         not available on {where_} (available there: [{}])",
                         ctrls.join(", ")
                     )));
                 }
             }
-            Some(_) => {}
         }
         out.push(Write::new(Target::V2, k.clone(), v));
     }
@@ -765,8 +811,8 @@ fn unified(map: &BTreeMap<String, String>, probe: &Probe) -> Result<Vec<Write>, 
 }
 
 /// Turns resources into file writes for the given machine, in the order runc uses
-/// (v1: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio;
-/// v2: pids, memory, io, cpu, cpuset, hugetlb), with `unified` last.
+/// (v1: cpuset, devices, memory, cpu, pids, blkio, hugetlb, net_cls, net_prio, rdma;
+/// v2: pids, memory, io, cpu, cpuset, hugetlb, rdma), with `unified` last.
 pub fn writes(res: &Resources, probe: &Probe) -> Result<Vec<Write>, CgroupError> {
     let mut cpuset_w = Vec::new();
     let mut devices_w = Vec::new();
@@ -798,14 +844,16 @@ pub fn writes(res: &Resources, probe: &Probe) -> Result<Vec<Write>, CgroupError>
             net_w = network(n)?;
         }
     }
+    let rdma_w = rdma(&res.rdma, probe.flavor("rdma"))?;
     let unified_w = unified(&res.unified, probe)?;
     let groups = if probe.pure_v2 {
         vec![
-            pids_w, memory_w, blkio_w, cpu_w, cpuset_w, hugetlb_w, unified_w,
+            pids_w, memory_w, blkio_w, cpu_w, cpuset_w, hugetlb_w, rdma_w, unified_w,
         ]
     } else {
         vec![
-            cpuset_w, devices_w, memory_w, cpu_w, pids_w, blkio_w, hugetlb_w, net_w, unified_w,
+            cpuset_w, devices_w, memory_w, cpu_w, pids_w, blkio_w, hugetlb_w, net_w, rdma_w,
+            unified_w,
         ]
     };
     Ok(groups.into_iter().flatten().collect())
@@ -1276,6 +1324,45 @@ mod tests {
     }
 
     #[test]
+    fn rdma_lines() {
+        let r = Resources {
+            rdma: [
+                (
+                    "mlx5_1".to_string(),
+                    RdmaLimit {
+                        hca_handles: Some(3),
+                        hca_objects: None,
+                    },
+                ),
+                (
+                    "mlx4_0".to_string(),
+                    RdmaLimit {
+                        hca_handles: None,
+                        hca_objects: Some(1000),
+                    },
+                ),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let w = v1_writes(&r).unwrap();
+        assert_eq!(
+            pairs(&w),
+            [
+                "rdma.max=mlx4_0 hca_handle=max hca_object=1000",
+                "rdma.max=mlx5_1 hca_handle=3 hca_object=max"
+            ]
+        );
+        assert_eq!(w[0].target, Target::V1("rdma"));
+        assert_eq!(v2_writes(&r).unwrap()[0].target, Target::V2);
+        let bad = Resources {
+            rdma: [("a b".to_string(), RdmaLimit::default())].into(),
+            ..Default::default()
+        };
+        assert!(v1_writes(&bad).is_err());
+    }
+
+    #[test]
     fn device_lines() {
         let r = |allow, kind, major, minor, access: Option<&str>| DeviceRule {
             allow,
@@ -1361,6 +1448,15 @@ mod tests {
             let e = v2_writes(&r(bad)).unwrap_err().to_string();
             assert!(e.contains("linux.resources.unified"), "{bad:?}: {e}");
         }
+        let e = v2_writes(&r("foo.bar")).unwrap_err().to_string();
+        assert!(
+            e.contains("\"foo.bar\"") && e.contains("unknown key") && e.contains("\"foo\""),
+            "{e}"
+        );
+        assert_eq!(
+            pairs(&v2_writes(&r("cgroup.max.depth")).unwrap()),
+            ["cgroup.max.depth=1"]
+        );
         let e = v1_writes(&r("memory.high")).unwrap_err().to_string();
         assert!(
             e.contains("\"memory.high\"") && e.contains("cgroup v1"),

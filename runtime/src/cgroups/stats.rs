@@ -561,77 +561,87 @@ impl Stats {
     /// `{"type":"stats","id":..,"data":{"cpu":..,"cpuset":..,"memory":..,"pids":..,
     /// "blkio":..,"hugetlb":..,"intel_rdt":{},"network_interfaces":null}}`.
     pub fn to_runc_json(&self, id: &str) -> String {
-        let s = self;
         let ev = JEvent {
             kind: "stats",
             id,
-            data: JStats {
-                cpu: JCpu {
-                    usage: JCpuUsage {
-                        total: s.cpu.total,
-                        percpu: s.cpu.percpu.clone(),
-                        percpu_kernel: s.cpu.percpu_kernel.clone(),
-                        percpu_user: s.cpu.percpu_user.clone(),
-                        kernel: s.cpu.kernel,
-                        user: s.cpu.user,
-                    },
-                    throttling: JThrottling {
-                        periods: s.cpu.periods,
-                        throttled_periods: s.cpu.throttled_periods,
-                        throttled_time: s.cpu.throttled_time,
-                    },
-                },
-                cpuset: JCpuset {
-                    cpus: s.cpuset.cpus.clone(),
-                    cpu_exclusive: 0,
-                    mems: s.cpuset.mems.clone(),
-                    mem_hardwall: 0,
-                    mem_exclusive: 0,
-                    memory_migrate: 0,
-                    memory_spread_page: 0,
-                    memory_spread_slab: 0,
-                    memory_pressure: 0,
-                    sched_load_balance: 0,
-                    sched_relax_domain_level: 0,
-                },
-                memory: JMemory {
-                    cache: s.memory.cache,
-                    usage: s.memory.usage.into(),
-                    swap: s.memory.swap.into(),
-                    kernel: s.memory.kernel.into(),
-                    kernel_tcp: s.memory.kernel_tcp.into(),
-                    raw: s.memory.raw.clone(),
-                },
-                pids: JPids {
-                    current: s.pids.current,
-                    limit: s.pids.limit,
-                },
-                blkio: JBlkio {
-                    bytes: jblkio(&s.blkio.io_service_bytes_recursive),
-                    ios: jblkio(&s.blkio.io_serviced_recursive),
-                },
-                hugetlb: s
-                    .hugetlb
-                    .iter()
-                    .map(|(k, h)| {
-                        (
-                            k.clone(),
-                            JHugetlb {
-                                usage: h.usage,
-                                max: h.max,
-                                failcnt: h.failcnt,
-                            },
-                        )
-                    })
-                    .collect(),
-                intel_rdt: BTreeMap::new(),
-                network_interfaces: None,
-            },
+            data: self.jstats(),
         };
         // Serializing plain structs of numbers, strings, vectors and string-keyed maps
         // cannot fail; fall back to a minimal event rather than panic.
         simd_json::to_string(&ev)
             .unwrap_or_else(|_| format!("{{\"type\":\"stats\",\"id\":{id:?}}}"))
+    }
+
+    /// The `data` object of [`Stats::to_runc_json`] alone (what `runc events --stats`
+    /// puts under `"data"`).
+    pub fn to_runc_data_json(&self) -> String {
+        simd_json::to_string(&self.jstats()).unwrap_or_else(|_| "{}".to_string())
+    }
+
+    fn jstats(&self) -> JStats {
+        let s = self;
+        JStats {
+            cpu: JCpu {
+                usage: JCpuUsage {
+                    total: s.cpu.total,
+                    percpu: s.cpu.percpu.clone(),
+                    percpu_kernel: s.cpu.percpu_kernel.clone(),
+                    percpu_user: s.cpu.percpu_user.clone(),
+                    kernel: s.cpu.kernel,
+                    user: s.cpu.user,
+                },
+                throttling: JThrottling {
+                    periods: s.cpu.periods,
+                    throttled_periods: s.cpu.throttled_periods,
+                    throttled_time: s.cpu.throttled_time,
+                },
+            },
+            cpuset: JCpuset {
+                cpus: s.cpuset.cpus.clone(),
+                cpu_exclusive: 0,
+                mems: s.cpuset.mems.clone(),
+                mem_hardwall: 0,
+                mem_exclusive: 0,
+                memory_migrate: 0,
+                memory_spread_page: 0,
+                memory_spread_slab: 0,
+                memory_pressure: 0,
+                sched_load_balance: 0,
+                sched_relax_domain_level: 0,
+            },
+            memory: JMemory {
+                cache: s.memory.cache,
+                usage: s.memory.usage.into(),
+                swap: s.memory.swap.into(),
+                kernel: s.memory.kernel.into(),
+                kernel_tcp: s.memory.kernel_tcp.into(),
+                raw: s.memory.raw.clone(),
+            },
+            pids: JPids {
+                current: s.pids.current,
+                limit: s.pids.limit,
+            },
+            blkio: JBlkio {
+                bytes: jblkio(&s.blkio.io_service_bytes_recursive),
+                ios: jblkio(&s.blkio.io_serviced_recursive),
+            },
+            hugetlb: s
+                .hugetlb
+                .iter()
+                .map(|(k, h)| {
+                    (
+                        k.clone(),
+                        JHugetlb {
+                            usage: h.usage,
+                            max: h.max,
+                            failcnt: h.failcnt,
+                        },
+                    )
+                })
+                .collect(),
+            intel_rdt: BTreeMap::new(),
+            network_interfaces: None,
+        }
     }
 }
 

@@ -227,8 +227,9 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     };
 
     let mut mounts = Vec::with_capacity(config.mounts.len());
+    let mut idmaps = Vec::new();
     for (i, mnt) in config.mounts.iter().enumerate() {
-        mount_steps(i, mnt, input, &mut mounts)?;
+        mount_steps(i, mnt, input, &mut mounts, &mut idmaps)?;
     }
 
     let mut devices = Vec::new();
@@ -316,6 +317,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         masked,
         readonly_paths,
         no_pivot: input.no_pivot,
+        idmaps,
         console: match config.process.as_ref() {
             Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
             _ => None,
@@ -384,17 +386,39 @@ fn mount_steps(
     mnt: &spec::Mount<'_>,
     input: &PlanInput,
     out: &mut Vec<MountStep>,
+    idmaps: &mut Vec<IdMaps>,
 ) -> Result<()> {
     let what = format!("mounts[{i}]");
     let dest = InRootPath::new(&mnt.destination, &format!("{what}.destination"))?;
     let opts: MountOptions = mount_options::parse(mnt.options.iter().map(|s| s.as_str()));
     let typ = mnt.typ.as_str();
-    if opts.idmap || !mnt.uid_mappings.is_empty() {
-        return Err(Error::Unsupported(format!(
-            "{what}: idmapped mounts are not supported yet"
-        )));
-    }
     let is_bind = opts.bind || typ == "bind";
+    let idmap = if opts.idmap || !mnt.uid_mappings.is_empty() || !mnt.gid_mappings.is_empty() {
+        if !is_bind {
+            return Err(Error::Config(format!(
+                "{what}: idmapped mounts are supported for bind mounts only"
+            )));
+        }
+        if mnt.uid_mappings.is_empty() || mnt.gid_mappings.is_empty() {
+            return Err(Error::Config(format!(
+                "{what}.uidMappings: an idmapped mount needs both uidMappings and gidMappings"
+            )));
+        }
+        let maps = IdMaps {
+            uid_map: id_map(&mnt.uid_mappings),
+            gid_map: id_map(&mnt.gid_mappings),
+        };
+        let index = match idmaps.iter().position(|m| *m == maps) {
+            Some(i) => i,
+            None => {
+                idmaps.push(maps);
+                idmaps.len() - 1
+            }
+        };
+        Some((index, opts.idmap_recursive))
+    } else {
+        None
+    };
 
     // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc,
     // and only runc's allow-list of binds below it.
@@ -429,6 +453,7 @@ fn mount_steps(
                 recursive: opts.recursive,
                 attr: attr_of(opts.attr_set, opts.attr_clr),
                 rec_attr: attr_of(opts.rec_attr_set, opts.rec_attr_clr),
+                idmap,
             },
             propagation: opts.propagation,
             dest_is_file: !meta.is_dir(),
@@ -529,6 +554,7 @@ fn cgroup_steps(
                 recursive: false,
                 attr: bind_attr,
                 rec_attr: MountAttr::default(),
+                idmap: None,
             },
             propagation: 0,
             dest_is_file: false,
@@ -550,6 +576,7 @@ fn cgroup_steps(
                         recursive: false,
                         attr: bind_attr,
                         rec_attr: MountAttr::default(),
+                        idmap: None,
                     },
                     propagation: 0,
                     dest_is_file: false,

@@ -67,7 +67,7 @@ pub struct JoinNs {
 }
 
 /// uid/gid map contents ("inside outside size\n" lines).
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdMaps {
     pub uid_map: String,
     pub gid_map: String,
@@ -92,6 +92,9 @@ pub struct RootfsPlan {
     pub no_pivot: bool,
     /// `/dev/console`, bound to the pty when the process has a terminal.
     pub console: Option<InRootPath>,
+    /// User namespaces (by their maps) the parent prepares for idmapped mounts;
+    /// `MountKind::Bind::idmap` indexes this list.
+    pub idmaps: Vec<IdMaps>,
 }
 
 /// One mount, in order.
@@ -129,6 +132,9 @@ pub enum MountKind {
         attr: MountAttr,
         /// Attributes for the whole tree (`rro`, ...), applied first.
         rec_attr: MountAttr,
+        /// Idmap the tree with user namespace number N of `RootfsPlan::idmaps`
+        /// (recursively with `ridmap`).
+        idmap: Option<(usize, bool)>,
     },
     /// Change attributes of an existing mount at the destination (used to make a
     /// runtime-made tmpfs read-only after filling it).

@@ -26,6 +26,8 @@ pub struct MountOptions {
     pub tmpcopyup: bool,
     /// `idmap` / `ridmap` (idmapped mounts).
     pub idmap: bool,
+    /// `ridmap`: the idmapping applies to every mount of the tree.
+    pub idmap_recursive: bool,
 }
 
 fn atime(opts: &mut MountOptions, set: u64, recursive: bool) {
@@ -97,7 +99,11 @@ pub fn parse<'a>(options: impl IntoIterator<Item = &'a str>) -> MountOptions {
                 o.sb_flags.push(name.to_string())
             }
             "tmpcopyup" => o.tmpcopyup = true,
-            "idmap" | "ridmap" => o.idmap = true,
+            "idmap" => o.idmap = true,
+            "ridmap" => {
+                o.idmap = true;
+                o.idmap_recursive = true;
+            }
             "" => {}
             other => {
                 let (k, v) = match other.split_once('=') {

@@ -28,6 +28,7 @@ pub enum Op {
     Chown = 10,
     Symlink = 11,
     Symlinked = 12,
+    Idmap = 13,
 }
 
 impl Op {
@@ -45,6 +46,7 @@ impl Op {
             10 => Op::Chown,
             11 => Op::Symlink,
             12 => Op::Symlinked,
+            13 => Op::Idmap,
             _ => Op::None,
         }
     }
@@ -64,6 +66,7 @@ impl Op {
             Op::Chown => "chown",
             Op::Symlink => "symlink",
             Op::Symlinked => "destination is a symlink",
+            Op::Idmap => "idmap (mount_setattr MOUNT_ATTR_IDMAP)",
         }
     }
 }
@@ -212,8 +215,13 @@ fn setattr(fd: libc::c_int, attr: &MountAttr, recursive: bool) -> Result<(), Ste
     m::mount_setattr(fd, c"", flags, attr).map_err(at(Op::Setattr))
 }
 
-/// Perform one mount step inside `root`.
-pub fn mount(root: libc::c_int, step: &MountStep) -> Result<(), StepError> {
+/// Perform one mount step inside `root`; `idmap_fds` are the user namespaces of
+/// the plan's idmapped mounts.
+pub fn mount(
+    root: libc::c_int,
+    step: &MountStep,
+    idmap_fds: &[libc::c_int],
+) -> Result<(), StepError> {
     let create = if step.dest_is_file {
         Create::File
     } else {
@@ -252,6 +260,7 @@ pub fn mount(root: libc::c_int, step: &MountStep) -> Result<(), StepError> {
             recursive,
             attr,
             rec_attr,
+            idmap,
         } => {
             let mut flags = m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC;
             if *recursive {
@@ -260,6 +269,22 @@ pub fn mount(root: libc::c_int, step: &MountStep) -> Result<(), StepError> {
             let tree = Fd(m::open_tree(libc::AT_FDCWD, source, flags).map_err(at(Op::OpenTree))?);
             setattr(tree.0, rec_attr, true)?;
             setattr(tree.0, attr, false)?;
+            if let Some((n, recursive)) = idmap {
+                // Only a detached tree can be idmapped: before move_mount.
+                let fd = idmap_fds.get(*n).copied().unwrap_or(-1);
+                let attr = MountAttr {
+                    attr_set: m::MOUNT_ATTR_IDMAP,
+                    userns_fd: fd as u64,
+                    ..Default::default()
+                };
+                let flags = libc::AT_EMPTY_PATH as libc::c_uint
+                    | if *recursive {
+                        libc::AT_RECURSIVE as libc::c_uint
+                    } else {
+                        0
+                    };
+                m::mount_setattr(tree.0, c"", flags, &attr).map_err(at(Op::Idmap))?;
+            }
             let target = open_target(root, step, create)?;
             m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount))?;
             set_propagation(tree.0, step.propagation, *recursive)

@@ -26,6 +26,8 @@ pub struct ChildFds<'a> {
     pub trampoline: libc::c_int,
     /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
     pub target: libc::c_int,
+    /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
+    pub idmaps: &'a [libc::c_int],
 }
 
 struct Fail {
@@ -138,7 +140,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps).map_err(fail_op(Step::Mount, i))?;
         }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
@@ -298,7 +300,10 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
     for (_, fd) in fds.join {
         push(*fd);
     }
-    if fds.join.len() + 3 > keep.len() {
+    for fd in fds.idmaps {
+        push(*fd);
+    }
+    if fds.join.len() + fds.idmaps.len() + 4 > keep.len() {
         // More fds than the fixed list holds: keep everything rather than guess.
         return Ok(());
     }

@@ -9,6 +9,7 @@
 
 mod child;
 pub mod describe;
+mod idmap;
 pub mod protocol;
 pub mod trampoline;
 
@@ -140,6 +141,15 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         .iter()
         .map(|(flag, fd)| (*flag, fd.as_raw_fd()))
         .collect();
+    let idmap_fds = match &plan.rootfs {
+        Some(r) => r
+            .idmaps
+            .iter()
+            .map(|m| above(idmap::userns_fd(m)?, min))
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let idmap_raw: Vec<RawFd> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
     let trampoline = if trampoline::AVAILABLE {
         Some(above(trampoline::memfd(true)?, min)?)
     } else {
@@ -178,6 +188,7 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         start_fd: start_fd.unwrap_or(-1),
         parent_sock: parent_sock.as_raw_fd(),
         target: io.target_pidfd.unwrap_or(-1),
+        idmaps: &idmap_raw,
         trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
     };
     let cloned = fork_into(plan.ns.clone_flags, io.cgroup_fd);
@@ -255,6 +266,11 @@ fn prepare_child(
             &maps.uid_map,
             "linux.uidMappings: write",
         )?;
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            // Unprivileged: gid_map is only writable once setgroups is denied.
+            write_proc(init.pid, "setgroups", "deny", "linux.gidMappings: write")?;
+        }
         write_proc(
             init.pid,
             "gid_map",

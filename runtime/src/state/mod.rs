@@ -47,6 +47,10 @@ pub struct Record {
     /// The hooks that run after create (startContainer, poststart, poststop).
     #[serde(default)]
     pub hooks: Option<crate::hooks::SavedHooks>,
+    /// The container's `process` as JSON: the base of `exec` without `--process`
+    /// (the bundle's config.json may be gone, or the config came from memory).
+    #[serde(default)]
+    pub process: Option<String>,
 }
 
 /// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most 1024 bytes.

@@ -1,0 +1,418 @@
+package fastrun
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The tests that run containers need root and /bin/busybox (busybox-static); they build
+// their own bundles (a busybox rootfs and the default spec) under t.TempDir().
+
+var applets = []string{"sh", "true", "echo", "sleep", "cat", "ls"}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("needs /bin/busybox (busybox-static)")
+	}
+}
+
+var idSeq struct {
+	sync.Mutex
+	n int
+}
+
+// newID returns a container id unique to this test process.
+func newID(name string) string {
+	idSeq.Lock()
+	defer idSeq.Unlock()
+	idSeq.n++
+	return fmt.Sprintf("gotest-%s-%d-%d", name, os.Getpid(), idSeq.n)
+}
+
+// bundle makes a bundle directory whose config (returned too) runs args in a busybox
+// rootfs given by a path relative to the bundle.
+func bundle(t *testing.T, args ...string) (string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := os.Open("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(filepath.Join(rootfs, "bin/busybox"), os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range applets {
+		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec, err := Spec(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config map[string]interface{}
+	if err := json.Unmarshal(spec, &config); err != nil {
+		t.Fatal(err)
+	}
+	config["root"] = map[string]interface{}{"path": "rootfs", "readonly": true}
+	process := config["process"].(map[string]interface{})
+	process["terminal"] = false
+	process["args"] = args
+	out, err := json.MarshalIndent(config, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, out
+}
+
+// newContext makes a context on a fresh state root; at cleanup it force-deletes the
+// given ids and checks that nothing of them is left.
+func newContext(t *testing.T, opts *ContextOptions, ids ...*string) (*Context, string) {
+	t.Helper()
+	root := t.TempDir()
+	if opts == nil {
+		opts = &ContextOptions{}
+	}
+	opts.Root = root
+	ctx, err := NewContext(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, id := range ids {
+			if err := ctx.Delete(*id, true); err != nil {
+				t.Errorf("cleanup: delete %s: %v", *id, err)
+			}
+			if _, err := os.Stat(filepath.Join(root, *id)); !os.IsNotExist(err) {
+				t.Errorf("state directory of %s left behind", *id)
+			}
+			if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory/fastrun", *id)); !os.IsNotExist(err) {
+				t.Errorf("memory cgroup of %s left behind", *id)
+			}
+		}
+		ctx.Close()
+	})
+	return ctx, root
+}
+
+func waitStatus(t *testing.T, ctx *Context, id, status string) *State {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := ctx.State(id)
+		if err != nil {
+			t.Fatalf("state %s: %v", id, err)
+		}
+		if st.Status == status {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s is %s, never %s", id, st.Status, status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func wantCode(t *testing.T, err error, target *Error, substr string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("want %v error, got %#v", target.Code, err)
+	}
+	var fe *Error
+	if !errors.As(err, &fe) || !strings.Contains(fe.Message, substr) {
+		t.Fatalf("error %q lacks %q", err, substr)
+	}
+}
+
+func TestVersionAndSignals(t *testing.T) {
+	if v := Version(); v == "" || strings.Count(v, ".") != 2 {
+		t.Fatalf("version %q", v)
+	}
+	for name, want := range map[string]syscall.Signal{"KILL": syscall.SIGKILL, "sigterm": syscall.SIGTERM, "9": 9, "RTMIN+1": 35} {
+		got, err := ParseSignal(name)
+		if err != nil || got != want {
+			t.Errorf("ParseSignal(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	_, err := ParseSignal("NOSUCHSIGNAL")
+	wantCode(t, err, ErrInvalidArgument, "NOSUCHSIGNAL")
+	_, err = ParseSignal("KILL\x00")
+	wantCode(t, err, ErrInvalidArgument, "NUL")
+}
+
+func TestSpecAndFeatures(t *testing.T) {
+	for _, rootless := range []bool{false, true} {
+		spec, err := Spec(rootless)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]interface{}
+		if err := json.Unmarshal(spec, &v); err != nil || v["ociVersion"] == nil {
+			t.Fatalf("spec(%v): %v: %s", rootless, err, spec)
+		}
+	}
+	f, err := Features()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]interface{}
+	if err := json.Unmarshal(f, &v); err != nil || v["ociVersionMin"] == nil {
+		t.Fatalf("features: %v: %s", err, f)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	_, err := Load("/nonexistent-bundle")
+	wantCode(t, err, ErrSystem, "/nonexistent-bundle/config.json")
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("%v: errno is not ENOENT", err)
+	}
+	_, err = LoadConfig([]byte(`{"ociVersion": "1.0.2", "root": {"path": 5}}`), "/tmp")
+	wantCode(t, err, ErrInvalidConfig, "root.path")
+	_, err = LoadConfig([]byte("{\n  \"ociVersion\": \"1.0.2\",\n  oops\n}"), "/tmp")
+	wantCode(t, err, ErrInvalidConfig, "line 3")
+
+	ctx, _ := newContext(t, nil)
+	_, err = ctx.State("missing")
+	wantCode(t, err, ErrNotFound, "missing")
+	if err.Error() != `fastrun: state: container "missing" does not exist` {
+		t.Errorf("message: %q", err)
+	}
+	wantCode(t, ctx.Kill("missing", syscall.Signal(99)), ErrInvalidArgument, "99")
+	wantCode(t, ctx.Start("bad\x00id"), ErrInvalidArgument, "NUL")
+	wantCode(t, ctx.Start("../escape"), ErrInvalidArgument, "")
+	_, err = ctx.Exec("missing", &ExecOptions{})
+	wantCode(t, err, ErrInvalidArgument, "args")
+	wantCode(t, ctx.Update("missing", nil), ErrInvalidArgument, "resources")
+	states, err := ctx.List()
+	if err != nil || len(states) != 0 {
+		t.Fatalf("list on an empty root: %v, %v", states, err)
+	}
+
+	// Closed handles.
+	c, err := LoadConfig(mustSpec(t), "/tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c.Close()
+	_, err = ctx.Create("x", c, nil)
+	wantCode(t, err, ErrClosed, "closed")
+	ctx2, err := NewContext(&ContextOptions{Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2.Close()
+	_, err = ctx2.State("x")
+	wantCode(t, err, ErrClosed, "closed")
+}
+
+func mustSpec(t *testing.T) []byte {
+	s, err := Spec(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestLogger(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	ctx, _ := newContext(t, &ContextOptions{
+		LogLevel: LogDebug,
+		Logger: func(level LogLevel, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, fmt.Sprintf("%d %s", level, msg))
+		},
+	})
+	_, err := ctx.State("nope")
+	wantCode(t, err, ErrNotFound, "nope")
+	mu.Lock()
+	defer mu.Unlock()
+	want := `1 state: container "nope" does not exist`
+	for _, l := range lines {
+		if l == want {
+			return
+		}
+	}
+	t.Fatalf("log lines %q lack %q", lines, want)
+}
+
+func TestLogFile(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "fastrun.log")
+	ctx, _ := newContext(t, &ContextOptions{LogFile: log})
+	ctx.Start("nope")
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line struct{ Level, Msg string }
+	if err := json.Unmarshal(data, &line); err != nil || line.Level != "error" || !strings.Contains(line.Msg, "nope") {
+		t.Fatalf("log file: %v: %s", err, data)
+	}
+}
+
+func TestRunForeground(t *testing.T) {
+	needRoot(t)
+	id := newID("run")
+	ctx, _ := newContext(t, nil, &id)
+	dir, _ := bundle(t, "sh", "-c", "exit 5")
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	status, err := ctx.Run(id, c, nil)
+	if err != nil || status != 5 {
+		t.Fatalf("run: status %d, %v; want 5", status, err)
+	}
+	_, err = ctx.State(id)
+	wantCode(t, err, ErrNotFound, id)
+}
+
+func TestLifecycle(t *testing.T) {
+	needRoot(t)
+	id := newID("life")
+	ctx, _ := newContext(t, nil, &id)
+	dir, config := bundle(t, "sleep", "60")
+	// The config in memory differs from the bundle's config.json, which then goes away:
+	// create must use the one in memory.
+	var m map[string]interface{}
+	if err := json.Unmarshal(config, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["annotations"] = map[string]string{"org.example.source": "memory"}
+	config, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(config, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := os.Remove(filepath.Join(dir, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(dir, "init.pid")
+	pid, err := ctx.Create(id, c, &CreateOptions{PidFile: pidFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(pidFile); err != nil || string(data) != strconv.Itoa(pid) {
+		t.Fatalf("pid file: %q, %v; want %d", data, err, pid)
+	}
+	st, err := ctx.State(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "created" || st.Pid != pid || st.ID != id || st.Bundle != dir ||
+		st.Rootfs != filepath.Join(dir, "rootfs") || time.Since(st.Created) > time.Minute ||
+		st.Annotations["org.example.source"] != "memory" {
+		t.Fatalf("state: %+v", st)
+	}
+	_, err = ctx.Create(id, c, nil)
+	wantCode(t, err, ErrAlreadyExists, id)
+
+	if err := ctx.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ctx, id, "running")
+	wantCode(t, ctx.Start(id), ErrInvalidState, "running")
+	if code, err := ctx.Exec(id, &ExecOptions{Args: []string{"sh", "-c", "exit 3"}}); err != nil || code != 3 {
+		t.Fatalf("exec: want exit status 3, got %d, %v", code, err)
+	}
+	states, err := ctx.List()
+	if err != nil || len(states) != 1 || states[0].ID != id {
+		t.Fatalf("list: %+v, %v", states, err)
+	}
+	wantCode(t, ctx.Delete(id, false), ErrInvalidState, "not stopped")
+
+	if err := ctx.Kill(id, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ctx, id, "stopped")
+	if err := ctx.Delete(id, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ctx.State(id)
+	wantCode(t, err, ErrNotFound, id)
+	// The init was reaped by libfastrun: no zombie is left.
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); !os.IsNotExist(err) {
+		t.Fatalf("init %d still exists (a zombie?)", pid)
+	}
+}
+
+// Goroutines share one Context: creates, starts and deletes run concurrently.
+func TestConcurrentContainers(t *testing.T) {
+	needRoot(t)
+	ids := make([]string, 4)
+	ptrs := make([]*string, len(ids))
+	for i := range ids {
+		ids[i] = newID("conc")
+		ptrs[i] = &ids[i]
+	}
+	ctx, root := newContext(t, nil, ptrs...)
+	dir, _ := bundle(t, "sleep", "60")
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		wg.Add(1)
+		go func(id string) {
+			defer wg.Done()
+			if _, err := ctx.Run(id, c, &CreateOptions{Detach: true}); err != nil {
+				errs <- err
+				return
+			}
+			if err := ctx.Delete(id, true); err != nil {
+				errs <- err
+			}
+		}(id)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 0 {
+		t.Fatalf("state left under the root: %v", entries)
+	}
+}

@@ -1,0 +1,3 @@
+module example.invalid/fastrun/bindings/go
+
+go 1.19
