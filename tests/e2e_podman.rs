@@ -111,7 +111,6 @@ fn podman_detached_exec_top_kill_stop_start_restart_rm() {
 }
 
 #[test]
-#[ignore = "fastrun pause/resume/update are not implemented yet (cgroups work in progress)"]
 fn podman_pause_unpause_update() {
     let p = Podman::new(PodmanRuntime::Flag);
     p.run(&["-d", "--name", "n1"], &["sleep", "1000"])
