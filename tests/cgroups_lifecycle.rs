@@ -390,12 +390,16 @@ fn pause_freezes_and_resume_thaws() {
     let freezer = cgroup_dir("freezer", c.id()).join("freezer.state");
     assert_eq!(read(&freezer), "FROZEN");
     wait_until("two processes", || ps_json(&root, c.id()).len() == 2);
-    for p in ps_json(&root, c.id()) {
-        // a task frozen by the v1 freezer reports D (uninterruptible), not S
+    // A task frozen by the v1 freezer reports D (uninterruptible), not S; under
+    // load the last task may get there a moment after freezer.state says FROZEN.
+    let frozen = |p: &i64| {
         let st = read(format!("/proc/{p}/status"));
-        let state = st.lines().find(|l| l.starts_with("State:")).unwrap();
-        assert!(state.contains("D ("), "pid {p} not frozen: {state}");
-    }
+        st.lines()
+            .any(|l| l.starts_with("State:") && l.contains("D ("))
+    };
+    wait_until("every process frozen", || {
+        ps_json(&root, c.id()).iter().all(&frozen)
+    });
     let o = root.fastrun(&["pause", c.id()]);
     o.assert_failure();
     assert!(o.stderr.contains("it is paused, not running"), "{o}");

@@ -1,6 +1,5 @@
 //! A real container through the CLI: create → state → start → kill → delete, and
-//! `run`, with the leak checks of the harness. Skipped (with a message) while the
-//! engine answers "not implemented yet".
+//! `run`, with the leak checks of the harness. (More in container_*.rs.)
 
 mod common;
 
@@ -8,26 +7,12 @@ use std::time::Duration;
 
 use common::*;
 
-fn engine_missing(o: &Output) -> bool {
-    if o.stderr.contains("not implemented yet") {
-        eprintln!(
-            "skipping: the engine does not implement this yet: {}",
-            o.stderr.trim()
-        );
-        return true;
-    }
-    false
-}
-
 #[test]
 fn create_start_kill_delete() {
     let root = StateRoot::new();
     let bundle = Bundle::new("life").args(&["sleep", "60"]);
     let c = Container::new(&root, &bundle);
     let o = c.create();
-    if engine_missing(&o) {
-        return;
-    }
     o.assert_success();
     assert!(
         o.stdout.is_empty() && o.stderr.is_empty(),
@@ -51,9 +36,6 @@ fn run_returns_the_exit_status() {
     let bundle = Bundle::new("run").args(&["sh", "-c", "echo out; exit 7"]);
     let c = Container::new(&root, &bundle);
     let o = c.run();
-    if engine_missing(&o) {
-        return;
-    }
     assert_eq!(o.status, Some(7), "{o}");
     assert_eq!(o.stdout, "out\n");
     drop(c);

@@ -666,7 +666,7 @@ pub unsafe extern "C" fn fastrun_container_start(
 
 fn state_json(c: &fastrun_context, id: &str) -> Res<String> {
     let st = c.ctx.state(id)?;
-    Ok(support::state_value(&st).to_string())
+    Ok(st.to_json_compact())
 }
 
 /// The state of container `id` as a compact JSON object (`ociVersion`, `id`, `pid`,
@@ -1041,9 +1041,8 @@ pub unsafe extern "C" fn fastrun_list(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let arr: Vec<serde_json::Value> = states.iter().map(support::state_value).collect();
-            let n = c_int::try_from(arr.len()).map_err(|_| Fail::arg("too many containers"))?;
-            support::give_string(json, &serde_json::Value::Array(arr).to_string())?;
+            let n = c_int::try_from(states.len()).map_err(|_| Fail::arg("too many containers"))?;
+            support::give_string(json, &fastrun_runtime::json::states_to_json(&states))?;
             Ok(n)
         })
     }

@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, Once};
 
-use fastrun_runtime::{Error, State};
+use fastrun_runtime::Error;
 
 /// Why a call failed: an engine error, or one of the library's own (code, errno, message).
 pub(crate) enum Fail {
@@ -399,26 +399,3 @@ impl Reaper {
 // ---------------------------------------------------------------------------
 // JSON
 // ---------------------------------------------------------------------------
-
-/// A container's state as a JSON object (the fields of `runc state`).
-pub(crate) fn state_value(st: &State) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "ociVersion": st.oci_version,
-        "id": st.id,
-        "pid": st.pid,
-        "status": st.status.as_str(),
-        "bundle": st.bundle.to_string_lossy(),
-        "rootfs": st.rootfs.to_string_lossy(),
-        "created": st.created,
-        "owner": st.owner,
-    });
-    if !st.annotations.is_empty() {
-        let a: serde_json::Map<String, serde_json::Value> = st
-            .annotations
-            .iter()
-            .map(|(k, val)| (k.clone(), serde_json::Value::from(val.as_str())))
-            .collect();
-        v["annotations"] = serde_json::Value::Object(a);
-    }
-    v
-}

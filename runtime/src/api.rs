@@ -196,10 +196,20 @@ impl Context {
     }
 }
 
-/// State JSON as `runc state` prints it.
+/// State JSON as `runc state` prints it (runc's field order and escaping).
 impl State {
+    /// Pretty, two-space indented, without a trailing newline.
     pub fn to_json(&self) -> String {
-        String::new()
+        let mut out = String::with_capacity(512);
+        crate::json::push_state(&mut out, self, Some("  "));
+        out
+    }
+
+    /// On one line.
+    pub fn to_json_compact(&self) -> String {
+        let mut out = String::with_capacity(256);
+        crate::json::push_state(&mut out, self, None);
+        out
     }
 }
 

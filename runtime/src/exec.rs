@@ -198,6 +198,8 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
     })();
     if let Some(old) = old {
+        // As for run: late signals for the exited process must not kill us.
+        signals::drain_pending(&mask);
         signals::restore(&old);
     }
     result

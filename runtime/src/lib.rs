@@ -15,6 +15,7 @@ pub mod error;
 mod exec;
 pub mod features;
 pub mod hooks;
+pub mod json;
 mod lifecycle;
 pub mod plan;
 pub mod rootfs;

@@ -173,6 +173,37 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             rel.display()
         )));
     }
+
+    let root_path = config.root.as_ref().map(|r| r.path.as_str()).unwrap_or("");
+    let mut record = Record {
+        id: id.to_string(),
+        oci_version: config.oci_version.to_string(),
+        pid: 0,
+        start_time: 0,
+        rootfs: if root_path.starts_with('/') {
+            PathBuf::from(root_path)
+        } else {
+            bundle.join(root_path)
+        },
+        bundle: bundle.clone(),
+        created: state::rfc3339_now(),
+        // SAFETY: geteuid cannot fail.
+        owner_uid: unsafe { libc::geteuid() },
+        annotations: config
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cgroup: Some(rel.clone()),
+        own_pid_ns: false,
+        hooks: SavedHooks::from_spec(config.hooks.as_ref()),
+        process: simd_json::serde::to_string(process).ok(),
+    };
+    // A first record (pid 0: "creating") so that `delete --force` can clean up
+    // after a runtime killed at any point from here on: it is saved before the
+    // cgroup exists, else a kill in between leaves a cgroup no record names.
+    store.save(&record)?;
+
     // Rootless without delegation: like runc, run without a cgroup when nothing
     // asks for limits; refuse clearly when something does.
     let wants_limits = linux.is_some_and(|l| l.resources.is_some());
@@ -206,7 +237,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
 
     let input = PlanInput {
-        bundle: bundle.clone(),
+        bundle,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
@@ -214,33 +245,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         last_cap: caps::last_cap(),
     };
     let plan = plan::build(&config, &input)?;
-    let mut record = Record {
-        id: id.to_string(),
-        oci_version: config.oci_version.to_string(),
-        pid: 0,
-        start_time: 0,
-        bundle,
-        rootfs: plan
-            .rootfs
-            .as_ref()
-            .map(|r| PathBuf::from(r.path.to_string_lossy().into_owned()))
-            .unwrap_or_default(),
-        created: state::rfc3339_now(),
-        // SAFETY: geteuid cannot fail.
-        owner_uid: unsafe { libc::geteuid() },
-        annotations: config
-            .annotations
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        cgroup: cg.as_ref().map(|_| rel.clone()),
-        own_pid_ns: plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0,
-        hooks: SavedHooks::from_spec(config.hooks.as_ref()),
-        process: simd_json::serde::to_string(process).ok(),
-    };
-    // A first record (pid 0: "creating") so that `delete --force` can clean up
-    // after a runtime killed at any point from here on.
-    store.save(&record)?;
+    record.own_pid_ns = plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0;
+    if let Some(r) = &plan.rootfs {
+        record.rootfs = PathBuf::from(r.path.to_string_lossy().into_owned());
+    }
 
     let fifo_fd = if fifo {
         Some(make_fifo(&dir, 3 + opts.preserve_fds)?)
@@ -548,8 +556,10 @@ fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
         if cg.exists() {
             let _ = cg.thaw();
             cg.kill_all(libc::SIGKILL)?;
-            cg.destroy()?;
         }
+        // Unconditionally: a create killed while making the cgroup leaves some
+        // hierarchies' directories without the primary one `exists` looks at.
+        cg.destroy()?;
     }
     store.remove(&rec.id)
 }
@@ -599,6 +609,10 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         }
         code
     })();
+    // Signals that arrived for the container after it exited are moot: swallow
+    // them (as runc does) rather than let the restored mask deliver them to us, which
+    // would turn the container's exit status into our own death by that signal.
+    signals::drain_pending(&mask);
     signals::restore(&old);
     result
 }

@@ -42,6 +42,18 @@ pub(crate) fn block(set: &libc::sigset_t) -> Result<libc::sigset_t> {
     }
 }
 
+/// Dequeue every pending signal of `mask` (blocked): used before restoring the
+/// mask once the container has exited.
+pub(crate) fn drain_pending(mask: &libc::sigset_t) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid mask and timespec; the siginfo pointer may be null. Each call
+    // dequeues one pending signal of the (blocked) mask, or fails with EAGAIN.
+    while unsafe { libc::sigtimedwait(mask, std::ptr::null_mut(), &zero) } > 0 {}
+}
+
 pub(crate) fn restore(old: &libc::sigset_t) {
     // SAFETY: restoring a mask saved by `block`.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };

@@ -17,8 +17,9 @@ pub mod libfastrun;
 
 use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, OnceLock};
@@ -36,7 +37,7 @@ pub const MARKER: &str = "FASTRUN_TEST_ID";
 pub const APPLETS: &[&str] = &[
     "sh", "true", "false", "echo", "cat", "ls", "sleep", "id", "hostname", "ps", "mount", "grep",
     "head", "wc", "stat", "readlink", "env", "pwd", "touch", "mkdir", "kill", "test", "[", "umask",
-    "ulimit",
+    "ulimit", "tr", "sort", "rm", "dd", "printf", "cut", "uname",
 ];
 
 /// The `fastrun` binary under test.
@@ -275,77 +276,82 @@ impl std::fmt::Display for Output {
 /// /dev/null), killing its process group after `timeout`. Output read after the
 /// command exits is collected for at most 2 more seconds: a container may keep the
 /// pipes open.
-pub fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+pub fn run_cmd(cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    Background::start(cmd, stdin).wait(timeout)
+}
+
+/// Wait for `child` (a process group leader) to exit; after `timeout`, SIGKILL its
+/// process group. Returns the status and whether it timed out.
+fn wait_or_kill(child: &mut std::process::Child, timeout: Duration) -> (ExitStatus, bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait().expect("wait") {
+            Some(s) => return (s, false),
+            None if Instant::now() >= deadline => {
+                // SAFETY: kill(2) on the child's process group (it was made a group
+                // leader by process_group(0)); no memory is involved.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                return (child.wait().expect("wait"), true);
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
+
+impl Output {
+    fn new(
+        command: String,
+        (status, timed_out): (ExitStatus, bool),
+        stdout: String,
+        stderr: String,
+    ) -> Output {
+        Output {
+            status: if timed_out { None } else { status.code() },
+            signal: status.signal(),
+            stdout,
+            stderr,
+            timed_out,
+            command,
+        }
+    }
+}
+
+/// Read `r` to its end in a thread; the bytes arrive on the returned channel.
+fn read_in_thread(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Run `cmd` with stdin /dev/null and stdout/stderr going to `<dir>/<name>.out` and
+/// `<dir>/<name>.err` (created or truncated), killing its process group after
+/// `timeout`; the output is what the files hold when it exits. For commands whose
+/// children keep stdout/stderr open (`create`): pipes would wait for them.
+pub fn run_cmd_to_files(mut cmd: Command, dir: &Path, name: &str, timeout: Duration) -> Output {
     let command = format!("{cmd:?}");
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+    let out_path = dir.join(format!("{name}.out"));
+    let err_path = dir.join(format!("{name}.err"));
+    let create = |p: &Path| {
+        std::fs::File::create(p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()))
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(create(&out_path))
+        .stderr(create(&err_path))
         .process_group(0);
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
-    if let Some(input) = stdin {
-        let mut w = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        std::thread::spawn(move || {
-            let _ = w.write_all(&input);
-        });
-    }
-    let reader = |r: Option<Box<dyn Read + Send>>| {
-        let (tx, rx) = mpsc::channel();
-        if let Some(mut r) = r {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = r.read_to_end(&mut buf);
-                let _ = tx.send(buf);
-            });
-        }
-        rx
-    };
-    let out_rx = reader(
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let err_rx = reader(
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait().expect("wait") {
-            Some(s) => break s,
-            None if Instant::now() >= deadline => {
-                timed_out = true;
-                // SAFETY: kill(2) on the child's process group (it was made a group
-                // leader by process_group(0)); no memory is involved.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                break child.wait().expect("wait");
-            }
-            None => std::thread::sleep(Duration::from_millis(5)),
-        }
-    };
-    let grace = Duration::from_secs(2);
-    let collect = |rx: mpsc::Receiver<Vec<u8>>| {
-        String::from_utf8_lossy(&rx.recv_timeout(grace).unwrap_or_default()).into_owned()
-    };
-    use std::os::unix::process::ExitStatusExt;
-    Output {
-        status: if timed_out { None } else { status.code() },
-        signal: status.signal(),
-        stdout: collect(out_rx),
-        stderr: collect(err_rx),
-        timed_out,
+    let waited = wait_or_kill(&mut child, timeout);
+    Output::new(
         command,
-    }
+        waited,
+        std::fs::read_to_string(&out_path).unwrap_or_default(),
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -516,17 +522,32 @@ impl<'a> Container<'a> {
         self.bundle.path().to_str().unwrap()
     }
 
-    /// `create --bundle B --pid-file B/init.pid ID` (containerd's form).
+    /// `fastrun --root <root> ARGS...` under this container's state root.
+    pub fn fastrun(&self, args: &[&str]) -> Output {
+        self.root.fastrun(args)
+    }
+
+    /// `create --bundle B --pid-file B/init.pid ID` (containerd's form). Its stdout
+    /// and stderr are files in the bundle (`create.out`, `create.err`), which the
+    /// container's init inherits: see [`Container::output`].
     pub fn create(&self) -> Output {
         let pid_file = self.bundle.pid_file();
-        self.root.fastrun(&[
+        let cmd = self.root.command(&[
             "create",
             "--bundle",
             self.bundle_path(),
             "--pid-file",
             pid_file.to_str().unwrap(),
             self.id(),
-        ])
+        ]);
+        run_cmd_to_files(cmd, self.bundle.path(), "create", TIMEOUT)
+    }
+
+    /// What the container wrote so far on the stdout and stderr `create` gave it.
+    pub fn output(&self) -> (String, String) {
+        let read =
+            |n: &str| std::fs::read_to_string(self.bundle.path().join(n)).unwrap_or_default();
+        (read("create.out"), read("create.err"))
     }
 
     pub fn start(&self) -> Output {
@@ -718,4 +739,172 @@ pub fn assert_no_leftovers(root: &Path, id: &str) {
         "container {id} left resources behind:\n  {}",
         found.join("\n  ")
     );
+}
+
+// ---------------------------------------------------------------------------
+// Shortcuts for tests that look at what the container's process sees
+// ---------------------------------------------------------------------------
+
+/// A bundle whose process is `sh -c SCRIPT`.
+pub fn sh_bundle(name: &str, script: &str) -> Bundle {
+    Bundle::new(name).args(&["sh", "-c", script])
+}
+
+/// `run --bundle B [FLAGS...] ID` under a fresh state root, with `stdin` (or
+/// /dev/null); after it returns, the container is force-deleted and checked to have
+/// left nothing behind (checked before the guard's cleanup). Returns what `run` printed and its exit status.
+pub fn run_bundle_with(bundle: &Bundle, flags: &[&str], stdin: Option<&[u8]>) -> Output {
+    let root = StateRoot::new();
+    let mut args = vec!["run", "--bundle", bundle.path().to_str().unwrap()];
+    args.extend_from_slice(flags);
+    args.push(bundle.id());
+    // The guard cleans up even when an assertion fails; the leak check runs first.
+    let _guard = Container::new(&root, bundle);
+    let o = root.fastrun_with(&args, stdin, TIMEOUT);
+    assert!(!o.timed_out, "run timed out: {o}");
+    assert_no_leftovers(root.path(), bundle.id());
+    o
+}
+
+/// [`run_bundle_with`] without flags or stdin.
+pub fn run_bundle(bundle: &Bundle) -> Output {
+    run_bundle_with(bundle, &[], None)
+}
+
+/// Run `sh -c SCRIPT` in a container (after `modify` edits the config), assert that
+/// it exits 0, and return its stdout.
+#[track_caller]
+pub fn sh_output(name: &str, script: &str, modify: impl FnOnce(&mut Value)) -> String {
+    let b = sh_bundle(name, script).modify(modify);
+    let o = run_bundle(&b);
+    o.assert_success();
+    o.stdout
+}
+
+/// The value of `Field:` in /proc/PID/status text (`status`), trimmed.
+pub fn status_field<'a>(status: &'a str, field: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(str::trim)
+    })
+}
+
+/// The JSON lines of a `--log-format json` log file.
+pub fn log_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?}: {e}")))
+        .collect()
+}
+
+/// A process started in the background (its own process group), stdout and stderr
+/// collected; on drop, its process group gets SIGKILL.
+pub struct Background {
+    child: Option<std::process::Child>,
+    command: String,
+    out_rx: mpsc::Receiver<Vec<u8>>,
+    err_rx: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Background {
+    /// Spawn `cmd` with stdin /dev/null, stdout/stderr piped.
+    pub fn spawn(cmd: Command) -> Background {
+        Background::start(cmd, None)
+    }
+
+    /// Spawn `cmd` with `stdin` written to its stdin (or /dev/null), stdout/stderr
+    /// piped.
+    pub fn start(mut cmd: Command, stdin: Option<&[u8]>) -> Background {
+        let command = format!("{cmd:?}");
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {command}: {e}"));
+        if let Some(input) = stdin {
+            let mut w = child.stdin.take().unwrap();
+            let input = input.to_vec();
+            std::thread::spawn(move || {
+                let _ = w.write_all(&input);
+            });
+        }
+        let out_rx = read_in_thread(child.stdout.take().unwrap());
+        let err_rx = read_in_thread(child.stderr.take().unwrap());
+        Background {
+            child: Some(child),
+            command,
+            out_rx,
+            err_rx,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    /// Send `sig` to the process (not its group).
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) with a pid and a signal; no memory is involved.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Whether it has exited (without reaping it for good: the status is kept).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
+    /// Wait for it to exit (SIGKILL to its group after `timeout`), and collect its
+    /// output: for at most 2 more seconds, as a container may keep the pipes open.
+    pub fn wait(mut self, timeout: Duration) -> Output {
+        let mut child = self.child.take().unwrap();
+        let waited = wait_or_kill(&mut child, timeout);
+        let grace = Duration::from_secs(2);
+        let collect = |rx: &mpsc::Receiver<Vec<u8>>| {
+            String::from_utf8_lossy(&rx.recv_timeout(grace).unwrap_or_default()).into_owned()
+        };
+        let (stdout, stderr) = (collect(&self.out_rx), collect(&self.err_rx));
+        Output::new(std::mem::take(&mut self.command), waited, stdout, stderr)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill(2) on the child's own process group.
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Wait until `f` returns true (polling every 10 ms), or panic with `what` after `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+        })
+        .unwrap_or(false)
 }

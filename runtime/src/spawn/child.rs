@@ -104,8 +104,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             .map_err(fail(Step::SetNs, fds.join.len()))?;
     }
     if plan.ns.become_root {
-        caps::setresgid(0).map_err(fail(Step::Gid, 0))?;
-        caps::setresuid(0).map_err(fail(Step::Uid, 0))?;
+        // Become root of the user namespace (mapped by now): until then our host uid
+        // is unmapped in it, and creating files on its mounts fails with EOVERFLOW.
+        caps::setresgid(0).map_err(fail(Step::UserNsRoot, 0))?;
+        caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
     }
     if let Some(offsets) = &plan.ns.time_offsets {
         time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
@@ -148,11 +150,9 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         for (i, l) in rf.links.iter().enumerate() {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
         }
-        // Sysctls go through the container's fresh /proc before masks and read-only
-        // paths (as runc): `readonlyPaths` has /proc/sys, and podman always sets
-        // net.ipv4.ping_group_range.
+        // Before readonlyPaths makes /proc/sys read-only (runc's order too).
         for (i, s) in plan.sysctls.iter().enumerate() {
-            write_sysctl(Some(root.0), &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+            write_sysctl(root.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
         }
         for (i, p) in rf.masked.iter().enumerate() {
             rootfs::mask(root.0, p, host_null.0).map_err(fail_op(Step::Mask, i))?;
@@ -183,7 +183,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     }
     if plan.rootfs.is_none() {
         for (i, s) in plan.sysctls.iter().enumerate() {
-            write_sysctl(None, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+            write_sysctl(libc::AT_FDCWD, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
         }
     }
     if let Some(h) = &plan.hostname {
@@ -444,20 +444,21 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-/// Write a sysctl through the container's fresh /proc (checked to be a real procfs):
-/// `proc/sys` resolved inside the container's root `root` (before pivot), or
-/// `/proc/sys` when there is no root to switch to.
-fn write_sysctl(root: Option<i32>, rel: &CStr, value: &CStr) -> Result<(), Errno> {
+/// Write `value` to /proc/sys/`rel` of the root `root` (the container's root fd
+/// before the switch, or AT_FDCWD without a rootfs).
+fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
+    // Through the container's fresh /proc, checked to be a real procfs.
     let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
-    let sys = Fd(match root {
-        Some(root) => fs::openat2(
+    let sys = Fd(if root == libc::AT_FDCWD {
+        fs::openat(root, c"/proc/sys", flags, 0)?
+    } else {
+        fs::openat2(
             root,
-            c"proc/sys",
+            c"/proc/sys",
             flags,
             0,
             fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
-        )?,
-        None => fs::openat(libc::AT_FDCWD, c"/proc/sys", flags, 0)?,
+        )?
     });
     if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));

@@ -141,6 +141,9 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::Groups => format!("process.user.additionalGids: setgroups: {errno}"),
         Step::Gid => format!("process.user.gid {}: setresgid: {errno}", p.gid),
         Step::Uid => format!("process.user.uid {}: setresuid: {errno}", p.uid),
+        Step::UserNsRoot => format!(
+            "linux.uidMappings/gidMappings: become root (0) of the user namespace: {errno} (are uid and gid 0 mapped?)"
+        ),
         Step::NoNewPrivs => format!("process.noNewPrivileges: prctl: {errno}"),
         Step::FindExecutable | Step::Exec => {
             let arg0 = p

@@ -42,13 +42,14 @@ pub enum Step {
     PreserveFds = 33,
     Terminal = 34,
     Hooks = 35,
+    UserNsRoot = 36,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 35] = [
+        const ALL: [Step; 36] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -84,6 +85,7 @@ impl Step {
             PreserveFds,
             Terminal,
             Hooks,
+            UserNsRoot,
         ];
         ALL.iter()
             .copied()

@@ -11,7 +11,7 @@ pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 pub struct Cloned {
     /// The child's pid in the caller's pid namespace.
     pub pid: libc::pid_t,
-    /// A pidfd for the child (CLONE_PIDFD), or -1 when the fallback path could not make one.
+    /// A pidfd for the child (CLONE_PIDFD); always valid.
     pub pidfd: libc::c_int,
 }
 
@@ -58,19 +58,24 @@ pub fn fork_into(ns_flags: u64, cgroup_fd: Option<libc::c_int>) -> SysResult<Sid
     }
 }
 
-/// The `clone(2)` fallback for kernels without clone3 (before 5.3).
-fn fork_legacy(ns_flags: u64) -> SysResult<Side> {
+/// The `clone(2)` fallback where clone3 is missing (Linux 5.2, or a sandbox such
+/// as valgrind that refuses clone3): CLONE_PIDFD through clone(2), which returns
+/// the pidfd in the parent_tid argument. Without a pidfd there is no race-free
+/// handle on the child, so a kernel that cannot give one is refused (ENOSYS).
+pub(crate) fn fork_legacy(ns_flags: u64) -> SysResult<Side> {
     let mut pidfd: libc::c_int = -1;
-    let flags = ns_flags as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
+    let flags = ns_flags as libc::c_ulong
+        | libc::CLONE_PIDFD as libc::c_ulong
+        | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: raw clone with a NULL stack behaves like fork (x86_64 argument order:
-    // flags, stack, parent_tid, child_tid, tls). CLONE_PIDFD is not requested here
-    // because the pre-5.3 kernels this path is for may not know it.
+    // flags, stack, parent_tid, child_tid, tls); with CLONE_PIDFD the kernel writes
+    // the pidfd through parent_tid, which points at `pidfd` on our stack.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
             flags,
             0usize,
-            std::ptr::null_mut::<libc::c_int>(),
+            &mut pidfd as *mut libc::c_int,
             std::ptr::null_mut::<libc::c_int>(),
             0usize,
         )
@@ -79,7 +84,10 @@ fn fork_legacy(ns_flags: u64) -> SysResult<Side> {
     if pid == 0 {
         return Ok(Side::Child);
     }
-    pidfd = super::pidfd::open(pid as libc::pid_t).unwrap_or(pidfd);
+    if pidfd < 0 {
+        // Unreachable on a kernel that accepted CLONE_PIDFD; be safe anyway.
+        return Err(Errno(libc::ENOSYS));
+    }
     Ok(Side::Parent(Cloned {
         pid: pid as libc::pid_t,
         pidfd,
@@ -90,4 +98,31 @@ fn fork_legacy(ns_flags: u64) -> SysResult<Side> {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it does not return.
     unsafe { libc::_exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child_exit_status(side: SysResult<Side>) -> i32 {
+        match side.unwrap() {
+            Side::Child => exit_now(7),
+            Side::Parent(c) => {
+                assert!(c.pidfd >= 0);
+                let status = crate::sys::pidfd::wait(c.pidfd).unwrap();
+                crate::sys::fs::close(c.pidfd);
+                crate::sys::pidfd::exit_code(status)
+            }
+        }
+    }
+
+    #[test]
+    fn clone3_gives_a_pidfd_and_the_status() {
+        assert_eq!(child_exit_status(fork_into(0, None)), 7);
+    }
+
+    #[test]
+    fn legacy_clone_gives_a_pidfd_too() {
+        assert_eq!(child_exit_status(fork_legacy(0)), 7);
+    }
 }
