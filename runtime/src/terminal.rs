@@ -16,35 +16,8 @@ use crate::sys::pidfd;
 pub fn send_to_console_socket(path: &Path, master: &OwnedFd) -> Result<()> {
     let stream =
         UnixStream::connect(path).map_err(|e| Error::path("connect to console socket", path, e))?;
-    let name = b"/dev/ptmx";
-    let mut iov = libc::iovec {
-        iov_base: name.as_ptr() as *mut libc::c_void,
-        iov_len: name.len(),
-    };
-    let mut control = [0u64; 4];
-    // SAFETY: msghdr is plain data; the fields are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    // SAFETY: one cmsghdr with one int fits the 32-byte buffer; the pointers stay inside it.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), master.as_raw_fd());
-    }
-    // SAFETY: `msg` and what it points to live through the call.
-    if unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } < 0 {
-        return Err(Error::path(
-            "send pty to console socket",
-            path,
-            std::io::Error::last_os_error(),
-        ));
-    }
+    crate::sys::socket::send_with_fd(stream.as_raw_fd(), b"/dev/ptmx", master.as_raw_fd())
+        .map_err(|e| Error::path("send pty to console socket", path, e.into_io()))?;
     Ok(())
 }
 

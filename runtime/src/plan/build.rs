@@ -32,9 +32,13 @@ pub struct PlanInput {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Fds of the preserved range the caller did not have open (sorted).
+    pub preserve_absent: Vec<u32>,
     pub cgroups: CgroupView,
     /// Highest capability the kernel knows (`/proc/sys/kernel/cap_last_cap`).
     pub last_cap: u32,
+    /// Directory of compiled seccomp filters (None: always compile).
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -116,9 +120,14 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         process: process_plan(process, input.last_cap)?,
         new_keyring: !input.no_new_keyring,
         preserve_fds: input.preserve_fds,
+        preserve_absent: input.preserve_absent.clone(),
         hooks_sync: config.hooks.as_ref().is_some_and(|h| {
             !h.prestart.is_empty() || !h.create_runtime.is_empty() || !h.create_container.is_empty()
         }),
+        seccomp: match linux.and_then(|l| l.seccomp.as_ref()) {
+            Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
+            None => None,
+        },
     })
 }
 
