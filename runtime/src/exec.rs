@@ -224,7 +224,10 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             return Err(e);
         }
         let pty = child.pty.take().filter(|_| opts.console_socket.is_none());
-        child.commit()?;
+        if let Err(e) = child.commit_and_confirm() {
+            child.kill_and_reap();
+            return Err(e);
+        }
         if opts.detach {
             return Ok(0);
         }

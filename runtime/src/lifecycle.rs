@@ -621,7 +621,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             .filter(|_| opts.console_socket.is_none());
         let pidfd = created.init.pidfd.as_raw_fd();
         let code = start_container_hooks(&created.record, pidfd)
-            .and_then(|()| created.init.commit())
+            .and_then(|()| created.init.commit_and_confirm())
             .and_then(|()| poststart_hooks(&created.record, pidfd))
             .and_then(|()| match pty {
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),

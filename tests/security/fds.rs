@@ -312,3 +312,50 @@ fn exec_passes_only_stdio_and_the_preserved_fds() {
     );
     assert_eq!(fds[3].1, host.as_str());
 }
+
+/// The CLI opens its `--log` file before it knows which fds the caller
+/// preserves: with more fds asked for than the caller has open, the log file
+/// must still never be one of them.
+#[test]
+fn the_log_file_never_becomes_a_preserved_fd() {
+    let root = StateRoot::new();
+    let bundle = Bundle::new("log-fd").args(&["sleep", "600"]);
+    let c = Container::new(&root, &bundle);
+    c.create().assert_success();
+    c.start().assert_success();
+    let host = HostDir::new("log-fd-one");
+    let one = [dir_fd(host.path())];
+    let log = bundle.path().join("fastrun.log");
+    let pid_file = bundle.path().join("exec.pid");
+    let mut cmd = Command::new(fastrun_bin());
+    cmd.args([
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--root",
+    ])
+    .arg(root.path())
+    .args([
+        "exec",
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--preserve-fds",
+        "8",
+    ])
+    .args([c.id(), "sleep", "600"]);
+    with_leaked_fds(&mut cmd, &one, 3, host.path());
+    run_cmd(cmd, None, T).assert_success();
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let fds = host_fd_list(pid.trim().parse().unwrap());
+    assert!(
+        !fds.iter().any(|(_, target)| target.contains("fastrun.log")),
+        "the runtime's log file reached the container: {fds:?}"
+    );
+    assert_eq!(
+        fds.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [0, 1, 2, 3],
+        "{fds:?}"
+    );
+}

@@ -431,7 +431,9 @@ fn cve_2025_52565_console_symlink_is_not_followed() {
     ]);
     o.assert_failure();
     assert!(
-        o.stderr.contains("process.terminal") && o.stderr.contains("symbolic links"),
+        o.stderr.contains("process.terminal")
+            && o.stderr.contains("/dev/console")
+            && o.stderr.contains("symlink"),
         "the error should say /dev/console is a symlink: {o}"
     );
     c.assert_no_leftovers();

@@ -547,19 +547,13 @@ fn cgroup_steps(
         no_symlink: false,
         type_name: "cgroup".into(),
     };
-    match &input.cgroups {
-        CgroupView::None => out.push(tmpfs(
-            dest,
-            m::MOUNT_ATTR_RDONLY
-                | m::MOUNT_ATTR_NOSUID
-                | m::MOUNT_ATTR_NODEV
-                | m::MOUNT_ATTR_NOEXEC,
-        )),
-        CgroupView::V2 { path } => out.push(MountStep {
+    // The container's own cgroup directory of the host, bound read-only as asked.
+    let bind = |dest: InRootPath, source: &PathBuf| -> Result<MountStep> {
+        Ok(MountStep {
             config_index: i,
             dest,
             kind: MountKind::Bind {
-                source: cstring(&path.to_string_lossy(), &what)?,
+                source: cstring(&source.to_string_lossy(), &what)?,
                 recursive: false,
                 attr: bind_attr,
                 rec_attr: MountAttr::default(),
@@ -569,7 +563,17 @@ fn cgroup_steps(
             dest_is_file: false,
             no_symlink: false,
             type_name: "cgroup".into(),
-        }),
+        })
+    };
+    match &input.cgroups {
+        CgroupView::None => out.push(tmpfs(
+            dest,
+            m::MOUNT_ATTR_RDONLY
+                | m::MOUNT_ATTR_NOSUID
+                | m::MOUNT_ATTR_NODEV
+                | m::MOUNT_ATTR_NOEXEC,
+        )),
+        CgroupView::V2 { path } => out.push(bind(dest, path)?),
         CgroupView::V1 { hierarchies } => {
             let base = dest.display.clone();
             out.push(tmpfs(
@@ -577,21 +581,10 @@ fn cgroup_steps(
                 m::MOUNT_ATTR_NOSUID | m::MOUNT_ATTR_NODEV | m::MOUNT_ATTR_NOEXEC,
             ));
             for (name, path) in hierarchies {
-                out.push(MountStep {
-                    config_index: i,
-                    dest: InRootPath::new(&format!("{base}/{name}"), &what)?,
-                    kind: MountKind::Bind {
-                        source: cstring(&path.to_string_lossy(), &what)?,
-                        recursive: false,
-                        attr: bind_attr,
-                        rec_attr: MountAttr::default(),
-                        idmap: None,
-                    },
-                    propagation: 0,
-                    dest_is_file: false,
-                    no_symlink: false,
-                    type_name: "cgroup".into(),
-                });
+                out.push(bind(
+                    InRootPath::new(&format!("{base}/{name}"), &what)?,
+                    path,
+                )?);
             }
             if opts.attr_set & m::MOUNT_ATTR_RDONLY != 0 {
                 out.push(MountStep {

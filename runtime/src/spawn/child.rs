@@ -86,7 +86,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     // without CAP_SYS_PTRACE on the host: a container process that shares a
     // namespace with it (`exec`, a joined pid or user namespace) cannot reach it,
     // not even in the window after the capabilities are dropped. execve restores it.
-    let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    // Exception: a new user namespace whose maps the parent still has to write
+    // (an unprivileged parent cannot open a non-dumpable child's uid_map); no
+    // other process lives in that namespace yet, and we turn it off right after go.
+    if plan.id_maps.is_none() {
+        let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    }
     fs::close(fds.parent_sock);
     close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
@@ -96,6 +101,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         Ok(_) => exit_now(1), // the parent is gone: nobody to report to
         Err(e) => return Err(fail(Step::WaitParent, 0)(e)),
     }
+    let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
 
     for (i, (flag, fd)) in fds.join.iter().enumerate() {
         // SAFETY: setns on an fd the parent opened for this purpose.
@@ -113,14 +119,16 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         fs_cvt(unsafe { libc::unshare(plan.ns.unshare_flags) })
             .map_err(fail(Step::SetNs, fds.join.len()))?;
     }
+    // Time offsets first: once we become the user namespace's root we are
+    // non-dumpable and no longer own our /proc/self files.
+    if let Some(offsets) = &plan.ns.time_offsets {
+        time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
+    }
     if plan.ns.become_root {
         // Become root of the user namespace (mapped by now): until then our host uid
         // is unmapped in it, and creating files on its mounts fails with EOVERFLOW.
         caps::setresgid(0).map_err(fail(Step::UserNsRoot, 0))?;
         caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
-    }
-    if let Some(offsets) = &plan.ns.time_offsets {
-        time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
     }
 
     // SAFETY: umask cannot fail. Devices and mount points get exact modes.

@@ -161,6 +161,9 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::PreserveFds => format!("--preserve-fds: {errno}"),
         Step::OpenHostNull => format!("open the host's /dev/null for masking: {errno}"),
         Step::Hooks => format!("wait for the create hooks: {errno}"),
+        Step::Terminal if errno == Errno(libc::ELOOP) => {
+            "process.terminal: /dev/console in the container is a symlink: refused".to_string()
+        }
         Step::Terminal => format!("process.terminal: set up the pty: {errno}"),
         Step::Seccomp => {
             let hint = match errno.0 {

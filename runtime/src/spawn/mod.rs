@@ -48,6 +48,8 @@ pub struct Init {
     sock: OwnedFd,
     /// The seccomp notify fd the init sent (SCMP_ACT_NOTIFY), for the listener.
     pub seccomp_notify: Option<OwnedFd>,
+    /// argv[0] of the process, for the message of an exec that fails after commit.
+    arg0: String,
 }
 
 impl Init {
@@ -58,6 +60,28 @@ impl Init {
             op: "start the container process",
             source: e.into_io(),
         })
+    }
+
+    /// Commit a process that has no exec fifo (run, exec) and wait until it has
+    /// exec'd: the sync socket is close-on-exec, so EOF means the exec happened;
+    /// a message means it failed, and says why.
+    pub fn commit_and_confirm(&self) -> Result<()> {
+        self.commit()?;
+        match Msg::recv(self.sock.as_raw_fd()) {
+            Ok(None) => Ok(()),
+            Ok(Some(m)) if m.kind == MSG_ERROR => {
+                let errno = Errno(m.errno);
+                Err(Error::Init {
+                    message: format!("exec: {:?}: {errno}", self.arg0),
+                    errno: m.errno,
+                })
+            }
+            Ok(Some(_)) => Err(Error::Internal("unexpected message after commit".into())),
+            Err(e) => Err(Error::Sys {
+                op: "wait for the container process to start",
+                source: e.into_io(),
+            }),
+        }
     }
 
     /// Wait for the init to exit and return its exit code (128+N for signal N).
@@ -234,6 +258,12 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         pty: None,
         sock: parent_sock,
         seccomp_notify: None,
+        arg0: plan
+            .process
+            .argv
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
 
     if let Err(e) = prepare_child(plan, &init, io.after_clone) {
