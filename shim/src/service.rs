@@ -89,24 +89,9 @@ pub fn unmount_rootfs(target: &Path) {
 /// `containerd-shim` crate's helper forks and waits through its own reaper, which
 /// this shim does not use.)
 fn mount(typ: &str, source: &str, options: &[String], target: &Path) -> Result<(), String> {
-    let mut flags: libc::c_ulong = 0;
-    let mut data = Vec::new();
-    for o in options {
-        match o.as_str() {
-            "ro" => flags |= libc::MS_RDONLY,
-            "rw" | "defaults" => {}
-            "bind" => flags |= libc::MS_BIND,
-            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
-            "nosuid" => flags |= libc::MS_NOSUID,
-            "nodev" => flags |= libc::MS_NODEV,
-            "noexec" => flags |= libc::MS_NOEXEC,
-            "noatime" => flags |= libc::MS_NOATIME,
-            "relatime" => flags |= libc::MS_RELATIME,
-            other => data.push(other),
-        }
-    }
+    let (flags, data) = mount_flags(options);
     let c = |s: &str| std::ffi::CString::new(s).map_err(|_| format!("NUL in mount {s:?}"));
-    let (src, ty, dat) = (c(source)?, c(typ)?, c(&data.join(","))?);
+    let (src, ty, dat) = (c(source)?, c(typ)?, c(&data)?);
     let tgt = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
         .map_err(|_| "NUL in the rootfs path".to_string())?;
     // SAFETY: NUL-terminated strings that outlive the call.
@@ -158,6 +143,57 @@ fn mount(typ: &str, source: &str, options: &[String], target: &Path) -> Result<(
         };
     }
     Ok(())
+}
+
+/// Split mount options into MS_* flags and the filesystem's data string.
+fn mount_flags(options: &[String]) -> (libc::c_ulong, String) {
+    let mut flags: libc::c_ulong = 0;
+    let mut data = Vec::new();
+    for o in options {
+        match o.as_str() {
+            "ro" => flags |= libc::MS_RDONLY,
+            "rw" | "defaults" => {}
+            "bind" => flags |= libc::MS_BIND,
+            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
+            "nosuid" => flags |= libc::MS_NOSUID,
+            "nodev" => flags |= libc::MS_NODEV,
+            "noexec" => flags |= libc::MS_NOEXEC,
+            "noatime" => flags |= libc::MS_NOATIME,
+            "relatime" => flags |= libc::MS_RELATIME,
+            other => data.push(other),
+        }
+    }
+    (flags, data.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_options_are_data() {
+        let o: Vec<String> = ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/a:/b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (flags, data) = mount_flags(&o);
+        assert_eq!(flags, 0);
+        assert_eq!(data, "index=off,workdir=/w,upperdir=/u,lowerdir=/a:/b");
+    }
+
+    #[test]
+    fn bind_options_are_flags() {
+        let o: Vec<String> = ["rbind", "ro", "nosuid"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (flags, data) = mount_flags(&o);
+        assert_eq!(
+            flags,
+            libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY | libc::MS_NOSUID
+        );
+        assert_eq!(data, "");
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,10 +331,7 @@ impl Service {
     /// Reap every exited child we may reap now and record the exits.
     pub fn reap_pass(&self) {
         let _g = self.reap_lock.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let Some(pid) = reaper::peek_exited() else {
-                break;
-            };
+        while let Some(pid) = reaper::peek_exited() {
             let known = self.lock().pids.contains_key(&pid);
             if !known && self.busy.load(Ordering::SeqCst) > 0 {
                 // Maybe a child the engine waits for itself: leave it.
