@@ -2,7 +2,10 @@
 # `ctr run --rm IMG cN true` in a loop under one private containerd, with fastrun,
 # runc and crun as the runc.v2 shim's binary (`--runc-binary`): the whole path a
 # container start takes under containerd (ctr → containerd → shim → runtime create,
-# start, delete), so the runtime's share is diluted by containerd's own work.
+# start, delete), so the runtime's share is diluted by containerd's own work. A
+# fourth entry, "shim", is fastrun's own shim (`--runtime io.containerd.fastrun.v2`:
+# no runtime binary is executed, the shim drives the engine in-process). At the end,
+# the resident memory (VmRSS) of one idle shim per kind: runc's Go shim vs fastrun's.
 #
 #   benches/ctr_run_loop.sh [ITERATIONS]      (default 30; as root)
 #
@@ -18,8 +21,9 @@ N=${1:-30}
 ((N % 10 == 0)) || { echo "ITERATIONS must be a multiple of 10" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run as root" >&2; exit 1; }
 
-cargo build --release -q
+cargo build --release -q -p fastrun -p containerd-shim-fastrun-v2
 FASTRUN=$PWD/target/release/fastrun
+SHIM_DIR=$PWD/target/release
 RUNC=$(command -v runc)
 CRUN=$(command -v crun)
 
@@ -48,7 +52,7 @@ umoci unpack --image "$D/oci:busybox" "$D/b" >/dev/null
 R=$D/b/rootfs
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,etc,root}
 cp /bin/busybox "$R/bin/"
-for a in sh true echo; do ln -s busybox "$R/bin/$a"; done
+for a in sh true echo sleep; do ln -s busybox "$R/bin/$a"; done
 umoci repack --image "$D/oci:busybox" "$D/b" >/dev/null
 umoci config --image "$D/oci:busybox" --config.cmd /bin/sh >/dev/null
 skopeo copy --quiet "oci:$D/oci:busybox" "oci-archive:$D/busybox.tar:localhost/busybox:latest"
@@ -65,7 +69,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$D/opt"
 EOF
-unshare -m --propagation private sh -c \
+PATH="$SHIM_DIR:$PATH" unshare -m --propagation private sh -c \
   'umount /sys/fs/cgroup/unified 2>/dev/null; exec containerd --config "$1"' sh "$D/config.toml" \
   >"$D/containerd.log" 2>&1 &
 CTD_PID=$!
@@ -74,13 +78,18 @@ CTR=(ctr --address "$D/containerd.sock" --namespace "$NS")
 "${CTR[@]}" images import "$D/busybox.tar" >/dev/null
 
 run_one() { # name binary id
-  "${CTR[@]}" run --rm --runc-binary "$2" --runc-root "$D/root-$1" --fifo-dir "$D/fifo" \
-    localhost/busybox:latest "$3" true
+  if [[ $1 == shim ]]; then
+    "${CTR[@]}" run --rm --runtime io.containerd.fastrun.v2 --fifo-dir "$D/fifo" \
+      localhost/busybox:latest "$3" true
+  else
+    "${CTR[@]}" run --rm --runc-binary "$2" --runc-root "$D/root-$1" --fifo-dir "$D/fifo" \
+      localhost/busybox:latest "$3" true
+  fi
 }
 
 declare -A TOTAL
-names=(fastrun runc crun)
-declare -A BIN=([fastrun]=$FASTRUN [runc]=$RUNC [crun]=$CRUN)
+names=(fastrun runc crun shim)
+declare -A BIN=([fastrun]=$FASTRUN [runc]=$RUNC [crun]=$CRUN [shim]=-)
 for n in "${names[@]}"; do
   TOTAL[$n]=0
   for i in 1 2 3; do run_one "$n" "${BIN[$n]}" "warm-$n-$i" || { echo "$n fails under containerd here" >&2; exit 1; }; done
@@ -101,3 +110,26 @@ for n in "${names[@]}"; do
 done
 awk -v f="${TOTAL[fastrun]}" -v r="${TOTAL[runc]}" -v c="${TOTAL[crun]}" \
   'BEGIN { printf "runc/fastrun %.2fx   crun/fastrun %.2fx\n", r / f, c / f }'
+awk -v f="${TOTAL[fastrun]}" -v r="${TOTAL[runc]}" -v s="${TOTAL[shim]}" \
+  'BEGIN { printf "shim/(runc shim + fastrun) %.2f   shim/(runc shim + runc) %.2f\n", s / f, s / r }'
+
+# Memory: one idle container per shim kind, and the VmRSS of its shim.
+"${CTR[@]}" run -d --runc-binary "$RUNC" --runc-root "$D/root-runc" --fifo-dir "$D/fifo" \
+  localhost/busybox:latest rss-runc sleep 1000 >/dev/null
+"${CTR[@]}" run -d --runtime io.containerd.fastrun.v2 --fifo-dir "$D/fifo" \
+  localhost/busybox:latest rss-shim sleep 1000 >/dev/null
+sleep 1
+rss() { # binary id
+  local pid
+  pid=$(pgrep -f "$1 .*-id $2 .*$D/containerd.sock" | head -1)
+  awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"
+}
+R_RUNC=$(rss containerd-shim-runc-v2 rss-runc)
+R_SHIM=$(rss containerd-shim-fastrun-v2 rss-shim)
+awk -v a="$R_SHIM" -v b="$R_RUNC" \
+  'BEGIN { printf "shim VmRSS: runc.v2 (Go) %d kB, fastrun.v2 %d kB, fastrun/runc %.2f\n", b, a, a / b }'
+for c in rss-runc rss-shim; do "${CTR[@]}" task kill -s KILL "$c" >/dev/null 2>&1 || true; done
+for c in rss-runc rss-shim; do
+  for _ in $(seq 50); do "${CTR[@]}" task delete "$c" >/dev/null 2>&1 && break; sleep 0.1; done
+  "${CTR[@]}" container rm "$c" >/dev/null 2>&1 || true
+done
