@@ -40,6 +40,7 @@ cleanup() {
   for c in /sys/fs/cgroup/*/"$NS"; do
     [[ -d $c ]] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
   done
+  rmdir "/run/containerd/fastrun/$NS" 2>/dev/null # the shim's (empty) state root
   grep -F " $D" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
   rm -rf "$D"
 }
