@@ -190,6 +190,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
                 start_fd: None,
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
                 target_pidfd: Some(target.as_raw_fd()),
+                stdio: opts.stdio,
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },

@@ -305,6 +305,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
             target_pidfd: None,
+            stdio: opts.stdio,
             after_clone: &mut after_clone,
             on_hooks: if plan.hooks_sync {
                 Some(&mut on_hooks)
