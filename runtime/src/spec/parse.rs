@@ -68,6 +68,18 @@ pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
     buf: &'a mut [u8],
     doc: Doc,
 ) -> Result<T, SpecError> {
+    // A raw NUL byte is never valid JSON (inside a string it must be escaped), but
+    // simd-json accepts one right after a scalar, and ignores what follows up to
+    // the next structural character: `{"size": 1\0garbage}` would read as 1. Found
+    // by the config_differential fuzz target; `contains` is a memchr.
+    if buf.contains(&0) {
+        let at = buf.iter().position(|&b| b == 0).unwrap_or(0);
+        return Err(SpecError::new(
+            SpecErrorKind::Syntax,
+            doc.file,
+            format!("invalid JSON at byte {at}: NUL byte"),
+        ));
+    }
     let mut de = simd_json::Deserializer::from_slice(buf).map_err(|e| syntax_error(doc, &e))?;
     // A walk of the tape (about 2 µs for 30 KB) before serde recurses into it.
     if too_deep(de.as_value(), MAX_DEPTH) {
@@ -310,6 +322,30 @@ mod tests {
         );
         let mut buf = json.into_bytes();
         parse(&mut buf).unwrap();
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        // Fuzz regressions (config_differential): simd-json took a scalar followed
+        // by a NUL byte and skipped whatever came after it.
+        for json in [
+            "{\"a\":1\0xyz}",
+            "{\"a\":true\0}",
+            "{\"a\":null\0}",
+            "{\"a\":[1,2\0]}",
+            "{\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":320\0\0\0\000}]}}",
+            "{\"ociVersion\":\"1.0.0\"}\0",
+        ] {
+            let e = parse_err(json);
+            assert_eq!(e.kind, SpecErrorKind::Syntax, "{json:?}");
+            assert!(e.message.contains("NUL byte"), "{json:?}: {e}");
+        }
+        assert!(parse_err("{\"a\":1\0}")
+            .to_string()
+            .starts_with("config.json: invalid JSON at byte 6: NUL byte"));
+        // Escaped, it is a string like any other (refused later where a C string is needed).
+        let mut buf = br#"{"hostname":"a\u0000b"}"#.to_vec();
+        assert_eq!(parse(&mut buf).unwrap().hostname, "a\0b");
     }
 
     #[test]
