@@ -128,6 +128,17 @@ pub enum Command {
     Unsupported(&'static str),
 }
 
+impl Command {
+    /// The `--preserve-fds` count: the fds 3..3+N belong to the caller.
+    pub fn preserve_fds(&self) -> u32 {
+        match self {
+            Command::Create { opts, .. } | Command::Run { opts, .. } => opts.preserve_fds,
+            Command::Exec { opts, .. } => opts.preserve_fds,
+            _ => 0,
+        }
+    }
+}
+
 /// The whole command line, parsed (the binary parses in two steps, see [`parse_globals`]).
 #[cfg(test)]
 #[derive(Debug, Clone)]

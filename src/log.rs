@@ -12,7 +12,8 @@ use crate::output::json_string;
 
 /// Where log lines go: the `--log` file, or stderr (debug lines only, with `--debug`).
 pub struct Logger {
-    file: Option<File>,
+    /// Shared with the engine's log sink (one fd, never a clone at a low number).
+    file: Option<std::sync::Arc<File>>,
     format: LogFormat,
     debug: bool,
 }
@@ -38,6 +39,7 @@ impl Logger {
                     .mode(0o644)
                     .custom_flags(libc::O_CLOEXEC)
                     .open(p)
+                    .map(std::sync::Arc::new)
                     .map_err(|e| format!("open log file {}: {e}", p.display()))?,
             ),
         };
@@ -68,10 +70,30 @@ impl Logger {
         }
     }
 
+    /// Move the log file's fd to `min` or above (close-on-exec), if it is lower.
+    pub fn move_above(&mut self, min: u32) -> Result<(), String> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let Some(f) = &self.file else { return Ok(()) };
+        if f.as_raw_fd() >= min as i32 {
+            return Ok(());
+        }
+        // SAFETY: F_DUPFD_CLOEXEC on an fd we own; the new fd is ours.
+        let fd = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min as libc::c_int) };
+        if fd < 0 {
+            return Err(format!(
+                "move the log file above fd {min}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // SAFETY: `fd` is a fresh fd nobody else owns; the old one closes on drop.
+        self.file = Some(std::sync::Arc::new(unsafe { File::from_raw_fd(fd) }));
+        Ok(())
+    }
+
     /// A sink for the engine's own messages: warnings go to stderr and the log
     /// file, debug notes (with `--debug`) to the log file or stderr.
     pub fn sink(&self) -> fastrun_runtime::LogSink {
-        let file = self.file.as_ref().and_then(|f| f.try_clone().ok());
+        let file = self.file.clone();
         let (format, debug) = (self.format, self.debug);
         std::sync::Arc::new(move |level: fastrun_runtime::LogLevel, msg: &str| {
             let name = match level {
@@ -82,7 +104,7 @@ impl Logger {
             match &file {
                 Some(f) => {
                     let _ =
-                        (&*f).write_all(format_line(format, name, msg, &now_rfc3339()).as_bytes());
+                        (&**f).write_all(format_line(format, name, msg, &now_rfc3339()).as_bytes());
                     if level == fastrun_runtime::LogLevel::Warning {
                         let _ = writeln!(std::io::stderr(), "{msg}");
                     }
@@ -97,9 +119,9 @@ impl Logger {
 
     fn write(&mut self, level: &str, msg: &str) {
         let line = format_line(self.format, level, msg, &now_rfc3339());
-        if let Some(f) = self.file.as_mut() {
+        if let Some(f) = self.file.as_ref() {
             // One write per line so concurrent writers do not interleave (O_APPEND).
-            let _ = f.write_all(line.as_bytes());
+            let _ = (&**f).write_all(line.as_bytes());
         }
     }
 }
@@ -149,53 +171,18 @@ fn logfmt_value(v: &str) -> String {
     s
 }
 
-/// The current time as RFC 3339 in UTC, to the second (logrus' default).
+/// Now as `YYYY-MM-DDTHH:MM:SSZ` (logrus's RFC 3339 timestamps, to the second).
 pub fn now_rfc3339() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    rfc3339(secs)
-}
-
-/// `secs` since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 → (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    fastrun_runtime::state::rfc3339(secs as i64, 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_925_422), "2026-11-29T04:10:22Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
 
     #[test]
     fn json_lines() {

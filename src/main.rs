@@ -47,6 +47,11 @@ fn real_main(args: &[String]) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(&mut log, &Failure::Usage(e.0)),
     };
+    // The log file was opened before we knew which fds the caller preserves: keep it
+    // out of 3..3+N, or it could be passed into the container (CVE-2024-21626 class).
+    if let Err(e) = log.move_above(3 + command.preserve_fds()) {
+        return fail(&mut log, &Failure::Other(e));
+    }
     match commands::execute(g, command, &mut log) {
         Ok(code) => code,
         Err(f) => fail(&mut log, &f),

@@ -196,3 +196,24 @@ fn idmap_on_a_non_bind_mount_is_refused() {
     drop(c);
     assert_no_leftovers(root.path(), bundle.id());
 }
+
+#[test]
+fn time_offsets_work_inside_a_user_namespace() {
+    let root = StateRoot::new();
+    let bundle = userns_bundle("userns-time", &["cat", "/proc/self/timens_offsets"]).modify(|v| {
+        v["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        v["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 86400, "nanosecs": 0}});
+    });
+    let c = Container::new(&root, &bundle);
+    let o = c.run();
+    o.assert_success();
+    assert!(
+        o.stdout.contains("monotonic") && o.stdout.contains("86400"),
+        "{o}"
+    );
+    drop(c);
+    assert_no_leftovers(root.path(), bundle.id());
+}

@@ -27,6 +27,10 @@ pub struct Context {
     pub systemd_cgroup: bool,
     /// Receives warnings (e.g. a failed poststop hook) and debug notes.
     pub log: Option<LogSink>,
+    /// Directory caching compiled seccomp filters (default
+    /// [`crate::seccomp::DEFAULT_CACHE_DIR`]); None compiles every time. An
+    /// unwritable directory (rootless) just means no caching.
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Context {
@@ -35,6 +39,7 @@ impl std::fmt::Debug for Context {
             .field("root", &self.root)
             .field("systemd_cgroup", &self.systemd_cgroup)
             .field("log", &self.log.is_some())
+            .field("seccomp_cache", &self.seccomp_cache)
             .finish()
     }
 }
@@ -61,6 +66,7 @@ impl Default for Context {
             root: PathBuf::from(DEFAULT_ROOT),
             systemd_cgroup: false,
             log: None,
+            seccomp_cache: Some(PathBuf::from(crate::seccomp::DEFAULT_CACHE_DIR)),
         }
     }
 }

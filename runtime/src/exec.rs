@@ -87,8 +87,27 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
     Ok(())
 }
 
+/// The container's seccomp filter (saved at create), for the new process too.
+fn seccomp_plan(
+    ctx: &Context,
+    store: &Store,
+    id: &str,
+) -> Result<Option<crate::seccomp::SeccompPlan>> {
+    let path = store.dir(id)?.join(crate::seccomp::notify::STATE_FILE);
+    let buf = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::path("read", &path, e)),
+    };
+    let s: spec::Seccomp<'_> = serde_json::from_slice(&buf)
+        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref()).map(Some)
+}
+
 /// Run a process in a container; the exit status without `--detach`, else 0.
 pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
+    // Before opening anything: which of the fds to preserve the caller really has.
+    let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
     let store = Store::new(&ctx.root);
     let rec = store.load(id)?;
     match status(&store, &rec) {
@@ -141,7 +160,9 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         process: process_plan(&process, caps::last_cap())?,
         new_keyring: true,
         preserve_fds: opts.preserve_fds,
+        preserve_absent,
         hooks_sync: false,
+        seccomp: seccomp_plan(ctx, &store, id)?,
     };
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
@@ -174,7 +195,22 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             },
         )?;
         let mut child = child;
+        let notify_fd = child.seccomp_notify.take();
         let setup = || -> Result<()> {
+            if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
+                let fd = notify_fd.ok_or_else(|| {
+                    Error::Internal("the exec'd process sent no seccomp notify fd".into())
+                })?;
+                let st = crate::seccomp::notify::ContainerState {
+                    oci_version: &rec.oci_version,
+                    id: &rec.id,
+                    status: "running",
+                    pid: rec.pid,
+                    bundle: &rec.bundle,
+                    annotations: &rec.annotations,
+                };
+                crate::seccomp::notify::send(l, &st, child.pid, fd)?;
+            }
             if let (Some(master), Some(socket)) = (&child.pty, &opts.console_socket) {
                 crate::terminal::send_to_console_socket(socket, master)?;
             }
@@ -188,7 +224,10 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             return Err(e);
         }
         let pty = child.pty.take().filter(|_| opts.console_socket.is_none());
-        child.commit()?;
+        if let Err(e) = child.commit_and_confirm() {
+            child.kill_and_reap();
+            return Err(e);
+        }
         if opts.detach {
             return Ok(0);
         }

@@ -109,7 +109,12 @@ pub fn features_json() -> String {
       "rdma": true
     }},
     "seccomp": {{
-      "enabled": false
+      "enabled": true,
+      "actions": {actions},
+      "operators": {ops},
+      "archs": {archs},
+      "knownFlags": {known_flags},
+      "supportedFlags": {supported_flags}
     }},
     "apparmor": {{
       "enabled": false
@@ -127,7 +132,9 @@ pub fn features_json() -> String {
     }}
   }},
   "annotations": {{
+    "io.github.seccomp.libseccomp.version": "{libseccomp}",
     "org.opencontainers.runc.checkpoint.enabled": "false",
+    "run.fastrun.libseccomp-linkage": "{linkage}",
     "run.fastrun.version": "{version}",
     "run.fastrun.exec-trampoline": "{trampoline}"
   }},
@@ -139,6 +146,13 @@ pub fn features_json() -> String {
         mounts = list(MOUNT_OPTIONS, "  "),
         ns = list(NAMESPACES, "    "),
         caps = list(&names::CAPABILITIES, "    "),
+        actions = list(&names::SECCOMP_ACTIONS, "      "),
+        ops = list(&names::SECCOMP_OPS, "      "),
+        archs = list(&crate::seccomp::supported_archs(), "      "),
+        known_flags = list(&names::SECCOMP_FLAGS, "      "),
+        supported_flags = list(&crate::seccomp::supported_flags(), "      "),
+        libseccomp = crate::seccomp::compile::libseccomp_version(),
+        linkage = env!("FASTRUN_LIBSECCOMP_LINKAGE"),
         version = crate::version(),
         trampoline = crate::spawn::trampoline::AVAILABLE,
     )
@@ -157,6 +171,22 @@ mod tests {
         let caps = j["linux"]["capabilities"].as_array().unwrap();
         assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
         assert_eq!(j["hooks"].as_array().unwrap().len(), 6);
+        let sc = &j["linux"]["seccomp"];
+        assert_eq!(sc["enabled"], true);
+        assert_eq!(sc["actions"].as_array().unwrap().len(), 9);
+        assert_eq!(sc["operators"].as_array().unwrap().len(), 7);
+        assert_eq!(sc["knownFlags"].as_array().unwrap().len(), 4);
+        // Every advertised architecture compiles.
+        for a in sc["archs"].as_array().unwrap() {
+            let json = format!(r#"{{"defaultAction":"SCMP_ACT_ALLOW","architectures":[{a}]}}"#);
+            let s: crate::spec::Seccomp<'_> = serde_json::from_str(&json).unwrap();
+            crate::seccomp::compile(&s).unwrap();
+        }
+        assert!(sc["supportedFlags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| sc["knownFlags"].as_array().unwrap().contains(f)));
         let cg = &j["linux"]["cgroup"];
         assert_eq!((&cg["v1"], &cg["v2"]), (&true.into(), &true.into()));
         // no systemd driver: only a reachability check that fails clearly

@@ -128,6 +128,8 @@ pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Re
 /// Create a container. With `fifo`, the init waits for `start`; without, it
 /// execs as soon as the caller commits (run).
 pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
+    // Before opening anything: which of the fds to preserve the caller really has.
+    let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
     state::validate_id(id)?;
     let bundle = crate::api::absolute_bundle(&opts.bundle)?;
     let mut buf = Vec::new();
@@ -241,10 +243,19 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
+        preserve_absent,
         cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
+        seccomp_cache: ctx.seccomp_cache.clone(),
     };
     let plan = plan::build(&config, &input)?;
+    if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
+        // For `exec`, which joins the same filter (compiled again or from the cache).
+        let path = dir.join(crate::seccomp::notify::STATE_FILE);
+        let json = serde_json::to_vec(sc)
+            .map_err(|e| Error::Internal(format!("serialize linux.seccomp: {e}")))?;
+        std::fs::write(&path, json).map_err(|e| Error::path("write", &path, e))?;
+    }
     record.own_pid_ns = plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0;
     if let Some(r) = &plan.rootfs {
         record.rootfs = PathBuf::from(r.path.to_string_lossy().into_owned());
@@ -288,7 +299,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             Place::Container { pidfd, flags },
         )
     };
-    let init = spawn::spawn(
+    let mut init = spawn::spawn(
         &plan,
         SpawnIo {
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
@@ -302,13 +313,28 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             },
         },
     )?;
-    let mut finish = || -> Result<()> {
+    let notify_fd = init.seccomp_notify.take();
+    let finish = || -> Result<()> {
         if let (Some(master), Some(socket)) = (&init.pty, &opts.console_socket) {
             crate::terminal::send_to_console_socket(socket, master)?;
         }
         record.pid = init.pid;
         record.start_time = proc::start_time(init.pid).unwrap_or(0);
         store.save(&record)?;
+        if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
+            let fd = notify_fd.ok_or_else(|| {
+                Error::Internal("the container init sent no seccomp notify fd".into())
+            })?;
+            let st = crate::seccomp::notify::ContainerState {
+                oci_version: &record.oci_version,
+                id: &record.id,
+                status: "creating",
+                pid: record.pid,
+                bundle: &record.bundle,
+                annotations: &record.annotations,
+            };
+            crate::seccomp::notify::send(l, &st, record.pid, fd)?;
+        }
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, init.pid)?;
         }
@@ -595,7 +621,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             .filter(|_| opts.console_socket.is_none());
         let pidfd = created.init.pidfd.as_raw_fd();
         let code = start_container_hooks(&created.record, pidfd)
-            .and_then(|()| created.init.commit())
+            .and_then(|()| created.init.commit_and_confirm())
             .and_then(|()| poststart_hooks(&created.record, pidfd))
             .and_then(|()| match pty {
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),

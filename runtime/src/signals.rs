@@ -59,14 +59,35 @@ pub(crate) fn restore(old: &libc::sigset_t) {
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
 }
 
-pub(crate) fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i32> {
+/// A signalfd for `mask` (which must be blocked), close-on-exec.
+pub(crate) fn signalfd(mask: &libc::sigset_t) -> Result<OwnedFd> {
     // SAFETY: signalfd over a valid mask; we own the returned fd.
     let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
     if sfd < 0 {
         return Err(Error::last_os("signalfd"));
     }
     // SAFETY: a fresh fd we own.
-    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    Ok(unsafe { OwnedFd::from_raw_fd(sfd) })
+}
+
+/// Read one signal from a signalfd (None on a short or failed read).
+pub(crate) fn read_signal(sfd: &OwnedFd) -> Option<i32> {
+    // SAFETY: signalfd_siginfo is plain data; read fills it.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: `info` is valid for `size` bytes.
+    let got = unsafe {
+        libc::read(
+            sfd.as_raw_fd(),
+            (&mut info as *mut libc::signalfd_siginfo).cast(),
+            size,
+        )
+    };
+    (got == size as isize).then_some(info.ssi_signo as i32)
+}
+
+pub(crate) fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i32> {
+    let sfd = signalfd(mask)?;
     loop {
         let mut fds = [
             libc::pollfd {
@@ -89,19 +110,8 @@ pub(crate) fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i
             return Err(Error::last_os("poll"));
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            // SAFETY: signalfd_siginfo is plain data; read fills it.
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: `info` is valid for `size` bytes.
-            let got = unsafe {
-                libc::read(
-                    sfd.as_raw_fd(),
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    size,
-                )
-            };
-            if got == size as isize {
-                let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
+            if let Some(sig) = read_signal(&sfd) {
+                let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), sig);
             }
         }
         if fds[0].revents & libc::POLLIN != 0 {

@@ -4,7 +4,7 @@
 //! caller's terminal (raw mode, window size forwarded, restored on exit).
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -16,35 +16,8 @@ use crate::sys::pidfd;
 pub fn send_to_console_socket(path: &Path, master: &OwnedFd) -> Result<()> {
     let stream =
         UnixStream::connect(path).map_err(|e| Error::path("connect to console socket", path, e))?;
-    let name = b"/dev/ptmx";
-    let mut iov = libc::iovec {
-        iov_base: name.as_ptr() as *mut libc::c_void,
-        iov_len: name.len(),
-    };
-    let mut control = [0u64; 4];
-    // SAFETY: msghdr is plain data; the fields are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    // SAFETY: one cmsghdr with one int fits the 32-byte buffer; the pointers stay inside it.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), master.as_raw_fd());
-    }
-    // SAFETY: `msg` and what it points to live through the call.
-    if unsafe { libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } < 0 {
-        return Err(Error::path(
-            "send pty to console socket",
-            path,
-            std::io::Error::last_os_error(),
-        ));
-    }
+    crate::sys::socket::send_with_fd(stream.as_raw_fd(), b"/dev/ptmx", master.as_raw_fd())
+        .map_err(|e| Error::path("send pty to console socket", path, e.into_io()))?;
     Ok(())
 }
 
@@ -96,13 +69,7 @@ fn copy_winsize(from: RawFd, to: RawFd) {
 pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> Result<i32> {
     let _raw = RawMode::enter(0);
     copy_winsize(0, master.as_raw_fd());
-    // SAFETY: signalfd over a valid mask; we own the returned fd.
-    let sfd = unsafe { libc::signalfd(-1, mask, libc::SFD_CLOEXEC) };
-    if sfd < 0 {
-        return Err(Error::last_os("signalfd"));
-    }
-    // SAFETY: a fresh fd we own.
-    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    let sfd = crate::signals::signalfd(mask)?;
     let mut stdin_open = true;
     let mut buf = [0u8; 8192];
     let mut out = std::io::stdout().lock();
@@ -155,23 +122,12 @@ pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> 
             }
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            // SAFETY: signalfd_siginfo is plain data; read fills it.
-            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-            let size = std::mem::size_of::<libc::signalfd_siginfo>();
-            // SAFETY: `info` is valid for `size` bytes.
-            let got = unsafe {
-                libc::read(
-                    sfd.as_raw_fd(),
-                    (&mut info as *mut libc::signalfd_siginfo).cast(),
-                    size,
-                )
-            };
-            if got == size as isize {
-                if info.ssi_signo as i32 == libc::SIGWINCH {
-                    copy_winsize(0, master.as_raw_fd());
-                } else {
-                    let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), info.ssi_signo as i32);
+            match crate::signals::read_signal(&sfd) {
+                Some(libc::SIGWINCH) => copy_winsize(0, master.as_raw_fd()),
+                Some(sig) => {
+                    let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), sig);
                 }
+                None => {}
             }
         }
         if fds[0].revents & libc::POLLIN != 0 {

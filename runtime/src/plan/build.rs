@@ -32,9 +32,13 @@ pub struct PlanInput {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Fds of the preserved range the caller did not have open (sorted).
+    pub preserve_absent: Vec<u32>,
     pub cgroups: CgroupView,
     /// Highest capability the kernel knows (`/proc/sys/kernel/cap_last_cap`).
     pub last_cap: u32,
+    /// Directory of compiled seccomp filters (None: always compile).
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -116,9 +120,14 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         process: process_plan(process, input.last_cap)?,
         new_keyring: !input.no_new_keyring,
         preserve_fds: input.preserve_fds,
+        preserve_absent: input.preserve_absent.clone(),
         hooks_sync: config.hooks.as_ref().is_some_and(|h| {
             !h.prestart.is_empty() || !h.create_runtime.is_empty() || !h.create_container.is_empty()
         }),
+        seccomp: match linux.and_then(|l| l.seccomp.as_ref()) {
+            Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
+            None => None,
+        },
     })
 }
 
@@ -538,19 +547,13 @@ fn cgroup_steps(
         no_symlink: false,
         type_name: "cgroup".into(),
     };
-    match &input.cgroups {
-        CgroupView::None => out.push(tmpfs(
-            dest,
-            m::MOUNT_ATTR_RDONLY
-                | m::MOUNT_ATTR_NOSUID
-                | m::MOUNT_ATTR_NODEV
-                | m::MOUNT_ATTR_NOEXEC,
-        )),
-        CgroupView::V2 { path } => out.push(MountStep {
+    // The container's own cgroup directory of the host, bound read-only as asked.
+    let bind = |dest: InRootPath, source: &PathBuf| -> Result<MountStep> {
+        Ok(MountStep {
             config_index: i,
             dest,
             kind: MountKind::Bind {
-                source: cstring(&path.to_string_lossy(), &what)?,
+                source: cstring(&source.to_string_lossy(), &what)?,
                 recursive: false,
                 attr: bind_attr,
                 rec_attr: MountAttr::default(),
@@ -560,7 +563,17 @@ fn cgroup_steps(
             dest_is_file: false,
             no_symlink: false,
             type_name: "cgroup".into(),
-        }),
+        })
+    };
+    match &input.cgroups {
+        CgroupView::None => out.push(tmpfs(
+            dest,
+            m::MOUNT_ATTR_RDONLY
+                | m::MOUNT_ATTR_NOSUID
+                | m::MOUNT_ATTR_NODEV
+                | m::MOUNT_ATTR_NOEXEC,
+        )),
+        CgroupView::V2 { path } => out.push(bind(dest, path)?),
         CgroupView::V1 { hierarchies } => {
             let base = dest.display.clone();
             out.push(tmpfs(
@@ -568,21 +581,10 @@ fn cgroup_steps(
                 m::MOUNT_ATTR_NOSUID | m::MOUNT_ATTR_NODEV | m::MOUNT_ATTR_NOEXEC,
             ));
             for (name, path) in hierarchies {
-                out.push(MountStep {
-                    config_index: i,
-                    dest: InRootPath::new(&format!("{base}/{name}"), &what)?,
-                    kind: MountKind::Bind {
-                        source: cstring(&path.to_string_lossy(), &what)?,
-                        recursive: false,
-                        attr: bind_attr,
-                        rec_attr: MountAttr::default(),
-                        idmap: None,
-                    },
-                    propagation: 0,
-                    dest_is_file: false,
-                    no_symlink: false,
-                    type_name: "cgroup".into(),
-                });
+                out.push(bind(
+                    InRootPath::new(&format!("{base}/{name}"), &what)?,
+                    path,
+                )?);
             }
             if opts.attr_set & m::MOUNT_ATTR_RDONLY != 0 {
                 out.push(MountStep {

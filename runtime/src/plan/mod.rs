@@ -31,9 +31,15 @@ pub struct Plan {
     pub new_keyring: bool,
     /// Number of fds after stdio passed through (`--preserve-fds`).
     pub preserve_fds: u32,
+    /// The fds of that range that were not open when the caller asked (sorted):
+    /// whatever the runtime opened there since is its own and is closed, never
+    /// passed (see [`crate::spawn::absent_fds`]).
+    pub preserve_absent: Vec<u32>,
     /// Stop after the mounts, before pivot_root, for the parent to run the
     /// prestart, createRuntime and createContainer hooks.
     pub hooks_sync: bool,
+    /// `linux.seccomp`, compiled.
+    pub seccomp: Option<crate::seccomp::SeccompPlan>,
 }
 
 /// Namespaces to create and to join.

@@ -26,6 +26,8 @@ pub struct ChildFds<'a> {
     pub trampoline: libc::c_int,
     /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
     pub target: libc::c_int,
+    /// The seccomp filter to load (plan's program behind the exec allowance), or empty.
+    pub seccomp: &'a [crate::sys::seccomp::Insn],
     /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
     pub idmaps: &'a [libc::c_int],
 }
@@ -77,6 +79,19 @@ pub fn main(plan: &Plan, fds: &ChildFds) -> ! {
 }
 
 fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
+    // First of all (CVE-2019-5736): until its final execve this process is a clone
+    // of the runtime (the host binary mapped, the caller's environment, host fds, a
+    // host root and cwd until the mount namespace is set up). Non-dumpable, its
+    // /proc entries (exe, root, cwd, environ, mem, fd) are closed to every process
+    // without CAP_SYS_PTRACE on the host: a container process that shares a
+    // namespace with it (`exec`, a joined pid or user namespace) cannot reach it,
+    // not even in the window after the capabilities are dropped. execve restores it.
+    // Exception: a new user namespace whose maps the parent still has to write
+    // (an unprivileged parent cannot open a non-dumpable child's uid_map); no
+    // other process lives in that namespace yet, and we turn it off right after go.
+    if plan.id_maps.is_none() {
+        let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    }
     fs::close(fds.parent_sock);
     close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
@@ -86,6 +101,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         Ok(_) => exit_now(1), // the parent is gone: nobody to report to
         Err(e) => return Err(fail(Step::WaitParent, 0)(e)),
     }
+    let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
 
     for (i, (flag, fd)) in fds.join.iter().enumerate() {
         // SAFETY: setns on an fd the parent opened for this purpose.
@@ -103,14 +119,16 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         fs_cvt(unsafe { libc::unshare(plan.ns.unshare_flags) })
             .map_err(fail(Step::SetNs, fds.join.len()))?;
     }
+    // Time offsets first: once we become the user namespace's root we are
+    // non-dumpable and no longer own our /proc/self files.
+    if let Some(offsets) = &plan.ns.time_offsets {
+        time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
+    }
     if plan.ns.become_root {
         // Become root of the user namespace (mapped by now): until then our host uid
         // is unmapped in it, and creating files on its mounts fails with EOVERFLOW.
         caps::setresgid(0).map_err(fail(Step::UserNsRoot, 0))?;
         caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
-    }
-    if let Some(offsets) = &plan.ns.time_offsets {
-        time_namespace(offsets).map_err(fail(Step::TimeNs, 0))?;
     }
 
     // SAFETY: umask cannot fail. Devices and mount points get exact modes.
@@ -216,10 +234,14 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     check_cwd_reachable().map_err(fail(Step::CwdUnreachable, 0))?;
 
     // Only stdio, the preserved range and our own (close-on-exec) fds survive.
-    preserve_fds(plan.preserve_fds).map_err(fail(Step::PreserveFds, 0))?;
+    preserve_fds(plan.preserve_fds, &plan.preserve_absent).map_err(fail(Step::PreserveFds, 0))?;
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
 
+    if !p.no_new_privs {
+        // Without no_new_privs, loading needs CAP_SYS_ADMIN: before dropping it (runc).
+        load_seccomp(plan, fds)?;
+    }
     set_identity(plan).map_err(|(step, e)| fail(step, 0)(e))?;
 
     if p.no_new_privs {
@@ -229,9 +251,14 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     unsafe { libc::umask(p.umask.unwrap_or(0o022)) };
 
     let exe = find_executable(plan).map_err(fail(Step::FindExecutable, 0))?;
-    // SAFETY: PR_SET_DUMPABLE with 0: until execve, nothing in the container may
-    // open our /proc entries (CVE-2019-5736); execve restores it.
+    // Changing credentials may have reset dumpability (to fs.suid_dumpable): make
+    // sure it is still off before the wait for `start`.
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    if p.no_new_privs {
+        // As late as we can still report: after this only the sync socket's
+        // write/read, signal resets and the (allowed) trampoline execveat.
+        load_seccomp(plan, fds)?;
+    }
 
     Msg {
         kind: MSG_READY,
@@ -279,6 +306,26 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         };
     }
     Err(fail(Step::Exec, 0)(Errno::last()))
+}
+
+/// Load the precompiled seccomp filter; with a listener, hand the notify fd to
+/// the parent over the sync socket (SCM_RIGHTS, stack buffer) and close ours.
+fn load_seccomp(plan: &Plan, fds: &ChildFds) -> Result<(), Fail> {
+    let Some(s) = &plan.seccomp else {
+        return Ok(());
+    };
+    let fd =
+        crate::sys::seccomp::set_filter(fds.seccomp, s.flags).map_err(fail(Step::Seccomp, 0))?;
+    if s.listener.is_some() {
+        let sent = Msg {
+            kind: super::protocol::MSG_SECCOMP_FD,
+            ..Default::default()
+        }
+        .send_with_fd(fds.sock, fd);
+        fs::close(fd);
+        sent.map_err(fail(Step::SeccompNotify, 0))?;
+    }
+    Ok(())
 }
 
 /// Close every fd inherited from the parent except stdio, the `--preserve-fds`
@@ -485,8 +532,14 @@ fn check_cwd_reachable() -> Result<(), Errno> {
     }
 }
 
-fn preserve_fds(n: u32) -> Result<(), Errno> {
+/// Clear close-on-exec on the caller's fds of the preserved range; close the
+/// numbers the caller did not have open (the runtime's own fds landed there).
+fn preserve_fds(n: u32, absent: &[u32]) -> Result<(), Errno> {
     for fd in 3..3 + n as libc::c_int {
+        if absent.binary_search(&(fd as u32)).is_ok() {
+            fs::close(fd);
+            continue;
+        }
         // SAFETY: fcntl on an fd number; EBADF (not open) is fine.
         let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
         if ret < 0 && Errno::last() != Errno(libc::EBADF) {

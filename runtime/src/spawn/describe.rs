@@ -161,7 +161,23 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::PreserveFds => format!("--preserve-fds: {errno}"),
         Step::OpenHostNull => format!("open the host's /dev/null for masking: {errno}"),
         Step::Hooks => format!("wait for the create hooks: {errno}"),
+        Step::Terminal if errno == Errno(libc::ELOOP) => {
+            "process.terminal: /dev/console in the container is a symlink: refused".to_string()
+        }
         Step::Terminal => format!("process.terminal: set up the pty: {errno}"),
+        Step::Seccomp => {
+            let hint = match errno.0 {
+                libc::EACCES => {
+                    " (without process.noNewPrivileges loading a filter needs CAP_SYS_ADMIN)"
+                }
+                libc::EINVAL => " (the kernel refused the filter or one of linux.seccomp.flags)",
+                _ => "",
+            };
+            format!("linux.seccomp: load the filter: {errno}{hint}")
+        }
+        Step::SeccompNotify => {
+            format!("linux.seccomp.listenerPath: pass the notify fd to the runtime: {errno}")
+        }
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };
     Error::Init {

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
 use crate::sys::{fs, pidfd, Errno};
-use protocol::{Msg, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
+use protocol::{Msg, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD};
 
 /// What the parent supplies besides the plan.
 pub struct SpawnIo<'a> {
@@ -46,6 +46,10 @@ pub struct Init {
     /// The pty master when the process has a terminal.
     pub pty: Option<OwnedFd>,
     sock: OwnedFd,
+    /// The seccomp notify fd the init sent (SCMP_ACT_NOTIFY), for the listener.
+    pub seccomp_notify: Option<OwnedFd>,
+    /// argv[0] of the process, for the message of an exec that fails after commit.
+    arg0: String,
 }
 
 impl Init {
@@ -56,6 +60,28 @@ impl Init {
             op: "start the container process",
             source: e.into_io(),
         })
+    }
+
+    /// Commit a process that has no exec fifo (run, exec) and wait until it has
+    /// exec'd: the sync socket is close-on-exec, so EOF means the exec happened;
+    /// a message means it failed, and says why.
+    pub fn commit_and_confirm(&self) -> Result<()> {
+        self.commit()?;
+        match Msg::recv(self.sock.as_raw_fd()) {
+            Ok(None) => Ok(()),
+            Ok(Some(m)) if m.kind == MSG_ERROR => {
+                let errno = Errno(m.errno);
+                Err(Error::Init {
+                    message: format!("exec: {:?}: {errno}", self.arg0),
+                    errno: m.errno,
+                })
+            }
+            Ok(Some(_)) => Err(Error::Internal("unexpected message after commit".into())),
+            Err(e) => Err(Error::Sys {
+                op: "wait for the container process to start",
+                source: e.into_io(),
+            }),
+        }
     }
 
     /// Wait for the init to exit and return its exit code (128+N for signal N).
@@ -102,6 +128,20 @@ fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
         .map_err(|e| Error::path("open", path, e.into_io()))?;
     // SAFETY: a fresh fd we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The fds of the preserved range `3..3+n` that are not open now (sorted). Call it
+/// before the runtime opens anything: an fd the runtime opens later may take one of
+/// these numbers (a pidfd, a namespace of the host, the state directory, a log), and
+/// must not reach the container as if the caller had passed it (CVE-2024-21626).
+pub fn absent_fds(n: u32) -> Vec<u32> {
+    (3..3u32.saturating_add(n))
+        .filter(|&fd| {
+            // SAFETY: F_GETFD only reads the fd's flags; EBADF means not open.
+            let flags = unsafe { libc::fcntl(fd as libc::c_int, libc::F_GETFD) };
+            flags < 0
+        })
+        .collect()
 }
 
 /// Spawn the init for `plan`; returns once it is ready and waiting for start.
@@ -182,7 +222,16 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         }
         None => None,
     };
+    // The filter the child loads: known before the clone, so the child only copies
+    // a pointer to the kernel.
+    let seccomp_prog = plan.seccomp.as_ref().map(|s| {
+        crate::seccomp::with_exec_allowance(
+            &s.program,
+            trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+        )
+    });
     let fds = child::ChildFds {
+        seccomp: seccomp_prog.as_deref().unwrap_or(&[]),
         sock: child_sock.as_raw_fd(),
         join: &join_raw,
         start_fd: start_fd.unwrap_or(-1),
@@ -208,6 +257,13 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         pidfd,
         pty: None,
         sock: parent_sock,
+        seccomp_notify: None,
+        arg0: plan
+            .process
+            .argv
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     };
 
     if let Err(e) = prepare_child(plan, &init, io.after_clone) {
@@ -222,6 +278,14 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
                 None => {
                     init.kill_and_reap();
                     return Err(Error::Internal("pty message without an fd".into()));
+                }
+            },
+            Ok(Some((m, fd))) if m.kind == MSG_SECCOMP_FD => match fd {
+                // SAFETY: the fd just arrived with SCM_RIGHTS and is ours.
+                Some(fd) => init.seccomp_notify = Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+                None => {
+                    init.kill_and_reap();
+                    return Err(Error::Internal("seccomp message without an fd".into()));
                 }
             },
             Ok(Some((m, _))) if m.kind == MSG_HOOKS => {

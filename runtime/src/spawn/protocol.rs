@@ -43,13 +43,15 @@ pub enum Step {
     Terminal = 34,
     Hooks = 35,
     UserNsRoot = 36,
+    Seccomp = 37,
+    SeccompNotify = 38,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 36] = [
+        const ALL: [Step; 38] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -86,6 +88,8 @@ impl Step {
             Terminal,
             Hooks,
             UserNsRoot,
+            Seccomp,
+            SeccompNotify,
         ];
         ALL.iter()
             .copied()
@@ -101,6 +105,8 @@ pub const MSG_ERROR: u32 = 2;
 pub const MSG_PTY: u32 = 3;
 /// Mounts are done, pivot_root not yet: run the create hooks, then answer.
 pub const MSG_HOOKS: u32 = 4;
+/// The seccomp notify fd is attached (SCM_RIGHTS); more messages follow.
+pub const MSG_SECCOMP_FD: u32 = 5;
 
 /// One message from the child.
 #[repr(C)]
@@ -156,79 +162,25 @@ impl Msg {
     /// Send with one fd attached (SCM_RIGHTS), child side: the control buffer is on
     /// the stack.
     pub fn send_with_fd(self, sock: libc::c_int, fd: libc::c_int) -> SysResult<()> {
-        let mut data = self.to_bytes();
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        // u64s keep the control buffer aligned for cmsghdr.
-        let mut control = [0u64; 4];
-        // SAFETY: msghdr is plain data; the fields are set below.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        // SAFETY: CMSG_SPACE is a pure size computation.
-        msg.msg_controllen =
-            unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
-        // SAFETY: the control buffer (32 bytes) holds one cmsghdr with one int
-        // (CMSG_SPACE(4) = 24 on 64-bit); the pointers stay inside it.
-        unsafe {
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
-            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
-            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd);
+        match crate::sys::socket::send_with_fd(sock, &self.to_bytes(), fd)? {
+            MSG_SIZE => Ok(()),
+            _ => Err(Errno(libc::EPROTO)),
         }
-        // SAFETY: `msg` and everything it points to live through the call.
-        let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            return Err(Errno::last());
-        }
-        Ok(())
     }
 
     /// Receive one message and the fd sent with it, if any; `Ok(None)` on EOF.
     pub fn recv_with_fd(sock: libc::c_int) -> SysResult<Option<(Msg, Option<libc::c_int>)>> {
         let mut data = [0u8; MSG_SIZE];
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        let mut control = [0u64; 4];
-        // SAFETY: msghdr is plain data; the fields are set below.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control);
-        let n = crate::sys::retry(|| {
-            // SAFETY: `msg` points to live buffers; MSG_CMSG_CLOEXEC makes a received fd close-on-exec.
-            let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-            if n < 0 {
-                Err(Errno::last())
-            } else {
-                Ok(n as usize)
-            }
-        })?;
-        if n == 0 {
-            return Ok(None);
-        }
+        let (n, fd) = crate::sys::socket::recv_with_fd(sock, &mut data)?;
         if n != MSG_SIZE {
-            return Err(Errno(libc::EPROTO));
-        }
-        let mut fd = None;
-        // SAFETY: walking the control messages the kernel filled in, within msg_controllen.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                    fd = Some(std::ptr::read_unaligned(
-                        libc::CMSG_DATA(cmsg).cast::<libc::c_int>(),
-                    ));
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            if let Some(fd) = fd {
+                fs::close(fd);
             }
+            return if n == 0 {
+                Ok(None)
+            } else {
+                Err(Errno(libc::EPROTO))
+            };
         }
         Ok(Some((Msg::from_bytes(&data), fd)))
     }

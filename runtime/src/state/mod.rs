@@ -5,7 +5,7 @@
 
 mod time;
 
-pub use time::rfc3339_now;
+pub use time::{rfc3339, rfc3339_now};
 
 use std::fs;
 use std::io::Write;

@@ -20,20 +20,36 @@ pub fn openat2(
     how.flags = flags as u64;
     how.mode = mode as u64;
     how.resolve = resolve;
-    retry(|| {
-        // SAFETY: `path` is NUL-terminated; `how` is a valid open_how of the size passed.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dirfd,
-                path.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        cvt_long(ret).map(|fd| fd as libc::c_int)
-    })
+    let call = || {
+        retry(|| {
+            // SAFETY: `path` is NUL-terminated; `how` is a valid open_how of the size passed.
+            let ret = unsafe {
+                libc::syscall(
+                    libc::SYS_openat2,
+                    dirfd,
+                    path.as_ptr(),
+                    &how as *const libc::open_how,
+                    std::mem::size_of::<libc::open_how>(),
+                )
+            };
+            cvt_long(ret).map(|fd| fd as libc::c_int)
+        })
+    };
+    // With RESOLVE_IN_ROOT (or BENEATH), a ".." step fails with EAGAIN whenever a
+    // rename or a mount happened anywhere on the system meanwhile: the kernel cannot
+    // prove the walk stayed inside. Retrying is the documented answer; a bound
+    // keeps a container that renames in a loop from stalling us forever.
+    let mut tries = 0;
+    loop {
+        match call() {
+            Err(super::Errno(libc::EAGAIN)) if tries < OPENAT2_EAGAIN_TRIES => tries += 1,
+            r => return r,
+        }
+    }
 }
+
+/// How many times [`openat2`] retries a resolution that raced with a rename.
+const OPENAT2_EAGAIN_TRIES: u32 = 1024;
 
 /// `openat(dirfd, path, flags, mode)`; callers pass O_CLOEXEC.
 pub fn openat(

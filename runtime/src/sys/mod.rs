@@ -3,14 +3,18 @@
 //! executor lives here, each with its `// SAFETY:` note.
 //!
 //! Everything here is allocation-free and returns [`Errno`] so that the container's
-//! child process (which must never allocate) can call it.
+//! child process (which must never allocate) can call it, except `libseccomp`
+//! (the parent's filter compiler, which allocates).
 
 pub mod caps;
 pub mod clone;
 pub mod fs;
+pub mod libseccomp;
 pub mod mount_api;
 pub mod pidfd;
 pub mod proc;
+pub mod seccomp;
+pub mod socket;
 
 use std::fmt;
 

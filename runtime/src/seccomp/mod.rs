@@ -1,0 +1,187 @@
+//! `linux.seccomp`: compiled to BPF in the parent before the clone (libseccomp,
+//! with a cache keyed by the section's content), loaded by the child with the raw
+//! `seccomp(2)` call just before it execs, the notify fd handed to a listener.
+//! See README.md beside this file for the choices and their reasons.
+
+pub mod cache;
+pub mod compile;
+pub mod notify;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::spec::Seccomp;
+use crate::sys::seccomp::{self as sc, Insn, MAX_INSNS};
+
+pub use compile::compile;
+
+/// Default directory of the compiled-filter cache.
+pub const DEFAULT_CACHE_DIR: &str = "/run/fastrun/seccomp-cache";
+
+/// Where the notify fd goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub path: PathBuf,
+    pub metadata: String,
+}
+
+/// The seccomp part of a plan.
+#[derive(Debug)]
+pub struct SeccompPlan {
+    /// The compiled filter (the exec allowance is put in front at spawn time,
+    /// once the trampoline fd is known: [`with_exec_allowance`]).
+    pub program: Vec<Insn>,
+    /// `SECCOMP_FILTER_FLAG_*` for the load, NEW_LISTENER included when needed.
+    pub flags: libc::c_uint,
+    /// Set when a rule uses SCMP_ACT_NOTIFY: the load returns a notify fd that the
+    /// parent sends here.
+    pub listener: Option<Listener>,
+}
+
+/// The kernel flag for an OCI flag name.
+pub fn flag(name: &str) -> Option<libc::c_uint> {
+    Some(match name {
+        "SECCOMP_FILTER_FLAG_TSYNC" => sc::FLAG_TSYNC,
+        "SECCOMP_FILTER_FLAG_LOG" => sc::FLAG_LOG,
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => sc::FLAG_SPEC_ALLOW,
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => sc::FLAG_WAIT_KILLABLE_RECV,
+        _ => return None,
+    })
+}
+
+/// Compile (or fetch from the cache in `cache_dir`) and resolve the flags.
+pub fn prepare(s: &Seccomp<'_>, cache_dir: Option<&Path>) -> Result<SeccompPlan> {
+    let mut flags = 0;
+    for (i, f) in s.flags.iter().enumerate() {
+        flags |= flag(f).ok_or_else(|| {
+            Error::Config(format!(
+                "linux.seccomp.flags[{i}]: unknown flag {:?}",
+                f.as_str()
+            ))
+        })?;
+    }
+    let notify = s.syscalls.iter().any(|c| c.action == "SCMP_ACT_NOTIFY");
+    let listener = if notify {
+        if s.listener_path.is_empty() {
+            return Err(Error::Config(
+                "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used".into(),
+            ));
+        }
+        flags |= sc::FLAG_NEW_LISTENER;
+        if flags & sc::FLAG_TSYNC != 0 {
+            // TSYNC and NEW_LISTENER both use the return value unless told otherwise.
+            flags |= sc::FLAG_TSYNC_ESRCH;
+        }
+        Some(Listener {
+            path: PathBuf::from(s.listener_path.as_str()),
+            metadata: s.listener_metadata.to_string(),
+        })
+    } else {
+        // Only meaningful with a listener; the kernel refuses it alone.
+        flags &= !sc::FLAG_WAIT_KILLABLE_RECV;
+        None
+    };
+    let program = load_or_compile(s, cache_dir)?;
+    if program.len() + EXEC_ALLOWANCE_LEN > MAX_INSNS {
+        return Err(Error::Config(format!(
+            "linux.seccomp: the compiled filter has {} instructions, more than the kernel's {MAX_INSNS}",
+            program.len() + EXEC_ALLOWANCE_LEN
+        )));
+    }
+    Ok(SeccompPlan {
+        program,
+        flags,
+        listener,
+    })
+}
+
+/// The compiled program, from `cache_dir` when a valid entry exists; a fresh
+/// compilation is stored there (failures to store are ignored).
+pub fn load_or_compile(s: &Seccomp<'_>, cache_dir: Option<&Path>) -> Result<Vec<Insn>> {
+    let Some(dir) = cache_dir else {
+        return compile(s);
+    };
+    let key = cache::key(s);
+    if let Some(p) = cache::read(dir, &key) {
+        return Ok(p);
+    }
+    let p = compile(s)?;
+    let _ = cache::write(dir, &key, &p);
+    Ok(p)
+}
+
+// Classic BPF opcodes used by the allowance.
+const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+const RET_ALLOW: u32 = 0x7fff_0000;
+
+/// Offsets in `struct seccomp_data`.
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+/// The low 32 bits of argument `i` (what the kernel reads for an `int` argument).
+const fn off_arg_low(i: u32) -> u32 {
+    16 + 8 * i + if cfg!(target_endian = "big") { 4 } else { 0 }
+}
+
+/// Length of [`with_exec_allowance`]'s prologue.
+pub const EXEC_ALLOWANCE_LEN: usize = if cfg!(target_arch = "x86_64") { 9 } else { 0 };
+
+/// The program the child loads: `program` behind a prologue that allows exactly
+/// the child's own `execveat(trampoline_fd, "", argv, envp, AT_EMPTY_PATH)`, so
+/// that a profile denying `execveat` does not break the start through the exec
+/// trampoline (see spawn/trampoline.rs). The trampoline's own `execve` of the user
+/// program is left to the profile, as with runc, where `execve` must be allowed.
+///
+/// What this lets through after the start is `execveat` on that one fd number with
+/// an empty path and exactly AT_EMPTY_PATH: executing an already open file, which
+/// a process allowed `execve` can do anyway through `/proc/self/fd/N`.
+pub fn with_exec_allowance(program: &[Insn], trampoline_fd: libc::c_int) -> Vec<Insn> {
+    let mut out = Vec::with_capacity(program.len() + EXEC_ALLOWANCE_LEN);
+    #[cfg(target_arch = "x86_64")]
+    if trampoline_fd >= 0 {
+        const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+        let i = |code, jt, jf, k| Insn { code, jt, jf, k };
+        // A failed test jumps past the prologue's end (index 9) into the profile.
+        out.extend_from_slice(&[
+            i(LD_W_ABS, 0, 0, OFF_ARCH),
+            i(JEQ_K, 0, 7, AUDIT_ARCH_X86_64),
+            i(LD_W_ABS, 0, 0, OFF_NR),
+            i(JEQ_K, 0, 5, libc::SYS_execveat as u32),
+            i(LD_W_ABS, 0, 0, off_arg_low(0)),
+            i(JEQ_K, 0, 3, trampoline_fd as u32),
+            i(LD_W_ABS, 0, 0, off_arg_low(4)),
+            i(JEQ_K, 0, 1, libc::AT_EMPTY_PATH as u32),
+            i(RET_K, 0, 0, RET_ALLOW),
+        ]);
+        debug_assert_eq!(out.len(), EXEC_ALLOWANCE_LEN);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = trampoline_fd;
+    out.extend_from_slice(program);
+    out
+}
+
+/// What `features` reports: the architectures the linked libseccomp knows and the
+/// flags this kernel accepts.
+pub fn supported_archs() -> Vec<&'static str> {
+    crate::spec::names::SECCOMP_ARCHES
+        .iter()
+        .copied()
+        .filter(|a| compile::arch(a).is_some())
+        .collect()
+}
+
+/// The OCI flag names the running kernel supports.
+pub fn supported_flags() -> Vec<&'static str> {
+    crate::spec::names::SECCOMP_FLAGS
+        .iter()
+        .copied()
+        .filter(|f| flag(f).is_some_and(sc::flag_supported))
+        .collect()
+}
+
+#[cfg(test)]
+mod bpf;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,326 @@
+//! Compiled filters run through the test interpreter: what they decide.
+#![cfg(target_arch = "x86_64")]
+
+use super::bpf::{data, run};
+use super::*;
+
+const X86_64: u32 = 0xc000_003e;
+const I386: u32 = 0x4000_0003;
+const MKDIR: i32 = 83;
+const GETPID: i32 = 39;
+const PERSONALITY: i32 = 135;
+const EXECVEAT: i32 = 322;
+const I386_MKDIR: i32 = 39;
+
+const ALLOW: u32 = 0x7fff_0000;
+const fn errno(e: u32) -> u32 {
+    0x0005_0000 | e
+}
+
+fn sec(json: &str) -> Seccomp<'_> {
+    let s: Seccomp<'_> = serde_json::from_str(json).unwrap();
+    s
+}
+
+fn decide(prog: &[Insn], nr: i32, args: [u64; 6]) -> u32 {
+    run(prog, &data(X86_64, nr, args)).expect("valid program")
+}
+
+#[test]
+fn every_action_maps_to_its_kernel_value() {
+    let cases = [
+        ("SCMP_ACT_KILL", 0),
+        ("SCMP_ACT_KILL_THREAD", 0),
+        ("SCMP_ACT_KILL_PROCESS", 0x8000_0000),
+        ("SCMP_ACT_TRAP", 0x0003_0000),
+        ("SCMP_ACT_ERRNO", errno(1)),
+        ("SCMP_ACT_TRACE", 0x7ff0_0001),
+        ("SCMP_ACT_LOG", 0x7ffc_0000),
+        ("SCMP_ACT_NOTIFY", 0x7fc0_0000),
+    ];
+    for (act, want) in cases {
+        let j = format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["mkdir"],"action":"{act}"}}]}}"#
+        );
+        let p = compile(&sec(&j)).unwrap();
+        assert_eq!(decide(&p, MKDIR, [0; 6]), want, "{act}");
+        assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW, "{act}");
+    }
+}
+
+#[test]
+fn errno_defaults_to_eperm_and_honours_errno_ret() {
+    let p = compile(&sec(r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+            {"names":["getpid"],"action":"SCMP_ACT_ALLOW"},
+            {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#))
+    .unwrap();
+    assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(38));
+    assert_eq!(decide(&p, PERSONALITY, [0; 6]), errno(libc::EPERM as u32));
+
+    let p = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":13,"syscalls":[
+            {"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(13));
+    assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
+}
+
+#[test]
+fn errno_ret_out_of_range_names_the_field() {
+    let e = compile(&sec(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":70000}]}"#))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "linux.seccomp.syscalls[0].errnoRet: 70000: must be at most 65535"
+    );
+    let e = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":65536}"#,
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "linux.seccomp.defaultErrnoRet: 65536: must be at most 65535"
+    );
+}
+
+fn one_arg(op: &str, value: u64, value_two: u64) -> Vec<Insn> {
+    let j = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["personality"],
+        "action":"SCMP_ACT_ERRNO","args":[{{"index":0,"value":{value},"valueTwo":{value_two},"op":"{op}"}}]}}]}}"#
+    );
+    compile(&sec(&j)).unwrap()
+}
+
+#[test]
+fn every_operator_compares_as_named() {
+    let denied = |p: &[Insn], v: u64| decide(p, PERSONALITY, [v, 0, 0, 0, 0, 0]) != ALLOW;
+    let p = one_arg("SCMP_CMP_EQ", 8, 0);
+    assert!(denied(&p, 8) && !denied(&p, 9) && !denied(&p, 8 | 1 << 32));
+    let p = one_arg("SCMP_CMP_NE", 8, 0);
+    assert!(!denied(&p, 8) && denied(&p, 9));
+    let p = one_arg("SCMP_CMP_LT", 8, 0);
+    assert!(denied(&p, 7) && !denied(&p, 8) && !denied(&p, 1 << 40));
+    let p = one_arg("SCMP_CMP_LE", 8, 0);
+    assert!(denied(&p, 8) && !denied(&p, 9));
+    let p = one_arg("SCMP_CMP_GE", 8, 0);
+    assert!(denied(&p, 8) && !denied(&p, 7) && denied(&p, 1 << 40));
+    let p = one_arg("SCMP_CMP_GT", 8, 0);
+    assert!(denied(&p, 9) && !denied(&p, 8));
+    // MASKED_EQ: (arg & value) == valueTwo.
+    let p = one_arg("SCMP_CMP_MASKED_EQ", 0xff00, 0x1200);
+    assert!(denied(&p, 0x12ab) && denied(&p, 0x1200) && !denied(&p, 0x1300) && !denied(&p, 0x12));
+}
+
+#[test]
+fn conditions_on_distinct_args_and_on_the_same_arg_or() {
+    // Distinct indexes: AND.
+    let p = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO",
+        "args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":2,"op":"SCMP_CMP_EQ"}]}]}"#,
+    ))
+    .unwrap();
+    assert_ne!(decide(&p, PERSONALITY, [1, 2, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(decide(&p, PERSONALITY, [1, 3, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(decide(&p, PERSONALITY, [0, 2, 0, 0, 0, 0]), ALLOW);
+    // Same index twice: one rule each (OR), as runc.
+    let p = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO",
+        "args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]}]}"#,
+    ))
+    .unwrap();
+    assert_ne!(decide(&p, PERSONALITY, [1, 0, 0, 0, 0, 0]), ALLOW);
+    assert_ne!(decide(&p, PERSONALITY, [2, 0, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(decide(&p, PERSONALITY, [3, 0, 0, 0, 0, 0]), ALLOW);
+}
+
+#[test]
+fn architectures_extend_the_filter() {
+    let j = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let native_only = compile(&sec(j)).unwrap();
+    // A foreign architecture is killed by default (libseccomp's bad-arch action).
+    assert_eq!(run(&native_only, &data(I386, I386_MKDIR, [0; 6])), Some(0));
+    let j = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86","SCMP_ARCH_X32"],
+        "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let multi = compile(&sec(j)).unwrap();
+    assert_eq!(
+        run(&multi, &data(I386, I386_MKDIR, [0; 6])),
+        Some(errno(1)),
+        "mkdir resolved with the i386 number"
+    );
+    assert_eq!(run(&multi, &data(I386, 20, [0; 6])), Some(ALLOW)); // i386 getpid
+    assert_eq!(decide(&multi, MKDIR, [0; 6]), errno(1));
+    // x32 numbers are x86_64's with bit 30 set.
+    assert_eq!(
+        run(&multi, &data(X86_64, MKDIR | 0x4000_0000, [0; 6])),
+        Some(errno(1))
+    );
+}
+
+#[test]
+fn architectures_of_the_other_byte_order_are_skipped() {
+    let j = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_S390X","SCMP_ARCH_PPC64"],
+        "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let p = compile(&sec(j)).unwrap();
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(1));
+}
+
+#[test]
+fn names_of_other_architectures_are_accepted() {
+    // socketcall exists on i386 only: fine on an x86_64 filter.
+    compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socketcall","mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ))
+    .unwrap();
+}
+
+#[test]
+fn unknown_names_and_arches_are_errors_naming_the_path() {
+    let e = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_LOG"},
+        {"names":["mkdir","mkdirr"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("linux.seccomp.syscalls[1].names[1]: unknown syscall \"mkdirr\""),
+        "{e}"
+    );
+    let e = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_DENY"}]}"#,
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "linux.seccomp.syscalls[0].action: unknown action \"SCMP_ACT_DENY\""
+    );
+    let e = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_NOPE"]}"#,
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("linux.seccomp.architectures[0]: SCMP_ARCH_NOPE: not supported"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rules_equal_to_the_default_are_skipped() {
+    let p = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},
+        {"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(1));
+    assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
+}
+
+#[test]
+fn exec_allowance_lets_only_the_trampoline_exec_through() {
+    let p = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execveat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ))
+    .unwrap();
+    let fd = 7;
+    let full = with_exec_allowance(&p, fd);
+    assert_eq!(full.len(), p.len() + EXEC_ALLOWANCE_LEN);
+    let empty = libc::AT_EMPTY_PATH as u64;
+    assert_eq!(decide(&full, EXECVEAT, [7, 0, 0, 0, empty, 0]), ALLOW);
+    // Upper bits of an int argument are ignored by the kernel, and by us.
+    assert_eq!(
+        decide(&full, EXECVEAT, [7 | 1 << 32, 0, 0, 0, empty, 0]),
+        ALLOW
+    );
+    assert_eq!(decide(&full, EXECVEAT, [8, 0, 0, 0, empty, 0]), errno(1));
+    assert_eq!(decide(&full, EXECVEAT, [7, 0, 0, 0, 0, 0]), errno(1));
+    assert_eq!(
+        decide(&full, EXECVEAT, [7, 0, 0, 0, empty | 0x100, 0]),
+        errno(1)
+    );
+    assert_eq!(decide(&full, MKDIR, [7, 0, 0, 0, empty, 0]), ALLOW);
+    // Another architecture's syscall 322 is not execveat.
+    assert_eq!(
+        run(&full, &data(I386, EXECVEAT, [7, 0, 0, 0, empty, 0])),
+        run(&p, &data(I386, EXECVEAT, [7, 0, 0, 0, empty, 0]))
+    );
+    assert_eq!(with_exec_allowance(&p, -1), p);
+}
+
+fn docker_profile() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../benches/fixtures/large-config.json"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["linux"]["seccomp"].to_string()
+}
+
+#[test]
+fn docker_default_profile_compiles_and_decides() {
+    let j = docker_profile();
+    let p = compile(&sec(&j)).unwrap();
+    assert!(p.len() + EXEC_ALLOWANCE_LEN <= MAX_INSNS, "{}", p.len());
+    assert_eq!(decide(&p, MKDIR, [0; 6]), ALLOW);
+    assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
+    assert_eq!(decide(&p, 169, [0; 6]), errno(1)); // reboot
+                                                   // personality(0xffffffff) (query) allowed, PER_LINUX32|... (0x0008) denied.
+    assert_eq!(decide(&p, PERSONALITY, [0xffff_ffff, 0, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(
+        decide(&p, PERSONALITY, [0x0004_0000, 0, 0, 0, 0, 0]),
+        errno(1)
+    );
+}
+
+#[test]
+fn prepare_resolves_flags_and_listener() {
+    let s = sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_TSYNC"],
+        "listenerPath":"/run/l.sock","listenerMetadata":"meta",
+        "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    );
+    let p = prepare(&s, None).unwrap();
+    assert_eq!(
+        p.flags,
+        sc::FLAG_LOG | sc::FLAG_TSYNC | sc::FLAG_NEW_LISTENER | sc::FLAG_TSYNC_ESRCH
+    );
+    assert_eq!(
+        p.listener,
+        Some(Listener {
+            path: "/run/l.sock".into(),
+            metadata: "meta".into()
+        })
+    );
+    // A listener path without a NOTIFY rule asks for no listener (and drops
+    // WAIT_KILLABLE_RECV, which the kernel accepts only with one).
+    let s = sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
+    );
+    let p = prepare(&s, None).unwrap();
+    assert_eq!((p.flags, p.listener), (0, None));
+}
+
+#[test]
+fn cache_returns_what_compile_makes() {
+    let d = tempfile::tempdir().unwrap();
+    let j = docker_profile();
+    let s = sec(&j);
+    let fresh = load_or_compile(&s, Some(d.path())).unwrap();
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    let cached = cache::read(d.path(), &cache::key(&s)).unwrap();
+    assert_eq!(cached, fresh);
+    assert_eq!(load_or_compile(&s, Some(d.path())).unwrap(), fresh);
+}
+
+#[test]
+fn supported_lists_are_truthful() {
+    let archs = supported_archs();
+    assert!(archs.contains(&"SCMP_ARCH_X86_64") && archs.contains(&"SCMP_ARCH_X86"));
+    for a in &archs {
+        assert!(compile::arch(a).is_some());
+    }
+    // Every flag we know is one the kernel under test has (5.x+).
+    assert!(supported_flags().contains(&"SECCOMP_FILTER_FLAG_LOG"));
+}

@@ -1,0 +1,147 @@
+//! Passing one fd over a unix socket (SCM_RIGHTS), allocation-free: the control
+//! buffer is a fixed array on the stack, so the container's child can send too.
+
+use super::{Errno, SysResult};
+
+/// Room for one `cmsghdr` carrying one fd, aligned for `cmsghdr`.
+#[repr(C)]
+union CmsgBuf {
+    _align: libc::cmsghdr,
+    buf: [u8; 64],
+}
+
+fn space_one_fd() -> usize {
+    // SAFETY: CMSG_SPACE is a pure computation.
+    unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as usize }
+}
+
+/// Send `data` (non-empty) with `fd` attached; returns the bytes sent (a stream
+/// socket may take fewer: send the rest with [`super::fs::write_all`]).
+pub fn send_with_fd(sock: libc::c_int, data: &[u8], fd: libc::c_int) -> SysResult<usize> {
+    let mut cbuf = CmsgBuf { buf: [0u8; 64] };
+    let space = space_one_fd();
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: the union's byte view is always initialised (written above).
+    msg.msg_control = unsafe { cbuf.buf.as_mut_ptr() } as *mut libc::c_void;
+    msg.msg_controllen = space as _;
+    // SAFETY: msg_control points at `space` (<= 64) writable, aligned bytes, so the
+    // first header exists; CMSG_DATA of it has room for one c_int.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut libc::c_int, fd);
+    }
+    super::retry(|| {
+        // SAFETY: `msg` and everything it points to live across the call.
+        let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    })
+}
+
+/// Receive into `buf`, accepting at most one fd (close-on-exec). Returns the bytes
+/// read (0 at EOF) and the fd if one came; extra fds are closed.
+pub fn recv_with_fd(sock: libc::c_int, buf: &mut [u8]) -> SysResult<(usize, Option<libc::c_int>)> {
+    let mut cbuf = CmsgBuf { buf: [0u8; 64] };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: the union's byte view is always initialised (written above).
+    msg.msg_control = unsafe { cbuf.buf.as_mut_ptr() } as *mut libc::c_void;
+    msg.msg_controllen = 64;
+    let n = super::retry(|| {
+        // SAFETY: `msg` points at live buffers of the stated sizes.
+        let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(n as usize)
+        }
+    })?;
+    let mut got = None;
+    // SAFETY: walking the control messages the kernel wrote into `cbuf`, within
+    // msg_controllen, with the CMSG_* helpers.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c) as *const libc::c_int;
+                let header = libc::CMSG_LEN(0) as usize;
+                let count = ((*c).cmsg_len as usize).saturating_sub(header)
+                    / std::mem::size_of::<libc::c_int>();
+                for i in 0..count {
+                    let fd = std::ptr::read_unaligned(data.add(i));
+                    if got.is_none() {
+                        got = Some(fd);
+                    } else {
+                        libc::close(fd);
+                    }
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        if let Some(fd) = got {
+            super::fs::close(fd);
+        }
+        return Err(Errno(libc::EPROTO));
+    }
+    Ok((n, got))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_round_trips_over_a_socketpair() {
+        let mut pair = [0; 2];
+        // SAFETY: valid out-array.
+        assert_eq!(
+            unsafe {
+                libc::socketpair(
+                    libc::AF_UNIX,
+                    libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                    0,
+                    pair.as_mut_ptr(),
+                )
+            },
+            0
+        );
+        let f = std::fs::File::open("/proc/self/exe").unwrap();
+        use std::os::fd::AsRawFd;
+        assert_eq!(send_with_fd(pair[0], b"hi", f.as_raw_fd()).unwrap(), 2);
+        let mut buf = [0u8; 8];
+        let (n, fd) = recv_with_fd(pair[1], &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"hi");
+        let fd = fd.expect("an fd");
+        assert_ne!(fd, f.as_raw_fd());
+        let a = super::super::fs::fstat(fd).unwrap();
+        let b = super::super::fs::fstat(f.as_raw_fd()).unwrap();
+        assert_eq!((a.st_dev, a.st_ino), (b.st_dev, b.st_ino));
+        // SAFETY: fds we own.
+        unsafe {
+            libc::close(fd);
+            libc::close(pair[0]);
+            libc::close(pair[1]);
+        }
+    }
+}
