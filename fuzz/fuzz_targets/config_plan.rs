@@ -454,6 +454,8 @@ impl Gen {
                 },
             },
             last_cap: u32::from(self.last_cap % 64),
+            // No seccomp cache: nothing is written outside the bundle.
+            ..PlanInput::default()
         }
     }
 }
