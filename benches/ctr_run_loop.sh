@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `ctr run --rm IMG cN true` in a loop under one private containerd, with fastrun,
-# runc and crun as the runc.v2 shim's binary (`--runc-binary`): the whole path a
-# container start takes under containerd (ctr → containerd → shim → runtime create,
-# start, delete), so the runtime's share is diluted by containerd's own work.
+# runc and crun as the runc.v2 shim's binary (`--runc-binary`), and with fastrun's
+# own shim (`--runtime io.containerd.fastrun.v2`, "shim": no runtime binary is
+# executed, the shim drives the engine in-process): the whole path a container
+# start takes under containerd (ctr → containerd → shim → runtime create, start,
+# delete), so the runtime's share is diluted by containerd's own work. Then the
+# resident memory (VmRSS) of one idle shim per kind, runc's Go shim vs fastrun's.
 #
 #   benches/ctr_run_loop.sh [ITERATIONS]      (default 30; as root)
 #
@@ -18,8 +21,9 @@ N=${1:-30}
 ((N % 10 == 0)) || { echo "ITERATIONS must be a multiple of 10" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run as root" >&2; exit 1; }
 
-cargo build --release -q
+cargo build --release -q -p fastrun -p containerd-shim-fastrun-v2
 FASTRUN=$PWD/target/release/fastrun
+SHIM_DIR=$PWD/target/release
 RUNC=$(command -v runc)
 CRUN=$(command -v crun)
 
@@ -65,7 +69,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$D/opt"
 EOF
-unshare -m --propagation private sh -c \
+PATH="$SHIM_DIR:$PATH" unshare -m --propagation private sh -c \
   'umount /sys/fs/cgroup/unified 2>/dev/null; exec containerd --config "$1"' sh "$D/config.toml" \
   >"$D/containerd.log" 2>&1 &
 CTD_PID=$!
@@ -73,14 +77,22 @@ for _ in $(seq 200); do [[ -S $D/containerd.sock ]] && break; sleep 0.05; done
 CTR=(ctr --address "$D/containerd.sock" --namespace "$NS")
 "${CTR[@]}" images import "$D/busybox.tar" >/dev/null
 
-run_one() { # name binary id
-  "${CTR[@]}" run --rm --runc-binary "$2" --runc-root "$D/root-$1" --fifo-dir "$D/fifo" \
-    localhost/busybox:latest "$3" true
+run_one() { # name binary id [args...]
+  local name=$1 bin=$2 id=$3
+  shift 3
+  local args=(${@:-true})
+  if [[ $name == shim ]]; then
+    "${CTR[@]}" run --rm --runtime io.containerd.fastrun.v2 --fifo-dir "$D/fifo" \
+      localhost/busybox:latest "$id" "${args[@]}"
+  else
+    "${CTR[@]}" run --rm --runc-binary "$bin" --runc-root "$D/root-$name" --fifo-dir "$D/fifo" \
+      localhost/busybox:latest "$id" "${args[@]}"
+  fi
 }
 
 declare -A TOTAL
-names=(fastrun runc crun)
-declare -A BIN=([fastrun]=$FASTRUN [runc]=$RUNC [crun]=$CRUN)
+names=(fastrun runc crun shim)
+declare -A BIN=([fastrun]=$FASTRUN [runc]=$RUNC [crun]=$CRUN [shim]=-)
 for n in "${names[@]}"; do
   TOTAL[$n]=0
   for i in 1 2 3; do run_one "$n" "${BIN[$n]}" "warm-$n-$i" || { echo "$n fails under containerd here" >&2; exit 1; }; done
@@ -101,3 +113,29 @@ for n in "${names[@]}"; do
 done
 awk -v f="${TOTAL[fastrun]}" -v r="${TOTAL[runc]}" -v c="${TOTAL[crun]}" \
   'BEGIN { printf "runc/fastrun %.2fx   crun/fastrun %.2fx\n", r / f, c / f }'
+awk -v f="${TOTAL[fastrun]}" -v r="${TOTAL[runc]}" -v s="${TOTAL[shim]}" \
+  'BEGIN { printf "shim/(runc shim + fastrun) %.2f   shim/(runc shim + runc) %.2f\n", s / f, s / r }'
+
+# Memory: one idle container per shim kind; VmRSS of its shim.
+"${CTR[@]}" run -d --runc-binary "$RUNC" --runc-root "$D/root-runc" --fifo-dir "$D/fifo" \
+  localhost/busybox:latest rss-runc sleep 1000 >/dev/null
+"${CTR[@]}" run -d --runtime io.containerd.fastrun.v2 --fifo-dir "$D/fifo" \
+  localhost/busybox:latest rss-shim sleep 1000 >/dev/null
+sleep 1
+rss() { # pattern
+  local pid
+  pid=$(pgrep -f "$1.*-id $2 .*$D/containerd.sock" | head -1)
+  awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"
+}
+R_RUNC=$(rss containerd-shim-runc-v2 rss-runc)
+R_SHIM=$(rss containerd-shim-fastrun-v2 rss-shim)
+printf 'shim RSS: runc.v2 (Go) %s kB, fastrun.v2 %s kB, ratio %s\n' "$R_RUNC" "$R_SHIM" \
+  "$(awk -v a="$R_SHIM" -v b="$R_RUNC" 'BEGIN { printf "%.2f", a / b }')"
+for c in rss-runc rss-shim; do
+  "${CTR[@]}" task kill -s KILL "$c" >/dev/null 2>&1
+done
+sleep 0.5
+for c in rss-runc rss-shim; do
+  "${CTR[@]}" task delete "$c" >/dev/null 2>&1
+  "${CTR[@]}" container rm "$c" >/dev/null 2>&1
+done

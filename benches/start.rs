@@ -5,29 +5,48 @@
 //!   `/bin/true`, `terminal: false`, `ociVersion` 1.0.2, no `linux.resources`.
 //! - Everything runs in one private mount namespace with a pure cgroup2 mount on
 //!   /sys/fs/cgroup (crun 1.8.1 refuses this machine's hybrid layout): the bench
-//!   re-executes itself under `unshare -m --propagation private` for that.
+//!   re-executes itself under `unshare -m --propagation private` for that. The
+//!   runtimes' state roots are on a tmpfs there, as `/run` is on a usual host
+//!   (`FASTRUN_BENCH_STATE=disk` keeps them on the temp dir's filesystem).
 //! - Measures, interleaved round by round (the order of the runtimes rotates):
-//!   `run` start-to-exit; create + start + wait + delete (the init is reparented, so
-//!   the wait polls a pidfd of the pid from `--pid-file`); and the floor
-//!   `unshare -m -p -i -u -n -C --fork chroot ROOTFS /bin/true`.
-//! - Then the peak RSS of `run` (`/usr/bin/time -v`, median of several runs) and the
-//!   binaries' sizes (fastrun stripped).
+//!   1. `run` start-to-exit, and the floor `unshare -m -p -i -u -n -C --fork chroot
+//!      ROOTFS /bin/true`;
+//!   2. create + start + wait + delete (the init is reparented, so the wait polls a
+//!      pidfd of the pid from `--pid-file`);
+//!   3. both again for fastrun through the library in-process
+//!      (`fastrun_runtime::Context`, what libfastrun calls; no fork+exec of a CLI);
+//!   4. `exec` of /bin/true into a running container (`sleep`);
+//!   5. N concurrent `run`s (N = 1, 8, 32, 128): total time and per-container cost;
+//!   6. fastrun's in-process `run` from a host process with a 2 GiB touched heap
+//!      (4 KiB pages) against a small host (the cost of the fork-like clone3);
+//!   7. peak RSS of `run` (`/usr/bin/time -v`, median of 15) and binary sizes.
 //!
-//! Run (as root): `cargo bench --bench start` (environment: `FASTRUN_BENCH_ITERS`,
-//! default 200 rounds after 20 warm-up rounds). `cargo bench --bench start --
-//! --criterion` also runs criterion's own (not interleaved) measurement of `run`.
-//! The fastrun measured is `target/release/fastrun`, which `cargo bench` builds.
+//! Run (as root): `cargo bench --bench start`, or `benches/README-table.sh`, which
+//! builds the static binary (`cargo build-static`), measures it and rewrites the
+//! README's table. Environment:
+//! - `FASTRUN_BENCH_ITERS`: rounds for 1-4 (default 200, after 20 warm-up rounds);
+//! - `FASTRUN_BENCH_BIN`: the fastrun binary to measure (default
+//!   `target/release/fastrun`, which `cargo bench` builds: dynamic glibc);
+//! - `FASTRUN_BENCH_EXTRA`: more binaries to measure side by side in 1-2 and 7,
+//!   `name=path,name=path` (e.g. a dynamic build against the static one);
+//! - `FASTRUN_BENCH_SKIP`: sections to skip, comma-separated: `exec`, `conc`, `heap`;
+//! - `FASTRUN_BENCH_HEAP_MB`: the big host's heap (default 2048).
+//!
+//! `-- --markdown` prints the README table at the end; `-- --criterion` also runs
+//! criterion's own (not interleaved) measurement of `run`.
 
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use fastrun_runtime::{Context, CreateOptions};
 use serde_json::{json, Value};
 
 const IN_NS: &str = "FASTRUN_BENCH_IN_NS";
+const CONC: [usize; 4] = [1, 8, 32, 128];
 
 fn main() {
     // SAFETY: geteuid cannot fail.
@@ -39,52 +58,85 @@ fn main() {
         reexec_in_private_namespace();
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let iters: usize = std::env::var("FASTRUN_BENCH_ITERS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
-
-    let fastrun = PathBuf::from(env!("CARGO_BIN_EXE_fastrun"));
-    if !fastrun.ends_with("release/fastrun") {
-        eprintln!(
-            "warning: measuring {} (not a release build)",
-            fastrun.display()
-        );
+    if args.first().map(String::as_str) == Some("--heap-host") {
+        heap_host(&args[1..]);
+        return;
     }
-    let work = TempDir::new();
-    let rootfs = work.0.join("bundle/rootfs");
-    build_bundle(&work.0.join("bundle"), &fastrun);
+    let iters: usize = env_num("FASTRUN_BENCH_ITERS", 200);
+    let skip = std::env::var("FASTRUN_BENCH_SKIP").unwrap_or_default();
+    let skip: Vec<&str> = skip.split(',').map(str::trim).collect();
+    let markdown = args.iter().any(|a| a == "--markdown");
 
-    let mut runtimes = vec![Runtime::new("fastrun", fastrun.clone(), &work.0)];
+    let fastrun = match std::env::var_os("FASTRUN_BENCH_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_fastrun")),
+    };
+    let work = TempDir::new();
+    let bundle = work.0.join("bundle");
+    let rootfs = bundle.join("rootfs");
+    build_bundle(&bundle, &fastrun);
+    let sleep_bundle = work.0.join("bundle-sleep");
+    build_sleep_bundle(&bundle, &sleep_bundle);
+    let state = work.0.join("run");
+    std::fs::create_dir_all(&state).unwrap();
+    let state_on_tmpfs = std::env::var("FASTRUN_BENCH_STATE").as_deref() != Ok("disk");
+    if state_on_tmpfs {
+        mount_tmpfs(&state);
+    }
+
+    let mut runtimes = vec![Runtime::new("fastrun", fastrun.clone(), &state)];
+    for extra in std::env::var("FASTRUN_BENCH_EXTRA")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        let (name, path) = extra
+            .split_once('=')
+            .expect("FASTRUN_BENCH_EXTRA: name=path,...");
+        runtimes.push(Runtime::new(name, PathBuf::from(path), &state));
+    }
     for name in ["crun", "runc"] {
         match which(name) {
-            Some(p) => runtimes.push(Runtime::new(name, p, &work.0)),
+            Some(p) => runtimes.push(Runtime::new(name, p, &state)),
             None => println!("{name}: not installed, not measured"),
         }
     }
     for rt in &runtimes {
-        if let Err(e) = rt.run_once(&work.0.join("bundle"), "probe") {
+        if let Err(e) = rt.run_once(&bundle, "probe") {
             panic!("{} cannot run the bundle: {e}", rt.name);
         }
     }
+    let lib = InProcess::new(&state);
+    lib.run_once(&bundle, "probe-lib").expect("in-process run");
 
-    print_setup(&runtimes, iters);
-    let bundle = work.0.join("bundle");
-    let mut run_t: Vec<Vec<f64>> = vec![Vec::new(); runtimes.len()];
-    let mut life_t: Vec<Vec<f64>> = vec![Vec::new(); runtimes.len()];
+    print_setup(&runtimes, iters, state_on_tmpfs);
+    let mut table = Table::default();
+
+    // 1-3: run, lifecycle, in-process, floor: interleaved.
+    let k = runtimes.len();
+    let mut run_t: Vec<Vec<f64>> = vec![Vec::new(); k + 1];
+    let mut life_t: Vec<Vec<f64>> = vec![Vec::new(); k + 1];
     let mut floor_t = Vec::new();
     let warmup = 20;
     let mut n = 0u64;
     for round in 0..warmup + iters {
-        let k = runtimes.len();
-        for j in 0..k {
-            let i = (round + j) % k;
-            let rt = &runtimes[i];
+        for j in 0..=k {
+            let i = (round + j) % (k + 1);
             n += 1;
-            let t = rt.run_once(&bundle, &format!("b{n}")).expect("run");
-            let t2 = rt
-                .lifecycle_once(&bundle, &format!("l{n}"))
-                .expect("lifecycle");
+            let (t, t2) = if i == k {
+                (
+                    lib.run_once(&bundle, &format!("b{n}")).expect("lib run"),
+                    lib.lifecycle_once(&bundle, &format!("l{n}"))
+                        .expect("lib lifecycle"),
+                )
+            } else {
+                let rt = &runtimes[i];
+                (
+                    rt.run_once(&bundle, &format!("b{n}")).expect("run"),
+                    rt.lifecycle_once(&bundle, &format!("l{n}"))
+                        .expect("lifecycle"),
+                )
+            };
             if round >= warmup {
                 run_t[i].push(t);
                 life_t[i].push(t2);
@@ -95,44 +147,86 @@ fn main() {
             floor_t.push(t);
         }
     }
+    let mut names: Vec<String> = runtimes.iter().map(|r| r.name.clone()).collect();
+    names.push("fastrun (in-process)".into());
 
     println!("\n## `run` of /bin/true, start to exit ({iters} interleaved rounds)\n");
-    stats_table(&runtimes, &run_t, Some(&floor_t));
+    table.run = stats_table(&names, &run_t, Some(&floor_t));
     println!("\n## create + start + wait + delete ({iters} interleaved rounds)\n");
-    stats_table(&runtimes, &life_t, None);
+    table.life = stats_table(&names, &life_t, None);
 
+    // 4: exec.
+    if !skip.contains(&"exec") {
+        println!("\n## exec of /bin/true into a running container ({iters} interleaved rounds)\n");
+        table.exec = exec_bench(&runtimes, &sleep_bundle, iters);
+    }
+
+    // 5: concurrency.
+    if !skip.contains(&"conc") {
+        let rounds = env_num("FASTRUN_BENCH_CONC_ROUNDS", 5);
+        println!(
+            "\n## N concurrent `run`s: total wall time and per container (median of {rounds} interleaved rounds)\n"
+        );
+        table.conc = conc_bench(&runtimes, &bundle, rounds);
+    }
+
+    // 6: big host.
+    if !skip.contains(&"heap") {
+        let mb = env_num("FASTRUN_BENCH_HEAP_MB", 2048);
+        println!(
+            "\n## in-process `run` from a host with a {mb} MiB touched heap vs a small host\n"
+        );
+        table.heap = heap_bench(&bundle, &state, mb);
+    }
+
+    // 7: RSS and sizes.
     println!("\n## peak RSS of `run` (/usr/bin/time -v, median of 15)\n");
     println!("| runtime | peak RSS |\n|---|---|");
     for rt in &runtimes {
         match rt.peak_rss_kb(&bundle, 15) {
-            Some(kb) => println!("| {} | {:.1} MB |", rt.name, kb as f64 / 1000.0),
+            Some(kb) => {
+                println!("| {} | {:.1} MB |", rt.name, kb as f64 / 1000.0);
+                table.rss.push((rt.name.clone(), kb));
+            }
             None => println!("| {} | (no /usr/bin/time) |", rt.name),
         }
     }
     if let Some(kb) = floor_rss_kb(&rootfs) {
         println!("| unshare floor | {:.1} MB |", kb as f64 / 1000.0);
+        table.floor_rss = Some(kb);
     }
 
     println!("\n## binary size\n");
     println!("| runtime | size | note |\n|---|---|---|");
     for rt in &runtimes {
-        let (size, note) = if rt.name == "fastrun" {
-            (stripped_size(&rt.bin, &work.0), "stripped copy")
+        let linked = linkage(&rt.bin);
+        let (size, note) = if rt.name.starts_with("fastrun") {
+            (
+                stripped_size(&rt.bin, &work.0),
+                format!("stripped copy, {linked}"),
+            )
         } else {
             (
                 std::fs::metadata(&rt.bin).map(|m| m.len()).ok(),
-                "as installed",
+                format!("as installed, {linked}"),
             )
         };
         match size {
-            Some(s) => println!(
-                "| {} | {:.2} MB | {note} ({}) |",
-                rt.name,
-                s as f64 / 1e6,
-                rt.bin.display()
-            ),
+            Some(s) => {
+                println!(
+                    "| {} | {:.2} MB | {note} ({}) |",
+                    rt.name,
+                    s as f64 / 1e6,
+                    rt.bin.display()
+                );
+                table.size.push((rt.name.clone(), s, note));
+            }
             None => println!("| {} | ? | |", rt.name),
         }
+    }
+
+    if markdown {
+        table.print_markdown(&runtimes, iters);
     }
 
     if args.iter().any(|a| a == "--criterion") {
@@ -158,6 +252,18 @@ fn main() {
         g.finish();
         c.final_summary();
     }
+    if state_on_tmpfs {
+        let c = std::ffi::CString::new(state.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path we mounted; detach is enough.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Re-execute this bench in a private mount namespace where /sys/fs/cgroup is a
@@ -173,6 +279,15 @@ fn reexec_in_private_namespace() -> ! {
         .env(IN_NS, "1")
         .exec();
     panic!("exec unshare: {err}");
+}
+
+fn mount_tmpfs(dir: &Path) {
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "mode=0700", "bench-run"])
+        .arg(dir)
+        .status()
+        .expect("mount");
+    assert!(st.success(), "mount tmpfs on {}", dir.display());
 }
 
 struct TempDir(PathBuf);
@@ -209,7 +324,7 @@ fn build_bundle(dir: &Path, fastrun: &Path) {
     }
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
         .expect("/bin/busybox (busybox-static)");
-    for a in ["true", "sh"] {
+    for a in ["true", "sh", "sleep"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
     }
     // The reference config is runc's own when runc is there.
@@ -232,15 +347,56 @@ fn build_bundle(dir: &Path, fastrun: &Path) {
     std::fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
 }
 
+/// The same config running `sleep` (the container `exec` goes into), sharing the rootfs.
+fn build_sleep_bundle(from: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(from.join("config.json")).unwrap()).unwrap();
+    v["process"]["args"] = json!(["/bin/sleep", "100000"]);
+    v["root"]["path"] = json!(from.join("rootfs"));
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
+}
+
 struct Runtime {
     name: String,
     bin: PathBuf,
     root: PathBuf,
 }
 
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Poll a pidfd until the process has exited (bounded: a stuck container).
+fn wait_pidfd(pidfd: i32) {
+    let mut pfd = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; the timeout bounds a stuck container.
+    unsafe { libc::poll(&mut pfd, 1, 10_000) };
+}
+
+fn pidfd_open(pid: i32) -> i32 {
+    // SAFETY: pidfd_open takes a pid and flags; the result is an fd we own.
+    unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32 }
+}
+
+fn close(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: our own fd.
+        unsafe { libc::close(fd) };
+    }
+}
+
 impl Runtime {
-    fn new(name: &str, bin: PathBuf, work: &Path) -> Runtime {
-        let root = work.join(format!("root-{name}"));
+    fn new(name: &str, bin: PathBuf, state: &Path) -> Runtime {
+        let root = state.join(format!("root-{name}"));
         std::fs::create_dir_all(&root).unwrap();
         Runtime {
             name: name.into(),
@@ -262,13 +418,18 @@ impl Runtime {
         c
     }
 
-    /// `run --bundle B ID`, start to exit, in ms.
-    fn run_once(&self, bundle: &Path, id: &str) -> Result<f64, String> {
+    fn run_cmd(&self, bundle: &Path, id: &str) -> Command {
         let mut c = self.cmd([OsStr::new("run"), OsStr::new("--bundle")]);
         c.arg(bundle).arg(id);
+        c
+    }
+
+    /// `run --bundle B ID`, start to exit, in ms.
+    fn run_once(&self, bundle: &Path, id: &str) -> Result<f64, String> {
+        let mut c = self.run_cmd(bundle, id);
         let t = Instant::now();
         let st = c.status().map_err(|e| e.to_string())?;
-        let el = t.elapsed().as_secs_f64() * 1e3;
+        let el = ms(t);
         if !st.success() {
             let _ = self.cmd(["delete", "--force", id]).status();
             return Err(format!("{} run: {st}", self.name));
@@ -276,10 +437,9 @@ impl Runtime {
         Ok(el)
     }
 
-    /// create, start, wait for the init (pidfd), delete: in ms.
-    fn lifecycle_once(&self, bundle: &Path, id: &str) -> Result<f64, String> {
+    /// create (with a pid file) and start; returns the init's pidfd.
+    fn create_start(&self, bundle: &Path, id: &str) -> Result<i32, String> {
         let pid_file = self.root.join(format!("{id}.pid"));
-        let t = Instant::now();
         let mut c = self.cmd([OsStr::new("create"), OsStr::new("--bundle")]);
         c.arg(bundle).arg("--pid-file").arg(&pid_file).arg(id);
         let st = c.status().map_err(|e| e.to_string())?;
@@ -291,35 +451,45 @@ impl Runtime {
             .trim()
             .parse()
             .map_err(|e| format!("pid file: {e}"))?;
-        // SAFETY: pidfd_open takes a pid and flags; the result is an fd we own.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+        let _ = std::fs::remove_file(&pid_file);
+        let pidfd = pidfd_open(pid);
         let st = self
             .cmd(["start", id])
             .status()
             .map_err(|e| e.to_string())?;
         if !st.success() {
+            close(pidfd);
             return Err(format!("{} start: {st}", self.name));
         }
-        if pidfd >= 0 {
-            let mut pfd = libc::pollfd {
-                fd: pidfd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd; the timeout bounds a stuck container.
-            unsafe { libc::poll(&mut pfd, 1, 10_000) };
-            // SAFETY: our own fd.
-            unsafe { libc::close(pidfd) };
-        }
+        Ok(pidfd)
+    }
+
+    /// create, start, wait for the init (pidfd), delete: in ms.
+    fn lifecycle_once(&self, bundle: &Path, id: &str) -> Result<f64, String> {
+        let t = Instant::now();
+        let pidfd = self.create_start(bundle, id)?;
+        wait_pidfd(pidfd);
+        close(pidfd);
         let st = self
             .cmd(["delete", id])
             .status()
             .map_err(|e| e.to_string())?;
-        let el = t.elapsed().as_secs_f64() * 1e3;
-        let _ = std::fs::remove_file(&pid_file);
+        let el = ms(t);
         if !st.success() {
             let _ = self.cmd(["delete", "--force", id]).status();
             return Err(format!("{} delete: {st}", self.name));
+        }
+        Ok(el)
+    }
+
+    /// `exec ID /bin/true`, in ms.
+    fn exec_once(&self, id: &str) -> Result<f64, String> {
+        let mut c = self.cmd(["exec", id, "/bin/true"]);
+        let t = Instant::now();
+        let st = c.status().map_err(|e| e.to_string())?;
+        let el = ms(t);
+        if !st.success() {
+            return Err(format!("{} exec: {st}", self.name));
         }
         Ok(el)
     }
@@ -347,6 +517,246 @@ impl Runtime {
     }
 }
 
+/// A running `sleep` container per runtime, force-deleted on drop.
+struct Sleeper<'a> {
+    rt: &'a Runtime,
+    id: String,
+}
+
+impl Drop for Sleeper<'_> {
+    fn drop(&mut self) {
+        let _ = self.rt.cmd(["delete", "--force", &self.id]).status();
+    }
+}
+
+fn exec_bench(runtimes: &[Runtime], sleep_bundle: &Path, iters: usize) -> Vec<(String, Stats)> {
+    let mut sleepers = Vec::new();
+    for rt in runtimes {
+        let id = format!("sleeper-{}", rt.name);
+        let pidfd = rt.create_start(sleep_bundle, &id).expect("sleep container");
+        close(pidfd);
+        sleepers.push(Sleeper { rt, id });
+    }
+    let k = runtimes.len();
+    let mut t: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for round in 0..iters + 10 {
+        for j in 0..k {
+            let i = (round + j) % k;
+            let el = sleepers[i].rt.exec_once(&sleepers[i].id).expect("exec");
+            if round >= 10 {
+                t[i].push(el);
+            }
+        }
+    }
+    let names: Vec<String> = runtimes.iter().map(|r| r.name.clone()).collect();
+    stats_table(&names, &t, None)
+}
+
+/// Per runtime and N: (total ms, per-container ms), medians over rounds.
+type ConcRow = (String, Vec<(usize, f64, f64)>);
+
+fn conc_bench(runtimes: &[Runtime], bundle: &Path, rounds: usize) -> Vec<ConcRow> {
+    let k = runtimes.len();
+    // totals[i][n] = totals over rounds
+    let mut totals: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); CONC.len()]; k];
+    let mut m = 0u64;
+    for round in 0..rounds + 1 {
+        for (ni, &n) in CONC.iter().enumerate() {
+            for j in 0..k {
+                let i = (round + j) % k;
+                let rt = &runtimes[i];
+                let t = Instant::now();
+                let children: Vec<(String, Child)> = (0..n)
+                    .map(|_| {
+                        m += 1;
+                        let id = format!("n{m}");
+                        let child = rt.run_cmd(bundle, &id).spawn().expect("spawn run");
+                        (id, child)
+                    })
+                    .collect();
+                for (id, mut c) in children {
+                    let st = c.wait().expect("wait");
+                    if !st.success() {
+                        let _ = rt.cmd(["delete", "--force", &id]).status();
+                        panic!("{} run (concurrent, N={n}): {st}", rt.name);
+                    }
+                }
+                // Round 0 warms up.
+                if round > 0 {
+                    totals[i][ni].push(ms(t));
+                }
+            }
+        }
+    }
+    print!("| runtime |");
+    for n in CONC {
+        print!(" N={n} total | per container |");
+    }
+    println!();
+    println!("|---|{}", "---|---|".repeat(CONC.len()));
+    let mut out = Vec::new();
+    for (i, rt) in runtimes.iter().enumerate() {
+        let mut row = Vec::new();
+        print!("| {} |", rt.name);
+        for (ni, &n) in CONC.iter().enumerate() {
+            let total = stats(&totals[i][ni]).median;
+            print!(" {total:.1} ms | {:.2} ms |", total / n as f64);
+            row.push((n, total, total / n as f64));
+        }
+        println!();
+        out.push((rt.name.clone(), row));
+    }
+    println!();
+    for (name, row) in &out {
+        let first = row[0].2;
+        let last = row[row.len() - 1].2;
+        println!(
+            "{name}: per-container cost at N={} / at N=1: {:.2}",
+            CONC[CONC.len() - 1],
+            last / first
+        );
+    }
+    out
+}
+
+/// fastrun through the engine library, in this process.
+struct InProcess {
+    ctx: Context,
+}
+
+impl InProcess {
+    fn new(state: &Path) -> InProcess {
+        let root = state.join("root-lib");
+        std::fs::create_dir_all(&root).unwrap();
+        InProcess {
+            ctx: Context::new(root),
+        }
+    }
+
+    fn opts(bundle: &Path) -> CreateOptions {
+        CreateOptions {
+            bundle: bundle.to_path_buf(),
+            ..Default::default()
+        }
+    }
+
+    fn run_once(&self, bundle: &Path, id: &str) -> Result<f64, String> {
+        let t = Instant::now();
+        let code = self
+            .ctx
+            .run(id, &Self::opts(bundle), false)
+            .map_err(|e| e.to_string())?;
+        let el = ms(t);
+        if code != 0 {
+            return Err(format!("in-process run: exit {code}"));
+        }
+        Ok(el)
+    }
+
+    fn lifecycle_once(&self, bundle: &Path, id: &str) -> Result<f64, String> {
+        let t = Instant::now();
+        let pid = self
+            .ctx
+            .create(id, &Self::opts(bundle))
+            .map_err(|e| e.to_string())?;
+        let pidfd = pidfd_open(pid);
+        self.ctx.start(id).map_err(|e| e.to_string())?;
+        wait_pidfd(pidfd);
+        let r = self.ctx.delete(id, false).map_err(|e| e.to_string());
+        let el = ms(t);
+        // The init is our child here: reap it (after the measurement, as a
+        // host's SIGCHLD handler would).
+        // SAFETY: siginfo_t is plain data; all-zero is valid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child's pidfd; `info` is a valid out-pointer.
+        unsafe { libc::waitid(libc::P_PIDFD, pidfd as libc::id_t, &mut info, libc::WEXITED) };
+        close(pidfd);
+        r.map(|()| el)
+    }
+}
+
+/// The big-host helper: `--heap-host MB ITERS BUNDLE STATE` allocates and touches
+/// MB MiB (4 KiB pages), then prints one in-process `run` time (ms) per line.
+fn heap_host(args: &[String]) {
+    let mb: usize = args[0].parse().unwrap();
+    let iters: usize = args[1].parse().unwrap();
+    let bundle = PathBuf::from(&args[2]);
+    let state = PathBuf::from(&args[3]);
+    let mut heap: Vec<u8> = Vec::new();
+    if mb > 0 {
+        heap = Vec::with_capacity(mb << 20);
+        // SAFETY: advice on our own allocation: 4 KiB pages, the common case of a
+        // host's heap (THP is "madvise" here) and the one fork-like clones pay most for.
+        unsafe {
+            libc::madvise(
+                heap.as_mut_ptr().cast(),
+                heap.capacity(),
+                libc::MADV_NOHUGEPAGE,
+            )
+        };
+        heap.resize(mb << 20, 1);
+    }
+    let lib = InProcess::new(&state);
+    let pid = std::process::id();
+    for i in 0..iters {
+        let t = lib
+            .run_once(&bundle, &format!("h{pid}-{i}"))
+            .expect("in-process run");
+        println!("{t}");
+    }
+    std::hint::black_box(&heap);
+}
+
+fn heap_bench(bundle: &Path, state: &Path, mb: usize) -> Option<(Stats, Stats, usize)> {
+    let exe = std::env::current_exe().ok()?;
+    let rounds = 4;
+    let per = 25;
+    let mut small = Vec::new();
+    let mut big = Vec::new();
+    for _ in 0..rounds {
+        for (heap, out) in [(0, &mut small), (mb, &mut big)] {
+            let o = Command::new(&exe)
+                .arg("--heap-host")
+                .arg(heap.to_string())
+                .arg(per.to_string())
+                .arg(bundle)
+                .arg(state)
+                .stderr(Stdio::inherit())
+                .output()
+                .ok()?;
+            if !o.status.success() {
+                println!("heap host ({heap} MiB) failed: {}", o.status);
+                return None;
+            }
+            let v: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.parse().ok())
+                .collect();
+            // The first run of each host warms it up.
+            if v.len() > 1 {
+                out.extend_from_slice(&v[1..]);
+            }
+        }
+    }
+    let (s, b) = (stats(&small), stats(&big));
+    println!("| host | mean | median | min | stddev |\n|---|---|---|---|---|");
+    for (name, st) in [
+        ("small host".to_string(), &s),
+        (format!("{mb} MiB heap"), &b),
+    ] {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            st.mean, st.median, st.min, st.stddev
+        );
+    }
+    println!(
+        "\nbig/small: median {:.2}, min {:.2}",
+        b.median / s.median,
+        b.min / s.min
+    );
+    Some((s, b, mb))
+}
+
 fn parse_max_rss(time_v: &str) -> Option<u64> {
     time_v.lines().find_map(|l| {
         l.trim()
@@ -369,7 +779,7 @@ fn floor_once(rootfs: &Path) -> f64 {
     let t = Instant::now();
     let st = floor_cmd(rootfs).status().expect("unshare");
     assert!(st.success(), "unshare floor: {st}");
-    t.elapsed().as_secs_f64() * 1e3
+    ms(t)
 }
 
 fn floor_rss_kb(rootfs: &Path) -> Option<u64> {
@@ -402,6 +812,29 @@ fn stripped_size(bin: &Path, work: &Path) -> Option<u64> {
     std::fs::metadata(&out).map(|m| m.len()).ok()
 }
 
+/// "static" or "dynamic", from the ELF program headers (a PT_INTERP means a loader).
+fn linkage(bin: &Path) -> &'static str {
+    let Ok(b) = std::fs::read(bin) else {
+        return "?";
+    };
+    if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 {
+        return "?";
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(b[32..40].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(54), u16_at(56));
+    let interp = (0..phnum).any(|i| {
+        let o = phoff + i * phentsize;
+        o + 4 <= b.len() && u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == 3
+    });
+    if interp {
+        "dynamic"
+    } else {
+        "static"
+    }
+}
+
+#[derive(Clone, Copy)]
 struct Stats {
     mean: f64,
     median: f64,
@@ -428,12 +861,17 @@ fn stats(v: &[f64]) -> Stats {
     }
 }
 
-fn stats_table(runtimes: &[Runtime], times: &[Vec<f64>], floor: Option<&[f64]>) {
+fn stats_table(
+    names: &[String],
+    times: &[Vec<f64>],
+    floor: Option<&[f64]>,
+) -> Vec<(String, Stats)> {
     println!("| | mean | median | min | stddev |\n|---|---|---|---|---|");
-    let mut rows: Vec<(String, Stats)> = runtimes
+    let mut rows: Vec<(String, Stats)> = names
         .iter()
         .zip(times)
-        .map(|(rt, t)| (rt.name.clone(), stats(t)))
+        .filter(|(_, t)| !t.is_empty())
+        .map(|(name, t)| (name.clone(), stats(t)))
         .collect();
     if let Some(f) = floor {
         rows.push(("unshare floor".into(), stats(f)));
@@ -453,14 +891,230 @@ fn stats_table(runtimes: &[Runtime], times: &[Vec<f64>], floor: Option<&[f64]>) 
             fast.median / s.median
         );
     }
+    rows
 }
 
-fn print_setup(runtimes: &[Runtime], iters: usize) {
+/// What the README table shows, collected along the way.
+#[derive(Default)]
+struct Table {
+    run: Vec<(String, Stats)>,
+    life: Vec<(String, Stats)>,
+    exec: Vec<(String, Stats)>,
+    conc: Vec<ConcRow>,
+    heap: Option<(Stats, Stats, usize)>,
+    rss: Vec<(String, u64)>,
+    floor_rss: Option<u64>,
+    size: Vec<(String, u64, String)>,
+}
+
+fn find<'a, T>(rows: &'a [(String, T)], name: &str) -> Option<&'a T> {
+    rows.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+}
+
+impl Table {
+    fn print_markdown(&self, runtimes: &[Runtime], iters: usize) {
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        let cols: Vec<&str> = ["runc", "crun"]
+            .into_iter()
+            .filter(|n| runtimes.iter().any(|r| r.name == *n))
+            .collect();
+        println!("\n## README table\n");
+        println!(
+            "Measured {} (UTC), {iters} interleaved rounds, load average at the end {}.\n",
+            utc_date(),
+            load.join(" ")
+        );
+        print!("| measure |");
+        for c in &cols {
+            print!(" {c} |");
+        }
+        print!(" fastrun |");
+        for c in &cols {
+            print!(" fastrun/{c} |");
+        }
+        println!();
+        println!("|---|{}", "---|".repeat(1 + 2 * cols.len()));
+        let timed = |label: &str, rows: &[(String, Stats)], fast: &str, med: bool| {
+            let Some(f) = find(rows, fast) else { return };
+            let pick = |s: &Stats| if med { s.median } else { s.min };
+            print!("| {label} |");
+            for c in &cols {
+                match find(rows, c) {
+                    Some(s) if med => print!(" {:.2} ms ({:.2}) |", s.median, s.mean),
+                    Some(s) => print!(" {:.2} ms |", s.min),
+                    None => print!(" |"),
+                }
+            }
+            if med {
+                print!(" {:.2} ms ({:.2}) |", f.median, f.mean);
+            } else {
+                print!(" {:.2} ms |", f.min);
+            }
+            for c in &cols {
+                match find(rows, c) {
+                    Some(s) => print!(" {:.2} |", pick(f) / pick(s)),
+                    None => print!(" |"),
+                }
+            }
+            println!();
+        };
+        timed(
+            "`run` of busybox `true`, median (mean)",
+            &self.run,
+            "fastrun",
+            true,
+        );
+        timed("`run`, min", &self.run, "fastrun", false);
+        timed(
+            "create + start + wait + delete, median (mean)",
+            &self.life,
+            "fastrun",
+            true,
+        );
+        timed(
+            "the same through the library in-process (fastrun column), median (mean)",
+            &self.life,
+            "fastrun (in-process)",
+            true,
+        );
+        timed(
+            "`run` through the library in-process (fastrun column), median (mean)",
+            &self.run,
+            "fastrun (in-process)",
+            true,
+        );
+        timed(
+            "`exec` of `true` into a running container, median (mean)",
+            &self.exec,
+            "fastrun",
+            true,
+        );
+        for (i, n) in CONC.iter().enumerate() {
+            let per = |name: &str| {
+                self.conc
+                    .iter()
+                    .find(|(r, _)| r == name)
+                    .map(|(_, row)| row[i].2)
+            };
+            let Some(f) = per("fastrun") else { continue };
+            print!("| {n} concurrent `run`s, wall time per container |");
+            for c in &cols {
+                match per(c) {
+                    Some(v) => print!(" {v:.2} ms |"),
+                    None => print!(" |"),
+                }
+            }
+            print!(" {f:.2} ms |");
+            for c in &cols {
+                match per(c) {
+                    Some(v) => print!(" {:.2} |", f / v),
+                    None => print!(" |"),
+                }
+            }
+            println!();
+        }
+        if let Some(f) = find(&self.rss, "fastrun") {
+            print!("| peak RSS of `run` (median of 15) |");
+            for c in &cols {
+                match find(&self.rss, c) {
+                    Some(kb) => print!(" {:.1} MB |", *kb as f64 / 1000.0),
+                    None => print!(" |"),
+                }
+            }
+            print!(" {:.1} MB |", *f as f64 / 1000.0);
+            for c in &cols {
+                match find(&self.rss, c) {
+                    Some(kb) => print!(" {:.2} |", *f as f64 / *kb as f64),
+                    None => print!(" |"),
+                }
+            }
+            println!();
+        }
+        let size = |name: &str| {
+            self.size
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, s, note)| (*s, note.clone()))
+        };
+        if let Some((f, fnote)) = size("fastrun") {
+            print!("| binary size |");
+            for c in &cols {
+                match size(c) {
+                    Some((s, note)) => print!(" {:.2} MB ({note}) |", s as f64 / 1e6),
+                    None => print!(" |"),
+                }
+            }
+            print!(" {:.2} MB ({fnote}) |", f as f64 / 1e6);
+            for c in &cols {
+                match size(c) {
+                    Some((s, _)) => print!(" {:.2} |", f as f64 / s as f64),
+                    None => print!(" |"),
+                }
+            }
+            println!();
+        }
+        println!();
+        if let (Some(f), Some(fl)) = (find(&self.run, "fastrun"), find(&self.run, "unshare floor"))
+        {
+            println!(
+                "The unshare floor (namespaces + exec, no mounts) took {:.2} ms median ({:.2} mean): fastrun's `run` is {:.2}x the floor by median.",
+                fl.median,
+                fl.mean,
+                f.median / fl.median
+            );
+        }
+        if let Some(kb) = self.floor_rss {
+            println!("Peak RSS of the floor: {:.1} MB.", kb as f64 / 1000.0);
+        }
+        if let Some((f1, f128)) = self
+            .conc
+            .iter()
+            .find(|(r, _)| r == "fastrun")
+            .map(|(_, row)| (row[0].2, row[row.len() - 1].2))
+        {
+            println!(
+                "Concurrency: fastrun's wall time per container at N={} is {:.2}x the one at N=1.",
+                CONC[CONC.len() - 1],
+                f128 / f1
+            );
+        }
+        if let Some((s, b, mb)) = &self.heap {
+            println!(
+                "In-process `run` from a host with a {mb} MiB touched heap: {:.2} ms median vs {:.2} ms from a small host ({:.2}x).",
+                b.median,
+                s.median,
+                b.median / s.median
+            );
+        }
+    }
+}
+
+/// Today's date (UTC) as YYYY-MM-DD, without a date crate.
+fn utc_date() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn print_setup(runtimes: &[Runtime], iters: usize, tmpfs: bool) {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "# start benchmark: kernel {}, {cpus} CPUs, {iters} rounds, private mount namespace with a pure cgroup2 /sys/fs/cgroup, config: runc spec, /bin/true, ociVersion 1.0.2, no linux.resources",
-        kernel.trim()
+        "# start benchmark: kernel {}, {cpus} CPUs, {iters} rounds, private mount namespace with a pure cgroup2 /sys/fs/cgroup, state roots on {}, config: runc spec, /bin/true, ociVersion 1.0.2, no linux.resources",
+        kernel.trim(),
+        if tmpfs { "a tmpfs" } else { "the temp dir's filesystem" }
     );
     for rt in runtimes {
         let v = Command::new(&rt.bin)
@@ -474,6 +1128,12 @@ fn print_setup(runtimes: &[Runtime], iters: usize) {
                     .to_string()
             })
             .unwrap_or_default();
-        println!("- {}: {} ({})", rt.name, v, rt.bin.display());
+        println!(
+            "- {}: {} ({}, {})",
+            rt.name,
+            v,
+            rt.bin.display(),
+            linkage(&rt.bin)
+        );
     }
 }

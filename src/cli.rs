@@ -784,6 +784,7 @@ fn create_options(m: &Matches) -> Result<CreateOptions> {
         preserve_fds: m.preserve_fds()?,
         keep: m.bool("keep"),
         config: None,
+        stdio: None,
     })
 }
 
@@ -986,6 +987,7 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
                 apparmor: m.value("apparmor").map(str::to_string),
                 cgroup: m.values("cgroup"),
                 ignore_paused: m.bool("ignore-paused"),
+                stdio: None,
             };
             Command::Exec { id, opts }
         }

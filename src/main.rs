@@ -3,6 +3,13 @@
 //! The CLI is thin: [`cli`] turns the arguments into one validated command, [`commands`]
 //! makes one engine call and formats its output, [`log`] writes runc-style log lines.
 
+// No std runtime init: `main` below is the C entry point. std's `lang_start` would
+// read /proc/self/maps (the main thread's stack guard), set up a sigaltstack and
+// SIGSEGV/SIGBUS handlers for stack-overflow messages, all before our first line;
+// `runtime_init` keeps the two parts of it fastrun relies on, explicitly. Not under
+// `cargo test`: the test harness brings its own `main`.
+#![cfg_attr(not(test), no_main)]
+
 mod cli;
 mod commands;
 mod help;
@@ -13,19 +20,71 @@ use std::io::Write;
 
 use commands::Failure;
 
-fn main() {
-    let args: Vec<String> = match std::env::args_os()
-        .skip(1)
-        .map(|a| a.into_string())
-        .collect::<Result<_, _>>()
-    {
-        Ok(a) => a,
-        Err(a) => {
-            eprintln!("fastrun: argument is not valid UTF-8: {a:?}");
-            std::process::exit(1);
+/// The C entry point and the runtime init it does instead of std's.
+// Compiled under `cargo test` too (unexported there: the harness has its own main).
+#[cfg_attr(test, allow(dead_code))]
+mod entry {
+    use std::ffi::{c_char, c_int, CStr, OsStr};
+    use std::os::unix::ffi::OsStrExt;
+
+    /// The process entry point (called by the C runtime with the real argv).
+    ///
+    /// # Safety
+    /// `argv` holds `argc` valid NUL-terminated strings, as the C runtime guarantees.
+    #[cfg_attr(not(test), no_mangle)]
+    pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+        runtime_init();
+        let mut args = Vec::with_capacity(argc.max(1) as usize - 1);
+        for i in 1..argc.max(0) as usize {
+            // SAFETY: i < argc, so argv[i] is a valid C string (the caller's contract).
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            match std::str::from_utf8(arg.to_bytes()) {
+                Ok(a) => args.push(a.to_string()),
+                Err(_) => {
+                    eprintln!(
+                        "fastrun: argument is not valid UTF-8: {:?}",
+                        OsStr::from_bytes(arg.to_bytes())
+                    );
+                    std::process::exit(1);
+                }
+            }
         }
-    };
-    std::process::exit(real_main(&args));
+        // process::exit, not a return: it runs std's cleanup (flushes stdout).
+        std::process::exit(super::real_main(&args));
+    }
+
+    /// What std's runtime init did that fastrun needs, without the rest.
+    fn runtime_init() {
+        // Fds 0-2 that are closed get /dev/null: else the first files the runtime
+        // opens (state, exec fifo) would become "stdout" and receive output.
+        let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        });
+        // SAFETY: three valid pollfds; a zero timeout never blocks.
+        let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0;
+        for (i, p) in fds.iter().enumerate() {
+            let closed = if polled {
+                p.revents & libc::POLLNVAL != 0
+            } else {
+                // SAFETY: F_GETFD only queries the fd.
+                let flags = unsafe { libc::fcntl(i as c_int, libc::F_GETFD) };
+                flags < 0
+            };
+            if closed {
+                // SAFETY: a constant NUL-terminated path; O_RDWR on /dev/null. The
+                // lowest free fd is the closed one (fds below it are open); if
+                // /dev/null cannot be opened there is nothing better to do than go on.
+                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            }
+        }
+        // SIGPIPE ignored (as std does): a write to a closed pipe or socket (the sync
+        // socket of a dead init, `fastrun list | head`) is an EPIPE error to report,
+        // not a silent death. The init resets it to the default before exec.
+        // SAFETY: setting a standard disposition; no handler code involved.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    }
 }
 
 fn real_main(args: &[String]) -> i32 {

@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             // A refusal is a config error naming the section.
-            assert!(e.to_string().contains("linux.seccomp"), "valid={valid}: {e}");
+            assert!(
+                e.to_string().contains("linux.seccomp"),
+                "valid={valid}: {e}"
+            );
         }
     }
 });

@@ -92,6 +92,10 @@ pub struct CreateOptions {
     /// (the C library loads configs from memory). Relative paths in it (such as
     /// `root.path`) are still resolved against `bundle`.
     pub config: Option<Vec<u8>>,
+    /// Fds the init gets as its stdin, stdout and stderr instead of the caller's
+    /// 0, 1 and 2 (an embedding host such as the containerd shim passes its fifos).
+    /// They stay open in the caller; ignored for fds 0-2 a terminal replaces.
+    pub stdio: Option<[std::os::fd::RawFd; 3]>,
 }
 
 /// The status of a container, as the OCI state reports it.
@@ -387,6 +391,9 @@ pub struct ExecOptions {
     pub cgroup: Vec<String>,
     /// Exec even when the container is paused (`--ignore-paused`).
     pub ignore_paused: bool,
+    /// Fds the process gets as stdin, stdout and stderr instead of the caller's
+    /// (see [`CreateOptions::stdio`]).
+    pub stdio: Option<[std::os::fd::RawFd; 3]>,
 }
 
 /// Options of `update`: a `LinuxResources` JSON object (`--resources`) and

@@ -190,6 +190,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
                 start_fd: None,
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
                 target_pidfd: Some(target.as_raw_fd()),
+                stdio: opts.stdio,
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },
@@ -224,6 +225,9 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             return Err(e);
         }
         let pty = child.pty.take().filter(|_| opts.console_socket.is_none());
+        if let Some(master) = &pty {
+            crate::terminal::copy_winsize(0, master.as_raw_fd());
+        }
         if let Err(e) = child.commit_and_confirm() {
             child.kill_and_reap();
             return Err(e);

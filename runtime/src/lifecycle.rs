@@ -305,6 +305,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
             target_pidfd: None,
+            stdio: opts.stdio,
             after_clone: &mut after_clone,
             on_hooks: if plan.hooks_sync {
                 Some(&mut on_hooks)
@@ -619,6 +620,9 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             .pty
             .take()
             .filter(|_| opts.console_socket.is_none());
+        if let Some(master) = &pty {
+            crate::terminal::copy_winsize(0, master.as_raw_fd());
+        }
         let pidfd = created.init.pidfd.as_raw_fd();
         let code = start_container_hooks(&created.record, pidfd)
             .and_then(|()| created.init.commit_and_confirm())

@@ -53,7 +53,9 @@ impl Drop for RawMode {
     }
 }
 
-fn copy_winsize(from: RawFd, to: RawFd) {
+/// Give the pty the caller's window size (a caller without one keeps consoleSize).
+/// Done before the process is let go, so that it never reads a stale size.
+pub(crate) fn copy_winsize(from: RawFd, to: RawFd) {
     // SAFETY: winsize is plain data; TIOCGWINSZ fills it, TIOCSWINSZ reads it.
     unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();
@@ -68,7 +70,6 @@ fn copy_winsize(from: RawFd, to: RawFd) {
 /// (SIGWINCH becomes a window size update). Returns the exit code.
 pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> Result<i32> {
     let _raw = RawMode::enter(0);
-    copy_winsize(0, master.as_raw_fd());
     let sfd = crate::signals::signalfd(mask)?;
     let mut stdin_open = true;
     let mut buf = [0u8; 8192];

@@ -296,6 +296,23 @@ fn build_images(dir: &Path) -> Result<(), String> {
 // containerd
 // ---------------------------------------------------------------------------
 
+/// The runtime type of fastrun's shim.
+pub const SHIM_RUNTIME: &str = "io.containerd.fastrun.v2";
+/// The shim's state root (`<this>/<namespace>`), as runc's shim uses /run/containerd/runc.
+pub const SHIM_ROOT: &str = "/run/containerd/fastrun";
+
+/// The shim binary, built next to `fastrun` (`cargo build -p containerd-shim-fastrun-v2`;
+/// `cargo test --workspace` builds it).
+pub fn shim_bin() -> PathBuf {
+    let p = fastrun_bin().with_file_name("containerd-shim-fastrun-v2");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p containerd-shim-fastrun-v2` first",
+        p.display()
+    );
+    p
+}
+
 /// A private containerd (see the module docs).
 pub struct Containerd {
     dir: TempDir,
@@ -303,6 +320,9 @@ pub struct Containerd {
     /// This test's namespace (also the top of its cgroups: `/<ns>/<id>`).
     pub ns: String,
     cri: bool,
+    /// Run containers with fastrun's own shim (`io.containerd.fastrun.v2`) instead
+    /// of runc's shim with fastrun as its `BinaryName`.
+    shim: bool,
     /// (namespace, container id) of the containers started through [`Containerd::run`].
     ids: Mutex<Vec<(String, String)>>,
 }
@@ -312,6 +332,16 @@ impl Containerd {
     /// without it), wait for its socket, and import the busybox image into the
     /// test's namespace (and busybox + pause into `k8s.io` with `cri`).
     pub fn start(cri: bool) -> Containerd {
+        Self::start_with(cri, false)
+    }
+
+    /// As [`Containerd::start`], with fastrun's shim as the runtime of `ctr run` and
+    /// of the CRI plugin (its directory first in containerd's PATH).
+    pub fn start_shim(cri: bool) -> Containerd {
+        Self::start_with(cri, true)
+    }
+
+    fn start_with(cri: bool, shim: bool) -> Containerd {
         let dir = TempDir::new("fastrun-e2e-ctd-");
         let ns = unique("fte2e");
         let mut c = Containerd {
@@ -319,12 +349,22 @@ impl Containerd {
             child: None,
             ns,
             cri,
+            shim,
             ids: Mutex::new(Vec::new()),
         };
         let config = c.dir().join("config.toml");
         std::fs::write(&config, c.config()).unwrap();
         let log = std::fs::File::create(c.dir().join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
+        let mut cmd = Command::new("containerd");
+        if shim {
+            let bin = shim_bin();
+            let path = std::env::var("PATH").unwrap_or_default();
+            cmd.env(
+                "PATH",
+                format!("{}:{path}", bin.parent().unwrap().display()),
+            );
+        }
+        let child = cmd
             .arg("--config")
             .arg(&config)
             .stdin(Stdio::null())
@@ -368,11 +408,17 @@ impl Containerd {
 
     /// `--runc-root` of the ctr route (fastrun's `--root` is `<this>/<namespace>`).
     pub fn fastrun_root(&self) -> PathBuf {
+        if self.shim {
+            return PathBuf::from(SHIM_ROOT);
+        }
         self.dir().join("fastrun-root")
     }
 
     /// The `Root` of the CRI runtime entry.
     pub fn cri_fastrun_root(&self) -> PathBuf {
+        if self.shim {
+            return PathBuf::from(SHIM_ROOT);
+        }
         self.dir().join("fastrun-cri-root")
     }
 
@@ -403,7 +449,18 @@ state = "{d}/state"
   path = "{d}/opt"
 "#
         );
-        if self.cri {
+        if self.cri && self.shim {
+            s += &format!(
+                r#"[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{PAUSE_IMAGE}"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "fastrun"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fastrun]
+      runtime_type = "{SHIM_RUNTIME}"
+"#
+            );
+        } else if self.cri {
             s += &format!(
                 r#"[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{PAUSE_IMAGE}"
@@ -447,6 +504,14 @@ state = "{d}/state"
 
     /// The flags of the `--runc-binary` route, for `ctr run`.
     pub fn runc_flags(&self) -> Vec<String> {
+        if self.shim {
+            return vec![
+                "--runtime".into(),
+                SHIM_RUNTIME.into(),
+                "--fifo-dir".into(),
+                self.fifo_dir().display().to_string(),
+            ];
+        }
         vec![
             "--runc-binary".into(),
             fastrun_bin().display().to_string(),
@@ -625,6 +690,10 @@ state = "{d}/state"
                     ids.push((ns.clone(), id));
                 }
                 force_delete_all(&root.join(&ns));
+                if self.shim {
+                    // The shim's per-namespace root (empty by now).
+                    let _ = std::fs::remove_dir(root.join(&ns));
+                }
             }
         }
         let mut failed = remove_cgroup_tree(&self.ns);

@@ -21,11 +21,16 @@ struct RuntimeCopy {
 
 impl RuntimeCopy {
     fn new() -> RuntimeCopy {
+        RuntimeCopy::of(fastrun_bin())
+    }
+
+    /// A private copy of `bin` (the fastrun CLI, or a program embedding libfastrun).
+    fn of(bin: &Path) -> RuntimeCopy {
         let dir = TempDir::new("fastrun-sec-bin-");
         // Traversable, like /usr/bin: the container root is root, ownership decides.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = dir.path().join("fastrun");
-        std::fs::copy(fastrun_bin(), &path).unwrap();
+        std::fs::copy(bin, &path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let original = std::fs::read(&path).unwrap();
         RuntimeCopy {
@@ -207,6 +212,86 @@ fn cve_2019_5736_proc_self_exe_entrypoint_cannot_reach_the_runtime() {
         assert!(
             !o.stdout.contains("fastrun") && !o.stdout.contains("version"),
             "the runtime binary ran inside the container: {o}"
+        );
+        v.delete(true);
+        v.assert_no_leftovers();
+    }
+    let log = attacker_log(&rootfs);
+    assert_attack_failed(&log, &bin);
+    drop(a);
+}
+
+/// A program that embeds libfastrun (bindings/c/embedder.c, linked statically):
+/// the init is a clone of it, so it is the binary an attack would reach.
+fn embedder_binary(scratch: &Path) -> PathBuf {
+    let installed = common::libfastrun::Installed::new();
+    let prefix = installed.prefix();
+    let pc = |args: &[&str]| -> Vec<String> {
+        let o = Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .args(args)
+            .arg("fastrun")
+            .output()
+            .expect("run pkg-config");
+        assert!(
+            o.status.success(),
+            "pkg-config: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let out = scratch.join("embedder");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("bindings/c/embedder.c");
+    let o = Command::new("cc")
+        .args(["-std=c99", "-Wall", "-Werror"])
+        .arg(&src)
+        .args(pc(&["--cflags"]))
+        .arg(prefix.join("lib/libfastrun.a"))
+        .args(
+            pc(&["--static", "--libs-only-l"])
+                .into_iter()
+                .filter(|f| f != "-lfastrun"),
+        )
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run cc");
+    assert!(
+        o.status.success(),
+        "cc embedder: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+#[test]
+fn cve_2019_5736_a_libfastrun_embedder_cannot_be_reached() {
+    let scratch = TempDir::new("fastrun-sec-embedder-");
+    let bin = RuntimeCopy::of(&embedder_binary(scratch.path()));
+    let root = StateRoot::new();
+    let attacker = attacker_bundle("5736-lib");
+    let rootfs = rootfs_of(&attacker);
+    let (a, pid) = start_attacker(&bin, &root, &attacker);
+    for round in 0..20 {
+        let args: &[&str] = if round % 2 == 0 {
+            &["/evil", "x"]
+        } else {
+            &["/proc/self/exe", "--version"]
+        };
+        let victim = victim_bundle("5736-lib-victim", &rootfs, pid, args);
+        let v = Container::new(&root, &victim);
+        let o = bin.run(
+            &root,
+            &["run", "--bundle", victim.path().to_str().unwrap(), v.id()],
+        );
+        assert_eq!(o.status, Some(127), "the trampoline should end it: {o}");
+        assert!(
+            !o.stderr.contains("usage"),
+            "the embedding program ran inside the container: {o}"
         );
         v.delete(true);
         v.assert_no_leftovers();

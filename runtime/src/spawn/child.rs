@@ -30,6 +30,8 @@ pub struct ChildFds<'a> {
     pub seccomp: &'a [crate::sys::seccomp::Insn],
     /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
     pub idmaps: &'a [libc::c_int],
+    /// Fds to dup onto 0, 1 and 2 first (-1: keep the inherited one).
+    pub stdio: [libc::c_int; 3],
 }
 
 struct Fail {
@@ -93,6 +95,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     }
     fs::close(fds.parent_sock);
+    set_stdio(&fds.stdio).map_err(fail(Step::CloseFds, 0))?;
     close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
     let mut go = [0u8; 1];
@@ -365,6 +368,26 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
         next = next.max(fd + 1);
     }
     fs::close_range(next, u32::MAX, 0)
+}
+
+/// Make the given fds our 0, 1 and 2 (their originals are closed with the other
+/// inherited fds). An fd already below 3 is moved up first so that an earlier
+/// dup2 cannot clobber it.
+fn set_stdio(stdio: &[libc::c_int; 3]) -> Result<(), Errno> {
+    let mut src = *stdio;
+    for fd in src.iter_mut() {
+        if (0..3).contains(fd) {
+            // SAFETY: F_DUPFD_CLOEXEC on an inherited fd; the copy is ours.
+            *fd = crate::sys::cvt(unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+        }
+    }
+    for (target, &fd) in src.iter().enumerate() {
+        if fd >= 0 {
+            // SAFETY: dup2 onto a stdio number; both fds are ours.
+            fs_cvt(unsafe { libc::dup2(fd, target as libc::c_int) })?;
+        }
+    }
+    Ok(())
 }
 
 /// Tell the parent the mounts are done and wait until it has run the hooks.

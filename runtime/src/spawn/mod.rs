@@ -36,6 +36,8 @@ pub struct SpawnIo<'a> {
     /// Runs when the child has made its mounts, before pivot_root (the create
     /// hooks): given the child's pid and pidfd. An error aborts the spawn.
     pub on_hooks: Option<&'a mut dyn FnMut(libc::pid_t, RawFd) -> Result<()>>,
+    /// Fds to become the child's 0, 1 and 2 (instead of the caller's).
+    pub stdio: Option<[RawFd; 3]>,
 }
 
 /// A spawned init, ready and blocked before the user program.
@@ -239,6 +241,7 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         target: io.target_pidfd.unwrap_or(-1),
         idmaps: &idmap_raw,
         trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+        stdio: io.stdio.unwrap_or([-1; 3]),
     };
     let cloned = fork_into(plan.ns.clone_flags, io.cgroup_fd);
     if let Some(own) = &own_pid_ns {

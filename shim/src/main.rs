@@ -1,0 +1,199 @@
+//! `containerd-shim-fastrun-v2`: containerd's shim v2 task service over ttrpc,
+//! driving the fastrun engine in-process (no runtime binary is executed per
+//! operation). containerd runs it for `runtime_type = "io.containerd.fastrun.v2"`.
+//!
+//! The process model follows containerd's runc shim: `start` spawns one daemon per
+//! pod (grouped by the `io.kubernetes.cri.sandbox-id` annotation) and prints its
+//! ttrpc address; the daemon serves the task API, is a child subreaper, reaps the
+//! container processes itself and publishes task events to containerd; `delete`
+//! cleans up after a crashed daemon.
+
+mod io;
+mod reaper;
+mod service;
+
+use std::io::Write;
+use std::os::fd::IntoRawFd;
+use std::path::Path;
+use std::sync::Arc;
+
+use containerd_shim as shim;
+use shim::protos::protobuf::Message;
+use shim::protos::shim::shim_ttrpc::create_task;
+use shim::protos::ttrpc::Server;
+
+/// The runtime id containerd knows this shim by.
+pub const RUNTIME_ID: &str = "io.containerd.fastrun.v2";
+/// The annotation the CRI plugin sets on every container of a pod.
+const SANDBOX_ANNOTATION: &str = "io.kubernetes.cri.sandbox-id";
+
+fn main() {
+    let args: Vec<_> = std::env::args_os().collect();
+    let flags = match shim::parse(&args[1..]) {
+        Ok(f) => f,
+        Err(e) => fail(&format!("{e}")),
+    };
+    if flags.version {
+        println!(
+            "{}:\n  Version: {}",
+            args[0].to_string_lossy(),
+            env!("CARGO_PKG_VERSION")
+        );
+        return;
+    }
+    if flags.namespace.is_empty() {
+        fail("shim namespace cannot be empty (-namespace)");
+    }
+    let r = match flags.action.as_str() {
+        "start" => start(&flags),
+        "delete" => delete(&flags),
+        "" => serve(&flags),
+        other => Err(format!("unknown action {other:?} (want start or delete)")),
+    };
+    if let Err(e) = r {
+        fail(&e);
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("{RUNTIME_ID}: {msg}");
+    std::process::exit(1)
+}
+
+/// The pod (or container) this shim instance serves: containers of one pod share
+/// one daemon.
+fn grouping(id: &str) -> String {
+    let Ok(json) = std::fs::read("config.json") else {
+        return id.to_string();
+    };
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
+    v["annotations"][SANDBOX_ANNOTATION]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(id)
+        .to_string()
+}
+
+/// `start`: spawn the daemon (unless the pod's daemon already runs) and print its
+/// address.
+fn start(flags: &shim::Flags) -> Result<(), String> {
+    let group = grouping(&flags.id);
+    let opts = shim::StartOpts {
+        id: flags.id.clone(),
+        publish_binary: flags.publish_binary.clone(),
+        address: flags.address.clone(),
+        ttrpc_address: std::env::var("TTRPC_ADDRESS").unwrap_or_default(),
+        namespace: flags.namespace.clone(),
+        debug: flags.debug,
+        ..Default::default()
+    };
+    let address = opts.socket_address(&group);
+    let path = address
+        .strip_prefix("unix://")
+        .unwrap_or(&address)
+        .to_string();
+    // A running daemon for this pod: reuse it.
+    if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        write_address(&address)?;
+        print!("{address}");
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&path);
+    let (_, address) = shim::spawn(opts, &group, Vec::new()).map_err(|e| e.to_string())?;
+    write_address(&address)?;
+    print!("{address}");
+    std::io::stdout().flush().map_err(|e| e.to_string())
+}
+
+/// containerd reads `address` in the bundle to reconnect after a restart.
+fn write_address(address: &str) -> Result<(), String> {
+    std::fs::write("address", address).map_err(|e| format!("write address: {e}"))
+}
+
+/// `delete`: the daemon is gone; remove what is left of the container and report
+/// it as killed.
+fn delete(flags: &shim::Flags) -> Result<(), String> {
+    let bundle = if flags.bundle.is_empty() {
+        std::env::current_dir().map_err(|e| e.to_string())?
+    } else {
+        flags.bundle.clone().into()
+    };
+    let ctx = service::context_for(&bundle, &flags.namespace);
+    if let Err(e) = ctx.delete(&flags.id, true) {
+        eprintln!("{RUNTIME_ID}: delete {}: {e}", flags.id);
+    }
+    service::unmount_rootfs(&bundle.join("rootfs"));
+    let mut resp = shim::api::DeleteResponse::new();
+    resp.exit_status = 128 + libc::SIGKILL as u32;
+    resp.exited_at = shim::protos::protobuf::MessageField::some(service::now());
+    let bytes = resp.write_to_bytes().map_err(|e| e.to_string())?;
+    std::io::stdout()
+        .write_all(&bytes)
+        .map_err(|e| e.to_string())
+}
+
+/// The daemon: serve the task API on `-socket` until shutdown.
+fn serve(flags: &shim::Flags) -> Result<(), String> {
+    if flags.socket.is_empty() {
+        return Err("shim socket cannot be empty (-socket)".into());
+    }
+    reaper::block_sigchld()?;
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        return Err(format!(
+            "set child subreaper: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // Writes to a fifo whose reader went away must fail, not kill the shim.
+    // SAFETY: setting a signal disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    if let Err(e) = shim::logger::init(flags.debug, "info", &flags.namespace, &flags.id) {
+        eprintln!("{RUNTIME_ID}: logger: {e}");
+    }
+    let ttrpc_address = std::env::var("TTRPC_ADDRESS").map_err(|_| "TTRPC_ADDRESS not set")?;
+    let svc = Arc::new(service::Service::new(&flags.namespace, &ttrpc_address)?);
+    reaper::start(svc.clone())?;
+
+    let mut methods = create_task(svc.clone());
+    // containerd 1.x speaks `containerd.task.v2.Task`, 2.x `v3`: the messages are
+    // the same, so serve both names.
+    let v2: Vec<_> = methods
+        .keys()
+        .filter(|k| k.starts_with("/containerd.task.v3.Task/"))
+        .cloned()
+        .collect();
+    let mut v2_methods = create_task(svc.clone());
+    for k in v2 {
+        if let Some(h) = v2_methods.remove(&k) {
+            methods.insert(k.replace(".v3.", ".v2."), h);
+        }
+    }
+    let path = flags
+        .socket
+        .strip_prefix("unix://")
+        .unwrap_or(&flags.socket)
+        .to_string();
+    if let Some(dir) = Path::new(&path).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path)
+        .map_err(|e| format!("listen on {path}: {e}"))?;
+    let mut server = Server::new()
+        .add_listener(listener.into_raw_fd())
+        .map_err(|e| e.to_string())?
+        .register_service(methods)
+        // Wait calls block a worker each: room for many processes per pod.
+        .set_thread_count_default(4)
+        .set_thread_count_min(2)
+        .set_thread_count_max(256);
+    server.start().map_err(|e| e.to_string())?;
+    // Tell `start` (reading our stdout to EOF) that the server is up.
+    // SAFETY: dup2 of our own stdio fds.
+    unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) };
+    svc.wait_shutdown();
+    server.shutdown();
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
