@@ -68,6 +68,13 @@ pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
     buf: &'a mut [u8],
     doc: Doc,
 ) -> Result<T, SpecError> {
+    if let Some((at, what)) = simd_json_gap(buf) {
+        return Err(SpecError::new(
+            SpecErrorKind::Syntax,
+            doc.file,
+            format!("invalid JSON at byte {at}: {what}"),
+        ));
+    }
     let mut de = simd_json::Deserializer::from_slice(buf).map_err(|e| syntax_error(doc, &e))?;
     // A walk of the tape (about 2 µs for 30 KB) before serde recurses into it.
     if too_deep(de.as_value(), MAX_DEPTH) {
@@ -88,6 +95,54 @@ pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
             }
         }
     }
+}
+
+/// Invalid JSON that simd-json 0.17 accepts (found by the config_differential fuzz
+/// target), with its byte offset:
+/// - a raw NUL byte (never valid: inside a string it must be escaped). simd-json
+///   accepts one right after a scalar and skips what follows up to the next
+///   structural character: `{"size": 1\0garbage}` reads as 1;
+/// - a high surrogate escape (`\ud800`-`\udbff`) not followed by a low surrogate
+///   escape: simd-json turns `"\ud800"` into `"\0"`. serde_json refuses it too (Go
+///   would write U+FFFD).
+///
+/// `contains` is a memchr: documents without a NUL and without a backslash (most
+/// configs) cost two fast scans; the escape walk runs only when there are escapes.
+fn simd_json_gap(buf: &[u8]) -> Option<(usize, &'static str)> {
+    if buf.contains(&0) {
+        return Some((buf.iter().position(|&b| b == 0)?, "NUL byte"));
+    }
+    if !buf.contains(&b'\\') {
+        return None;
+    }
+    let hex = |at: usize| -> Option<u16> {
+        let digits = std::str::from_utf8(buf.get(at..at + 4)?).ok()?;
+        u16::from_str_radix(digits, 16).ok()
+    };
+    let mut i = 0;
+    while let Some(off) = buf[i..].iter().position(|&b| b == b'\\') {
+        let at = i + off;
+        // Escapes are only valid inside strings; elsewhere simd-json refuses them.
+        match buf.get(at + 1) {
+            Some(b'u') => {
+                if let Some(0xD800..=0xDBFF) = hex(at + 2) {
+                    let low = buf.get(at + 6..at + 8) == Some(b"\\u")
+                        && matches!(hex(at + 8), Some(0xDC00..=0xDFFF));
+                    if !low {
+                        return Some((at, "unpaired surrogate in a \\u escape"));
+                    }
+                    i = at + 12;
+                } else {
+                    i = at + 6;
+                }
+            }
+            _ => i = at + 2,
+        }
+        if i >= buf.len() {
+            break;
+        }
+    }
+    None
 }
 
 /// Whether the value nests deeper than `budget` levels (recursion bounded by it).
@@ -310,6 +365,52 @@ mod tests {
         );
         let mut buf = json.into_bytes();
         parse(&mut buf).unwrap();
+    }
+
+    #[test]
+    fn invalid_json_simd_json_accepts_is_refused() {
+        // Fuzz regressions (config_differential): simd-json took a scalar followed
+        // by a NUL byte and skipped whatever came after it.
+        for json in [
+            "{\"a\":1\0xyz}",
+            "{\"a\":true\0}",
+            "{\"a\":null\0}",
+            "{\"a\":[1,2\0]}",
+            "{\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":320\0\0\0\x0000}]}}",
+            "{\"ociVersion\":\"1.0.0\"}\0",
+        ] {
+            let e = parse_err(json);
+            assert_eq!(e.kind, SpecErrorKind::Syntax, "{json:?}");
+            assert!(e.message.contains("NUL byte"), "{json:?}: {e}");
+        }
+        assert!(parse_err("{\"a\":1\0}")
+            .to_string()
+            .starts_with("config.json: invalid JSON at byte 6: NUL byte"));
+        // simd-json read a lone high surrogate as a NUL character.
+        for json in [
+            r#"{"hostname":"\ud800"}"#,
+            r#"{"hostname":"\ud800x"}"#,
+            r#"{"hostname":"\uDBFF\n"}"#,
+            r#"{"hostname":"\ud800\u0041"}"#,
+            r#"{"hostname":"\ud800\ud800"}"#,
+            r#"{"hostname":"\ud83d\ude00\ud800"}"#,
+            r#"{"x":"\ud800"}"#,
+        ] {
+            let e = parse_err(json);
+            assert_eq!(e.kind, SpecErrorKind::Syntax, "{json:?}");
+            assert!(
+                e.message.contains("surrogate") || e.message.contains("escape"),
+                "{json:?}: {e}"
+            );
+        }
+        // A pair is fine, and an escaped backslash before `ud800` is no escape.
+        let mut buf = br#"{"hostname":"\ud83d\ude00","domainname":"\\ud800\\"}"#.to_vec();
+        let c = parse(&mut buf).unwrap();
+        assert_eq!(c.hostname, "\u{1f600}");
+        assert_eq!(c.domainname, "\\ud800\\");
+        // Escaped, it is a string like any other (refused later where a C string is needed).
+        let mut buf = br#"{"hostname":"a\u0000b"}"#.to_vec();
+        assert_eq!(parse(&mut buf).unwrap().hostname, "a\0b");
     }
 
     #[test]
