@@ -95,6 +95,9 @@ pub fn cstring(s: &str, what: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::Config(format!("{what}: must not contain a NUL byte")))
 }
 
+/// The kernel's limit on a path's length (PATH_MAX, including the NUL).
+const PATH_MAX: usize = 4096;
+
 /// A path inside the container's root, prepared for safe resolution from a root fd:
 /// the relative path, every prefix ("a", "a/b", "a/b/c") and every component name.
 #[derive(Debug, Clone)]
@@ -112,6 +115,14 @@ impl InRootPath {
     /// lexically and cannot climb above the root; what a symlink resolves to is the
     /// kernel's business at open time (RESOLVE_IN_ROOT).
     pub fn new(path: &str, what: &str) -> Result<Self> {
+        // The kernel refuses longer paths anyway (PATH_MAX), and every prefix is kept:
+        // without this bound a deep path would cost memory quadratic in its length.
+        if path.len() > PATH_MAX {
+            return Err(Error::Config(format!(
+                "{what}: path is {} bytes long, more than the {PATH_MAX} the kernel allows",
+                path.len()
+            )));
+        }
         let mut parts: Vec<&str> = Vec::new();
         for c in path.split('/') {
             match c {
@@ -171,6 +182,19 @@ mod tests {
         let root = InRootPath::new("/..", "x").unwrap();
         assert!(root.is_root());
         assert_eq!(root.rel.to_str().unwrap(), ".");
+    }
+
+    #[test]
+    fn overlong_paths_are_refused_before_any_prefix_is_built() {
+        let deep = "/a".repeat(100_000);
+        let e = InRootPath::new(&deep, "linux.maskedPaths[0]").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("linux.maskedPaths[0]: path is 200000 bytes long"),
+            "{e}"
+        );
+        let ok = "/a".repeat(2048);
+        assert_eq!(InRootPath::new(&ok, "x").unwrap().names.len(), 2048);
     }
 
     #[test]
