@@ -11,307 +11,46 @@
 mod common;
 mod e2e;
 
-use std::time::Duration;
+use e2e::scenarios::{self, Route};
 
-use e2e::*;
-
-/// The shims serving this containerd.
-fn shim_pids(ctd: &Containerd) -> Vec<i32> {
-    let addr = ctd.address().display().to_string();
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        if args
-            .first()
-            .is_some_and(|a| a.ends_with(b"containerd-shim-fastrun-v2"))
-            && args.contains(&addr.as_bytes())
-        {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// Once every container is deleted, its shim exits.
-#[track_caller]
-fn assert_no_shim(ctd: &Containerd) {
-    wait_for("the shim to exit", Duration::from_secs(10), || {
-        shim_pids(ctd).is_empty()
-    });
-}
-
-/// After `ctr ... --rm` or `ctr task delete`: no engine state, no shim.
-#[track_caller]
-fn assert_no_fastrun_state(ctd: &Containerd) {
-    let ids = ctd.fastrun_ids();
-    assert!(ids.is_empty(), "fastrun state left behind: {ids:?}");
-    assert_no_shim(ctd);
-}
+const ROUTE: Route = Route { shim: true };
 
 #[test]
 fn ctr_run_rm_output_and_exit_codes() {
-    let ctd = Containerd::start_shim(false);
-    let o = ctd.run(
-        &["--rm"],
-        "c1",
-        &["sh", "-c", "echo hello from fastrun; id -u"],
-    );
-    o.assert_success();
-    assert_eq!(o.stdout, "hello from fastrun\n0\n", "{o}");
-    assert_eq!(o.stderr, "", "{o}");
-
-    let o = ctd.run(&["--rm"], "c2", &["sh", "-c", "echo to-stderr >&2; exit 7"]);
-    assert_eq!(o.status, Some(7), "{o}");
-    assert!(o.stderr.contains("to-stderr"), "{o}");
-    assert_no_fastrun_state(&ctd);
-    assert!(
-        ctd.ctr(&["container", "ls", "-q"]).stdout.trim().is_empty(),
-        "containers left after --rm"
-    );
+    scenarios::ctr_run_rm_output_and_exit_codes(ROUTE);
 }
 
 #[test]
 fn ctr_run_killed_exits_137() {
-    let ctd = Containerd::start_shim(false);
-    std::thread::scope(|s| {
-        let run = s.spawn(|| ctd.run(&["--rm"], "k1", &["sleep", "1000"]));
-        ctd.wait_task("k1", "RUNNING");
-        ctd.ctr(&["task", "kill", "-s", "KILL", "k1"])
-            .assert_success();
-        let o = run.join().unwrap();
-        assert_eq!(o.status, Some(137), "{o}");
-    });
-    assert_no_fastrun_state(&ctd);
+    scenarios::ctr_run_killed_exits_137(ROUTE);
 }
 
 #[test]
 fn ctr_run_tty() {
-    let ctd = Containerd::start_shim(false);
-    let o = ctd.run_tty(
-        &["--rm"],
-        "t1",
-        &["sh", "-c", "tty; test -t 0 && echo stdin-tty; exit 4"],
-    );
-    assert_eq!(o.status, Some(4), "{o}");
-    // Through two terminals (the container's and script's): \r\r\n line ends.
-    let out = o.stdout.replace('\r', "");
-    assert!(out.contains("/dev/pts/0\nstdin-tty\n"), "{o}");
-    assert_no_fastrun_state(&ctd);
+    scenarios::ctr_run_tty(ROUTE);
 }
 
 #[test]
 fn ctr_detached_exec_kill_all_delete() {
-    let ctd = Containerd::start_shim(false);
-    ctd.run(&["-d"], "d1", &["sleep", "1000"]).assert_success();
-    let pid = ctd.wait_task("d1", "RUNNING");
-    assert!(pid > 0);
-    assert_eq!(ctd.fastrun_ids(), ["d1"]);
-
-    // ctr container list: the container and its runtime.
-    let o = ctd.ctr(&["container", "list"]);
-    let line = o
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("d1 "))
-        .unwrap_or_default();
-    assert!(line.contains(IMAGE) && line.contains(SHIM_RUNTIME), "{o}");
-    // The task is served by fastrun's shim, and no runtime binary runs.
-    let o = ctd.ctr(&["task", "ls"]);
-    assert!(o.stdout.contains("d1"), "{o}");
-    assert!(
-        !shim_pids(&ctd).is_empty(),
-        "no containerd-shim-fastrun-v2 runs"
-    );
-
-    // Plain exec: output and exit status.
-    let o = ctd.exec(
-        &[],
-        "d1",
-        "e1",
-        &["sh", "-c", "echo in-$((6*7)); cat /proc/1/cmdline; exit 3"],
-    );
-    assert_eq!(o.status, Some(3), "{o}");
-    assert_eq!(o.stdout, "in-42\nsleep\u{0}1000\u{0}", "{o}");
-
-    // exec -t: a terminal through the console socket.
-    let o = ctd.exec_tty("d1", "e2", &["sh", "-c", "tty; exit 5"]);
-    assert_eq!(o.status, Some(5), "{o}");
-    assert!(o.stdout.contains("/dev/pts/"), "{o}");
-
-    // exec -d: runs on after ctr returns.
-    ctd.exec(&["-d"], "d1", "e3", &["sleep", "4242"])
-        .assert_success();
-    wait_for("the detached exec", Duration::from_secs(10), || {
-        !pids_with_cmdline(&["sleep", "4242"]).is_empty()
-    });
-
-    // kill -a -s KILL: the init and the exec'd process.
-    ctd.ctr(&["task", "kill", "-a", "-s", "KILL", "d1"])
-        .assert_success();
-    ctd.wait_task("d1", "STOPPED");
-    wait_for("the exec'd sleep to die", Duration::from_secs(10), || {
-        pids_with_cmdline(&["sleep", "4242"]).is_empty()
-    });
-    ctd.ctr(&["task", "delete", "d1"]).assert_success();
-    assert_no_fastrun_state(&ctd);
-    assert!(ctd.task("d1").is_none());
-    ctd.ctr(&["container", "rm", "d1"]).assert_success();
-    assert!(cgroup_dirs(&format!("{}/d1", ctd.ns)).is_empty());
+    scenarios::ctr_detached_exec_kill_all_delete(ROUTE);
 }
 
 #[test]
 fn ctr_task_ps_pause_resume() {
-    let ctd = Containerd::start_shim(false);
-    ctd.run(&["-d"], "p1", &["sleep", "1000"]).assert_success();
-    let pid = ctd.wait_task("p1", "RUNNING");
-    ctd.exec(&["-d"], "p1", "e1", &["sleep", "4343"])
-        .assert_success();
-    wait_for("the detached exec", Duration::from_secs(10), || {
-        !pids_with_cmdline(&["sleep", "4343"]).is_empty()
-    });
-    let exec_pid = pids_with_cmdline(&["sleep", "4343"])[0];
-
-    let o = ctd.ctr(&["task", "ps", "p1"]);
-    o.assert_success();
-    let pids: Vec<i32> = o
-        .stdout
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect();
-    assert!(pids.contains(&pid) && pids.contains(&exec_pid), "{o}");
-
-    ctd.ctr(&["task", "pause", "p1"]).assert_success();
-    ctd.wait_task("p1", "PAUSED");
-    let freezer = format!("/sys/fs/cgroup/freezer/{}/p1/freezer.state", ctd.ns);
-    let frozen = std::fs::read_to_string(&freezer).unwrap_or_default();
-    assert_eq!(frozen.trim(), "FROZEN", "{freezer}");
-    ctd.ctr(&["task", "resume", "p1"]).assert_success();
-    ctd.wait_task("p1", "RUNNING");
-    let thawed = std::fs::read_to_string(&freezer).unwrap_or_default();
-    assert_eq!(thawed.trim(), "THAWED", "{freezer}");
-    ctd.ctr(&["task", "kill", "-a", "-s", "KILL", "p1"])
-        .assert_success();
-    ctd.wait_task("p1", "STOPPED");
-    ctd.ctr(&["task", "delete", "p1"]).assert_success();
-    assert_no_fastrun_state(&ctd);
+    scenarios::ctr_task_ps_pause_resume(ROUTE);
 }
 
-/// A container in another's pid namespace: when its init exits, the shim sends
-/// `kill --all ID 9`, which must reach the container's other processes although
-/// the init is gone.
 #[test]
 fn ctr_shared_pid_namespace() {
-    let ctd = Containerd::start_shim(false);
-    ctd.run(&["-d"], "host1", &["sleep", "1000"])
-        .assert_success();
-    let pid = ctd.wait_task("host1", "RUNNING");
-    let ns = format!("pid:/proc/{pid}/ns/pid");
-    ctd.run(&["-d", "--with-ns", &ns], "guest1", &["sleep", "1001"])
-        .assert_success();
-    ctd.wait_task("guest1", "RUNNING");
-    let o = ctd.exec(&[], "guest1", "e1", &["cat", "/proc/1/cmdline"]);
-    o.assert_success();
-    assert_eq!(
-        o.stdout, "sleep\u{0}1000\u{0}",
-        "pid 1 is the first container's: {o}"
-    );
-    ctd.exec(&["-d"], "guest1", "e2", &["sleep", "4444"])
-        .assert_success();
-    wait_for("the detached exec", Duration::from_secs(10), || {
-        !pids_with_cmdline(&["sleep", "4444"]).is_empty()
-    });
-
-    ctd.ctr(&["task", "kill", "-s", "KILL", "guest1"])
-        .assert_success();
-    ctd.wait_task("guest1", "STOPPED");
-    wait_for(
-        "kill --all to end the guest's exec'd process",
-        Duration::from_secs(10),
-        || pids_with_cmdline(&["sleep", "4444"]).is_empty(),
-    );
-    assert_eq!(ctd.task("host1").map(|t| t.1).as_deref(), Some("RUNNING"));
-    ctd.ctr(&["task", "delete", "guest1"]).assert_success();
-    ctd.ctr(&["task", "kill", "-s", "KILL", "host1"])
-        .assert_success();
-    ctd.wait_task("host1", "STOPPED");
-    ctd.ctr(&["task", "delete", "host1"]).assert_success();
-    assert_no_fastrun_state(&ctd);
+    scenarios::ctr_shared_pid_namespace(ROUTE);
 }
 
 #[test]
 fn ctr_bad_command_shows_fastrun_error() {
-    let ctd = Containerd::start_shim(false);
-    let o = ctd.run(&["--rm"], "bad1", &["/nonexistent"]);
-    o.assert_failure();
-    assert!(
-        o.stderr.contains("/nonexistent") && o.stderr.contains("No such file or directory"),
-        "fastrun's message should reach the user: {o}"
-    );
-    assert_no_fastrun_state(&ctd);
+    scenarios::ctr_bad_command_shows_fastrun_error(ROUTE);
 }
 
-// ---------------------------------------------------------------------------
-// The CRI route
-// ---------------------------------------------------------------------------
-
-/// The CRI client binary, or None (with a message) when the CRI tests are off.
-fn cri_client() -> Option<std::path::PathBuf> {
-    if std::env::var("FASTRUN_E2E_CRI").as_deref() != Ok("1") {
-        eprintln!(
-            "skipping: CRI tests run with FASTRUN_E2E_CRI=1 (.ci/run sets it) after \
-             `cargo build --manifest-path tests/cri-client/Cargo.toml`"
-        );
-        return None;
-    }
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/cri-client/target/debug/fastrun-cri-client");
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo build --manifest-path tests/cri-client/Cargo.toml",
-        bin.display()
-    );
-    Some(bin)
-}
-
-fn cri_pod(resources: bool) {
-    let Some(client) = cri_client() else {
-        return;
-    };
-    let ctd = Containerd::start_shim(true);
-    let logs = ctd.dir().join("pod-logs");
-    std::fs::create_dir_all(&logs).unwrap();
-    let mut c = std::process::Command::new(client);
-    c.arg("--socket")
-        .arg(ctd.address())
-        .args([
-            "--image",
-            IMAGE,
-            "--cgroup-parent",
-            &ctd.cri_cgroup_parent(),
-        ])
-        .arg("--log-dir")
-        .arg(&logs)
-        .args(["--resources", if resources { "true" } else { "false" }]);
-    let o = common::run_cmd(c, None, Duration::from_secs(120));
-    assert!(o.success() && o.stdout.contains("ok: all steps"), "{o}");
-    // The pod ran on fastrun (its state root), and nothing of it is left.
-    assert!(ctd.log().contains("RunPodSandbox"), "{}", ctd.log());
-    let left = state_ids(&ctd.cri_fastrun_root().join(CRI_NS));
-    assert!(left.is_empty(), "fastrun state left: {left:?}");
-    assert_no_shim(&ctd);
-}
-
-/// RunPodSandbox, CreateContainer (with a memory limit), StartContainer, ExecSync,
-/// UpdateContainerResources, ContainerStats, StopContainer, RemoveContainer,
-/// StopPodSandbox, RemovePodSandbox, all through fastrun's shim (one shim for the pod).
 #[test]
 fn cri_pod_lifecycle() {
-    cri_pod(true);
+    scenarios::cri_pod_lifecycle(ROUTE);
 }

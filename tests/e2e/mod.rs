@@ -17,6 +17,8 @@
 
 #![allow(dead_code)]
 
+pub mod scenarios;
+
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
