@@ -18,7 +18,8 @@
 //!   4. `exec` of /bin/true into a running container (`sleep`);
 //!   5. N concurrent `run`s (N = 1, 8, 32, 128): total time and per-container cost;
 //!   6. fastrun's in-process `run` from a host process with a 2 GiB touched heap
-//!      (4 KiB pages) against a small host (the cost of the fork-like clone3);
+//!      (4 KiB pages, the vfork-style spawn that `SpawnMode::Auto` picks there)
+//!      against a small host, and the same big host forced to the fork-like clone;
 //!   7. peak RSS of `run` (`/usr/bin/time -v`, median of 15) and binary sizes.
 //!
 //! Run (as root): `cargo bench --bench start`, or `benches/README-table.sh`, which
@@ -675,13 +676,15 @@ impl InProcess {
     }
 }
 
-/// The big-host helper: `--heap-host MB ITERS BUNDLE STATE` allocates and touches
-/// MB MiB (4 KiB pages), then prints one in-process `run` time (ms) per line.
+/// The big-host helper: `--heap-host MB ITERS BUNDLE STATE MODE` allocates and
+/// touches MB MiB (4 KiB pages), then prints one in-process `run` time (ms) per
+/// line, spawning with MODE (`auto`, `fork`, `vm`).
 fn heap_host(args: &[String]) {
     let mb: usize = args[0].parse().unwrap();
     let iters: usize = args[1].parse().unwrap();
     let bundle = PathBuf::from(&args[2]);
     let state = PathBuf::from(&args[3]);
+    let mode: fastrun_runtime::SpawnMode = args[4].parse().unwrap();
     let mut heap: Vec<u8> = Vec::new();
     if mb > 0 {
         heap = Vec::with_capacity(mb << 20);
@@ -696,7 +699,8 @@ fn heap_host(args: &[String]) {
         };
         heap.resize(mb << 20, 1);
     }
-    let lib = InProcess::new(&state);
+    let mut lib = InProcess::new(&state);
+    lib.ctx.spawn = mode;
     let pid = std::process::id();
     for i in 0..iters {
         let t = lib
@@ -707,20 +711,26 @@ fn heap_host(args: &[String]) {
     std::hint::black_box(&heap);
 }
 
-fn heap_bench(bundle: &Path, state: &Path, mb: usize) -> Option<(Stats, Stats, usize)> {
+fn heap_bench(bundle: &Path, state: &Path, mb: usize) -> Option<(Stats, Stats, Stats, usize)> {
     let exe = std::env::current_exe().ok()?;
     let rounds = 4;
     let per = 25;
     let mut small = Vec::new();
     let mut big = Vec::new();
+    let mut big_fork = Vec::new();
     for _ in 0..rounds {
-        for (heap, out) in [(0, &mut small), (mb, &mut big)] {
+        for (heap, mode, out) in [
+            (0, "auto", &mut small),
+            (mb, "auto", &mut big),
+            (mb, "fork", &mut big_fork),
+        ] {
             let o = Command::new(&exe)
                 .arg("--heap-host")
                 .arg(heap.to_string())
                 .arg(per.to_string())
                 .arg(bundle)
                 .arg(state)
+                .arg(mode)
                 .stderr(Stdio::inherit())
                 .output()
                 .ok()?;
@@ -738,11 +748,12 @@ fn heap_bench(bundle: &Path, state: &Path, mb: usize) -> Option<(Stats, Stats, u
             }
         }
     }
-    let (s, b) = (stats(&small), stats(&big));
-    println!("| host | mean | median | min | stddev |\n|---|---|---|---|---|");
+    let (s, b, f) = (stats(&small), stats(&big), stats(&big_fork));
+    println!("| host (spawn) | mean | median | min | stddev |\n|---|---|---|---|---|");
     for (name, st) in [
-        ("small host".to_string(), &s),
-        (format!("{mb} MiB heap"), &b),
+        ("small host (auto: fork-like)".to_string(), &s),
+        (format!("{mb} MiB heap (auto: shared memory)"), &b),
+        (format!("{mb} MiB heap (forced fork-like)"), &f),
     ] {
         println!(
             "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
@@ -750,11 +761,12 @@ fn heap_bench(bundle: &Path, state: &Path, mb: usize) -> Option<(Stats, Stats, u
         );
     }
     println!(
-        "\nbig/small: median {:.2}, min {:.2}",
+        "\nbig/small: median {:.2}, min {:.2}; forced fork-like big/small: median {:.2}",
         b.median / s.median,
-        b.min / s.min
+        b.min / s.min,
+        f.median / s.median
     );
-    Some((s, b, mb))
+    Some((s, b, f, mb))
 }
 
 fn parse_max_rss(time_v: &str) -> Option<u64> {
@@ -901,7 +913,7 @@ struct Table {
     life: Vec<(String, Stats)>,
     exec: Vec<(String, Stats)>,
     conc: Vec<ConcRow>,
-    heap: Option<(Stats, Stats, usize)>,
+    heap: Option<(Stats, Stats, Stats, usize)>,
     rss: Vec<(String, u64)>,
     floor_rss: Option<u64>,
     size: Vec<(String, u64, String)>,
@@ -1079,12 +1091,14 @@ impl Table {
                 f128 / f1
             );
         }
-        if let Some((s, b, mb)) = &self.heap {
+        if let Some((s, b, f, mb)) = &self.heap {
             println!(
-                "In-process `run` from a host with a {mb} MiB touched heap: {:.2} ms median vs {:.2} ms from a small host ({:.2}x).",
+                "In-process `run` from a host with a {mb} MiB touched heap (vfork-style spawn): {:.2} ms median vs {:.2} ms from a small host ({:.2}x); forced fork-like from the same host: {:.2} ms ({:.2}x).",
                 b.median,
                 s.median,
-                b.median / s.median
+                b.median / s.median,
+                f.median,
+                f.median / s.median
             );
         }
     }

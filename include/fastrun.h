@@ -131,6 +131,28 @@
 #define FASTRUN_LOG_DEBUG 4
 
 /**
+ * Spawn mode: shared memory when the calling process is large (peak RSS of 64 MiB
+ * or more), fork-like otherwise.
+ */
+#define FASTRUN_SPAWN_AUTO 0
+
+/**
+ * Spawn mode: fork-like clone (the child gets a copy-on-write copy of the caller;
+ * its cost grows with the memory the caller has touched).
+ */
+#define FASTRUN_SPAWN_FORK 1
+
+/**
+ * Spawn mode: vfork-style clone (the child shares the caller's memory until its
+ * exec, so the cost does not depend on the caller's size). Per spawn, a helper
+ * thread lives until the container process has exec'd (for `create`: until
+ * `start`), and the caller is non-dumpable during that time. Falls back to
+ * fork-like for a time namespace and for an unprivileged caller writing id maps.
+ * libfastrun must stay loaded while a created container has not started.
+ */
+#define FASTRUN_SPAWN_VM 2
+
+/**
  * A loaded container configuration: the config JSON (validated) and the absolute
  * bundle directory its relative paths are resolved against. Create it with
  * `fastrun_container_load` or `fastrun_container_load_from_memory`, release it with
@@ -206,6 +228,10 @@ typedef struct fastrun_context_options {
    * `--log-format json`), opened once by `fastrun_context_new`. NULL: no logging.
    */
   const char *log_file;
+  /**
+   * How container processes are cloned: a `FASTRUN_SPAWN_*` value (0: auto).
+   */
+  int spawn_mode;
 } fastrun_context_options;
 
 /**

@@ -57,6 +57,8 @@ pub struct Global {
     pub rootless: Option<String>,
     /// `--criu` as given (accepted and ignored).
     pub criu: Option<String>,
+    /// How container processes are cloned (`FASTRUN_SPAWN=auto|fork|vm`).
+    pub spawn: fastrun_runtime::SpawnMode,
 }
 
 /// One validated command.
@@ -674,6 +676,12 @@ pub fn parse_globals(args: &[String]) -> Result<Globals> {
     }
     global.debug = gm.bool("debug");
     global.systemd_cgroup = gm.bool("systemd-cgroup");
+    if let Ok(v) = std::env::var("FASTRUN_SPAWN") {
+        global.spawn = match v.parse() {
+            Ok(m) => m,
+            Err(e) => return err(format!("FASTRUN_SPAWN: {e}")),
+        };
+    }
     if let Some(v) = gm.value("rootless") {
         notes.push(format!("--rootless={v} is accepted and ignored"));
         global.rootless = Some(v.to_string());

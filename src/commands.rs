@@ -75,6 +75,7 @@ fn default_root() -> PathBuf {
 fn context(g: &Global) -> Context {
     let mut ctx = Context::new(g.root.clone().unwrap_or_else(default_root));
     ctx.systemd_cgroup = g.systemd_cgroup;
+    ctx.spawn = g.spawn;
     ctx
 }
 

@@ -248,8 +248,13 @@ fn c_test_program_runs_containers_dynamic_and_static() {
         return;
     }
     let b = built();
-    for (exe, name) in [(&b.test_dynamic, "cdyn"), (&b.test_static, "cstatic")] {
-        let o = run_test_program(exe, name, &[], &[], Duration::from_secs(120));
+    // FASTRUN_SPAWN_VM=2: the vfork-style spawn from a C host.
+    for (exe, name, env) in [
+        (&b.test_dynamic, "cdyn", &[][..]),
+        (&b.test_static, "cstatic", &[][..]),
+        (&b.test_dynamic, "cvm", &[("FASTRUN_TEST_SPAWN", "2")][..]),
+    ] {
+        let o = run_test_program(exe, name, &[], env, Duration::from_secs(120));
         // libfastrun prints nothing on the host's stdio: stderr stays empty.
         assert!(
             o.stderr.is_empty(),

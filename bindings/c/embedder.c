@@ -48,6 +48,11 @@ int main(int argc, char **argv) {
   memset(&copts, 0, sizeof copts);
   copts.struct_size = sizeof copts;
   copts.root = root;
+  /* As the fastrun CLI: FASTRUN_SPAWN=fork|vm picks the clone (default auto). */
+  if (getenv("FASTRUN_SPAWN") != NULL && strcmp(getenv("FASTRUN_SPAWN"), "vm") == 0)
+    copts.spawn_mode = FASTRUN_SPAWN_VM;
+  else if (getenv("FASTRUN_SPAWN") != NULL && strcmp(getenv("FASTRUN_SPAWN"), "fork") == 0)
+    copts.spawn_mode = FASTRUN_SPAWN_FORK;
   if (fastrun_context_new(&copts, &ctx, &err) < 0)
     return die("context", err);
   if (fastrun_container_load(bundle, &c, &err) < 0)

@@ -172,6 +172,11 @@ int main(int argc, char **argv)
   copts.root = argv[1];
   copts.log_level = FASTRUN_LOG_DEBUG;
   copts.log_fn = on_log;
+  copts.spawn_mode = 99;
+  expect_error("unknown spawn mode", fastrun_context_new(&copts, &ctx, &err), &err,
+               FASTRUN_E_INVALID_ARGUMENT, "spawn_mode 99");
+  /* FASTRUN_TEST_SPAWN: a FASTRUN_SPAWN_* value (default auto). */
+  copts.spawn_mode = getenv("FASTRUN_TEST_SPAWN") ? atoi(getenv("FASTRUN_TEST_SPAWN")) : FASTRUN_SPAWN_AUTO;
   expect_ok("context_new", fastrun_context_new(&copts, &ctx, &err), &err);
 
   /* The two containers: one loaded from its bundle, one from a config in memory. */

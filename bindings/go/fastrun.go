@@ -185,7 +185,25 @@ type ContextOptions struct {
 	Logger func(level LogLevel, msg string)
 	// LogFile, when Logger is nil, is a file libfastrun appends JSON log lines to.
 	LogFile string
+	// Spawn selects how container processes are cloned; the zero value is SpawnAuto.
+	Spawn SpawnMode
 }
+
+// SpawnMode selects how libfastrun clones container processes.
+type SpawnMode int
+
+const (
+	// SpawnAuto shares memory when the calling process is large (peak RSS of
+	// 64 MiB or more), fork-like otherwise.
+	SpawnAuto SpawnMode = C.FASTRUN_SPAWN_AUTO
+	// SpawnFork copies the caller (copy-on-write); its cost grows with the
+	// caller's touched memory.
+	SpawnFork SpawnMode = C.FASTRUN_SPAWN_FORK
+	// SpawnVM shares the caller's memory until the container process execs: the
+	// start time does not depend on the caller's size. The Go runtime's signal
+	// handlers never run in the child (it resets them before unblocking signals).
+	SpawnVM SpawnMode = C.FASTRUN_SPAWN_VM
+)
 
 // Context is a libfastrun context: the state root, the cgroup driver and the log sink.
 type Context struct {
@@ -211,6 +229,7 @@ func NewContext(opts *ContextOptions) (*Context, error) {
 	o.root = strs.add(root)
 	o.systemd_cgroup = cbool(opts.SystemdCgroup)
 	o.log_level = C.int(opts.LogLevel)
+	o.spawn_mode = C.int(opts.Spawn)
 	c := &Context{}
 	if opts.Logger != nil {
 		c.handle = cgo.NewHandle(opts.Logger)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,9 +304,18 @@ func TestRunForeground(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
+	for _, m := range []struct {
+		name  string
+		spawn SpawnMode
+	}{{"auto", SpawnAuto}, {"vm", SpawnVM}} {
+		t.Run(m.name, func(t *testing.T) { lifecycle(t, m.spawn) })
+	}
+}
+
+func lifecycle(t *testing.T, spawn SpawnMode) {
 	needRoot(t)
 	id := newID("life")
-	ctx, _ := newContext(t, nil, &id)
+	ctx, _ := newContext(t, &ContextOptions{Spawn: spawn}, &id)
 	dir, config := bundle(t, "sleep", "60")
 	// The config in memory differs from the bundle's config.json, which then goes away:
 	// create must use the one in memory.
@@ -377,6 +387,15 @@ func TestLifecycle(t *testing.T) {
 
 // Goroutines share one Context: creates, starts and deletes run concurrently.
 func TestConcurrentContainers(t *testing.T) {
+	for _, m := range []struct {
+		name  string
+		spawn SpawnMode
+	}{{"auto", SpawnAuto}, {"vm", SpawnVM}} {
+		t.Run(m.name, func(t *testing.T) { concurrentContainers(t, m.spawn) })
+	}
+}
+
+func concurrentContainers(t *testing.T, spawn SpawnMode) {
 	needRoot(t)
 	ids := make([]string, 4)
 	ptrs := make([]*string, len(ids))
@@ -384,8 +403,13 @@ func TestConcurrentContainers(t *testing.T) {
 		ids[i] = newID("conc")
 		ptrs[i] = &ids[i]
 	}
-	ctx, root := newContext(t, nil, ptrs...)
+	ctx, root := newContext(t, &ContextOptions{Spawn: spawn}, ptrs...)
 	dir, _ := bundle(t, "sleep", "60")
+	// The Go runtime keeps allocating and collecting meanwhile: with SpawnVM the
+	// children share this memory until their exec.
+	stop := make(chan struct{})
+	defer close(stop)
+	go churn(stop)
 	c, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -415,4 +439,99 @@ func TestConcurrentContainers(t *testing.T) {
 	if len(entries) != 0 {
 		t.Fatalf("state left under the root: %v", entries)
 	}
+}
+
+// churn allocates and collects until stop is closed.
+func churn(stop chan struct{}) {
+	var keep [][]byte
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		keep = append(keep, make([]byte, 64<<10))
+		if len(keep) > 64 {
+			keep = nil
+			runtime.GC()
+		}
+	}
+}
+
+// With SpawnVM a created container's init shares this process's memory until
+// start: what it runs must survive the host's garbage collection in between, and
+// no Go signal handler may run in it (a signal does to it what it does to any
+// container init).
+func TestSharedMemorySpawnFromGo(t *testing.T) {
+	needRoot(t)
+	id, id2 := newID("vm"), newID("vm-sig")
+	ctx, _ := newContext(t, &ContextOptions{Spawn: SpawnVM}, &id, &id2)
+	out := t.TempDir()
+	mark := fmt.Sprintf("mark-%d-%d", os.Getpid(), time.Now().UnixNano())
+	dir, config := bundle(t, "sh", "-c", "echo \"$0\" > /out/mark", mark)
+	var m map[string]interface{}
+	if err := json.Unmarshal(config, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["mounts"] = append(m["mounts"].([]interface{}), map[string]interface{}{
+		"destination": "/out", "type": "bind", "source": out, "options": []string{"rbind", "rw"},
+	})
+	config, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(config, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctx.Create(id, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Drop the config and stress the heap before start.
+	c.Close()
+	stop := make(chan struct{})
+	go churn(stop)
+	time.Sleep(200 * time.Millisecond)
+	runtime.GC()
+	close(stop)
+	if err := ctx.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ctx, id, "stopped")
+	if data, err := os.ReadFile(filepath.Join(out, "mark")); err != nil || strings.TrimSpace(string(data)) != mark {
+		t.Fatalf("the container wrote %q, %v; want %q", data, err, mark)
+	}
+
+	// SIGUSR1 has a Go handler in this process; the created init must die of it
+	// (without a pid namespace of its own: a namespace's init ignores signals it
+	// has no handler for, except SIGKILL).
+	_, config2 := bundle(t, "sleep", "60")
+	var m2 map[string]interface{}
+	if err := json.Unmarshal(config2, &m2); err != nil {
+		t.Fatal(err)
+	}
+	linux := m2["linux"].(map[string]interface{})
+	var nss []interface{}
+	for _, n := range linux["namespaces"].([]interface{}) {
+		if n.(map[string]interface{})["type"] != "pid" {
+			nss = append(nss, n)
+		}
+	}
+	linux["namespaces"] = nss
+	config2, err = json.Marshal(m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := LoadConfig(config2, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := ctx.Create(id2, c2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.Kill(id2, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, ctx, id2, "stopped")
 }

@@ -52,6 +52,20 @@ pub const FASTRUN_LOG_INFO: i32 = 3;
 /// Log level of debug messages (one line per call, with its arguments).
 pub const FASTRUN_LOG_DEBUG: i32 = 4;
 
+/// Spawn mode: shared memory when the calling process is large (peak RSS of 64 MiB
+/// or more), fork-like otherwise.
+pub const FASTRUN_SPAWN_AUTO: i32 = 0;
+/// Spawn mode: fork-like clone (the child gets a copy-on-write copy of the caller;
+/// its cost grows with the memory the caller has touched).
+pub const FASTRUN_SPAWN_FORK: i32 = 1;
+/// Spawn mode: vfork-style clone (the child shares the caller's memory until its
+/// exec, so the cost does not depend on the caller's size). Per spawn, a helper
+/// thread lives until the container process has exec'd (for `create`: until
+/// `start`), and the caller is non-dumpable during that time. Falls back to
+/// fork-like for a time namespace and for an unprivileged caller writing id maps.
+/// libfastrun must stay loaded while a created container has not started.
+pub const FASTRUN_SPAWN_VM: i32 = 2;
+
 /// An error returned through a `fastrun_error **` out-parameter.
 /// Release it with `fastrun_error_free`.
 #[repr(C)]
@@ -91,6 +105,8 @@ pub struct fastrun_context_options {
     /// When `log_fn` is NULL: a file to append JSON log lines to (as runc's
     /// `--log-format json`), opened once by `fastrun_context_new`. NULL: no logging.
     pub log_file: *const c_char,
+    /// How container processes are cloned: a `FASTRUN_SPAWN_*` value (0: auto).
+    pub spawn_mode: c_int,
 }
 
 /// Options of `fastrun_container_create` and `fastrun_container_run` (the CLI's flags).
@@ -252,7 +268,7 @@ fn flag(v: c_int) -> bool {
 }
 
 /// The size of the first version of each versioned struct (the smallest accepted).
-const CONTEXT_OPTIONS_V1: usize = std::mem::size_of::<fastrun_context_options>();
+const CONTEXT_OPTIONS_V1: usize = std::mem::offset_of!(fastrun_context_options, spawn_mode);
 const CREATE_OPTIONS_V1: usize = std::mem::size_of::<fastrun_create_options>();
 const EXEC_OPTIONS_V1: usize = std::mem::size_of::<fastrun_exec_options>();
 
@@ -382,6 +398,16 @@ pub unsafe extern "C" fn fastrun_context_new(
                         .map_err(|e| Error::path("resolve root", &root, e))?;
                 }
                 ctx.systemd_cgroup = flag(o.systemd_cgroup);
+                ctx.spawn = match o.spawn_mode {
+                    FASTRUN_SPAWN_AUTO => fastrun_runtime::SpawnMode::Auto,
+                    FASTRUN_SPAWN_FORK => fastrun_runtime::SpawnMode::Fork,
+                    FASTRUN_SPAWN_VM => fastrun_runtime::SpawnMode::SharedVm,
+                    m => {
+                        return Err(Fail::arg(format!(
+                            "spawn_mode {m} is not a FASTRUN_SPAWN_* value (0..2)"
+                        )))
+                    }
+                };
                 log.max = match o.log_level {
                     0 => FASTRUN_LOG_WARNING,
                     l @ FASTRUN_LOG_ERROR..=FASTRUN_LOG_DEBUG => l,
@@ -1219,6 +1245,40 @@ mod tests {
         let r = unsafe { fastrun_context_new(&n.o, &mut ctx, &mut err) };
         assert_eq!(r, -FASTRUN_E_UNSUPPORTED);
         take(err);
+    }
+
+    #[test]
+    fn spawn_mode_is_optional_and_checked() {
+        // SAFETY: all-zero is a valid options struct.
+        let mut o: fastrun_context_options = unsafe { std::mem::zeroed() };
+        let mut ctx = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        // A caller built before spawn_mode existed: its struct ends before the field.
+        o.struct_size = CONTEXT_OPTIONS_V1;
+        o.spawn_mode = 99; // beyond the caller's struct: never read
+                           // SAFETY: valid pointers; struct_size within the struct.
+        let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
+        assert_eq!(r, 0);
+        // SAFETY: a live context.
+        unsafe {
+            assert_eq!((*ctx).ctx.spawn, fastrun_runtime::SpawnMode::Auto);
+            fastrun_context_free(ctx);
+        }
+        o.struct_size = std::mem::size_of::<fastrun_context_options>();
+        o.spawn_mode = FASTRUN_SPAWN_VM;
+        // SAFETY: as above.
+        let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
+        assert_eq!(r, 0);
+        // SAFETY: a live context.
+        unsafe {
+            assert_eq!((*ctx).ctx.spawn, fastrun_runtime::SpawnMode::SharedVm);
+            fastrun_context_free(ctx);
+        }
+        o.spawn_mode = 3;
+        // SAFETY: as above.
+        let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
+        assert_eq!(r, -FASTRUN_E_INVALID_ARGUMENT);
+        assert!(take(err).2.contains("spawn_mode 3"));
     }
 
     #[test]

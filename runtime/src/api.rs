@@ -31,6 +31,9 @@ pub struct Context {
     /// [`crate::seccomp::DEFAULT_CACHE_DIR`]); None compiles every time. An
     /// unwritable directory (rootless) just means no caching.
     pub seccomp_cache: Option<PathBuf>,
+    /// How container processes are cloned: fork-like, or sharing this process's
+    /// memory until their exec (start time independent of the caller's size).
+    pub spawn: crate::spawn::SpawnMode,
 }
 
 impl std::fmt::Debug for Context {
@@ -40,6 +43,7 @@ impl std::fmt::Debug for Context {
             .field("systemd_cgroup", &self.systemd_cgroup)
             .field("log", &self.log.is_some())
             .field("seccomp_cache", &self.seccomp_cache)
+            .field("spawn", &self.spawn)
             .finish()
     }
 }
@@ -67,6 +71,7 @@ impl Default for Context {
             systemd_cgroup: false,
             log: None,
             seccomp_cache: Some(PathBuf::from(crate::seccomp::DEFAULT_CACHE_DIR)),
+            spawn: Default::default(),
         }
     }
 }

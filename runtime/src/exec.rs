@@ -146,7 +146,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
 
     let join_target = proc::differing_namespaces(rec.pid);
-    let plan = Plan {
+    let plan = std::sync::Arc::new(Plan {
         ns: Namespaces {
             join_target,
             become_root: join_target & libc::CLONE_NEWUSER != 0,
@@ -163,7 +163,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_absent,
         hooks_sync: false,
         seccomp: seccomp_plan(ctx, &store, id)?,
-    };
+    });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
     let v2_fd = match &cg {
@@ -191,6 +191,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
                 target_pidfd: Some(target.as_raw_fd()),
                 stdio: opts.stdio,
+                mode: ctx.spawn,
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },

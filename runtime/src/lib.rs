@@ -29,6 +29,7 @@ mod terminal;
 
 pub use api::*;
 pub use error::{Error, ErrorKind, Result};
+pub use spawn::SpawnMode;
 
 /// The version of this engine (the workspace version).
 pub fn version() -> &'static str {

@@ -248,7 +248,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         last_cap: caps::last_cap(),
         seccomp_cache: ctx.seccomp_cache.clone(),
     };
-    let plan = plan::build(&config, &input)?;
+    let plan = std::sync::Arc::new(plan::build(&config, &input)?);
     if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
         // For `exec`, which joins the same filter (compiled again or from the cache).
         let path = dir.join(crate::seccomp::notify::STATE_FILE);
@@ -306,6 +306,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
             target_pidfd: None,
             stdio: opts.stdio,
+            mode: ctx.spawn,
             after_clone: &mut after_clone,
             on_hooks: if plan.hooks_sync {
                 Some(&mut on_hooks)
@@ -527,14 +528,23 @@ pub(crate) fn kill(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<()
 
 /// Wait until the process behind `fd` has exited (it is not our child: poll).
 fn wait_exit(fd: RawFd, timeout: Duration) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let n = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
-    n > 0
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as libc::c_int) };
+        // An embedding host's signals (Go preempts its threads with SIGURG) interrupt
+        // the poll: go on waiting for the rest of the time.
+        if n < 0 && crate::sys::Errno::last().0 == libc::EINTR && !left.is_zero() {
+            continue;
+        }
+        return n > 0;
+    }
 }
 
 /// Delete a container.

@@ -62,6 +62,90 @@ fn fail_op(step: Step, index: usize) -> impl Fn(StepError) -> Fail {
     }
 }
 
+/// What a child sharing the parent's memory (see [`super::shared_vm`]) gets: all
+/// of it lives on the helper thread's stack, which sleeps until we exec or exit.
+pub struct VmArg<'a> {
+    pub plan: &'a Plan,
+    pub fds: ChildFds<'a>,
+    /// Where the kernel stored our pid and pidfd (as the host sees them) before we ran.
+    pub pid: *const libc::pid_t,
+    pub pidfd: *const libc::c_int,
+}
+
+/// Entry point of the shared-memory child (on its own stack).
+pub extern "C" fn vm_main(arg: *mut libc::c_void) -> ! {
+    // SAFETY: `arg` is the helper's `VmArg`; the helper sleeps in clone3
+    // (CLONE_VFORK) until we exec or exit, so it stays valid and unchanged.
+    let a = unsafe { &*(arg as *const VmArg<'_>) };
+    // The host's handlers are its code on its memory, which we share: none may run
+    // here. All signals are blocked (the helper blocked them before the clone);
+    // set every disposition to default, then unblock, so that a signal does what
+    // it does to a container init (kill it), not what the host's handler does.
+    signals_to_default();
+    // SAFETY: the kernel wrote both through CLONE_PARENT_SETTID / CLONE_PIDFD
+    // before this process first ran.
+    let (pid, pidfd) = unsafe {
+        (
+            std::ptr::read_volatile(a.pid),
+            std::ptr::read_volatile(a.pidfd),
+        )
+    };
+    let hello = Msg {
+        kind: super::protocol::MSG_HELLO,
+        index: pid as u32,
+        arg: pidfd as u32,
+        ..Default::default()
+    };
+    if hello.send(a.fds.sock).is_err() {
+        exit_now(1);
+    }
+    main(a.plan, &a.fds)
+}
+
+/// Every catchable signal to its default disposition, then an empty mask: raw
+/// system calls, so that the real-time signals glibc reserves are reset as well.
+fn signals_to_default() {
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: rt_sigaction with a valid kernel sigaction and no old-action pointer.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
+    }
+    let empty: u64 = 0;
+    // SAFETY: rt_sigprocmask with a valid 8-byte set.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    };
+}
+
 /// Run the plan and exec the user program. Never returns.
 pub fn main(plan: &Plan, fds: &ChildFds) -> ! {
     let f = match run(plan, fds) {

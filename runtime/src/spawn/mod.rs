@@ -11,9 +11,11 @@ mod child;
 pub mod describe;
 mod idmap;
 pub mod protocol;
+pub mod shared_vm;
 pub mod trampoline;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
@@ -38,6 +40,63 @@ pub struct SpawnIo<'a> {
     pub on_hooks: Option<&'a mut dyn FnMut(libc::pid_t, RawFd) -> Result<()>>,
     /// Fds to become the child's 0, 1 and 2 (instead of the caller's).
     pub stdio: Option<[RawFd; 3]>,
+    /// Which clone to use.
+    pub mode: SpawnMode,
+}
+
+/// How the init is cloned.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SpawnMode {
+    /// Shared memory when the caller is large (see [`SpawnMode::resolve`]).
+    #[default]
+    Auto,
+    /// Fork-like: the child gets a copy-on-write copy of the caller. Its cost grows
+    /// with the memory the caller has touched.
+    Fork,
+    /// vfork-style: the child shares the caller's memory until its exec (see
+    /// [`shared_vm`]); falls back to `Fork` where the plan needs it.
+    SharedVm,
+}
+
+/// Above this peak RSS a caller uses the shared-memory spawn in `Auto` mode.
+const LARGE_HOST_KB: libc::c_long = 64 << 10;
+
+impl std::str::FromStr for SpawnMode {
+    type Err = String;
+
+    /// `auto`, `fork` or `vm`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" | "" => Ok(SpawnMode::Auto),
+            "fork" => Ok(SpawnMode::Fork),
+            "vm" => Ok(SpawnMode::SharedVm),
+            _ => Err(format!(
+                "unknown spawn mode \"{s}\" (want auto, fork or vm)"
+            )),
+        }
+    }
+}
+
+impl SpawnMode {
+    /// Whether the spawn of `plan` shares memory.
+    pub fn shares_memory(self, plan: &Plan) -> bool {
+        let wanted = match self {
+            SpawnMode::Fork => false,
+            SpawnMode::SharedVm => true,
+            SpawnMode::Auto => peak_rss_kb() >= LARGE_HOST_KB,
+        };
+        wanted && shared_vm::supported(plan)
+    }
+}
+
+fn peak_rss_kb() -> libc::c_long {
+    // SAFETY: rusage is plain data and getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid out-pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    ru.ru_maxrss
 }
 
 /// A spawned init, ready and blocked before the user program.
@@ -147,7 +206,9 @@ pub fn absent_fds(n: u32) -> Vec<u32> {
 }
 
 /// Spawn the init for `plan`; returns once it is ready and waiting for start.
-pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
+pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
+    let plan: &Plan = shared;
+    let vm = io.mode.shares_memory(plan);
     let min = 3 + plan.preserve_fds;
     let mut pair = [0 as libc::c_int; 2];
     // SAFETY: `pair` is a valid out-array of two fds.
@@ -206,23 +267,11 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
         other => other,
     };
 
-    // A pid namespace to join applies to children of the calling thread: enter it
-    // for the clone, then come back.
+    // A pid namespace to join applies to children of the cloning thread.
     let pid_ns_source = match (&pid_ns_join, io.target_pidfd) {
         (Some(fd), _) => Some(fd.as_raw_fd()),
         (None, Some(t)) if plan.ns.join_target & libc::CLONE_NEWPID != 0 => Some(t),
         _ => None,
-    };
-    let own_pid_ns = match pid_ns_source {
-        Some(source) => {
-            let own = open_owned("/proc/self/ns/pid".as_ref(), libc::O_RDONLY)?;
-            // SAFETY: setns with an fd (namespace fd or pidfd) that lives through the call.
-            if unsafe { libc::setns(source, libc::CLONE_NEWPID) } != 0 {
-                return Err(Error::last_os("join pid namespace"));
-            }
-            Some(own)
-        }
-        None => None,
     };
     // The filter the child loads: known before the clone, so the child only copies
     // a pointer to the kernel.
@@ -232,27 +281,42 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
             trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
         )
     });
-    let fds = child::ChildFds {
-        seccomp: seccomp_prog.as_deref().unwrap_or(&[]),
-        sock: child_sock.as_raw_fd(),
-        join: &join_raw,
-        start_fd: start_fd.unwrap_or(-1),
-        parent_sock: parent_sock.as_raw_fd(),
-        target: io.target_pidfd.unwrap_or(-1),
-        idmaps: &idmap_raw,
-        trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
-        stdio: io.stdio.unwrap_or([-1; 3]),
+    let c = if vm {
+        shared_vm::clone(shared_vm::Job {
+            plan: Arc::clone(shared),
+            join: join_raw,
+            idmaps: idmap_raw,
+            seccomp: seccomp_prog.unwrap_or_default(),
+            child_sock,
+            parent_sock: parent_sock.as_raw_fd(),
+            start_fd: start_fd.unwrap_or(-1),
+            target: io.target_pidfd.unwrap_or(-1),
+            trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            stdio: io.stdio.unwrap_or([-1; 3]),
+            ns_flags: plan.ns.clone_flags,
+            cgroup_fd: io.cgroup_fd,
+            pid_ns: pid_ns_source,
+        })?
+    } else {
+        let c = fork_child(
+            plan,
+            &child::ChildFds {
+                seccomp: seccomp_prog.as_deref().unwrap_or(&[]),
+                sock: child_sock.as_raw_fd(),
+                join: &join_raw,
+                start_fd: start_fd.unwrap_or(-1),
+                parent_sock: parent_sock.as_raw_fd(),
+                target: io.target_pidfd.unwrap_or(-1),
+                idmaps: &idmap_raw,
+                trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                stdio: io.stdio.unwrap_or([-1; 3]),
+            },
+            io.cgroup_fd,
+            pid_ns_source,
+        )?;
+        drop(child_sock);
+        c
     };
-    let cloned = fork_into(plan.ns.clone_flags, io.cgroup_fd);
-    if let Some(own) = &own_pid_ns {
-        // SAFETY: setns back into our own pid namespace (always allowed).
-        unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWPID) };
-    }
-    let c = match cloned.map_err(sys("clone3"))? {
-        Side::Child => child::main(plan, &fds),
-        Side::Parent(c) => c,
-    };
-    drop(child_sock);
     // SAFETY: clone3 gave us this pidfd; we own it now.
     let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
     let mut init = Init {
@@ -318,6 +382,35 @@ pub fn spawn(plan: &Plan, mut io: SpawnIo<'_>) -> Result<Init> {
                 )));
             }
         }
+    }
+}
+
+/// The fork-like clone: the child runs [`child::main`] on a copy of our memory.
+fn fork_child(
+    plan: &Plan,
+    fds: &child::ChildFds<'_>,
+    cgroup_fd: Option<RawFd>,
+    pid_ns: Option<RawFd>,
+) -> Result<crate::sys::clone::Cloned> {
+    let own_pid_ns = match pid_ns {
+        Some(source) => {
+            let own = open_owned("/proc/self/ns/pid".as_ref(), libc::O_RDONLY)?;
+            // SAFETY: setns with an fd (namespace fd or pidfd) that lives through the call.
+            if unsafe { libc::setns(source, libc::CLONE_NEWPID) } != 0 {
+                return Err(Error::last_os("join pid namespace"));
+            }
+            Some(own)
+        }
+        None => None,
+    };
+    let cloned = fork_into(plan.ns.clone_flags, cgroup_fd);
+    if let Some(own) = &own_pid_ns {
+        // SAFETY: setns back into our own pid namespace (always allowed).
+        unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWPID) };
+    }
+    match cloned.map_err(sys("clone3"))? {
+        Side::Child => child::main(plan, fds),
+        Side::Parent(c) => Ok(c),
     }
 }
 

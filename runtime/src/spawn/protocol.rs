@@ -107,6 +107,9 @@ pub const MSG_PTY: u32 = 3;
 pub const MSG_HOOKS: u32 = 4;
 /// The seccomp notify fd is attached (SCM_RIGHTS); more messages follow.
 pub const MSG_SECCOMP_FD: u32 = 5;
+/// First message of a child sharing the parent's memory: its pid (`index`) and
+/// pidfd (`arg`), which only the sleeping helper thread's clone3 would return.
+pub const MSG_HELLO: u32 = 6;
 
 /// One message from the child.
 #[repr(C)]

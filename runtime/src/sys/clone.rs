@@ -94,6 +94,134 @@ pub(crate) fn fork_legacy(ns_flags: u64) -> SysResult<Side> {
     }))
 }
 
+/// A stack for a child that shares our memory (`CLONE_VM`): an anonymous
+/// mapping with an inaccessible guard page at its low end, unmapped on drop.
+pub struct ChildStack {
+    base: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; nothing in it is tied
+// to the thread that created it.
+unsafe impl Send for ChildStack {}
+
+const GUARD: usize = 4096;
+
+impl ChildStack {
+    /// Map `size` bytes of stack (plus the guard page). Pages are only backed
+    /// when touched (`MAP_NORESERVE`).
+    pub fn new(size: usize) -> SysResult<ChildStack> {
+        let len = size + GUARD;
+        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let stack = ChildStack { base, len };
+        // SAFETY: the first page of the mapping we own; a stack overflow then faults
+        // instead of running into whatever lies below.
+        if unsafe { libc::mprotect(base, GUARD, libc::PROT_NONE) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(stack)
+    }
+}
+
+impl Drop for ChildStack {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the mapping `new` created; no child runs on it
+        // any more (the owner drops it only after the child exec'd or exited).
+        unsafe { libc::munmap(self.base, self.len) };
+    }
+}
+
+/// The entry point of a child that shares our memory: runs on the child's own
+/// stack with the argument given to [`clone_vm`], and never returns.
+pub type VmEntry = extern "C" fn(*mut libc::c_void) -> !;
+
+/// vfork-style clone: the child shares our address space (`CLONE_VM`, so nothing
+/// is copied however large the caller is) and runs `entry(arg)` on `stack`; the
+/// calling thread sleeps until the child has exec'd or exited (`CLONE_VFORK`),
+/// then gets its pid. The child's pid and pidfd are stored in `*pid` and `*pidfd`
+/// before the child runs (`CLONE_PARENT_SETTID`, `CLONE_PIDFD`), so the child can
+/// read them there and tell someone else.
+///
+/// The system call is made directly: the return value is `-errno`, and nothing,
+/// not even the calling thread's `errno`, is written on either side.
+///
+/// # Safety
+/// `entry` must never return nor unwind, must only run code that is safe in a
+/// process sharing this memory and this thread's TLS (no allocation, no locks, no
+/// thread-library calls; the calling thread stays asleep, so its `errno` is the
+/// child's to use), and must leave everything `arg` points to untouched except
+/// what it owns. `pid`, `pidfd`, `arg` and `stack` must stay valid until this
+/// returns.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn clone_vm(
+    ns_flags: u64,
+    cgroup_fd: Option<libc::c_int>,
+    stack: &ChildStack,
+    entry: VmEntry,
+    arg: *mut libc::c_void,
+    pid: *mut libc::pid_t,
+    pidfd: *mut libc::c_int,
+) -> SysResult<libc::pid_t> {
+    // SAFETY: clone_args is a plain C struct; all-zero is a valid initial value.
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = ns_flags
+        | (libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::CLONE_PARENT_SETTID)
+            as u64;
+    args.pidfd = pidfd as u64;
+    args.parent_tid = pid as u64;
+    args.exit_signal = libc::SIGCHLD as u64;
+    args.stack = stack.base as u64;
+    args.stack_size = stack.len as u64;
+    if let Some(fd) = cgroup_fd {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd as u64;
+    }
+    let ret: i64;
+    // SAFETY: clone3 with a stack: the child starts with rsp at the top of `stack`
+    // (16-byte aligned: page-aligned mapping), rbp cleared, and calls `entry(arg)`
+    // from r12/r13 (preserved across syscall). `entry` never returns; the ud2 traps
+    // if it did. The parent only sees rax (and the rcx/r11 the syscall clobbers),
+    // after the child has released the memory we share.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r13",
+            "call r12",
+            "ud2",
+            "2:",
+            inlateout("rax") libc::SYS_clone3 => ret,
+            in("rdi") &mut args as *mut libc::clone_args,
+            in("rsi") std::mem::size_of::<libc::clone_args>(),
+            in("r12") entry,
+            in("r13") arg,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    if ret < 0 {
+        Err(Errno(-ret as i32))
+    } else {
+        Ok(ret as libc::pid_t)
+    }
+}
+
 /// Leave the child without running any destructor or atexit handler.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it does not return.

@@ -1,0 +1,196 @@
+//! The vfork-style spawn: the container's init shares the caller's address space
+//! until its final execve, so starting it costs the same from a host with a
+//! 2 GiB heap as from a small one (a fork-like clone copies the page tables of
+//! everything the caller has touched: ~65 ms for 2 GiB here).
+//!
+//! How it stays safe in a multi-threaded host (libfastrun, the shim):
+//! - A helper thread makes the clone with `CLONE_VM | CLONE_VFORK` and sleeps in
+//!   it until the child has exec'd or exited. The child runs on its own mapped
+//!   stack and uses the helper's TLS (its `errno`), which nobody else touches
+//!   while the helper sleeps; the calling thread is free to run the protocol
+//!   (id maps, cgroups, hooks, `start`) with the child over the sync socket.
+//! - Everything the child reads (the plan, the fd lists, the seccomp program) is
+//!   owned by the helper and freed by it only after the clone returned, i.e. after
+//!   the child stopped using this memory. The child writes nothing but its stack.
+//! - The helper blocks every signal before the clone; the child first sets every
+//!   disposition to default and only then unblocks: no host handler ever runs in
+//!   it.
+//! - Dumpability belongs to the address space: while a child is setting up, the
+//!   host is non-dumpable too (see [`Dumpable`]); it is restored when the last such
+//!   child has exec'd.
+//!
+//! Not used (the fork-like clone is) for a time namespace (the kernel refuses
+//! `CLONE_VM` across time namespaces) and for an unprivileged caller that writes
+//! id maps (the maps can only be written while the whole address space is
+//! dumpable, which another child could turn off).
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex};
+
+use super::child::{self, ChildFds, VmArg};
+use super::protocol::{Msg, MSG_HELLO};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::sys::clone::{ChildStack, Cloned};
+use crate::sys::{pidfd, Errno};
+
+/// Stack of the child; only the pages it touches are backed.
+const CHILD_STACK: usize = 256 << 10;
+/// Stack of the helper thread: it makes a handful of system calls.
+const HELPER_STACK: usize = 64 << 10;
+
+/// Whether this build and this plan can use the shared-memory spawn.
+pub fn supported(plan: &Plan) -> bool {
+    cfg!(target_arch = "x86_64")
+        && plan.ns.time_offsets.is_none()
+        // SAFETY: geteuid cannot fail.
+        && (plan.id_maps.is_none() || unsafe { libc::geteuid() } == 0)
+}
+
+/// What the helper thread owns for the child: everything the child reads.
+pub struct Job {
+    pub plan: Arc<Plan>,
+    pub join: Vec<(libc::c_int, RawFd)>,
+    pub idmaps: Vec<RawFd>,
+    pub seccomp: Vec<crate::sys::seccomp::Insn>,
+    pub child_sock: OwnedFd,
+    pub parent_sock: RawFd,
+    pub start_fd: RawFd,
+    pub target: RawFd,
+    pub trampoline: RawFd,
+    pub stdio: [RawFd; 3],
+    pub ns_flags: u64,
+    pub cgroup_fd: Option<RawFd>,
+    /// A pid namespace (fd or pidfd) the child must be born in.
+    pub pid_ns: Option<RawFd>,
+}
+
+/// Clone the child for `job` and return once it has said hello (or failed).
+/// The fds named in `job` (other than `child_sock`) must stay open until this
+/// returns: the helper uses them for the clone.
+pub fn clone(job: Job) -> Result<Cloned> {
+    let parent_sock = job.parent_sock;
+    let helper = std::thread::Builder::new()
+        .name("fastrun-spawn".into())
+        .stack_size(HELPER_STACK)
+        .spawn(move || job.run())
+        .map_err(|e| Error::Sys {
+            op: "start the spawn thread",
+            source: e,
+        })?;
+    match Msg::recv(parent_sock) {
+        Ok(Some(m)) if m.kind == MSG_HELLO => Ok(Cloned {
+            pid: m.index as libc::pid_t,
+            pidfd: m.arg as libc::c_int,
+        }),
+        other => {
+            // No hello: the clone failed, or the child died before its first
+            // message. The helper has returned (or will, once the child is gone).
+            let joined = helper
+                .join()
+                .map_err(|_| Error::Internal("the spawn thread panicked".into()))?;
+            let c = joined.map_err(|e| Error::Sys {
+                op: "clone3",
+                source: e.into_io(),
+            })?;
+            let status = pidfd::wait(c.pidfd).map(pidfd::exit_code).unwrap_or(-1);
+            crate::sys::fs::close(c.pidfd);
+            Err(Error::Internal(format!(
+                "container init exited before it started ({}, exit status {status})",
+                match other {
+                    Ok(Some(m)) => format!("unexpected message {}", m.kind),
+                    Ok(None) => "no message".into(),
+                    Err(e) => e.to_string(),
+                }
+            )))
+        }
+    }
+}
+
+impl Job {
+    fn run(self) -> std::result::Result<Cloned, Errno> {
+        block_all_signals();
+        if let Some(ns) = self.pid_ns {
+            // SAFETY: setns of this (helper) thread with an fd that lives through the call.
+            if unsafe { libc::setns(ns, libc::CLONE_NEWPID) } != 0 {
+                return Err(Errno::last());
+            }
+        }
+        let stack = ChildStack::new(CHILD_STACK)?;
+        let mut pid: libc::pid_t = 0;
+        let mut pidfd: libc::c_int = -1;
+        let arg = VmArg {
+            plan: &self.plan,
+            fds: ChildFds {
+                seccomp: &self.seccomp,
+                sock: self.child_sock.as_raw_fd(),
+                join: &self.join,
+                start_fd: self.start_fd,
+                parent_sock: self.parent_sock,
+                target: self.target,
+                idmaps: &self.idmaps,
+                trampoline: self.trampoline,
+                stdio: self.stdio,
+            },
+            pid: &pid,
+            pidfd: &pidfd,
+        };
+        let pid_ptr = std::ptr::addr_of_mut!(pid);
+        let pidfd_ptr = std::ptr::addr_of_mut!(pidfd);
+        Dumpable::hold();
+        // SAFETY: `child::vm_main` never returns, makes only raw system calls and
+        // allocation-free calls over `arg` (see `child`), and writes only its own
+        // stack. `arg`, `pid`, `pidfd`, `stack` and everything `arg` borrows live on
+        // this frame or in `self`, both alive until clone_vm returns, which is after
+        // the child stopped using our memory.
+        let r = unsafe {
+            crate::sys::clone::clone_vm(
+                self.ns_flags,
+                self.cgroup_fd,
+                &stack,
+                child::vm_main,
+                &arg as *const VmArg<'_> as *mut libc::c_void,
+                pid_ptr,
+                pidfd_ptr,
+            )
+        };
+        Dumpable::release();
+        r.map(|pid| Cloned { pid, pidfd })
+    }
+}
+
+fn block_all_signals() {
+    // SAFETY: sigset_t is plain data that sigfillset initialises; pthread_sigmask
+    // changes only this (helper) thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut set);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// The host's dumpable flag while children share its address space: each child
+/// makes the address space non-dumpable (CVE-2019-5736: its /proc entries must be
+/// closed to the container); when the last one has exec'd, the host's own setting
+/// comes back.
+struct Dumpable;
+
+static DUMPABLE: Mutex<(usize, libc::c_int)> = Mutex::new((0, 1));
+
+impl Dumpable {
+    fn hold() {
+        let mut g = DUMPABLE.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 == 0 {
+            g.1 = crate::sys::caps::prctl(libc::PR_GET_DUMPABLE, 0, 0).unwrap_or(1);
+        }
+        g.0 += 1;
+    }
+
+    fn release() {
+        let mut g = DUMPABLE.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 -= 1;
+        if g.0 == 0 {
+            let _ = crate::sys::caps::prctl(libc::PR_SET_DUMPABLE, g.1 as libc::c_ulong, 0);
+        }
+    }
+}
