@@ -9,6 +9,7 @@
 //! cleans up after a crashed daemon.
 
 mod io;
+mod publish;
 mod reaper;
 mod service;
 
@@ -148,6 +149,10 @@ fn serve(flags: &shim::Flags) -> Result<(), String> {
     // Writes to a fifo whose reader went away must fail, not kill the shim.
     // SAFETY: setting a signal disposition to SIG_IGN.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // One malloc arena for all threads: the shim is mostly idle, and a per-thread
+    // arena costs each of its threads pages of its own.
+    // SAFETY: mallopt with an integer parameter, before any other thread exists.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     if let Err(e) = shim::logger::init(flags.debug, "info", &flags.namespace, &flags.id) {
         eprintln!("{RUNTIME_ID}: logger: {e}");
     }
@@ -184,9 +189,11 @@ fn serve(flags: &shim::Flags) -> Result<(), String> {
         .add_listener(listener.into_raw_fd())
         .map_err(|e| e.to_string())?
         .register_service(methods)
-        // Wait calls block a worker each: room for many processes per pod.
-        .set_thread_count_default(4)
-        .set_thread_count_min(2)
+        // Few idle workers per connection (ttrpc wants default > min); the server
+        // adds workers while all are busy (each Wait call blocks one): room for
+        // many processes per pod.
+        .set_thread_count_default(2)
+        .set_thread_count_min(1)
         .set_thread_count_max(256);
     server.start().map_err(|e| e.to_string())?;
     // Tell `start` (reading our stdout to EOF) that the server is up.

@@ -19,7 +19,6 @@ use shim::protos::protobuf::{Message, MessageDyn, MessageField};
 use shim::protos::shim::oci::Options as RuncOptions;
 use shim::protos::topics;
 use shim::protos::ttrpc::{self, Code, TtrpcContext};
-use shim::publisher::RemotePublisher;
 
 use crate::io::{Paths, Pending, ProcIo};
 use crate::reaper;
@@ -273,14 +272,20 @@ struct Busy<'a>(&'a Service);
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+        let last = self.0.busy.fetch_sub(1, Ordering::SeqCst) == 1;
         self.0.reap_pass();
+        if last {
+            // Idle again: give the pages of what the operation freed back to the
+            // kernel (a shim lives as long as its pod, mostly idle).
+            // SAFETY: malloc_trim only releases free heap memory.
+            unsafe { libc::malloc_trim(0) };
+        }
     }
 }
 
 impl Service {
     pub fn new(namespace: &str, ttrpc_address: &str) -> Result<Service, String> {
-        let publisher = RemotePublisher::new(ttrpc_address).map_err(|e| e.to_string())?;
+        let publisher = crate::publish::Publisher::connect(ttrpc_address)?;
         let (tx, rx) = channel::<Event>();
         let ns = namespace.to_string();
         // One thread publishes, in order, so that no event overtakes another and no
@@ -289,7 +294,7 @@ impl Service {
             .name("publisher".into())
             .spawn(move || {
                 for (topic, ev) in rx {
-                    if let Err(e) = publisher.publish(shim::Context::default(), topic, &ns, ev) {
+                    if let Err(e) = publisher.publish(topic, &ns, ev.as_ref()) {
                         log::error!("publish {topic}: {e}");
                     }
                 }
@@ -935,7 +940,11 @@ impl shim::Task for Service {
             .map_err(|e| status(Code::UNKNOWN, e.to_string()))?;
         let m =
             shim::cgroup::collect_metrics(&cg).map_err(|e| status(Code::UNKNOWN, e.to_string()))?;
-        let any: Any = shim::util::convert_to_any(Box::new(m))
+        // Named by hand: the crate's convert_to_any builds protobuf descriptors.
+        let mut any = Any::new();
+        any.type_url = "io.containerd.cgroups.v1.Metrics".to_string();
+        any.value = m
+            .write_to_bytes()
             .map_err(|e| status(Code::INTERNAL, e.to_string()))?;
         let mut r = api::StatsResponse::new();
         r.stats = MessageField::some(any);
