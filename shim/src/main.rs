@@ -9,6 +9,7 @@
 //! cleans up after a crashed daemon.
 
 mod io;
+mod oom;
 mod reaper;
 mod service;
 

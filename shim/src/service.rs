@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use containerd_shim as shim;
 use fastrun_runtime::{Context, CreateOptions, ExecOptions, UpdateOptions};
 use shim::api;
 use shim::protos::events::task::{
-    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskPaused,
+    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskOOM, TaskPaused,
     TaskResumed, TaskStart,
 };
 use shim::protos::protobuf::well_known_types::any::Any;
@@ -22,7 +22,7 @@ use shim::protos::ttrpc::{self, Code, TtrpcContext};
 use shim::publisher::RemotePublisher;
 
 use crate::io::{Paths, Pending, ProcIo};
-use crate::reaper;
+use crate::{oom, reaper};
 
 type TtrpcResult<T> = ttrpc::Result<T>;
 
@@ -46,6 +46,12 @@ fn engine(e: fastrun_runtime::Error) -> ttrpc::Error {
 
 fn not_found(what: &str) -> ttrpc::Error {
     status(Code::NOT_FOUND, format!("{what}: not found"))
+}
+
+fn oom_event(id: &str) -> Box<dyn MessageDyn> {
+    let mut ev = TaskOOM::new();
+    ev.container_id = id.to_string();
+    Box::new(ev)
 }
 
 pub fn now() -> Timestamp {
@@ -266,6 +272,8 @@ pub struct Service {
     reap_lock: Mutex<()>,
     events: Mutex<Sender<Event>>,
     shutdown: (Mutex<bool>, Condvar),
+    /// OOM notifiers of the containers (TaskOOM).
+    oom: Arc<oom::Watcher>,
 }
 
 /// Marks an engine operation in progress; a reap pass follows its end.
@@ -295,6 +303,11 @@ impl Service {
                 }
             })
             .map_err(|e| e.to_string())?;
+        let oom = Arc::new(oom::Watcher::new()?);
+        let oom_tx = tx.clone();
+        oom.start(move |id| {
+            let _ = oom_tx.send((topics::TASK_OOM_EVENT_TOPIC, oom_event(id)));
+        })?;
         Ok(Service {
             namespace: namespace.to_string(),
             tasks: Mutex::new(Tasks::default()),
@@ -303,6 +316,7 @@ impl Service {
             reap_lock: Mutex::new(()),
             events: Mutex::new(tx),
             shutdown: (Mutex::new(false), Condvar::new()),
+            oom,
         })
     }
 
@@ -381,6 +395,10 @@ impl Service {
         ev.pid = pid as u32;
         ev.exit_status = code as u32;
         ev.exited_at = MessageField::some(ts);
+        // An OOM kill that caused this exit is reported before it (see `oom`).
+        self.oom.take_pending(&id, || {
+            self.publish(topics::TASK_OOM_EVENT_TOPIC, oom_event(&id));
+        });
         if exec_id.is_empty() {
             // The init is gone: so is the container (as runc's shim, also when it
             // shares a pid namespace).
@@ -468,6 +486,15 @@ impl Service {
         let io = pending.finish(created.is_ok());
         let pid = match (created, io) {
             (Ok(pid), Ok(io)) => {
+                // Without a memory controller there is nothing to watch.
+                match ctx.oom_notifier(&req.id) {
+                    Ok(n) => {
+                        if let Err(e) = self.oom.add(&req.id, n) {
+                            log::warn!("{e}");
+                        }
+                    }
+                    Err(e) => log::warn!("no OOM events for {}: {e}", req.id),
+                }
                 let mut t = self.lock();
                 let mut init = Proc::new(paths);
                 init.pid = pid;
@@ -508,6 +535,7 @@ impl Service {
         let pid = c.init.pid;
         t.pids.retain(|_, (cid, _)| cid != id);
         drop(t);
+        self.oom.remove(id);
         {
             let _busy = self.busy();
             if let Err(e) = c.ctx.delete(id, true) {

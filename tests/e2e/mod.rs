@@ -619,6 +619,35 @@ state = "{d}/state"
         pid
     }
 
+    /// `ctr events` in the background, subscribed by the time this returns.
+    pub fn events(&self) -> Events {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = self
+            .dir()
+            .join(format!("events-{}.log", N.fetch_add(1, Ordering::Relaxed)));
+        let out = std::fs::File::create(&path).unwrap();
+        let child = Command::new("ctr")
+            .arg("--address")
+            .arg(self.address())
+            .arg("events")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn ctr events: {e}"));
+        let ev = Events { child, path };
+        // Subscribed once a namespace update of ours shows up.
+        let mut n = 0;
+        wait_for("ctr events to subscribe", Duration::from_secs(20), || {
+            n += 1;
+            self.ctr(&["namespaces", "label", &self.ns, &format!("probe={n}")])
+                .assert_success();
+            std::thread::sleep(Duration::from_millis(100));
+            ev.text().contains("/namespaces/update")
+        });
+        ev
+    }
+
     /// The fastrun state directories of the ctr route in the test's namespace.
     pub fn fastrun_ids(&self) -> Vec<String> {
         state_ids(&self.fastrun_root().join(&self.ns))
@@ -742,6 +771,37 @@ impl Drop for Containerd {
 fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// `ctr events` running in the background (see [`Containerd::events`]); killed on drop.
+pub struct Events {
+    child: Child,
+    path: PathBuf,
+}
+
+impl Events {
+    /// What it has printed so far: one line per event, `<time> <namespace> <topic>
+    /// <event as JSON>`.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap_or_default()
+    }
+
+    /// The lines of events of `topic` whose JSON names container `id`.
+    pub fn lines(&self, topic: &str, id: &str) -> Vec<String> {
+        let quoted = format!("\"{id}\"");
+        self.text()
+            .lines()
+            .filter(|l| l.split_whitespace().any(|w| w == topic) && l.contains(&quoted))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -160,6 +160,45 @@ pub fn ctr_run_killed_exits_137(route: Route) {
     route.assert_clean(&ctd);
 }
 
+/// A process that allocates past the container's memory limit: the cgroup's OOM
+/// killer ends it (exit status 137) and containerd gets `/tasks/oom` for the
+/// container; fastrun's shim reports it before the `/tasks/exit` it caused. A
+/// container that stays within its limit gets none.
+pub fn ctr_run_oom_event(route: Route) {
+    let ctd = route.start(false);
+    let events = ctd.events();
+    let limit = ["--rm", "--memory-limit", "33554432"];
+    let o = ctd.run(&limit, "fits1", &["sh", "-c", "x=aaaaaaaa; x=$x$x$x$x"]);
+    o.assert_success();
+    let o = ctd.run(
+        &limit,
+        "oom1",
+        &["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
+    );
+    assert_eq!(o.status, Some(137), "{o}");
+    wait_for("the TaskOOM event", Duration::from_secs(10), || {
+        !events.lines("/tasks/oom", "oom1").is_empty()
+    });
+    assert!(
+        events.lines("/tasks/oom", "fits1").is_empty(),
+        "an OOM event for a container within its limit:\n{}",
+        events.text()
+    );
+    if route.shim {
+        let text = events.text();
+        let first = |topic: &str| {
+            text.lines()
+                .position(|l| l.contains(topic) && l.contains("\"oom1\""))
+                .unwrap_or(usize::MAX)
+        };
+        assert!(
+            first("/tasks/oom") < first("/tasks/exit"),
+            "TaskOOM should come before the TaskExit:\n{text}"
+        );
+    }
+    route.assert_clean(&ctd);
+}
+
 pub fn ctr_run_tty(route: Route) {
     let ctd = route.start(false);
     let o = ctd.run_tty(
