@@ -16,7 +16,7 @@ use shim::protos::events::task::{
 use shim::protos::protobuf::well_known_types::any::Any;
 use shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use shim::protos::protobuf::{Message, MessageDyn, MessageField};
-use shim::protos::shim::oci::Options as RuncOptions;
+use shim::protos::shim::oci::{Options as RuncOptions, ProcessDetails};
 use shim::protos::topics;
 use shim::protos::ttrpc::{self, Code, TtrpcContext};
 use shim::publisher::RemotePublisher;
@@ -52,6 +52,23 @@ fn oom_event(id: &str) -> Box<dyn MessageDyn> {
     let mut ev = TaskOOM::new();
     ev.container_id = id.to_string();
     Box::new(ev)
+}
+
+/// The type URL runc's shim gives an exec process's details in `pids` (containerd
+/// registers the type under its protobuf name).
+const PROCESS_DETAILS_TYPE: &str = "containerd.runc.v1.ProcessDetails";
+
+/// `containerd.runc.v1.ProcessDetails {exec_id}` as runc's shim reports an exec
+/// process in `pids` (ctr task ps shows it in the INFO column).
+fn process_details(exec_id: &str) -> TtrpcResult<Any> {
+    let mut d = ProcessDetails::new();
+    d.exec_id = exec_id.to_string();
+    let mut any = Any::new();
+    any.type_url = PROCESS_DETAILS_TYPE.to_string();
+    any.value = d
+        .write_to_bytes()
+        .map_err(|e| status(Code::INTERNAL, format!("encode ProcessDetails: {e}")))?;
+    Ok(any)
 }
 
 pub fn now() -> Timestamp {
@@ -185,6 +202,14 @@ mod tests {
         let (flags, data) = mount_flags(&o);
         assert_eq!(flags, 0);
         assert_eq!(data, "index=off,workdir=/w,upperdir=/u,lowerdir=/a:/b");
+    }
+
+    #[test]
+    fn exec_details_as_runc_reports_them() {
+        let any = process_details("e1").unwrap();
+        assert_eq!(any.type_url, "containerd.runc.v1.ProcessDetails");
+        // field 1 (exec_id), length-delimited, 2 bytes.
+        assert_eq!(any.value, [0x0a, 2, b'e', b'1']);
     }
 
     #[test]
@@ -774,15 +799,23 @@ impl shim::Task for Service {
                 .clone()
         };
         let pids = ctx.ps(&req.id).map_err(engine)?;
-        let mut r = api::PidsResponse::new();
-        r.processes = pids
-            .into_iter()
-            .map(|pid| {
-                let mut p = shim::protos::types::task::ProcessInfo::new();
-                p.pid = pid as u32;
-                p
-            })
+        // The exec processes among them, by pid (still running: not reaped yet).
+        let execs: HashMap<i32, String> = self
+            .lock()
+            .pids
+            .iter()
+            .filter(|(_, (cid, exec_id))| *cid == req.id && !exec_id.is_empty())
+            .map(|(pid, (_, exec_id))| (*pid, exec_id.clone()))
             .collect();
+        let mut r = api::PidsResponse::new();
+        for pid in pids {
+            let mut p = shim::protos::types::task::ProcessInfo::new();
+            p.pid = pid as u32;
+            if let Some(exec_id) = execs.get(&pid) {
+                p.info = MessageField::some(process_details(exec_id)?);
+            }
+            r.processes.push(p);
+        }
         Ok(r)
     }
 

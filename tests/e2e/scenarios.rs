@@ -269,15 +269,25 @@ pub fn ctr_task_ps_pause_resume(route: Route) {
     });
     let exec_pid = pids_with_cmdline(&["sleep", "4343"])[0];
 
+    // PID and INFO: the exec's details (containerd.runc.v1.ProcessDetails, printed
+    // as `&ProcessDetails{ExecID:e1,...}`), none (`-`) for the init.
     let o = ctd.ctr(&["task", "ps", "p1"]);
     o.assert_success();
-    let pids: Vec<i32> = o
+    let rows: Vec<(i32, String)> = o
         .stdout
         .lines()
         .skip(1)
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .filter_map(|l| {
+            let (p, info) = l.trim().split_once(char::is_whitespace)?;
+            Some((p.parse().ok()?, info.trim().to_string()))
+        })
         .collect();
-    assert!(pids.contains(&pid) && pids.contains(&exec_pid), "{o}");
+    let info = |p: i32| rows.iter().find(|r| r.0 == p).map(|r| r.1.as_str());
+    assert_eq!(info(pid), Some("-"), "{o}");
+    assert!(
+        info(exec_pid).is_some_and(|i| i.contains("ExecID:e1,")),
+        "{o}"
+    );
 
     ctd.ctr(&["task", "pause", "p1"]).assert_success();
     ctd.wait_task("p1", "PAUSED");
