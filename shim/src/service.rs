@@ -22,6 +22,7 @@ use shim::protos::ttrpc::{self, Code, TtrpcContext};
 use shim::publisher::RemotePublisher;
 
 use crate::io::{Paths, Pending, ProcIo};
+use crate::mount::{mount, unmount_rootfs};
 use crate::{oom, reaper};
 
 type TtrpcResult<T> = ttrpc::Result<T>;
@@ -96,135 +97,6 @@ pub fn context_for(bundle: &Path, namespace: &str) -> Context {
 
 fn default_root(namespace: &str) -> PathBuf {
     PathBuf::from("/run/containerd/fastrun").join(namespace)
-}
-
-/// Unmount what `create` mounted on `<bundle>/rootfs` (all layers, lazily).
-pub fn unmount_rootfs(target: &Path) {
-    let Ok(c) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) else {
-        return;
-    };
-    // SAFETY: `c` is NUL-terminated; EINVAL (not a mount point) ends the loop.
-    while unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {}
-}
-
-/// Mount one of containerd's rootfs mounts (overlay, bind) on `target`: the
-/// options that are mount flags become flags, the rest the data string. (The
-/// `containerd-shim` crate's helper forks and waits through its own reaper, which
-/// this shim does not use.)
-fn mount(typ: &str, source: &str, options: &[String], target: &Path) -> Result<(), String> {
-    let (flags, data) = mount_flags(options);
-    let c = |s: &str| std::ffi::CString::new(s).map_err(|_| format!("NUL in mount {s:?}"));
-    let (src, ty, dat) = (c(source)?, c(typ)?, c(&data)?);
-    let tgt = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
-        .map_err(|_| "NUL in the rootfs path".to_string())?;
-    // SAFETY: NUL-terminated strings that outlive the call.
-    let r = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            tgt.as_ptr(),
-            ty.as_ptr(),
-            flags & !libc::MS_RDONLY,
-            dat.as_ptr().cast(),
-        )
-    };
-    if r != 0 {
-        return Err(format!(
-            "mount {typ} {source} on {}: {}",
-            target.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    if flags & libc::MS_BIND != 0 && flags & libc::MS_RDONLY != 0 {
-        // A read-only bind needs a remount.
-        // SAFETY: as above.
-        let r = unsafe {
-            libc::mount(
-                std::ptr::null(),
-                tgt.as_ptr(),
-                std::ptr::null(),
-                flags | libc::MS_REMOUNT,
-                std::ptr::null(),
-            )
-        };
-        if r != 0 {
-            return Err(format!(
-                "remount {} read-only: {}",
-                target.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
-    } else if flags & libc::MS_RDONLY != 0 {
-        // SAFETY: as above.
-        unsafe {
-            libc::mount(
-                std::ptr::null(),
-                tgt.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REMOUNT | flags,
-                dat.as_ptr().cast(),
-            )
-        };
-    }
-    Ok(())
-}
-
-/// Split mount options into MS_* flags and the filesystem's data string.
-fn mount_flags(options: &[String]) -> (libc::c_ulong, String) {
-    let mut flags: libc::c_ulong = 0;
-    let mut data = Vec::new();
-    for o in options {
-        match o.as_str() {
-            "ro" => flags |= libc::MS_RDONLY,
-            "rw" | "defaults" => {}
-            "bind" => flags |= libc::MS_BIND,
-            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
-            "nosuid" => flags |= libc::MS_NOSUID,
-            "nodev" => flags |= libc::MS_NODEV,
-            "noexec" => flags |= libc::MS_NOEXEC,
-            "noatime" => flags |= libc::MS_NOATIME,
-            "relatime" => flags |= libc::MS_RELATIME,
-            other => data.push(other),
-        }
-    }
-    (flags, data.join(","))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlay_options_are_data() {
-        let o: Vec<String> = ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/a:/b"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let (flags, data) = mount_flags(&o);
-        assert_eq!(flags, 0);
-        assert_eq!(data, "index=off,workdir=/w,upperdir=/u,lowerdir=/a:/b");
-    }
-
-    #[test]
-    fn exec_details_as_runc_reports_them() {
-        let any = process_details("e1").unwrap();
-        assert_eq!(any.type_url, "containerd.runc.v1.ProcessDetails");
-        // field 1 (exec_id), length-delimited, 2 bytes.
-        assert_eq!(any.value, [0x0a, 2, b'e', b'1']);
-    }
-
-    #[test]
-    fn bind_options_are_flags() {
-        let o: Vec<String> = ["rbind", "ro", "nosuid"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let (flags, data) = mount_flags(&o);
-        assert_eq!(
-            flags,
-            libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY | libc::MS_NOSUID
-        );
-        assert_eq!(data, "");
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1042,5 +914,18 @@ impl shim::Task for Service {
             }
             t = self.exited.wait(t).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_details_as_runc_reports_them() {
+        let any = process_details("e1").unwrap();
+        assert_eq!(any.type_url, "containerd.runc.v1.ProcessDetails");
+        // field 1 (exec_id), length-delimited, 2 bytes.
+        assert_eq!(any.value, [0x0a, 2, b'e', b'1']);
     }
 }
