@@ -56,6 +56,11 @@ fn ctr_bad_command_shows_fastrun_error() {
 }
 
 #[test]
+fn ctr_runtime_config_path() {
+    scenarios::ctr_runtime_config_path(ROUTE);
+}
+
+#[test]
 fn cri_pod_lifecycle() {
     scenarios::cri_pod_lifecycle(ROUTE);
 }

@@ -11,6 +11,7 @@
 mod io;
 mod mount;
 mod oom;
+mod options;
 mod reaper;
 mod service;
 

@@ -16,7 +16,7 @@ use shim::protos::events::task::{
 use shim::protos::protobuf::well_known_types::any::Any;
 use shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use shim::protos::protobuf::{Message, MessageDyn, MessageField};
-use shim::protos::shim::oci::{Options as RuncOptions, ProcessDetails};
+use shim::protos::shim::oci::ProcessDetails;
 use shim::protos::topics;
 use shim::protos::ttrpc::{self, Code, TtrpcContext};
 use shim::publisher::RemotePublisher;
@@ -83,7 +83,8 @@ pub fn now() -> Timestamp {
 }
 
 /// Where the engine keeps container state for this namespace, unless the runtime
-/// options name a `Root` (saved in the bundle for `delete` after a crash).
+/// options name a `Root` (then `<Root>/<namespace>`, saved in this file of the
+/// bundle for `delete` after a crash).
 const ROOT_FILE: &str = "fastrun-root";
 
 pub fn context_for(bundle: &Path, namespace: &str) -> Context {
@@ -306,19 +307,6 @@ impl Service {
         self.exited.notify_all();
     }
 
-    fn options(req: &api::CreateTaskRequest) -> TtrpcResult<Option<RuncOptions>> {
-        let Some(any) = req.options.as_ref() else {
-            return Ok(None);
-        };
-        if !any.type_url.ends_with("containerd.runc.v1.Options") {
-            log::warn!("ignoring runtime options of type {}", any.type_url);
-            return Ok(None);
-        }
-        RuncOptions::parse_from_bytes(&any.value)
-            .map(Some)
-            .map_err(|e| status(Code::INVALID_ARGUMENT, format!("runtime options: {e}")))
-    }
-
     fn do_create(&self, req: &api::CreateTaskRequest) -> TtrpcResult<i32> {
         if !req.checkpoint.is_empty() || !req.parent_checkpoint.is_empty() {
             return Err(status(
@@ -326,7 +314,8 @@ impl Service {
                 "checkpoint/restore is not supported by fastrun",
             ));
         }
-        let opts = Self::options(req)?.unwrap_or_default();
+        let opts = crate::options::decode(req.options.as_ref())
+            .map_err(|e| status(Code::INVALID_ARGUMENT, e))?;
         if !opts.shim_cgroup.is_empty() || opts.io_uid != 0 || opts.io_gid != 0 {
             return Err(status(
                 Code::INVALID_ARGUMENT,
@@ -334,12 +323,14 @@ impl Service {
             ));
         }
         let bundle = PathBuf::from(&req.bundle);
+        // As runc's shim: `<Root>/<namespace>`.
         let mut ctx = if opts.root.is_empty() {
             Context::new(default_root(&self.namespace))
         } else {
-            std::fs::write(bundle.join(ROOT_FILE), &opts.root)
+            let root = Path::new(&opts.root).join(&self.namespace);
+            std::fs::write(bundle.join(ROOT_FILE), root.as_os_str().as_encoded_bytes())
                 .map_err(|e| status(Code::INTERNAL, format!("save root: {e}")))?;
-            Context::new(&opts.root)
+            Context::new(root)
         };
         ctx.systemd_cgroup = opts.systemd_cgroup;
         ctx.log = Some(std::sync::Arc::new(|level, msg: &str| match level {

@@ -327,6 +327,8 @@ pub struct Containerd {
     shim: bool,
     /// (namespace, container id) of the containers started through [`Containerd::run`].
     ids: Mutex<Vec<(String, String)>>,
+    /// More state roots (`<root>/<namespace>`) to clean up, see [`Containerd::add_root`].
+    roots: Mutex<Vec<PathBuf>>,
 }
 
 impl Containerd {
@@ -353,7 +355,14 @@ impl Containerd {
             cri,
             shim,
             ids: Mutex::new(Vec::new()),
+            roots: Mutex::new(Vec::new()),
         };
+        if cri && shim {
+            // The CRI runtime's options section names a file of runc-style options
+            // (runtimeoptions.v1.Options with a ConfigPath).
+            let opts = format!("Root = \"{}\"\n", c.cri_fastrun_root().display());
+            std::fs::write(c.cri_options_file(), opts).unwrap();
+        }
         let config = c.dir().join("config.toml");
         std::fs::write(&config, c.config()).unwrap();
         let log = std::fs::File::create(c.dir().join("containerd.log")).unwrap();
@@ -416,12 +425,20 @@ impl Containerd {
         self.dir().join("fastrun-root")
     }
 
-    /// The `Root` of the CRI runtime entry.
+    /// The `Root` of the CRI runtime entry (with the shim: in its options file).
     pub fn cri_fastrun_root(&self) -> PathBuf {
-        if self.shim {
-            return PathBuf::from(SHIM_ROOT);
-        }
         self.dir().join("fastrun-cri-root")
+    }
+
+    /// The shim's CRI runtime options file (its `ConfigPath`).
+    pub fn cri_options_file(&self) -> PathBuf {
+        self.dir().join("fastrun-cri-options.toml")
+    }
+
+    /// Also clean up the state under `<root>/<namespace>` (a `Root` of the runtime
+    /// options of some test).
+    pub fn add_root(&self, root: &Path) {
+        self.roots.lock().unwrap().push(root.to_path_buf());
     }
 
     /// The cgroup parent CRI pods of this test use.
@@ -460,7 +477,10 @@ state = "{d}/state"
     default_runtime_name = "fastrun"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fastrun]
       runtime_type = "{SHIM_RUNTIME}"
-"#
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fastrun.options]
+        ConfigPath = "{}"
+"#,
+                self.cri_options_file().display()
             );
         } else if self.cri {
             s += &format!(
@@ -715,8 +735,10 @@ state = "{d}/state"
             }
         }
         // fastrun state left behind: delete --force kills and removes cgroups.
+        let mut roots = vec![self.fastrun_root(), self.cri_fastrun_root()];
+        roots.extend(self.roots.lock().unwrap().iter().cloned());
         for ns in self.namespaces() {
-            for root in [self.fastrun_root(), self.cri_fastrun_root()] {
+            for root in &roots {
                 for id in state_ids(&root.join(&ns)) {
                     ids.push((ns.clone(), id));
                 }

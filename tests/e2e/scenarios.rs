@@ -346,6 +346,60 @@ pub fn ctr_shared_pid_namespace(route: Route) {
     route.assert_clean(&ctd);
 }
 
+/// fastrun's shim only: `ctr run --runtime-config-path FILE` (runtimeoptions.v1.Options
+/// with a ConfigPath, what CRI sends for a runtime whose options name a ConfigPath):
+/// the runc-style options in FILE are used (a `Root`: the state goes to
+/// `<Root>/<namespace>`); a misspelt option or a missing file is refused, naming it.
+pub fn ctr_runtime_config_path(route: Route) {
+    assert!(route.shim, "runtimeoptions are fastrun's shim's");
+    let ctd = route.start(false);
+    let root = ctd.dir().join("custom-root");
+    ctd.add_root(&root);
+    let file = ctd.dir().join("fastrun-options.toml");
+    let path = file.to_str().unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "# runc-style options\nRoot = \"{}\"\nNoPivotRoot = false\n\
+             BinaryName = \"/ignored\"\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let flags = ["--runtime-config-path", path];
+    ctd.run(&[&["-d"][..], &flags].concat(), "r1", &["sleep", "1000"])
+        .assert_success();
+    ctd.wait_task("r1", "RUNNING");
+    assert_eq!(state_ids(&root.join(&ctd.ns)), ["r1"]);
+    assert!(ctd.fastrun_ids().is_empty(), "state in the default root");
+    let o = ctd.exec(&[], "r1", "e1", &["echo", "exec-ok"]);
+    assert_eq!(o.stdout, "exec-ok\n", "{o}");
+    ctd.ctr(&["task", "kill", "-s", "KILL", "r1"])
+        .assert_success();
+    ctd.wait_task("r1", "STOPPED");
+    ctd.ctr(&["task", "delete", "r1"]).assert_success();
+    assert!(state_ids(&root.join(&ctd.ns)).is_empty());
+    ctd.ctr(&["container", "rm", "r1"]).assert_success();
+
+    std::fs::write(&file, "SystemdCgroups = true\n").unwrap();
+    let o = ctd.run(&[&["--rm"][..], &flags].concat(), "r2", &["true"]);
+    o.assert_failure();
+    assert!(
+        o.stderr.contains(path) && o.stderr.contains("unknown option \"SystemdCgroups\""),
+        "{o}"
+    );
+    let missing = ctd.dir().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    let o = ctd.run(&["--rm", "--runtime-config-path", missing], "r3", &["true"]);
+    o.assert_failure();
+    assert!(
+        o.stderr.contains(missing) && o.stderr.contains("No such file"),
+        "{o}"
+    );
+    route.assert_clean(&ctd);
+    assert!(state_ids(&root.join(&ctd.ns)).is_empty());
+}
+
 pub fn ctr_bad_command_shows_fastrun_error(route: Route) {
     let ctd = route.start(false);
     let o = ctd.run(&["--rm"], "bad1", &["/nonexistent"]);
@@ -400,10 +454,9 @@ fn cri_pod(route: Route, resources: bool) {
     assert!(o.success() && o.stdout.contains("ok: all steps"), "{o}");
     // The pod ran on fastrun (its state root), and nothing of it is left.
     assert!(ctd.log().contains("RunPodSandbox"), "{}", ctd.log());
-    if !route.shim {
-        // The runc shim ran fastrun with the CRI runtime's Root.
-        assert!(ctd.cri_fastrun_root().join(CRI_NS).is_dir());
-    }
+    // The CRI runtime's Root (with the shim: read from its options file) was used:
+    // `<Root>/<namespace>`.
+    assert!(ctd.cri_fastrun_root().join(CRI_NS).is_dir());
     let left = state_ids(&ctd.cri_fastrun_root().join(CRI_NS));
     assert!(left.is_empty(), "fastrun state left: {left:?}");
     if route.shim {
