@@ -1,15 +1,16 @@
 //! TaskOOM: the engine's OOM notifiers of every container of this shim in one
-//! epoll set, served by one thread (as runc's shim does with its epoller), so a
-//! pod of many containers costs one small thread, not one each.
+//! epoll set (as runc's shim does with its epoller). No thread of its own: the
+//! reaper thread waits on this set with its signalfd, so watching a pod of many
+//! containers costs descriptors, not threads.
 //!
-//! The watcher thread publishes `/tasks/oom` while it holds the watcher's lock,
+//! [`Watcher::dispatch`] publishes `/tasks/oom` while it holds the watcher's lock,
 //! and the reaper asks [`Watcher::take_pending`] under the same lock before it
-//! publishes an init's exit: an OOM kill is therefore reported before the exit it
-//! caused (the kernel signals the notifier before it sends SIGKILL).
+//! publishes a process's exit: an OOM kill is therefore reported before the exit
+//! it caused (the kernel signals the notifier before it sends SIGKILL).
 
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
 
 use fastrun_runtime::cgroups::oom::OomNotifier;
 
@@ -108,8 +109,8 @@ impl Watcher {
         }
     }
 
-    /// Whether `id` had an OOM kill not reported yet; `report` runs under the lock
-    /// (see the module docs), as it does for the watcher thread.
+    /// `report()` if `id` had an OOM kill not reported yet; it runs under the lock
+    /// (see the module docs), as in [`Watcher::dispatch`].
     pub fn take_pending(&self, id: &str, report: impl FnOnce()) {
         let mut inner = self.lock();
         let Some(token) = inner.token_of(id) else {
@@ -135,45 +136,29 @@ impl Watcher {
         }
     }
 
-    /// The watcher thread: `report(id)` for each OOM kill, forever.
-    pub fn start(self: &Arc<Self>, report: impl Fn(&str) + Send + 'static) -> Result<(), String> {
-        let w = self.clone();
-        std::thread::Builder::new()
-            .name("oom".into())
-            // It only waits and reads a counter.
-            .stack_size(64 << 10)
-            .spawn(move || w.run(report))
-            .map(|_| ())
-            .map_err(|e| format!("start the OOM watcher: {e}"))
+    /// The epoll descriptor: readable when some notifier is (the reaper thread
+    /// waits on it with its signalfd, then calls [`Watcher::dispatch`]).
+    pub fn fd(&self) -> RawFd {
+        self.epoll.as_raw_fd()
     }
 
-    fn run(&self, report: impl Fn(&str)) {
+    /// `report(id)` for each OOM kill pending now (does not wait).
+    pub fn dispatch(&self, report: impl Fn(&str)) {
         const MAX: usize = 16;
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; MAX];
-        loop {
-            // SAFETY: `evs` has room for MAX events and lives across the call.
-            let n = unsafe {
-                libc::epoll_wait(self.epoll.as_raw_fd(), evs.as_mut_ptr(), MAX as i32, -1)
+        // SAFETY: `evs` has room for MAX events and lives across the call.
+        let n =
+            unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), evs.as_mut_ptr(), MAX as i32, 0) };
+        let Ok(n) = usize::try_from(n) else {
+            return;
+        };
+        let mut inner = self.lock();
+        for ev in &evs[..n] {
+            let token = ev.u64;
+            let Some(id) = inner.by_token.get(&token).map(|(id, _)| id.clone()) else {
+                continue;
             };
-            if n < 0 {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                log::warn!(
-                    "OOM watcher: epoll_wait: {}",
-                    std::io::Error::last_os_error()
-                );
-                return;
-            }
-            let mut inner = self.lock();
-            for ev in &evs[..n as usize] {
-                let token = ev.u64;
-                let id = match inner.by_token.get(&token) {
-                    Some((id, _)) => id.clone(),
-                    None => continue,
-                };
-                self.check(&mut inner, token, || report(&id));
-            }
+            self.check(&mut inner, token, || report(&id));
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use containerd_shim as shim;
 use fastrun_runtime::{Context, CreateOptions, ExecOptions, UpdateOptions};
@@ -171,7 +171,7 @@ pub struct Service {
     events: Mutex<Sender<Event>>,
     shutdown: (Mutex<bool>, Condvar),
     /// OOM notifiers of the containers (TaskOOM).
-    oom: Arc<oom::Watcher>,
+    oom: oom::Watcher,
 }
 
 /// Marks an engine operation in progress; a reap pass follows its end.
@@ -201,11 +201,7 @@ impl Service {
                 }
             })
             .map_err(|e| e.to_string())?;
-        let oom = Arc::new(oom::Watcher::new()?);
-        let oom_tx = tx.clone();
-        oom.start(move |id| {
-            let _ = oom_tx.send((topics::TASK_OOM_EVENT_TOPIC, oom_event(id)));
-        })?;
+        let oom = oom::Watcher::new()?;
         Ok(Service {
             namespace: namespace.to_string(),
             tasks: Mutex::new(Tasks::default()),
@@ -238,6 +234,18 @@ impl Service {
         while !*done {
             done = c.wait(done).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// The descriptor that is readable when a container may have had an OOM kill.
+    pub fn oom_fd(&self) -> std::os::fd::RawFd {
+        self.oom.fd()
+    }
+
+    /// Publish the OOM kills pending now.
+    pub fn oom_pass(&self) {
+        self.oom.dispatch(|id| {
+            self.publish(topics::TASK_OOM_EVENT_TOPIC, oom_event(id));
+        });
     }
 
     /// Reap every exited child we may reap now and record the exits.

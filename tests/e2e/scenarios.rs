@@ -163,7 +163,8 @@ pub fn ctr_run_killed_exits_137(route: Route) {
 /// A process that allocates past the container's memory limit: the cgroup's OOM
 /// killer ends it (exit status 137) and containerd gets `/tasks/oom` for the
 /// container; fastrun's shim reports it before the `/tasks/exit` it caused. A
-/// container that stays within its limit gets none.
+/// container that stays within its limit gets none; one whose init survives the
+/// kill of a child gets one while it runs on.
 pub fn ctr_run_oom_event(route: Route) {
     let ctd = route.start(false);
     let events = ctd.events();
@@ -182,6 +183,29 @@ pub fn ctr_run_oom_event(route: Route) {
     assert!(
         events.lines("/tasks/oom", "fits1").is_empty(),
         "an OOM event for a container within its limit:\n{}",
+        events.text()
+    );
+    // An OOM kill that the init survives: a child of it is the victim.
+    let hog = "sh -c 'x=aaaaaaaa; while true; do x=$x$x; done'; echo survived; sleep 1000";
+    ctd.run(
+        &["-d", "--memory-limit", "33554432"],
+        "oom2",
+        &["sh", "-c", hog],
+    )
+    .assert_success();
+    wait_for("the TaskOOM event of oom2", Duration::from_secs(10), || {
+        !events.lines("/tasks/oom", "oom2").is_empty()
+    });
+    assert_eq!(ctd.task("oom2").map(|t| t.1).as_deref(), Some("RUNNING"));
+    ctd.ctr(&["task", "kill", "-s", "KILL", "oom2"])
+        .assert_success();
+    ctd.wait_task("oom2", "STOPPED");
+    ctd.ctr(&["task", "delete", "oom2"]).assert_success();
+    ctd.ctr(&["container", "rm", "oom2"]).assert_success();
+    assert_eq!(
+        events.lines("/tasks/oom", "oom2").len(),
+        1,
+        "{}",
         events.text()
     );
     if route.shim {
