@@ -722,7 +722,9 @@ state = "{d}/state"
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        // Shims of this containerd still alive (a failed delete): kill them.
+        // Shims of this containerd still alive (a failed delete): kill them, and
+        // remove the socket they would have removed (a pod's is named after its
+        // sandbox id, which the test does not know).
         let addr = self.address().display().to_string();
         for (pid, cmdline) in procs() {
             let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
@@ -732,6 +734,14 @@ state = "{d}/state"
                 && args.contains(&addr.as_bytes())
             {
                 sigkill(pid);
+                let socket = args
+                    .iter()
+                    .position(|a| *a == b"-socket")
+                    .and_then(|i| args.get(i + 1))
+                    .map(|s| String::from_utf8_lossy(s).into_owned());
+                if let Some(s) = socket {
+                    let _ = std::fs::remove_file(s.strip_prefix("unix://").unwrap_or(&s));
+                }
             }
         }
         // fastrun state left behind: delete --force kills and removes cgroups.
