@@ -28,6 +28,11 @@ fn ctr_run_killed_exits_137() {
 }
 
 #[test]
+fn ctr_run_oom_event() {
+    scenarios::ctr_run_oom_event(ROUTE);
+}
+
+#[test]
 fn ctr_run_tty() {
     scenarios::ctr_run_tty(ROUTE);
 }

@@ -26,6 +26,11 @@ fn ctr_run_killed_exits_137() {
 }
 
 #[test]
+fn ctr_run_oom_event() {
+    scenarios::ctr_run_oom_event(ROUTE);
+}
+
+#[test]
 fn ctr_run_tty() {
     scenarios::ctr_run_tty(ROUTE);
 }
@@ -48,6 +53,11 @@ fn ctr_shared_pid_namespace() {
 #[test]
 fn ctr_bad_command_shows_fastrun_error() {
     scenarios::ctr_bad_command_shows_fastrun_error(ROUTE);
+}
+
+#[test]
+fn ctr_runtime_config_path() {
+    scenarios::ctr_runtime_config_path(ROUTE);
 }
 
 #[test]

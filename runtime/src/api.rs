@@ -469,6 +469,14 @@ impl Context {
         crate::control::stats(self, id)
     }
 
+    /// A registered OOM notifier for the container's cgroup (v1 `memory.oom_control`
+    /// eventfd, v2 `memory.events`): poll its descriptor, then call
+    /// [`crate::cgroups::oom::OomNotifier::take_pending`]. For a supervisor that
+    /// watches many containers from one thread (containerd's shim).
+    pub fn oom_notifier(&self, id: &str) -> Result<crate::cgroups::oom::OomNotifier> {
+        crate::control::oom_notifier(self, id)
+    }
+
     /// runc's `events`: JSON lines (`{"type":"stats","id":..,"data":..}` and
     /// `{"type":"oom","id":..}`) handed to `sink` without a newline. With
     /// `opts.stats`, one stats line; otherwise a loop that ends when the container

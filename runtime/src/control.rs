@@ -235,6 +235,13 @@ pub(crate) fn oom_event(id: &str) -> String {
 /// `events`: with `opts.stats`, one stats line; otherwise a stats line every
 /// `opts.interval` and an `oom` line for every OOM kill, until the container stops or
 /// is deleted. Each line (without newline) goes to `sink`; an error from it ends the loop.
+/// An OOM notifier registered on the container's cgroup.
+pub(crate) fn oom_notifier(ctx: &Context, id: &str) -> Result<OomNotifier> {
+    let rec = Store::new(&ctx.root).load(id)?;
+    let cg = cgroup(&rec)?;
+    Ok(OomNotifier::register(&cg)?)
+}
+
 pub(crate) fn events(
     ctx: &Context,
     id: &str,

@@ -9,6 +9,9 @@
 //! cleans up after a crashed daemon.
 
 mod io;
+mod mount;
+mod oom;
+mod options;
 mod publish;
 mod reaper;
 mod service;
@@ -123,7 +126,7 @@ fn delete(flags: &shim::Flags) -> Result<(), String> {
     if let Err(e) = ctx.delete(&flags.id, true) {
         eprintln!("{RUNTIME_ID}: delete {}: {e}", flags.id);
     }
-    service::unmount_rootfs(&bundle.join("rootfs"));
+    mount::unmount_rootfs(&bundle.join("rootfs"));
     let mut resp = shim::api::DeleteResponse::new();
     resp.exit_status = 128 + libc::SIGKILL as u32;
     resp.exited_at = shim::protos::protobuf::MessageField::some(service::now());

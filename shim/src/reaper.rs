@@ -1,10 +1,12 @@
 //! Reaping: the shim is a child subreaper and the parent of every container init
-//! and exec'd process. A thread waits for SIGCHLD on a signalfd and reaps.
+//! and exec'd process. A thread waits for SIGCHLD on a signalfd and reaps (and
+//! serves the OOM watcher's descriptor too, see `oom`).
 //!
 //! The engine itself waits for some children it forks (hooks) while it runs an
 //! operation: while one is in progress ([`Service::busy`]), only processes the
 //! shim registered are reaped; a reap pass runs again when it ends.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use crate::service::Service;
@@ -30,24 +32,64 @@ pub fn block_sigchld() -> Result<(), String> {
     Ok(())
 }
 
-/// Start the reaper thread on a signalfd (SIGCHLD blocked by [`block_sigchld`]).
+/// Start the reaper thread. It waits (epoll) on a signalfd for SIGCHLD (blocked by
+/// [`block_sigchld`]) and on the OOM watcher's descriptor, and runs an OOM pass or
+/// a reap pass for what is ready: one thread for both.
 pub fn start(svc: Arc<Service>) -> Result<(), String> {
+    const SIGNAL: u64 = 0;
+    const OOM: u64 = 1;
+    let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
     let set = sigchld_set();
     // SAFETY: a valid sigset.
-    let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(format!("signalfd: {}", std::io::Error::last_os_error()));
+    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+    if sfd < 0 {
+        return Err(os("signalfd"));
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
+    // SAFETY: epoll_create1 takes a flag and returns a new descriptor or -1.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if ep < 0 {
+        return Err(os("epoll_create1"));
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+    for (fd, token) in [(sfd.as_raw_fd(), SIGNAL), (svc.oom_fd(), OOM)] {
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: token,
+        };
+        // SAFETY: open descriptors; `ev` lives across the call.
+        if unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
+            return Err(os("epoll_ctl"));
+        }
     }
     std::thread::Builder::new()
         .name("reaper".into())
         .spawn(move || loop {
-            let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
-            // SAFETY: reading into a buffer of the given size from our signalfd.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 2];
+            // SAFETY: `evs` has room for 2 events and lives across the call.
+            let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), evs.as_mut_ptr(), 2, -1) };
+            let Ok(n) = usize::try_from(n) else {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                log::error!("reaper: {}", os("epoll_wait"));
                 return;
+            };
+            let ready = |token: u64| evs[..n].iter().any(|e| e.u64 == token);
+            if ready(OOM) {
+                svc.oom_pass();
             }
-            svc.reap_pass();
+            if ready(SIGNAL) {
+                // Drain the pending SIGCHLDs (coalesced: one pass reaps them all).
+                let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+                // SAFETY: reading into a buffer of its size from our signalfd.
+                while unsafe { libc::read(sfd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0
+                {
+                }
+                svc.reap_pass();
+            }
         })
         .map_err(|e| e.to_string())?;
     Ok(())

@@ -10,18 +10,19 @@ use containerd_shim as shim;
 use fastrun_runtime::{Context, CreateOptions, ExecOptions, UpdateOptions};
 use shim::api;
 use shim::protos::events::task::{
-    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskPaused,
+    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskOOM, TaskPaused,
     TaskResumed, TaskStart,
 };
 use shim::protos::protobuf::well_known_types::any::Any;
 use shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use shim::protos::protobuf::{Message, MessageDyn, MessageField};
-use shim::protos::shim::oci::Options as RuncOptions;
+use shim::protos::shim::oci::ProcessDetails;
 use shim::protos::topics;
 use shim::protos::ttrpc::{self, Code, TtrpcContext};
 
 use crate::io::{Paths, Pending, ProcIo};
-use crate::reaper;
+use crate::mount::{mount, unmount_rootfs};
+use crate::{oom, reaper};
 
 type TtrpcResult<T> = ttrpc::Result<T>;
 
@@ -47,6 +48,29 @@ fn not_found(what: &str) -> ttrpc::Error {
     status(Code::NOT_FOUND, format!("{what}: not found"))
 }
 
+fn oom_event(id: &str) -> Box<dyn MessageDyn> {
+    let mut ev = TaskOOM::new();
+    ev.container_id = id.to_string();
+    Box::new(ev)
+}
+
+/// The type URL runc's shim gives an exec process's details in `pids` (containerd
+/// registers the type under its protobuf name).
+const PROCESS_DETAILS_TYPE: &str = "containerd.runc.v1.ProcessDetails";
+
+/// `containerd.runc.v1.ProcessDetails {exec_id}` as runc's shim reports an exec
+/// process in `pids` (ctr task ps shows it in the INFO column).
+fn process_details(exec_id: &str) -> TtrpcResult<Any> {
+    let mut d = ProcessDetails::new();
+    d.exec_id = exec_id.to_string();
+    let mut any = Any::new();
+    any.type_url = PROCESS_DETAILS_TYPE.to_string();
+    any.value = d
+        .write_to_bytes()
+        .map_err(|e| status(Code::INTERNAL, format!("encode ProcessDetails: {e}")))?;
+    Ok(any)
+}
+
 pub fn now() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,7 +82,8 @@ pub fn now() -> Timestamp {
 }
 
 /// Where the engine keeps container state for this namespace, unless the runtime
-/// options name a `Root` (saved in the bundle for `delete` after a crash).
+/// options name a `Root` (then `<Root>/<namespace>`, saved in this file of the
+/// bundle for `delete` after a crash).
 const ROOT_FILE: &str = "fastrun-root";
 
 pub fn context_for(bundle: &Path, namespace: &str) -> Context {
@@ -72,127 +97,6 @@ pub fn context_for(bundle: &Path, namespace: &str) -> Context {
 
 fn default_root(namespace: &str) -> PathBuf {
     PathBuf::from("/run/containerd/fastrun").join(namespace)
-}
-
-/// Unmount what `create` mounted on `<bundle>/rootfs` (all layers, lazily).
-pub fn unmount_rootfs(target: &Path) {
-    let Ok(c) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) else {
-        return;
-    };
-    // SAFETY: `c` is NUL-terminated; EINVAL (not a mount point) ends the loop.
-    while unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {}
-}
-
-/// Mount one of containerd's rootfs mounts (overlay, bind) on `target`: the
-/// options that are mount flags become flags, the rest the data string. (The
-/// `containerd-shim` crate's helper forks and waits through its own reaper, which
-/// this shim does not use.)
-fn mount(typ: &str, source: &str, options: &[String], target: &Path) -> Result<(), String> {
-    let (flags, data) = mount_flags(options);
-    let c = |s: &str| std::ffi::CString::new(s).map_err(|_| format!("NUL in mount {s:?}"));
-    let (src, ty, dat) = (c(source)?, c(typ)?, c(&data)?);
-    let tgt = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
-        .map_err(|_| "NUL in the rootfs path".to_string())?;
-    // SAFETY: NUL-terminated strings that outlive the call.
-    let r = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            tgt.as_ptr(),
-            ty.as_ptr(),
-            flags & !libc::MS_RDONLY,
-            dat.as_ptr().cast(),
-        )
-    };
-    if r != 0 {
-        return Err(format!(
-            "mount {typ} {source} on {}: {}",
-            target.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    if flags & libc::MS_BIND != 0 && flags & libc::MS_RDONLY != 0 {
-        // A read-only bind needs a remount.
-        // SAFETY: as above.
-        let r = unsafe {
-            libc::mount(
-                std::ptr::null(),
-                tgt.as_ptr(),
-                std::ptr::null(),
-                flags | libc::MS_REMOUNT,
-                std::ptr::null(),
-            )
-        };
-        if r != 0 {
-            return Err(format!(
-                "remount {} read-only: {}",
-                target.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
-    } else if flags & libc::MS_RDONLY != 0 {
-        // SAFETY: as above.
-        unsafe {
-            libc::mount(
-                std::ptr::null(),
-                tgt.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REMOUNT | flags,
-                dat.as_ptr().cast(),
-            )
-        };
-    }
-    Ok(())
-}
-
-/// Split mount options into MS_* flags and the filesystem's data string.
-fn mount_flags(options: &[String]) -> (libc::c_ulong, String) {
-    let mut flags: libc::c_ulong = 0;
-    let mut data = Vec::new();
-    for o in options {
-        match o.as_str() {
-            "ro" => flags |= libc::MS_RDONLY,
-            "rw" | "defaults" => {}
-            "bind" => flags |= libc::MS_BIND,
-            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
-            "nosuid" => flags |= libc::MS_NOSUID,
-            "nodev" => flags |= libc::MS_NODEV,
-            "noexec" => flags |= libc::MS_NOEXEC,
-            "noatime" => flags |= libc::MS_NOATIME,
-            "relatime" => flags |= libc::MS_RELATIME,
-            other => data.push(other),
-        }
-    }
-    (flags, data.join(","))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlay_options_are_data() {
-        let o: Vec<String> = ["index=off", "workdir=/w", "upperdir=/u", "lowerdir=/a:/b"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let (flags, data) = mount_flags(&o);
-        assert_eq!(flags, 0);
-        assert_eq!(data, "index=off,workdir=/w,upperdir=/u,lowerdir=/a:/b");
-    }
-
-    #[test]
-    fn bind_options_are_flags() {
-        let o: Vec<String> = ["rbind", "ro", "nosuid"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let (flags, data) = mount_flags(&o);
-        assert_eq!(
-            flags,
-            libc::MS_BIND | libc::MS_REC | libc::MS_RDONLY | libc::MS_NOSUID
-        );
-        assert_eq!(data, "");
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +169,8 @@ pub struct Service {
     reap_lock: Mutex<()>,
     events: Mutex<Sender<Event>>,
     shutdown: (Mutex<bool>, Condvar),
+    /// OOM notifiers of the containers (TaskOOM).
+    oom: oom::Watcher,
 }
 
 /// Marks an engine operation in progress; a reap pass follows its end.
@@ -300,6 +206,7 @@ impl Service {
                 }
             })
             .map_err(|e| e.to_string())?;
+        let oom = oom::Watcher::new()?;
         Ok(Service {
             namespace: namespace.to_string(),
             tasks: Mutex::new(Tasks::default()),
@@ -308,6 +215,7 @@ impl Service {
             reap_lock: Mutex::new(()),
             events: Mutex::new(tx),
             shutdown: (Mutex::new(false), Condvar::new()),
+            oom,
         })
     }
 
@@ -331,6 +239,18 @@ impl Service {
         while !*done {
             done = c.wait(done).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// The descriptor that is readable when a container may have had an OOM kill.
+    pub fn oom_fd(&self) -> std::os::fd::RawFd {
+        self.oom.fd()
+    }
+
+    /// Publish the OOM kills pending now.
+    pub fn oom_pass(&self) {
+        self.oom.dispatch(|id| {
+            self.publish(topics::TASK_OOM_EVENT_TOPIC, oom_event(id));
+        });
     }
 
     /// Reap every exited child we may reap now and record the exits.
@@ -386,6 +306,10 @@ impl Service {
         ev.pid = pid as u32;
         ev.exit_status = code as u32;
         ev.exited_at = MessageField::some(ts);
+        // An OOM kill that caused this exit is reported before it (see `oom`).
+        self.oom.take_pending(&id, || {
+            self.publish(topics::TASK_OOM_EVENT_TOPIC, oom_event(&id));
+        });
         if exec_id.is_empty() {
             // The init is gone: so is the container (as runc's shim, also when it
             // shares a pid namespace).
@@ -396,19 +320,6 @@ impl Service {
         self.exited.notify_all();
     }
 
-    fn options(req: &api::CreateTaskRequest) -> TtrpcResult<Option<RuncOptions>> {
-        let Some(any) = req.options.as_ref() else {
-            return Ok(None);
-        };
-        if !any.type_url.ends_with("containerd.runc.v1.Options") {
-            log::warn!("ignoring runtime options of type {}", any.type_url);
-            return Ok(None);
-        }
-        RuncOptions::parse_from_bytes(&any.value)
-            .map(Some)
-            .map_err(|e| status(Code::INVALID_ARGUMENT, format!("runtime options: {e}")))
-    }
-
     fn do_create(&self, req: &api::CreateTaskRequest) -> TtrpcResult<i32> {
         if !req.checkpoint.is_empty() || !req.parent_checkpoint.is_empty() {
             return Err(status(
@@ -416,7 +327,8 @@ impl Service {
                 "checkpoint/restore is not supported by fastrun",
             ));
         }
-        let opts = Self::options(req)?.unwrap_or_default();
+        let opts = crate::options::decode(req.options.as_ref())
+            .map_err(|e| status(Code::INVALID_ARGUMENT, e))?;
         if !opts.shim_cgroup.is_empty() || opts.io_uid != 0 || opts.io_gid != 0 {
             return Err(status(
                 Code::INVALID_ARGUMENT,
@@ -424,12 +336,14 @@ impl Service {
             ));
         }
         let bundle = PathBuf::from(&req.bundle);
+        // As runc's shim: `<Root>/<namespace>`.
         let mut ctx = if opts.root.is_empty() {
             Context::new(default_root(&self.namespace))
         } else {
-            std::fs::write(bundle.join(ROOT_FILE), &opts.root)
+            let root = Path::new(&opts.root).join(&self.namespace);
+            std::fs::write(bundle.join(ROOT_FILE), root.as_os_str().as_encoded_bytes())
                 .map_err(|e| status(Code::INTERNAL, format!("save root: {e}")))?;
-            Context::new(&opts.root)
+            Context::new(root)
         };
         ctx.systemd_cgroup = opts.systemd_cgroup;
         ctx.log = Some(std::sync::Arc::new(|level, msg: &str| match level {
@@ -473,6 +387,15 @@ impl Service {
         let io = pending.finish(created.is_ok());
         let pid = match (created, io) {
             (Ok(pid), Ok(io)) => {
+                // Without a memory controller there is nothing to watch.
+                match ctx.oom_notifier(&req.id) {
+                    Ok(n) => {
+                        if let Err(e) = self.oom.add(&req.id, n) {
+                            log::warn!("{e}");
+                        }
+                    }
+                    Err(e) => log::warn!("no OOM events for {}: {e}", req.id),
+                }
                 let mut t = self.lock();
                 let mut init = Proc::new(paths);
                 init.pid = pid;
@@ -513,6 +436,7 @@ impl Service {
         let pid = c.init.pid;
         t.pids.retain(|_, (cid, _)| cid != id);
         drop(t);
+        self.oom.remove(id);
         {
             let _busy = self.busy();
             if let Err(e) = c.ctx.delete(id, true) {
@@ -751,15 +675,23 @@ impl shim::Task for Service {
                 .clone()
         };
         let pids = ctx.ps(&req.id).map_err(engine)?;
-        let mut r = api::PidsResponse::new();
-        r.processes = pids
-            .into_iter()
-            .map(|pid| {
-                let mut p = shim::protos::types::task::ProcessInfo::new();
-                p.pid = pid as u32;
-                p
-            })
+        // The exec processes among them, by pid (still running: not reaped yet).
+        let execs: HashMap<i32, String> = self
+            .lock()
+            .pids
+            .iter()
+            .filter(|(_, (cid, exec_id))| *cid == req.id && !exec_id.is_empty())
+            .map(|(pid, (_, exec_id))| (*pid, exec_id.clone()))
             .collect();
+        let mut r = api::PidsResponse::new();
+        for pid in pids {
+            let mut p = shim::protos::types::task::ProcessInfo::new();
+            p.pid = pid as u32;
+            if let Some(exec_id) = execs.get(&pid) {
+                p.info = MessageField::some(process_details(exec_id)?);
+            }
+            r.processes.push(p);
+        }
         Ok(r)
     }
 
@@ -990,5 +922,18 @@ impl shim::Task for Service {
             }
             t = self.exited.wait(t).unwrap_or_else(|e| e.into_inner());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_details_as_runc_reports_them() {
+        let any = process_details("e1").unwrap();
+        assert_eq!(any.type_url, "containerd.runc.v1.ProcessDetails");
+        // field 1 (exec_id), length-delimited, 2 bytes.
+        assert_eq!(any.value, [0x0a, 2, b'e', b'1']);
     }
 }

@@ -327,6 +327,8 @@ pub struct Containerd {
     shim: bool,
     /// (namespace, container id) of the containers started through [`Containerd::run`].
     ids: Mutex<Vec<(String, String)>>,
+    /// More state roots (`<root>/<namespace>`) to clean up, see [`Containerd::add_root`].
+    roots: Mutex<Vec<PathBuf>>,
 }
 
 impl Containerd {
@@ -353,7 +355,14 @@ impl Containerd {
             cri,
             shim,
             ids: Mutex::new(Vec::new()),
+            roots: Mutex::new(Vec::new()),
         };
+        if cri && shim {
+            // The CRI runtime's options section names a file of runc-style options
+            // (runtimeoptions.v1.Options with a ConfigPath).
+            let opts = format!("Root = \"{}\"\n", c.cri_fastrun_root().display());
+            std::fs::write(c.cri_options_file(), opts).unwrap();
+        }
         let config = c.dir().join("config.toml");
         std::fs::write(&config, c.config()).unwrap();
         let log = std::fs::File::create(c.dir().join("containerd.log")).unwrap();
@@ -416,12 +425,20 @@ impl Containerd {
         self.dir().join("fastrun-root")
     }
 
-    /// The `Root` of the CRI runtime entry.
+    /// The `Root` of the CRI runtime entry (with the shim: in its options file).
     pub fn cri_fastrun_root(&self) -> PathBuf {
-        if self.shim {
-            return PathBuf::from(SHIM_ROOT);
-        }
         self.dir().join("fastrun-cri-root")
+    }
+
+    /// The shim's CRI runtime options file (its `ConfigPath`).
+    pub fn cri_options_file(&self) -> PathBuf {
+        self.dir().join("fastrun-cri-options.toml")
+    }
+
+    /// Also clean up the state under `<root>/<namespace>` (a `Root` of the runtime
+    /// options of some test).
+    pub fn add_root(&self, root: &Path) {
+        self.roots.lock().unwrap().push(root.to_path_buf());
     }
 
     /// The cgroup parent CRI pods of this test use.
@@ -460,7 +477,10 @@ state = "{d}/state"
     default_runtime_name = "fastrun"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fastrun]
       runtime_type = "{SHIM_RUNTIME}"
-"#
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fastrun.options]
+        ConfigPath = "{}"
+"#,
+                self.cri_options_file().display()
             );
         } else if self.cri {
             s += &format!(
@@ -619,6 +639,35 @@ state = "{d}/state"
         pid
     }
 
+    /// `ctr events` in the background, subscribed by the time this returns.
+    pub fn events(&self) -> Events {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = self
+            .dir()
+            .join(format!("events-{}.log", N.fetch_add(1, Ordering::Relaxed)));
+        let out = std::fs::File::create(&path).unwrap();
+        let child = Command::new("ctr")
+            .arg("--address")
+            .arg(self.address())
+            .arg("events")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn ctr events: {e}"));
+        let ev = Events { child, path };
+        // Subscribed once a namespace update of ours shows up.
+        let mut n = 0;
+        wait_for("ctr events to subscribe", Duration::from_secs(20), || {
+            n += 1;
+            self.ctr(&["namespaces", "label", &self.ns, &format!("probe={n}")])
+                .assert_success();
+            std::thread::sleep(Duration::from_millis(100));
+            ev.text().contains("/namespaces/update")
+        });
+        ev
+    }
+
     /// The fastrun state directories of the ctr route in the test's namespace.
     pub fn fastrun_ids(&self) -> Vec<String> {
         state_ids(&self.fastrun_root().join(&self.ns))
@@ -673,7 +722,9 @@ state = "{d}/state"
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        // Shims of this containerd still alive (a failed delete): kill them.
+        // Shims of this containerd still alive (a failed delete): kill them, and
+        // remove the socket they would have removed (a pod's is named after its
+        // sandbox id, which the test does not know).
         let addr = self.address().display().to_string();
         for (pid, cmdline) in procs() {
             let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
@@ -683,11 +734,21 @@ state = "{d}/state"
                 && args.contains(&addr.as_bytes())
             {
                 sigkill(pid);
+                let socket = args
+                    .iter()
+                    .position(|a| *a == b"-socket")
+                    .and_then(|i| args.get(i + 1))
+                    .map(|s| String::from_utf8_lossy(s).into_owned());
+                if let Some(s) = socket {
+                    let _ = std::fs::remove_file(s.strip_prefix("unix://").unwrap_or(&s));
+                }
             }
         }
         // fastrun state left behind: delete --force kills and removes cgroups.
+        let mut roots = vec![self.fastrun_root(), self.cri_fastrun_root()];
+        roots.extend(self.roots.lock().unwrap().iter().cloned());
         for ns in self.namespaces() {
-            for root in [self.fastrun_root(), self.cri_fastrun_root()] {
+            for root in &roots {
                 for id in state_ids(&root.join(&ns)) {
                     ids.push((ns.clone(), id));
                 }
@@ -742,6 +803,37 @@ impl Drop for Containerd {
 fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// `ctr events` running in the background (see [`Containerd::events`]); killed on drop.
+pub struct Events {
+    child: Child,
+    path: PathBuf,
+}
+
+impl Events {
+    /// What it has printed so far: one line per event, `<time> <namespace> <topic>
+    /// <event as JSON>`.
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap_or_default()
+    }
+
+    /// The lines of events of `topic` whose JSON names container `id`.
+    pub fn lines(&self, topic: &str, id: &str) -> Vec<String> {
+        let quoted = format!("\"{id}\"");
+        self.text()
+            .lines()
+            .filter(|l| l.split_whitespace().any(|w| w == topic) && l.contains(&quoted))
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 // ---------------------------------------------------------------------------

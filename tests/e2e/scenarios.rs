@@ -160,6 +160,69 @@ pub fn ctr_run_killed_exits_137(route: Route) {
     route.assert_clean(&ctd);
 }
 
+/// A process that allocates past the container's memory limit: the cgroup's OOM
+/// killer ends it (exit status 137) and containerd gets `/tasks/oom` for the
+/// container; fastrun's shim reports it before the `/tasks/exit` it caused. A
+/// container that stays within its limit gets none; one whose init survives the
+/// kill of a child gets one while it runs on.
+pub fn ctr_run_oom_event(route: Route) {
+    let ctd = route.start(false);
+    let events = ctd.events();
+    let limit = ["--rm", "--memory-limit", "33554432"];
+    let o = ctd.run(&limit, "fits1", &["sh", "-c", "x=aaaaaaaa; x=$x$x$x$x"]);
+    o.assert_success();
+    let o = ctd.run(
+        &limit,
+        "oom1",
+        &["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
+    );
+    assert_eq!(o.status, Some(137), "{o}");
+    wait_for("the TaskOOM event", Duration::from_secs(10), || {
+        !events.lines("/tasks/oom", "oom1").is_empty()
+    });
+    assert!(
+        events.lines("/tasks/oom", "fits1").is_empty(),
+        "an OOM event for a container within its limit:\n{}",
+        events.text()
+    );
+    // An OOM kill that the init survives: a child of it is the victim.
+    let hog = "sh -c 'x=aaaaaaaa; while true; do x=$x$x; done'; echo survived; sleep 1000";
+    ctd.run(
+        &["-d", "--memory-limit", "33554432"],
+        "oom2",
+        &["sh", "-c", hog],
+    )
+    .assert_success();
+    wait_for("the TaskOOM event of oom2", Duration::from_secs(10), || {
+        !events.lines("/tasks/oom", "oom2").is_empty()
+    });
+    assert_eq!(ctd.task("oom2").map(|t| t.1).as_deref(), Some("RUNNING"));
+    ctd.ctr(&["task", "kill", "-s", "KILL", "oom2"])
+        .assert_success();
+    ctd.wait_task("oom2", "STOPPED");
+    ctd.ctr(&["task", "delete", "oom2"]).assert_success();
+    ctd.ctr(&["container", "rm", "oom2"]).assert_success();
+    assert_eq!(
+        events.lines("/tasks/oom", "oom2").len(),
+        1,
+        "{}",
+        events.text()
+    );
+    if route.shim {
+        let text = events.text();
+        let first = |topic: &str| {
+            text.lines()
+                .position(|l| l.contains(topic) && l.contains("\"oom1\""))
+                .unwrap_or(usize::MAX)
+        };
+        assert!(
+            first("/tasks/oom") < first("/tasks/exit"),
+            "TaskOOM should come before the TaskExit:\n{text}"
+        );
+    }
+    route.assert_clean(&ctd);
+}
+
 pub fn ctr_run_tty(route: Route) {
     let ctd = route.start(false);
     let o = ctd.run_tty(
@@ -230,15 +293,25 @@ pub fn ctr_task_ps_pause_resume(route: Route) {
     });
     let exec_pid = pids_with_cmdline(&["sleep", "4343"])[0];
 
+    // PID and INFO: the exec's details (containerd.runc.v1.ProcessDetails, printed
+    // as `&ProcessDetails{ExecID:e1,...}`), none (`-`) for the init.
     let o = ctd.ctr(&["task", "ps", "p1"]);
     o.assert_success();
-    let pids: Vec<i32> = o
+    let rows: Vec<(i32, String)> = o
         .stdout
         .lines()
         .skip(1)
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .filter_map(|l| {
+            let (p, info) = l.trim().split_once(char::is_whitespace)?;
+            Some((p.parse().ok()?, info.trim().to_string()))
+        })
         .collect();
-    assert!(pids.contains(&pid) && pids.contains(&exec_pid), "{o}");
+    let info = |p: i32| rows.iter().find(|r| r.0 == p).map(|r| r.1.as_str());
+    assert_eq!(info(pid), Some("-"), "{o}");
+    assert!(
+        info(exec_pid).is_some_and(|i| i.contains("ExecID:e1,")),
+        "{o}"
+    );
 
     ctd.ctr(&["task", "pause", "p1"]).assert_success();
     ctd.wait_task("p1", "PAUSED");
@@ -297,6 +370,60 @@ pub fn ctr_shared_pid_namespace(route: Route) {
     route.assert_clean(&ctd);
 }
 
+/// fastrun's shim only: `ctr run --runtime-config-path FILE` (runtimeoptions.v1.Options
+/// with a ConfigPath, what CRI sends for a runtime whose options name a ConfigPath):
+/// the runc-style options in FILE are used (a `Root`: the state goes to
+/// `<Root>/<namespace>`); a misspelt option or a missing file is refused, naming it.
+pub fn ctr_runtime_config_path(route: Route) {
+    assert!(route.shim, "runtimeoptions are fastrun's shim's");
+    let ctd = route.start(false);
+    let root = ctd.dir().join("custom-root");
+    ctd.add_root(&root);
+    let file = ctd.dir().join("fastrun-options.toml");
+    let path = file.to_str().unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "# runc-style options\nRoot = \"{}\"\nNoPivotRoot = false\n\
+             BinaryName = \"/ignored\"\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let flags = ["--runtime-config-path", path];
+    ctd.run(&[&["-d"][..], &flags].concat(), "r1", &["sleep", "1000"])
+        .assert_success();
+    ctd.wait_task("r1", "RUNNING");
+    assert_eq!(state_ids(&root.join(&ctd.ns)), ["r1"]);
+    assert!(ctd.fastrun_ids().is_empty(), "state in the default root");
+    let o = ctd.exec(&[], "r1", "e1", &["echo", "exec-ok"]);
+    assert_eq!(o.stdout, "exec-ok\n", "{o}");
+    ctd.ctr(&["task", "kill", "-s", "KILL", "r1"])
+        .assert_success();
+    ctd.wait_task("r1", "STOPPED");
+    ctd.ctr(&["task", "delete", "r1"]).assert_success();
+    assert!(state_ids(&root.join(&ctd.ns)).is_empty());
+    ctd.ctr(&["container", "rm", "r1"]).assert_success();
+
+    std::fs::write(&file, "SystemdCgroups = true\n").unwrap();
+    let o = ctd.run(&[&["--rm"][..], &flags].concat(), "r2", &["true"]);
+    o.assert_failure();
+    assert!(
+        o.stderr.contains(path) && o.stderr.contains("unknown option \"SystemdCgroups\""),
+        "{o}"
+    );
+    let missing = ctd.dir().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    let o = ctd.run(&["--rm", "--runtime-config-path", missing], "r3", &["true"]);
+    o.assert_failure();
+    assert!(
+        o.stderr.contains(missing) && o.stderr.contains("No such file"),
+        "{o}"
+    );
+    route.assert_clean(&ctd);
+    assert!(state_ids(&root.join(&ctd.ns)).is_empty());
+}
+
 pub fn ctr_bad_command_shows_fastrun_error(route: Route) {
     let ctd = route.start(false);
     let o = ctd.run(&["--rm"], "bad1", &["/nonexistent"]);
@@ -351,10 +478,9 @@ fn cri_pod(route: Route, resources: bool) {
     assert!(o.success() && o.stdout.contains("ok: all steps"), "{o}");
     // The pod ran on fastrun (its state root), and nothing of it is left.
     assert!(ctd.log().contains("RunPodSandbox"), "{}", ctd.log());
-    if !route.shim {
-        // The runc shim ran fastrun with the CRI runtime's Root.
-        assert!(ctd.cri_fastrun_root().join(CRI_NS).is_dir());
-    }
+    // The CRI runtime's Root (with the shim: read from its options file) was used:
+    // `<Root>/<namespace>`.
+    assert!(ctd.cri_fastrun_root().join(CRI_NS).is_dir());
     let left = state_ids(&ctd.cri_fastrun_root().join(CRI_NS));
     assert!(left.is_empty(), "fastrun state left: {left:?}");
     if route.shim {

@@ -148,6 +148,42 @@ impl OomNotifier {
     }
 }
 
+impl OomNotifier {
+    /// The OOM events since the last call, without waiting: `Ok(None)` when there
+    /// is none, `Some(0)` when the cgroup went away. v1 drains the eventfd if it was
+    /// signalled; v2 reads the `oom_kill` counter even before inotify reports the
+    /// change (the kernel rate-limits `memory.events` notifications), so a caller
+    /// that has just seen a process die of SIGKILL learns whether the OOM killer
+    /// did it.
+    pub fn take_pending(&mut self) -> Result<Option<u64>, CgroupError> {
+        match self {
+            OomNotifier::V1 { .. } => self.wait(Some(Duration::ZERO)),
+            OomNotifier::V2 {
+                inotify,
+                events,
+                last,
+            } => {
+                if poll_in(inotify.as_fd(), Some(Duration::ZERO))? {
+                    let mut buf = [0u8; 4096];
+                    inotify.read(&mut buf).map_err(|e| {
+                        CgroupError::io("cgroup: read inotify for", events.clone(), e)
+                    })?;
+                }
+                let Some(text) = fsutil::read_opt(events)? else {
+                    return Ok(Some(0));
+                };
+                let now = oom_kills(&text);
+                if now > *last {
+                    let n = now - *last;
+                    *last = now;
+                    return Ok(Some(n));
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
 impl AsFd for OomNotifier {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {
