@@ -188,6 +188,24 @@ fn lifecycle_limits_freeze_kill_destroy() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(st.signal(), Some(libc::SIGKILL));
 
+    // kill_all of an empty cgroup signals nobody and leaves the freezer alone (no
+    // freeze/thaw round trip: the usual delete after the init exited)
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !g.cg.pids().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "killed process still listed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    g.cg.freeze().unwrap();
+    g.cg.kill_all(libc::SIGKILL).unwrap();
+    assert!(
+        g.cg.is_frozen().unwrap(),
+        "kill_all of an empty cgroup thawed it"
+    );
+    g.cg.thaw().unwrap();
+
     // destroy removes every directory, and is idempotent
     g.root.destroy().unwrap();
     for d in g.cg.v1_dirs().into_iter().chain(g.cg.v2_dir()) {

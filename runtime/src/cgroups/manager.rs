@@ -301,6 +301,11 @@ impl Cgroup {
                 }
             }
         }
+        // Nothing to signal (the usual case at delete, after the init exited): skip
+        // the freeze and thaw, which poll the freezer.
+        if self.pids()?.is_empty() {
+            return Ok(());
+        }
         // Freezing is best effort: without a freezer we still signal.
         let frozen = self.freeze().is_ok();
         let result = self.signal_each(signal);
