@@ -12,7 +12,7 @@ out=target/bench-start.txt
 FASTRUN_BENCH_BIN="$PWD/target/x86_64-unknown-linux-gnu/release/fastrun" \
   cargo bench --bench start -- --markdown | tee "$out"
 
-table=$(awk '/^## README table/ { on = 1; next } on' "$out")
+table=$(awk '/^## README table/ { on = 1; next } on' "$out" | sed '/./,$!d')
 [ -n "$table" ] || { echo "no README table in $out" >&2; exit 1; }
 begin='<!-- bench-table:begin (benches/README-table.sh rewrites this part) -->'
 end='<!-- bench-table:end -->'

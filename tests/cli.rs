@@ -190,3 +190,19 @@ fn list_and_state_of_missing_things_fail_cleanly() {
     assert!(o.stdout.is_empty(), "{o}");
     assert_eq!(o.stderr.lines().count(), 1, "{o}");
 }
+
+#[test]
+fn a_bad_fastrun_spawn_value_is_a_usage_error() {
+    let root = StateRoot::new();
+    let mut c = root.command(&["list"]);
+    c.env("FASTRUN_SPAWN", "sideways");
+    let o = run_cmd(c, None, TIMEOUT);
+    assert_ne!(o.status, Some(0), "{o}");
+    assert!(
+        o.stderr.contains("FASTRUN_SPAWN") && o.stderr.contains("sideways"),
+        "{o}"
+    );
+    let mut c = root.command(&["list"]);
+    c.env("FASTRUN_SPAWN", "vm");
+    run_cmd(c, None, TIMEOUT).assert_success();
+}

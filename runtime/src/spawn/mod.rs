@@ -456,3 +456,21 @@ fn write_proc(pid: libc::pid_t, file: &str, content: &str, op: &'static str) -> 
     let path = format!("/proc/{pid}/{file}");
     std::fs::write(&path, content).map_err(|e| Error::path(op, path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawn_modes_parse_by_name() {
+        assert_eq!("auto".parse(), Ok(SpawnMode::Auto));
+        assert_eq!("".parse(), Ok(SpawnMode::Auto));
+        assert_eq!("fork".parse(), Ok(SpawnMode::Fork));
+        assert_eq!("vm".parse(), Ok(SpawnMode::SharedVm));
+        let e = "VM".parse::<SpawnMode>().unwrap_err();
+        assert!(
+            e.contains("\"VM\"") && e.contains("auto, fork or vm"),
+            "{e}"
+        );
+    }
+}
