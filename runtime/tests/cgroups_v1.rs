@@ -22,6 +22,8 @@ fn layout() -> Option<Layout> {
         return None;
     }
     let l = Layout::detect().expect("detect layout");
+    // Not pure v2 (a tmpfs of v1 mounts): detect() had to read mountinfo.
+    assert_eq!(Layout::default_is_v2(), l.is_v2());
     if l.is_v2() {
         eprintln!("skipped: this machine is pure cgroup v2");
         return None;

@@ -105,6 +105,11 @@ fn inner_v2() {
         panic!("expected pure v2, got {layout:?}")
     };
     assert_eq!(mountpoint, Path::new("/sys/fs/cgroup"));
+    // detect() takes the statfs fast path here: the same answer as reading mountinfo.
+    assert!(Layout::default_is_v2());
+    let mut slow = Layout::from_mountinfo(&read("/proc/self/mountinfo")).unwrap();
+    slow.read_v2_controllers().unwrap();
+    assert_eq!(format!("{slow:?}"), format!("{layout:?}"));
 
     let base = format!("fastrun-test-{}-0", std::process::id());
     let mut g = Guard {

@@ -204,14 +204,26 @@ impl Layout {
         }
     }
 
-    /// Detects the layout of this mount namespace: one read of
-    /// `/proc/self/mountinfo`, plus `cgroup.controllers` of the cgroup2 tree if any.
+    /// Detects the layout of this mount namespace: a pure v2 host is recognised
+    /// by one `statfs` of `/sys/fs/cgroup` (as runc and crun do); otherwise one read
+    /// of `/proc/self/mountinfo` (O(mounts): long on busy nodes). Plus
+    /// `cgroup.controllers` of the cgroup2 tree if any.
     pub fn detect() -> Result<Layout, CgroupError> {
+        if Layout::default_is_v2() {
+            return Layout::v2_at(DEFAULT_MOUNTPOINT);
+        }
         let p = Path::new("/proc/self/mountinfo");
         let text = fsutil::read(p)?;
         let mut layout = Layout::from_mountinfo(&text)?;
         layout.read_v2_controllers()?;
         Ok(layout)
+    }
+
+    /// Whether `/sys/fs/cgroup` is a cgroup2 mount (`CGROUP2_SUPER_MAGIC`): the pure
+    /// v2 host that [`Layout::detect`] recognises without reading mountinfo.
+    pub fn default_is_v2() -> bool {
+        const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+        crate::sys::fs::statfs_magic(c"/sys/fs/cgroup") == Ok(CGROUP2_SUPER_MAGIC)
     }
 
     /// A pure v2 layout rooted at `mountpoint` (a cgroup2 mount), with its controllers
@@ -283,6 +295,9 @@ impl Layout {
         matches!(self, Layout::V2 { .. })
     }
 }
+
+/// Where a pure v2 host mounts its cgroup2 tree.
+const DEFAULT_MOUNTPOINT: &str = "/sys/fs/cgroup";
 
 #[cfg(test)]
 mod tests {

@@ -110,6 +110,15 @@ pub fn fstatfs_magic(fd: libc::c_int) -> SysResult<i64> {
     Ok(st.f_type as i64)
 }
 
+/// `statfs(path)` magic number.
+pub fn statfs_magic(path: &std::ffi::CStr) -> SysResult<i64> {
+    // SAFETY: statfs is plain data, filled by the kernel on success.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid C string and `st` a valid out-pointer.
+    cvt(unsafe { libc::statfs(path.as_ptr(), &mut st) })?;
+    Ok(st.f_type as i64)
+}
+
 /// `close(fd)`, ignoring errors (the fd is gone either way on Linux).
 pub fn close(fd: libc::c_int) {
     if fd >= 0 {
