@@ -303,14 +303,18 @@ func TestRunForeground(t *testing.T) {
 	wantCode(t, err, ErrNotFound, id)
 }
 
-func TestLifecycle(t *testing.T) {
+// inBothSpawnModes runs f as two subtests: auto (fork-like for this small
+// process) and SpawnVM.
+func inBothSpawnModes(t *testing.T, f func(*testing.T, SpawnMode)) {
 	for _, m := range []struct {
 		name  string
 		spawn SpawnMode
 	}{{"auto", SpawnAuto}, {"vm", SpawnVM}} {
-		t.Run(m.name, func(t *testing.T) { lifecycle(t, m.spawn) })
+		t.Run(m.name, func(t *testing.T) { f(t, m.spawn) })
 	}
 }
+
+func TestLifecycle(t *testing.T) { inBothSpawnModes(t, lifecycle) }
 
 func lifecycle(t *testing.T, spawn SpawnMode) {
 	needRoot(t)
@@ -386,14 +390,7 @@ func lifecycle(t *testing.T, spawn SpawnMode) {
 }
 
 // Goroutines share one Context: creates, starts and deletes run concurrently.
-func TestConcurrentContainers(t *testing.T) {
-	for _, m := range []struct {
-		name  string
-		spawn SpawnMode
-	}{{"auto", SpawnAuto}, {"vm", SpawnVM}} {
-		t.Run(m.name, func(t *testing.T) { concurrentContainers(t, m.spawn) })
-	}
-}
+func TestConcurrentContainers(t *testing.T) { inBothSpawnModes(t, concurrentContainers) }
 
 func concurrentContainers(t *testing.T, spawn SpawnMode) {
 	needRoot(t)

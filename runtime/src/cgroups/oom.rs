@@ -129,17 +129,7 @@ impl OomNotifier {
                     events,
                     last,
                 } => {
-                    let mut buf = [0u8; 4096];
-                    inotify.read(&mut buf).map_err(|e| {
-                        CgroupError::io("cgroup: read inotify for", events.clone(), e)
-                    })?;
-                    let Some(text) = fsutil::read_opt(events)? else {
-                        return Ok(Some(0));
-                    };
-                    let now = oom_kills(&text);
-                    if now > *last {
-                        let n = now - *last;
-                        *last = now;
+                    if let Some(n) = v2_news(inotify, events, last, true)? {
                         return Ok(Some(n));
                     }
                 }
@@ -163,25 +153,38 @@ impl OomNotifier {
                 events,
                 last,
             } => {
-                if poll_in(inotify.as_fd(), Some(Duration::ZERO))? {
-                    let mut buf = [0u8; 4096];
-                    inotify.read(&mut buf).map_err(|e| {
-                        CgroupError::io("cgroup: read inotify for", events.clone(), e)
-                    })?;
-                }
-                let Some(text) = fsutil::read_opt(events)? else {
-                    return Ok(Some(0));
-                };
-                let now = oom_kills(&text);
-                if now > *last {
-                    let n = now - *last;
-                    *last = now;
-                    return Ok(Some(n));
-                }
-                Ok(None)
+                let drain = poll_in(inotify.as_fd(), Some(Duration::ZERO))?;
+                v2_news(inotify, events, last, drain)
             }
         }
     }
+}
+
+/// v2: drain the inotify fd (when it is readable), then the OOM kills counted in
+/// `memory.events` since `last`: `Some(0)` when the cgroup went away, `None` when
+/// there are none.
+fn v2_news(
+    inotify: &mut File,
+    events: &Path,
+    last: &mut u64,
+    drain: bool,
+) -> Result<Option<u64>, CgroupError> {
+    if drain {
+        let mut buf = [0u8; 4096];
+        inotify
+            .read(&mut buf)
+            .map_err(|e| CgroupError::io("cgroup: read inotify for", events, e))?;
+    }
+    let Some(text) = fsutil::read_opt(events)? else {
+        return Ok(Some(0));
+    };
+    let now = oom_kills(&text);
+    if now > *last {
+        let n = now - *last;
+        *last = now;
+        return Ok(Some(n));
+    }
+    Ok(None)
 }
 
 impl AsFd for OomNotifier {
