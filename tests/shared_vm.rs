@@ -63,6 +63,16 @@ fn wait_status(ctx: &Context, id: &str, want: Status) {
     }
 }
 
+/// Our open fds.
+fn open_fds() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// The mappings of `pid` (address ranges only).
 fn maps(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default()
@@ -97,7 +107,11 @@ fn the_init_shares_the_host_memory_until_its_exec() {
     let b = Bundle::new("vm-share").args(&["sleep", "60"]);
     let _guard = Container::new(&root, &b);
     let ctx = context(&root, SpawnMode::SharedVm);
+    let fds = open_fds();
     let pid = ctx.create(b.id(), &opts(&b)).expect("create");
+    // No fd of the spawn outlives the call (the helper thread's copy of the sync
+    // socket included), although the init has not exec'd yet.
+    assert_eq!(open_fds(), fds);
     assert!(
         shares_memory_with_us(pid),
         "created init does not share our memory"

@@ -130,6 +130,10 @@ impl Init {
         self.commit()?;
         match Msg::recv(self.sock.as_raw_fd()) {
             Ok(None) => Ok(()),
+            // Killed before it read the commit byte: a SEQPACKET peer that closes
+            // with unread data resets the connection. Gone either way; its exit
+            // status tells the rest.
+            Err(Errno(libc::ECONNRESET)) => Ok(()),
             Ok(Some(m)) if m.kind == MSG_ERROR => {
                 let errno = Errno(m.errno);
                 Err(Error::Init {
@@ -287,7 +291,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             join: join_raw,
             idmaps: idmap_raw,
             seccomp: seccomp_prog.unwrap_or_default(),
-            child_sock,
+            child_sock: Arc::new(std::sync::Mutex::new(Some(child_sock))),
             parent_sock: parent_sock.as_raw_fd(),
             start_fd: start_fd.unwrap_or(-1),
             target: io.target_pidfd.unwrap_or(-1),

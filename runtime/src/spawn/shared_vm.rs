@@ -53,7 +53,11 @@ pub struct Job {
     pub join: Vec<(libc::c_int, RawFd)>,
     pub idmaps: Vec<RawFd>,
     pub seccomp: Vec<crate::sys::seccomp::Insn>,
-    pub child_sock: OwnedFd,
+    /// Our copy of the child's end of the sync socket: closed by whichever comes
+    /// first, the helper once the clone returned (failed, or the child is gone
+    /// before its hello: the calling thread then sees EOF) or the calling thread
+    /// once the child said hello (so that no fd of ours outlives the spawn call).
+    pub child_sock: Arc<Mutex<Option<OwnedFd>>>,
     pub parent_sock: RawFd,
     pub start_fd: RawFd,
     pub target: RawFd,
@@ -70,6 +74,7 @@ pub struct Job {
 /// returns: the helper uses them for the clone.
 pub fn clone(job: Job) -> Result<Cloned> {
     let parent_sock = job.parent_sock;
+    let child_sock = Arc::clone(&job.child_sock);
     let helper = std::thread::Builder::new()
         .name("fastrun-spawn".into())
         .stack_size(HELPER_STACK)
@@ -79,10 +84,14 @@ pub fn clone(job: Job) -> Result<Cloned> {
             source: e,
         })?;
     match Msg::recv(parent_sock) {
-        Ok(Some(m)) if m.kind == MSG_HELLO => Ok(Cloned {
-            pid: m.index as libc::pid_t,
-            pidfd: m.arg as libc::c_int,
-        }),
+        Ok(Some(m)) if m.kind == MSG_HELLO => {
+            // The child has its own copy now.
+            drop(take(&child_sock));
+            Ok(Cloned {
+                pid: m.index as libc::pid_t,
+                pidfd: m.arg as libc::c_int,
+            })
+        }
         other => {
             // No hello: the clone failed, or the child died before its first
             // message. The helper has returned (or will, once the child is gone).
@@ -117,13 +126,22 @@ impl Job {
             }
         }
         let stack = ChildStack::new(CHILD_STACK)?;
+        let Some(sock) = self
+            .child_sock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|f| f.as_raw_fd())
+        else {
+            return Err(Errno(libc::EBADF));
+        };
         let mut pid: libc::pid_t = 0;
         let mut pidfd: libc::c_int = -1;
         let arg = VmArg {
             plan: &self.plan,
             fds: ChildFds {
                 seccomp: &self.seccomp,
-                sock: self.child_sock.as_raw_fd(),
+                sock,
                 join: &self.join,
                 start_fd: self.start_fd,
                 parent_sock: self.parent_sock,
@@ -155,8 +173,13 @@ impl Job {
             )
         };
         Dumpable::release();
+        drop(take(&self.child_sock));
         r.map(|pid| Cloned { pid, pidfd })
     }
+}
+
+fn take(fd: &Mutex<Option<OwnedFd>>) -> Option<OwnedFd> {
+    fd.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 fn block_all_signals() {
