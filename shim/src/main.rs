@@ -109,7 +109,8 @@ fn start(flags: &Flags) -> Result<(), String> {
 /// Runs this binary again as the daemon serving `address`, in the working
 /// directory (the bundle), and waits until it serves: the daemon's stdout is a
 /// pipe it closes once listening (what it writes before goes to our stderr).
-/// The daemon's command line is the one containerd's shims use.
+/// The daemon's command line is the one containerd's shims use; it inherits the
+/// environment (`TTRPC_ADDRESS` included).
 fn spawn(flags: &Flags, address: &str) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("spawn shim: {e}"))?;
     let mut cmd = Command::new(exe);
@@ -126,11 +127,6 @@ fn spawn(flags: &Flags, address: &str) -> Result<(), String> {
             "-socket",
             address,
         ]);
-    if let Ok(ttrpc) = std::env::var("TTRPC_ADDRESS") {
-        if !ttrpc.is_empty() {
-            cmd.env("TTRPC_ADDRESS", ttrpc);
-        }
-    }
     if flags.debug {
         cmd.arg("-debug");
     }

@@ -88,63 +88,63 @@ fn memory(s: &stats::MemoryStats) -> MemoryStat {
     m.swap = entry(&s.swap);
     m.kernel = entry(&s.kernel);
     m.kernel_tcp = entry(&s.kernel_tcp);
-    // v1 has the `total_*` (hierarchical) keys; v2's keys are hierarchical.
+    // v1 has the `total_*` (hierarchical) keys; v2's keys are hierarchical, so
+    // they fill both fields.
     let v1 = s.raw.contains_key("total_inactive_file");
     for (k, &v) in &s.raw {
-        let key = if v1 { k.as_str() } else { v2_key(k) };
-        let field = match key {
-            "cache" => &mut m.cache,
-            "rss" => &mut m.rss,
-            "rss_huge" => &mut m.rss_huge,
-            "mapped_file" => &mut m.mapped_file,
-            "dirty" => &mut m.dirty,
-            "writeback" => &mut m.writeback,
-            "pgpgin" => &mut m.pg_pg_in,
-            "pgpgout" => &mut m.pg_pg_out,
-            "pgfault" => &mut m.pg_fault,
-            "pgmajfault" => &mut m.pg_maj_fault,
-            "inactive_anon" => &mut m.inactive_anon,
-            "active_anon" => &mut m.active_anon,
-            "inactive_file" => &mut m.inactive_file,
-            "active_file" => &mut m.active_file,
-            "unevictable" => &mut m.unevictable,
-            "hierarchical_memory_limit" => &mut m.hierarchical_memory_limit,
-            "hierarchical_memsw_limit" => &mut m.hierarchical_swap_limit,
-            "total_cache" => &mut m.total_cache,
-            "total_rss" => &mut m.total_rss,
-            "total_rss_huge" => &mut m.total_rss_huge,
-            "total_mapped_file" => &mut m.total_mapped_file,
-            "total_dirty" => &mut m.total_dirty,
-            "total_writeback" => &mut m.total_writeback,
-            "total_pgpgin" => &mut m.total_pg_pg_in,
-            "total_pgpgout" => &mut m.total_pg_pg_out,
-            "total_pgfault" => &mut m.total_pg_fault,
-            "total_pgmajfault" => &mut m.total_pg_maj_fault,
-            "total_inactive_anon" => &mut m.total_inactive_anon,
-            "total_active_anon" => &mut m.total_active_anon,
-            "total_inactive_file" => &mut m.total_inactive_file,
-            "total_active_file" => &mut m.total_active_file,
-            "total_unevictable" => &mut m.total_unevictable,
-            _ => continue,
-        };
-        *field = v;
-    }
-    if !v1 {
-        m.total_cache = m.cache;
-        m.total_rss = m.rss;
-        m.total_rss_huge = m.rss_huge;
-        m.total_mapped_file = m.mapped_file;
-        m.total_dirty = m.dirty;
-        m.total_writeback = m.writeback;
-        m.total_pg_fault = m.pg_fault;
-        m.total_pg_maj_fault = m.pg_maj_fault;
-        m.total_inactive_anon = m.inactive_anon;
-        m.total_active_anon = m.active_anon;
-        m.total_inactive_file = m.inactive_file;
-        m.total_active_file = m.active_file;
-        m.total_unevictable = m.unevictable;
+        if v1 {
+            if let Some(f) = stat_field(&mut m, k) {
+                *f = v;
+            }
+        } else {
+            let k = v2_key(k);
+            for key in [k.to_string(), format!("total_{k}")] {
+                if let Some(f) = stat_field(&mut m, &key) {
+                    *f = v;
+                }
+            }
+        }
     }
     m
+}
+
+/// The field of a v1 `memory.stat` key.
+fn stat_field<'a>(m: &'a mut MemoryStat, key: &str) -> Option<&'a mut u64> {
+    Some(match key {
+        "cache" => &mut m.cache,
+        "rss" => &mut m.rss,
+        "rss_huge" => &mut m.rss_huge,
+        "mapped_file" => &mut m.mapped_file,
+        "dirty" => &mut m.dirty,
+        "writeback" => &mut m.writeback,
+        "pgpgin" => &mut m.pg_pg_in,
+        "pgpgout" => &mut m.pg_pg_out,
+        "pgfault" => &mut m.pg_fault,
+        "pgmajfault" => &mut m.pg_maj_fault,
+        "inactive_anon" => &mut m.inactive_anon,
+        "active_anon" => &mut m.active_anon,
+        "inactive_file" => &mut m.inactive_file,
+        "active_file" => &mut m.active_file,
+        "unevictable" => &mut m.unevictable,
+        "hierarchical_memory_limit" => &mut m.hierarchical_memory_limit,
+        "hierarchical_memsw_limit" => &mut m.hierarchical_swap_limit,
+        "total_cache" => &mut m.total_cache,
+        "total_rss" => &mut m.total_rss,
+        "total_rss_huge" => &mut m.total_rss_huge,
+        "total_mapped_file" => &mut m.total_mapped_file,
+        "total_dirty" => &mut m.total_dirty,
+        "total_writeback" => &mut m.total_writeback,
+        "total_pgpgin" => &mut m.total_pg_pg_in,
+        "total_pgpgout" => &mut m.total_pg_pg_out,
+        "total_pgfault" => &mut m.total_pg_fault,
+        "total_pgmajfault" => &mut m.total_pg_maj_fault,
+        "total_inactive_anon" => &mut m.total_inactive_anon,
+        "total_active_anon" => &mut m.total_active_anon,
+        "total_inactive_file" => &mut m.total_inactive_file,
+        "total_active_file" => &mut m.total_active_file,
+        "total_unevictable" => &mut m.total_unevictable,
+        _ => return None,
+    })
 }
 
 /// A v2 `memory.stat` key → its v1 name (as runc's and containerd's v2→v1
