@@ -469,6 +469,12 @@ impl Context {
         crate::control::stats(self, id)
     }
 
+    /// The same sample, typed (what a supervisor converts to its own format:
+    /// containerd's shim builds its metrics protobuf from it).
+    pub fn cgroup_stats(&self, id: &str) -> Result<crate::cgroups::Stats> {
+        crate::control::cgroup_stats(self, id)
+    }
+
     /// A registered OOM notifier for the container's cgroup (v1 `memory.oom_control`
     /// eventfd, v2 `memory.events`): poll its descriptor, then call
     /// [`crate::cgroups::oom::OomNotifier::take_pending`]. For a supervisor that

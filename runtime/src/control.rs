@@ -208,10 +208,14 @@ pub(crate) fn update_resources(opts: &UpdateOptions, online: &Online) -> Result<
 
 /// One statistics sample: the `data` object of runc's `stats` event.
 pub(crate) fn stats(ctx: &Context, id: &str) -> Result<String> {
+    Ok(cgroup_stats(ctx, id)?.to_runc_data_json())
+}
+
+pub(crate) fn cgroup_stats(ctx: &Context, id: &str) -> Result<crate::cgroups::Stats> {
     let store = Store::new(&ctx.root);
     let rec = store.load(id)?;
     not_stopped(&store, &rec)?;
-    Ok(cgroup(&rec)?.stats()?.to_runc_data_json())
+    Ok(cgroup(&rec)?.stats()?)
 }
 
 fn not_stopped(store: &Store, rec: &Record) -> Result<()> {

@@ -8,23 +8,29 @@
 //! container processes itself and publishes task events to containerd; `delete`
 //! cleans up after a crashed daemon.
 
+mod args;
 mod io;
+mod logger;
+mod metrics;
 mod mount;
 mod oom;
 mod options;
 mod publish;
 mod reaper;
 mod service;
+mod socket;
 
 use std::io::Write;
 use std::os::fd::IntoRawFd;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use containerd_shim as shim;
-use shim::protos::protobuf::Message;
-use shim::protos::shim::shim_ttrpc::create_task;
-use shim::protos::ttrpc::Server;
+use args::Flags;
+use containerd_shim_protos::protobuf::{Message, MessageField};
+use containerd_shim_protos::shim::shim::DeleteResponse;
+use containerd_shim_protos::shim::shim_ttrpc::create_task;
+use containerd_shim_protos::ttrpc::Server;
 
 /// The runtime id containerd knows this shim by.
 pub const RUNTIME_ID: &str = "io.containerd.fastrun.v2";
@@ -33,9 +39,9 @@ const SANDBOX_ANNOTATION: &str = "io.kubernetes.cri.sandbox-id";
 
 fn main() {
     let args: Vec<_> = std::env::args_os().collect();
-    let flags = match shim::parse(&args[1..]) {
+    let flags = match args::parse(&args[1..]) {
         Ok(f) => f,
-        Err(e) => fail(&format!("{e}")),
+        Err(e) => fail(&e),
     };
     if flags.version {
         println!(
@@ -80,18 +86,9 @@ fn grouping(id: &str) -> String {
 
 /// `start`: spawn the daemon (unless the pod's daemon already runs) and print its
 /// address.
-fn start(flags: &shim::Flags) -> Result<(), String> {
+fn start(flags: &Flags) -> Result<(), String> {
     let group = grouping(&flags.id);
-    let opts = shim::StartOpts {
-        id: flags.id.clone(),
-        publish_binary: flags.publish_binary.clone(),
-        address: flags.address.clone(),
-        ttrpc_address: std::env::var("TTRPC_ADDRESS").unwrap_or_default(),
-        namespace: flags.namespace.clone(),
-        debug: flags.debug,
-        ..Default::default()
-    };
-    let address = opts.socket_address(&group);
+    let address = socket::address(&flags.address, &flags.namespace, &group);
     let path = address
         .strip_prefix("unix://")
         .unwrap_or(&address)
@@ -103,10 +100,42 @@ fn start(flags: &shim::Flags) -> Result<(), String> {
         return Ok(());
     }
     let _ = std::fs::remove_file(&path);
-    let (_, address) = shim::spawn(opts, &group, Vec::new()).map_err(|e| e.to_string())?;
+    spawn(flags, &address)?;
     write_address(&address)?;
     print!("{address}");
     std::io::stdout().flush().map_err(|e| e.to_string())
+}
+
+/// Runs this binary again as the daemon serving `address`, in the working
+/// directory (the bundle), and waits until it serves: the daemon's stdout is a
+/// pipe it closes once listening (what it writes before goes to our stderr).
+/// The daemon's command line is the one containerd's shims use; it inherits the
+/// environment (`TTRPC_ADDRESS` included).
+fn spawn(flags: &Flags, address: &str) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("spawn shim: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .args([
+            "-namespace",
+            &flags.namespace,
+            "-id",
+            &flags.id,
+            "-address",
+            &flags.address,
+            "-socket",
+            address,
+        ]);
+    if flags.debug {
+        cmd.arg("-debug");
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("spawn shim: {e}"))?;
+    if let Some(mut out) = child.stdout.take() {
+        std::io::copy(&mut out, &mut std::io::stderr())
+            .map_err(|e| format!("spawn shim: read its stdout: {e}"))?;
+    }
+    Ok(())
 }
 
 /// containerd reads `address` in the bundle to reconnect after a restart.
@@ -116,7 +145,7 @@ fn write_address(address: &str) -> Result<(), String> {
 
 /// `delete`: the daemon is gone; remove what is left of the container and report
 /// it as killed.
-fn delete(flags: &shim::Flags) -> Result<(), String> {
+fn delete(flags: &Flags) -> Result<(), String> {
     let bundle = if flags.bundle.is_empty() {
         std::env::current_dir().map_err(|e| e.to_string())?
     } else {
@@ -127,9 +156,9 @@ fn delete(flags: &shim::Flags) -> Result<(), String> {
         eprintln!("{RUNTIME_ID}: delete {}: {e}", flags.id);
     }
     mount::unmount_rootfs(&bundle.join("rootfs"));
-    let mut resp = shim::api::DeleteResponse::new();
+    let mut resp = DeleteResponse::new();
     resp.exit_status = 128 + libc::SIGKILL as u32;
-    resp.exited_at = shim::protos::protobuf::MessageField::some(service::now());
+    resp.exited_at = MessageField::some(service::now());
     let bytes = resp.write_to_bytes().map_err(|e| e.to_string())?;
     std::io::stdout()
         .write_all(&bytes)
@@ -137,7 +166,7 @@ fn delete(flags: &shim::Flags) -> Result<(), String> {
 }
 
 /// The daemon: serve the task API on `-socket` until shutdown.
-fn serve(flags: &shim::Flags) -> Result<(), String> {
+fn serve(flags: &Flags) -> Result<(), String> {
     if flags.socket.is_empty() {
         return Err("shim socket cannot be empty (-socket)".into());
     }
@@ -156,7 +185,7 @@ fn serve(flags: &shim::Flags) -> Result<(), String> {
     // arena costs each of its threads pages of its own.
     // SAFETY: mallopt with an integer parameter, before any other thread exists.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
-    if let Err(e) = shim::logger::init(flags.debug, "info", &flags.namespace, &flags.id) {
+    if let Err(e) = logger::init(flags.debug) {
         eprintln!("{RUNTIME_ID}: logger: {e}");
     }
     let ttrpc_address = std::env::var("TTRPC_ADDRESS").map_err(|_| "TTRPC_ADDRESS not set")?;

@@ -15,11 +15,10 @@
 //!
 //! Any other type is refused.
 
-use containerd_shim as shim;
-use shim::protos::protobuf::rt::WireType;
-use shim::protos::protobuf::well_known_types::any::Any;
-use shim::protos::protobuf::{CodedInputStream, Message};
-use shim::protos::shim::oci::Options as RuncOptions;
+use containerd_shim_protos::protobuf::rt::WireType;
+use containerd_shim_protos::protobuf::well_known_types::any::Any;
+use containerd_shim_protos::protobuf::{CodedInputStream, Message};
+use containerd_shim_protos::shim::oci::Options as RuncOptions;
 
 /// The runc options type.
 pub const RUNC_OPTIONS: &str = "containerd.runc.v1.Options";
@@ -67,7 +66,7 @@ impl RuntimeOptions {
     fn parse(bytes: &[u8]) -> Result<RuntimeOptions, String> {
         let mut o = RuntimeOptions::default();
         let mut s = CodedInputStream::from_bytes(bytes);
-        let e = |e: shim::protos::protobuf::Error| e.to_string();
+        let e = |e: containerd_shim_protos::protobuf::Error| e.to_string();
         while let Some(tag) = s.read_raw_tag_or_eof().map_err(e)? {
             let wire =
                 WireType::new(tag & 7).ok_or_else(|| format!("bad wire type in tag {tag}"))?;
@@ -176,7 +175,7 @@ pub fn from_toml(text: &str) -> Result<RuncOptions, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shim::protos::protobuf::CodedOutputStream;
+    use containerd_shim_protos::protobuf::CodedOutputStream;
 
     fn any(type_url: &str, value: Vec<u8>) -> Any {
         let mut a = Any::new();

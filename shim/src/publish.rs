@@ -7,13 +7,13 @@
 use std::os::fd::IntoRawFd;
 use std::os::unix::net::UnixStream;
 
-use containerd_shim::protos::protobuf::well_known_types::any::Any;
-use containerd_shim::protos::protobuf::{MessageDyn, MessageField};
-use containerd_shim::protos::shim::event::Envelope;
-use containerd_shim::protos::shim::events::ForwardRequest;
-use containerd_shim::protos::topics;
-use containerd_shim::protos::ttrpc::context::Context;
-use containerd_shim::protos::{Client, EventsClient};
+use containerd_shim_protos::protobuf::well_known_types::any::Any;
+use containerd_shim_protos::protobuf::{MessageDyn, MessageField};
+use containerd_shim_protos::shim::event::Envelope;
+use containerd_shim_protos::shim::events::ForwardRequest;
+use containerd_shim_protos::topics;
+use containerd_shim_protos::ttrpc::context::Context;
+use containerd_shim_protos::{Client, EventsClient};
 
 /// The protobuf type of the event published on `topic`.
 pub fn type_url(topic: &str) -> Option<&'static str> {
@@ -72,8 +72,8 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use containerd_shim::protos::events::task::{TaskCreate, TaskOOM};
-    use containerd_shim::protos::protobuf::MessageFull;
+    use containerd_shim_protos::events::task::{TaskCreate, TaskOOM};
+    use containerd_shim_protos::protobuf::MessageFull;
 
     #[test]
     fn type_urls_match_the_descriptors() {

@@ -6,19 +6,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use containerd_shim as shim;
+use containerd_shim_protos as protos;
 use fastrun_runtime::{Context, CreateOptions, ExecOptions, UpdateOptions};
-use shim::api;
-use shim::protos::events::task::{
+use protos::api;
+use protos::events::task::{
     TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskOOM, TaskPaused,
     TaskResumed, TaskStart,
 };
-use shim::protos::protobuf::well_known_types::any::Any;
-use shim::protos::protobuf::well_known_types::timestamp::Timestamp;
-use shim::protos::protobuf::{Message, MessageDyn, MessageField};
-use shim::protos::shim::oci::ProcessDetails;
-use shim::protos::topics;
-use shim::protos::ttrpc::{self, Code, TtrpcContext};
+use protos::protobuf::well_known_types::any::Any;
+use protos::protobuf::well_known_types::timestamp::Timestamp;
+use protos::protobuf::{Message, MessageDyn, MessageField};
+use protos::shim::oci::ProcessDetails;
+use protos::topics;
+use protos::ttrpc::{self, Code, TtrpcContext};
 
 use crate::io::{Paths, Pending, ProcIo};
 use crate::mount::{mount, unmount_rootfs};
@@ -459,7 +459,7 @@ impl Service {
     }
 }
 
-impl shim::Task for Service {
+impl protos::Task for Service {
     fn state(
         &self,
         _ctx: &TtrpcContext,
@@ -685,7 +685,7 @@ impl shim::Task for Service {
             .collect();
         let mut r = api::PidsResponse::new();
         for pid in pids {
-            let mut p = shim::protos::types::task::ProcessInfo::new();
+            let mut p = protos::types::task::ProcessInfo::new();
             p.pid = pid as u32;
             if let Some(exec_id) = execs.get(&pid) {
                 p.info = MessageField::some(process_details(exec_id)?);
@@ -854,7 +854,7 @@ impl shim::Task for Service {
         _ctx: &TtrpcContext,
         req: api::StatsRequest,
     ) -> TtrpcResult<api::StatsResponse> {
-        let pid = {
+        let ctx = {
             let t = self.lock();
             let c = t
                 .containers
@@ -866,12 +866,10 @@ impl shim::Task for Service {
                     format!("container {} is stopped", req.id),
                 ));
             }
-            c.init.pid
+            c.ctx.clone()
         };
-        let cg = shim::cgroup::get_cgroup(pid as u32)
-            .map_err(|e| status(Code::UNKNOWN, e.to_string()))?;
-        let m =
-            shim::cgroup::collect_metrics(&cg).map_err(|e| status(Code::UNKNOWN, e.to_string()))?;
+        let stats = ctx.cgroup_stats(&req.id).map_err(engine)?;
+        let m = crate::metrics::from_stats(&stats);
         // Named by hand: the crate's convert_to_any builds protobuf descriptors.
         let mut any = Any::new();
         any.type_url = "io.containerd.cgroups.v1.Metrics".to_string();
