@@ -13,51 +13,17 @@
 mod common;
 mod e2e;
 
-use e2e::scenarios::{self, Route};
+use e2e::scenarios::Route;
 
-const ROUTE: Route = Route { shim: false };
-
-#[test]
-fn ctr_run_rm_output_and_exit_codes() {
-    scenarios::ctr_run_rm_output_and_exit_codes(ROUTE);
-}
-
-#[test]
-fn ctr_run_killed_exits_137() {
-    scenarios::ctr_run_killed_exits_137(ROUTE);
-}
-
-#[test]
-fn ctr_run_oom_event() {
-    scenarios::ctr_run_oom_event(ROUTE);
-}
-
-#[test]
-fn ctr_run_tty() {
-    scenarios::ctr_run_tty(ROUTE);
-}
-
-#[test]
-fn ctr_detached_exec_kill_all_delete() {
-    scenarios::ctr_detached_exec_kill_all_delete(ROUTE);
-}
-
-#[test]
-fn ctr_task_ps_pause_resume() {
-    scenarios::ctr_task_ps_pause_resume(ROUTE);
-}
-
-#[test]
-fn ctr_shared_pid_namespace() {
-    scenarios::ctr_shared_pid_namespace(ROUTE);
-}
-
-#[test]
-fn ctr_bad_command_shows_fastrun_error() {
-    scenarios::ctr_bad_command_shows_fastrun_error(ROUTE);
-}
-
-#[test]
-fn cri_pod_lifecycle() {
-    scenarios::cri_pod_lifecycle(ROUTE);
-}
+// One #[test] per scenario of tests/e2e/scenarios.rs, run by this route.
+e2e::scenario_tests!(Route { shim: false };
+    ctr_run_rm_output_and_exit_codes,
+    ctr_run_killed_exits_137,
+    ctr_run_oom_event,
+    ctr_run_tty,
+    ctr_detached_exec_kill_all_delete,
+    ctr_task_ps_pause_resume,
+    ctr_shared_pid_namespace,
+    ctr_bad_command_shows_fastrun_error,
+    cri_pod_lifecycle,
+);

@@ -19,6 +19,23 @@
 
 pub mod scenarios;
 
+/// `scenario_tests!(route; name, ...)`: one `#[test] fn name()` per scenario of
+/// [`scenarios`], each running `scenarios::name(route)`.
+#[allow(unused_macros)] // e2e_podman includes this module without using it
+macro_rules! scenario_tests {
+    ($route:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                e2e::scenarios::$name($route);
+            }
+        )*
+    };
+}
+// Not every test binary that includes this module uses it (e2e_podman).
+#[allow(unused_imports)]
+pub(crate) use scenario_tests;
+
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
