@@ -48,41 +48,6 @@ struct Built {
     example: PathBuf,
 }
 
-fn pkg_config(prefix: &Path, args: &[&str]) -> Vec<String> {
-    let o = Command::new("pkg-config")
-        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
-        .args(args)
-        .arg("fastrun")
-        .output()
-        .expect("run pkg-config");
-    assert!(
-        o.status.success(),
-        "pkg-config {args:?} fastrun: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(String::from)
-        .collect()
-}
-
-fn cc(args: &[String], out: &Path) {
-    let o = Command::new("cc")
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .expect("run cc");
-    assert!(
-        o.status.success(),
-        "cc {args:?} failed: {}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// Install and build once per test process (the tests run in parallel).
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
@@ -95,21 +60,15 @@ fn built() -> &'static Built {
         let s = |p: &Path| p.to_str().unwrap().to_string();
         let libdir = prefix.join("lib");
         // Dynamic: the flags of fastrun.pc, and an rpath to the prefix.
-        let mut dynamic = pkg_config(&prefix, &["--cflags", "--libs"]);
+        let mut dynamic = installed.pkg_config(&["--cflags", "--libs"]);
         dynamic.push(format!("-Wl,-rpath,{}", libdir.display()));
         // Static: libfastrun.a and the system libraries fastrun.pc lists as private.
-        let mut static_ = pkg_config(&prefix, &["--cflags"]);
-        static_.push(s(&libdir.join("libfastrun.a")));
-        static_.extend(
-            pkg_config(&prefix, &["--static", "--libs-only-l"])
-                .into_iter()
-                .filter(|f| f != "-lfastrun"),
-        );
+        let static_ = installed.static_link_args();
         let exe = |name: &str| installed.scratch().join(name);
         let build = |source: &str, flags: &[String], out: &Path| {
             let mut args = vec![s(&src(source))];
             args.extend_from_slice(flags);
-            cc(&args, out);
+            libfastrun::cc(&args, out);
         };
         build("version.c", &dynamic, &exe("version"));
         build("test_fastrun.c", &dynamic, &exe("test_dynamic"));

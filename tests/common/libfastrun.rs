@@ -80,6 +80,38 @@ impl Installed {
     }
 
     /// The prefix: `lib/`, `include/`, `lib/pkgconfig/`.
+    /// `pkg-config ARGS fastrun` against this prefix, split into words.
+    pub fn pkg_config(&self, args: &[&str]) -> Vec<String> {
+        let o = Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", self.prefix().join("lib/pkgconfig"))
+            .args(args)
+            .arg("fastrun")
+            .output()
+            .expect("run pkg-config");
+        assert!(
+            o.status.success(),
+            "pkg-config {args:?} fastrun: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The flags that link a program statically against this prefix's libfastrun.a.
+    pub fn static_link_args(&self) -> Vec<String> {
+        let mut args = self.pkg_config(&["--cflags"]);
+        args.push(self.prefix().join("lib/libfastrun.a").display().to_string());
+        args.extend(
+            self.pkg_config(&["--static", "--libs-only-l"])
+                .into_iter()
+                .filter(|f| f != "-lfastrun"),
+        );
+        args
+    }
+
     pub fn prefix(&self) -> PathBuf {
         self.dir.path().join("prefix")
     }
@@ -113,4 +145,21 @@ impl Default for Installed {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// `cc -std=c99 -Wall -Wextra -Werror -pedantic -g ARGS -o OUT`, asserting success.
+pub fn cc(args: &[String], out: &Path) {
+    let o = Command::new("cc")
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("run cc");
+    assert!(
+        o.status.success(),
+        "cc {args:?} failed: {}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

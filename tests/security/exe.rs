@@ -225,46 +225,11 @@ fn cve_2019_5736_proc_self_exe_entrypoint_cannot_reach_the_runtime() {
 /// the init is a clone of it, so it is the binary an attack would reach.
 fn embedder_binary(scratch: &Path) -> PathBuf {
     let installed = common::libfastrun::Installed::new();
-    let prefix = installed.prefix();
-    let pc = |args: &[&str]| -> Vec<String> {
-        let o = Command::new("pkg-config")
-            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
-            .args(args)
-            .arg("fastrun")
-            .output()
-            .expect("run pkg-config");
-        assert!(
-            o.status.success(),
-            "pkg-config: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .split_whitespace()
-            .map(String::from)
-            .collect()
-    };
     let out = scratch.join("embedder");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("bindings/c/embedder.c");
-    let o = Command::new("cc")
-        .args(["-std=c99", "-Wall", "-Werror"])
-        .arg(&src)
-        .args(pc(&["--cflags"]))
-        .arg(prefix.join("lib/libfastrun.a"))
-        .args(
-            pc(&["--static", "--libs-only-l"])
-                .into_iter()
-                .filter(|f| f != "-lfastrun"),
-        )
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run cc");
-    assert!(
-        o.status.success(),
-        "cc embedder: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let mut args = vec![src.display().to_string()];
+    args.extend(installed.static_link_args());
+    common::libfastrun::cc(&args, &out);
     out
 }
 
