@@ -22,6 +22,7 @@
 //! 4. On failure or `delete`: `cg.kill_all(SIGKILL)` if needed, then `cg.destroy()`.
 
 pub mod convert;
+pub mod devices;
 pub mod layout;
 pub mod manager;
 pub mod oom;
