@@ -10,14 +10,15 @@
 //! pure v2 → the v2 directory; otherwise the v1 `freezer` hierarchy, else `pids`,
 //! else `memory`, else the first managed hierarchy.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::layout::{Hierarchy, Layout};
 use super::resources::{self, Probe, Resources, Target, Write};
-use super::{fsutil, CgroupError};
+use super::{devices, fsutil, CgroupError};
+use crate::sys::bpf::{self, Insn};
 
 /// How long freeze waits for the kernel to report the cgroup frozen.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -246,6 +247,89 @@ impl Cgroup {
         }
         for (path, w) in deferred {
             fsutil::write(&path, &w.value)?;
+        }
+        Ok(())
+    }
+
+    /// The device program for `rules`, when this layout needs one: pure v2 and a
+    /// non-empty rule list (on v1 and hybrid the v1 devices controller enforces the
+    /// rules through [`Cgroup::apply`]). Pure: call it before anything is made.
+    pub fn device_program(
+        &self,
+        rules: &[resources::DeviceRule],
+    ) -> Result<Option<Vec<Insn>>, CgroupError> {
+        if !matches!(self.layout, Layout::V2 { .. }) || rules.is_empty() {
+            return Ok(None);
+        }
+        devices::compile(rules).map(Some)
+    }
+
+    /// Loads `prog` and attaches it to the v2 directory (`BPF_F_ALLOW_MULTI`, as runc),
+    /// then detaches the device programs we attached there before (`update`): the new
+    /// rules apply before the old ones go, so no access is allowed in between that
+    /// either list refuses.
+    pub fn set_device_program(&self, prog: &[Insn]) -> Result<(), CgroupError> {
+        const WHAT: &str = "linux.resources.devices: cgroup v2 device program:";
+        let dir = self.v2_dir().ok_or_else(|| {
+            CgroupError::Unsupported(format!("{WHAT} this machine has no cgroup v2 tree"))
+        })?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&dir)
+            .map_err(|e| CgroupError::io("cgroup: open", &dir, e))?;
+        let cg = f.as_fd();
+        let io = |op: &'static str, e: crate::sys::Errno| CgroupError::io(op, &dir, e.into_io());
+        let old = bpf::prog_query(cg).map_err(|e| {
+            io(
+                "linux.resources.devices: query the device programs (BPF_PROG_QUERY) of",
+                e,
+            )
+        })?;
+        let new = match bpf::prog_load(prog, devices::PROG_NAME, &mut []) {
+            Ok(fd) => fd,
+            Err(e) if e.0 == libc::EPERM => {
+                return Err(io(
+                    "linux.resources.devices: load the device program (BPF_PROG_LOAD) for",
+                    e,
+                ))
+            }
+            Err(e) => {
+                // again with the verifier's log, for the message
+                let mut log = vec![0u8; 1 << 16];
+                let _ = bpf::prog_load(prog, devices::PROG_NAME, &mut log);
+                let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                let text = String::from_utf8_lossy(&log[..end]);
+                let text = text.trim();
+                return Err(CgroupError::Unsupported(format!(
+                    "{WHAT} the kernel refused it ({} instructions, {e}){}{}",
+                    prog.len(),
+                    if text.is_empty() { "" } else { ": " },
+                    text.lines().rev().take(5).collect::<Vec<_>>().join(" / ")
+                )));
+            }
+        };
+        bpf::prog_attach(cg, new.as_fd(), bpf::F_ALLOW_MULTI).map_err(|e| {
+            io(
+                "linux.resources.devices: attach the device program (BPF_PROG_ATTACH) to",
+                e,
+            )
+        })?;
+        for id in old {
+            // programs that went away meanwhile, or that are not ours, stay as they are
+            let Ok(fd) = bpf::prog_get_fd_by_id(id) else {
+                continue;
+            };
+            if bpf::prog_name(fd.as_fd()).ok().as_deref() != Some(devices::PROG_NAME.as_bytes()) {
+                continue;
+            }
+            match bpf::prog_detach(cg, fd.as_fd()) {
+                Ok(()) | Err(crate::sys::Errno(libc::ENOENT)) => {}
+                Err(e) => return Err(io(
+                    "linux.resources.devices: detach the old device program (BPF_PROG_DETACH) from",
+                    e,
+                )),
+            }
         }
         Ok(())
     }
