@@ -651,6 +651,72 @@ fn freeze_v2(dir: &Path) -> Result<(), CgroupError> {
 mod tests {
     use super::*;
 
+    /// Root only, on a machine with a cgroup2 tree: `set_device_program` twice leaves
+    /// one program of ours (the second) and keeps a program that is not ours.
+    #[test]
+    fn device_program_is_replaced_and_foreign_ones_stay() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(mountpoint) = Layout::detect()
+            .ok()
+            .and_then(|l| l.unified().map(Path::to_path_buf))
+        else {
+            eprintln!("skipped: no cgroup2 tree");
+            return;
+        };
+        let rel = PathBuf::from(format!("fastrun-unit-devprog-{}", std::process::id()));
+        struct Rm(PathBuf);
+        impl Drop for Rm {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let dir = Rm(mountpoint.join(&rel));
+        std::fs::create_dir(&dir.0).unwrap();
+        let cg = Cgroup::new(
+            Layout::V2 {
+                mountpoint,
+                controllers: Vec::new(),
+            },
+            &rel,
+        );
+        let ids = || {
+            let f = std::fs::File::open(&dir.0).unwrap();
+            bpf::prog_query(f.as_fd()).unwrap()
+        };
+        let mut rules = vec![resources::DeviceRule::default()];
+        rules.extend(resources::default_device_rules());
+        let p1 = cg.device_program(&rules).unwrap().unwrap();
+        cg.set_device_program(&p1).unwrap();
+        let first = ids();
+        assert_eq!(first.len(), 1);
+
+        // a program that is not ours (same code, other name)
+        let f = std::fs::File::open(&dir.0).unwrap();
+        let foreign = bpf::prog_load(&p1, "someone_else", &mut []).unwrap();
+        bpf::prog_attach(f.as_fd(), foreign.as_fd(), bpf::F_ALLOW_MULTI).unwrap();
+
+        rules.pop();
+        let p2 = cg.device_program(&rules).unwrap().unwrap();
+        cg.set_device_program(&p2).unwrap();
+        let after = ids();
+        assert_eq!(after.len(), 2, "{after:?}");
+        assert!(!after.contains(&first[0]), "old program still attached");
+        let names: Vec<Vec<u8>> = after
+            .iter()
+            .map(|id| bpf::prog_name(bpf::prog_get_fd_by_id(*id).unwrap().as_fd()).unwrap())
+            .collect();
+        assert!(names.contains(&b"fastrun_dev".to_vec()), "{names:?}");
+        assert!(names.contains(&b"someone_else".to_vec()), "{names:?}");
+
+        // hybrid and v1 layouts get no program
+        let v1 = Cgroup::new(hybrid(), "x");
+        assert!(v1.device_program(&rules).unwrap().is_none());
+    }
+
     #[test]
     fn frozen_event_parsing() {
         assert!(events_frozen("populated 1\nfrozen 1\n"));
