@@ -222,11 +222,14 @@ mod tests {
     const W: i32 = ACC_WRITE;
     const M: i32 = ACC_MKNOD;
 
+    /// (what, rules, device type, major, minor, requested access, expected verdict)
+    type Case = (&'static str, Vec<DeviceRule>, i32, u32, u32, i32, u64);
+
     #[test]
     fn table() {
         let mut defaults = vec![deny_all()];
         defaults.extend(super::super::resources::default_device_rules());
-        let cases: Vec<(&str, Vec<DeviceRule>, i32, u32, u32, i32, u64)> = vec![
+        let cases: Vec<Case> = vec![
             ("empty list denies", vec![], C, 1, 3, R, 0),
             ("deny all", vec![deny_all()], C, 1, 3, R, 0),
             (
