@@ -709,3 +709,88 @@ fn cgroup_v2_clone_into_cgroup_freeze_kill_delete() {
     assert!(!c.host_dir().exists());
     assert_no_leftovers(root.path(), c.id());
 }
+
+/// Runs `script` in a pure-v2 container that may mknod, with `rules` appended to its
+/// `linux.resources.devices`; returns the output after checking nothing is left.
+fn v2_devices_run(name: &str, rules: Value, script: &str) -> Output {
+    let root = StateRoot::new();
+    let b = Bundle::new(name).args(&["sh", "-c", script]).modify(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_MKNOD"));
+        }
+        let devs = &mut c["linux"]["resources"]["devices"];
+        if !devs.is_array() {
+            *devs = json!([{"allow": false, "access": "rwm"}]);
+        }
+        devs.as_array_mut()
+            .unwrap()
+            .extend(rules.as_array().unwrap().iter().cloned());
+    });
+    let c = V2Container {
+        root: &root,
+        bundle: &b,
+    };
+    let o = c.run(&["run", "--bundle", b.path().to_str().unwrap()]);
+    assert!(!c.host_dir().exists(), "v2 cgroup left: {o}");
+    assert_no_leftovers(root.path(), c.id());
+    o
+}
+
+/// /dev/net/tun's numbers: not among the default allowed devices, and opening it
+/// needs no capability (only the device rules decide).
+const TUN_SCRIPT: &str = "mknod /dev/xtun c 10 200 || exit 9
+(exec 3</dev/xtun) && echo tun-r=ok
+(exec 3<>/dev/xtun) && echo tun-rw=ok
+echo x >/dev/null && echo null=ok
+[ \"$(head -c 3 /dev/zero | wc -c)\" = 3 ] && echo zero=ok
+true";
+
+#[test]
+fn cgroup_v2_device_rules_are_enforced() {
+    // the defaults: /dev/null and /dev/zero work, mknod of any char device is
+    // allowed, opening c 10:200 is refused
+    let o = v2_devices_run("cg-v2-dev-deny", json!([]), TUN_SCRIPT);
+    o.assert_success();
+    assert!(o.stdout.contains("null=ok"), "{o}");
+    assert!(o.stdout.contains("zero=ok"), "{o}");
+    assert!(!o.stdout.contains("tun-r=ok"), "{o}");
+    assert!(!o.stdout.contains("tun-rw=ok"), "{o}");
+    assert!(o.stderr.contains("Operation not permitted"), "{o}");
+
+    // allowed for rw by the spec
+    let o = v2_devices_run(
+        "cg-v2-dev-allow",
+        json!([{"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rw"}]),
+        TUN_SCRIPT,
+    );
+    o.assert_success();
+    assert!(o.stdout.contains("tun-r=ok"), "{o}");
+    assert!(o.stdout.contains("tun-rw=ok"), "{o}");
+    assert!(o.stdout.contains("null=ok"), "{o}");
+    assert!(!o.stderr.contains("Operation not permitted"), "{o}");
+
+    // read only: O_RDWR asks for more and is refused
+    let o = v2_devices_run(
+        "cg-v2-dev-ro",
+        json!([{"allow": true, "type": "c", "major": 10, "minor": 200, "access": "r"}]),
+        TUN_SCRIPT,
+    );
+    o.assert_success();
+    assert!(o.stdout.contains("tun-r=ok"), "{o}");
+    assert!(!o.stdout.contains("tun-rw=ok"), "{o}");
+    assert!(o.stderr.contains("Operation not permitted"), "{o}");
+}
+
+#[test]
+fn cgroup_v2_bad_device_rule_leaves_nothing_behind() {
+    let o = v2_devices_run(
+        "cg-v2-dev-bad",
+        json!([{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rx"}]),
+        "true",
+    );
+    o.assert_failure();
+    assert!(o.stderr.contains("linux.resources.devices"), "{o}");
+}

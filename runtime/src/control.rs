@@ -93,7 +93,14 @@ pub(crate) fn update(ctx: &Context, id: &str, opts: &UpdateOptions) -> Result<()
         e => e.into(),
     })?;
     cg.check(&writes)?;
-    cg.apply(&writes).map_err(Error::from)
+    // pure v2: a new device program replaces ours (empty rules, as `update` passes
+    // today, leave it alone)
+    let device_prog = cg.device_program(&res.devices)?;
+    cg.apply(&writes)?;
+    if let Some(p) = &device_prog {
+        cg.set_device_program(p)?;
+    }
+    Ok(())
 }
 
 /// What `update` writes: the `--resources` document (paths in errors start with

@@ -157,8 +157,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     )?;
     // linux.resources → cgroup writes, checked before anything is made.
     let cg = Cgroup::new(Layout::detect()?, &rel);
-    let writes = cg.writes(&cgroups::for_container(linux)?)?;
+    let res = cgroups::for_container(linux)?;
+    let writes = cg.writes(&res)?;
     cg.check(&writes)?;
+    // pure v2: the device rules become an eBPF program
+    let device_prog = cg.device_program(&res.devices)?;
 
     let store = Store::new(&ctx.root);
     let (dir, _lock) = store.create_dir(id)?;
@@ -232,6 +235,17 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     guard.cgroup = cg.clone();
     if let Some(cg) = &cg {
         cg.apply(&writes)?;
+        if let Some(p) = &device_prog {
+            match cg.set_device_program(p) {
+                Ok(()) => {}
+                // as runc: a rootless container in a delegated cgroup cannot load
+                // BPF programs; the device rules are then not enforced
+                Err(e) if rootless() && e.errno() == Some(libc::EPERM) => {
+                    ctx.debug(&format!("rootless: device rules not enforced ({e})"))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     let v2_fd = match &cg {
         Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),

@@ -10,14 +10,15 @@
 //! pure v2 → the v2 directory; otherwise the v1 `freezer` hierarchy, else `pids`,
 //! else `memory`, else the first managed hierarchy.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::layout::{Hierarchy, Layout};
 use super::resources::{self, Probe, Resources, Target, Write};
-use super::{fsutil, CgroupError};
+use super::{devices, fsutil, CgroupError};
+use crate::sys::bpf::{self, Insn};
 
 /// How long freeze waits for the kernel to report the cgroup frozen.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -246,6 +247,89 @@ impl Cgroup {
         }
         for (path, w) in deferred {
             fsutil::write(&path, &w.value)?;
+        }
+        Ok(())
+    }
+
+    /// The device program for `rules`, when this layout needs one: pure v2 and a
+    /// non-empty rule list (on v1 and hybrid the v1 devices controller enforces the
+    /// rules through [`Cgroup::apply`]). Pure: call it before anything is made.
+    pub fn device_program(
+        &self,
+        rules: &[resources::DeviceRule],
+    ) -> Result<Option<Vec<Insn>>, CgroupError> {
+        if !matches!(self.layout, Layout::V2 { .. }) || rules.is_empty() {
+            return Ok(None);
+        }
+        devices::compile(rules).map(Some)
+    }
+
+    /// Loads `prog` and attaches it to the v2 directory (`BPF_F_ALLOW_MULTI`, as runc),
+    /// then detaches the device programs we attached there before (`update`): the new
+    /// rules apply before the old ones go, so no access is allowed in between that
+    /// either list refuses.
+    pub fn set_device_program(&self, prog: &[Insn]) -> Result<(), CgroupError> {
+        const WHAT: &str = "linux.resources.devices: cgroup v2 device program:";
+        let dir = self.v2_dir().ok_or_else(|| {
+            CgroupError::Unsupported(format!("{WHAT} this machine has no cgroup v2 tree"))
+        })?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&dir)
+            .map_err(|e| CgroupError::io("cgroup: open", &dir, e))?;
+        let cg = f.as_fd();
+        let io = |op: &'static str, e: crate::sys::Errno| CgroupError::io(op, &dir, e.into_io());
+        let old = bpf::prog_query(cg).map_err(|e| {
+            io(
+                "linux.resources.devices: query the device programs (BPF_PROG_QUERY) of",
+                e,
+            )
+        })?;
+        let new = match bpf::prog_load(prog, devices::PROG_NAME, &mut []) {
+            Ok(fd) => fd,
+            Err(e) if e.0 == libc::EPERM => {
+                return Err(io(
+                    "linux.resources.devices: load the device program (BPF_PROG_LOAD) for",
+                    e,
+                ))
+            }
+            Err(e) => {
+                // again with the verifier's log, for the message
+                let mut log = vec![0u8; 1 << 16];
+                let _ = bpf::prog_load(prog, devices::PROG_NAME, &mut log);
+                let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+                let text = String::from_utf8_lossy(&log[..end]);
+                let text = text.trim();
+                return Err(CgroupError::Unsupported(format!(
+                    "{WHAT} the kernel refused it ({} instructions, {e}){}{}",
+                    prog.len(),
+                    if text.is_empty() { "" } else { ": " },
+                    text.lines().rev().take(5).collect::<Vec<_>>().join(" / ")
+                )));
+            }
+        };
+        bpf::prog_attach(cg, new.as_fd(), bpf::F_ALLOW_MULTI).map_err(|e| {
+            io(
+                "linux.resources.devices: attach the device program (BPF_PROG_ATTACH) to",
+                e,
+            )
+        })?;
+        for id in old {
+            // programs that went away meanwhile, or that are not ours, stay as they are
+            let Ok(fd) = bpf::prog_get_fd_by_id(id) else {
+                continue;
+            };
+            if bpf::prog_name(fd.as_fd()).ok().as_deref() != Some(devices::PROG_NAME.as_bytes()) {
+                continue;
+            }
+            match bpf::prog_detach(cg, fd.as_fd()) {
+                Ok(()) | Err(crate::sys::Errno(libc::ENOENT)) => {}
+                Err(e) => return Err(io(
+                    "linux.resources.devices: detach the old device program (BPF_PROG_DETACH) from",
+                    e,
+                )),
+            }
         }
         Ok(())
     }
@@ -566,6 +650,72 @@ fn freeze_v2(dir: &Path) -> Result<(), CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Root only, on a machine with a cgroup2 tree: `set_device_program` twice leaves
+    /// one program of ours (the second) and keeps a program that is not ours.
+    #[test]
+    fn device_program_is_replaced_and_foreign_ones_stay() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let Some(mountpoint) = Layout::detect()
+            .ok()
+            .and_then(|l| l.unified().map(Path::to_path_buf))
+        else {
+            eprintln!("skipped: no cgroup2 tree");
+            return;
+        };
+        let rel = PathBuf::from(format!("fastrun-unit-devprog-{}", std::process::id()));
+        struct Rm(PathBuf);
+        impl Drop for Rm {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let dir = Rm(mountpoint.join(&rel));
+        std::fs::create_dir(&dir.0).unwrap();
+        let cg = Cgroup::new(
+            Layout::V2 {
+                mountpoint,
+                controllers: Vec::new(),
+            },
+            &rel,
+        );
+        let ids = || {
+            let f = std::fs::File::open(&dir.0).unwrap();
+            bpf::prog_query(f.as_fd()).unwrap()
+        };
+        let mut rules = vec![resources::DeviceRule::default()];
+        rules.extend(resources::default_device_rules());
+        let p1 = cg.device_program(&rules).unwrap().unwrap();
+        cg.set_device_program(&p1).unwrap();
+        let first = ids();
+        assert_eq!(first.len(), 1);
+
+        // a program that is not ours (same code, other name)
+        let f = std::fs::File::open(&dir.0).unwrap();
+        let foreign = bpf::prog_load(&p1, "someone_else", &mut []).unwrap();
+        bpf::prog_attach(f.as_fd(), foreign.as_fd(), bpf::F_ALLOW_MULTI).unwrap();
+
+        rules.pop();
+        let p2 = cg.device_program(&rules).unwrap().unwrap();
+        cg.set_device_program(&p2).unwrap();
+        let after = ids();
+        assert_eq!(after.len(), 2, "{after:?}");
+        assert!(!after.contains(&first[0]), "old program still attached");
+        let names: Vec<Vec<u8>> = after
+            .iter()
+            .map(|id| bpf::prog_name(bpf::prog_get_fd_by_id(*id).unwrap().as_fd()).unwrap())
+            .collect();
+        assert!(names.contains(&b"fastrun_dev".to_vec()), "{names:?}");
+        assert!(names.contains(&b"someone_else".to_vec()), "{names:?}");
+
+        // hybrid and v1 layouts get no program
+        let v1 = Cgroup::new(hybrid(), "x");
+        assert!(v1.device_program(&rules).unwrap().is_none());
+    }
 
     #[test]
     fn frozen_event_parsing() {

@@ -14,7 +14,9 @@
 //!    (the spec's device rules, then [`resources::default_device_rules`], then an
 //!    allow rule per `linux.devices` entry, as runc and crun do; see [`convert`]),
 //!    `let writes = cg.writes(&resources)?; cg.check(&writes)?;`.
-//!    Then, before the clone: `cg.create()?; cg.apply(&writes)?;`.
+//!    On pure v2 also `let prog = cg.device_program(&resources.devices)?;`.
+//!    Then, before the clone: `cg.create()?; cg.apply(&writes)?;` and
+//!    `cg.set_device_program(&prog)?` when there is one.
 //! 3. Pure v2: `let fd = cg.open_v2_dir()?` and pass it to `clone3` with
 //!    `CLONE_INTO_CGROUP` (the child starts inside the cgroup, nothing else to do).
 //!    v1 and hybrid: after the clone, before letting the child run its plan
@@ -22,6 +24,7 @@
 //! 4. On failure or `delete`: `cg.kill_all(SIGKILL)` if needed, then `cg.destroy()`.
 
 pub mod convert;
+pub mod devices;
 pub mod layout;
 pub mod manager;
 pub mod oom;

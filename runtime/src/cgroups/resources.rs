@@ -14,8 +14,8 @@ use super::CgroupError;
 /// `linux.resources`, owned and resolved.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resources {
-    /// Device cgroup rules, applied in order after a "deny all" (v1 only; v2 needs an
-    /// eBPF program, not written by this module). Empty: the devices cgroup is left
+    /// Device cgroup rules, applied in order after a "deny all" (v1 writes here; on
+    /// pure v2 they become an eBPF program, see [`super::devices`]). Empty: the devices cgroup is left
     /// as inherited, so at create the engine passes the spec's rules plus the defaults.
     pub devices: Vec<DeviceRule>,
     pub memory: Option<Memory>,
@@ -1429,7 +1429,7 @@ mod tests {
         );
         assert!(w.iter().all(|w| w.target == Target::V1("devices")));
         assert_eq!(w.len(), 12);
-        // no device cgroup writes on v2 (needs eBPF) and none for an empty list
+        // no device cgroup writes on v2 (an eBPF program there) and none for an empty list
         assert!(v2_writes(&r).unwrap().is_empty());
         assert!(v1_writes(&Resources::default()).unwrap().is_empty());
     }

@@ -4,8 +4,9 @@
 //!
 //! Everything here is allocation-free and returns [`Errno`] so that the container's
 //! child process (which must never allocate) can call it, except `libseccomp`
-//! (the parent's filter compiler, which allocates).
+//! (the parent's filter compiler, which allocates) and `bpf` (the parent only).
 
+pub mod bpf;
 pub mod caps;
 pub mod clone;
 pub mod fs;

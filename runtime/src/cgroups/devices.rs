@@ -1,0 +1,480 @@
+//! Device rules on cgroup v2: the ordered `linux.resources.devices` list compiled into
+//! a `BPF_PROG_TYPE_CGROUP_DEVICE` program (pure), as runc and crun do.
+//!
+//! The program reads `struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }`
+//! where `access_type = access << 16 | dev_type` (type: block 1, char 2; access bits:
+//! mknod 1, read 2, write 4) and returns 1 to allow, 0 to deny.
+//!
+//! Semantics, as the v1 `devices.deny a` + rule writes of [`super::resources`]: the
+//! LAST matching rule wins, nothing matching means deny. So the rules are emitted in
+//! reverse order, each a block that jumps to the next block when it does not match
+//! and returns its verdict when it does; a rule matching every device and access ends
+//! the program (what follows would be unreachable, which the verifier refuses).
+//!
+//! Access matching: an allow rule matches when the requested access is a subset of
+//! its letters (runc); a deny rule matches when the request shares a letter with it
+//! (so denying `r` also refuses an `open(O_RDWR)`, as v1 does).
+
+use super::resources::DeviceRule;
+use super::CgroupError;
+use crate::sys::bpf::Insn;
+
+/// The name our programs are loaded with (how `update` finds the old ones).
+pub const PROG_NAME: &str = "fastrun_dev";
+
+pub const DEV_BLOCK: i32 = 1;
+pub const DEV_CHAR: i32 = 2;
+pub const ACC_MKNOD: i32 = 1;
+pub const ACC_READ: i32 = 2;
+pub const ACC_WRITE: i32 = 4;
+const ACC_ALL: i32 = ACC_MKNOD | ACC_READ | ACC_WRITE;
+
+// Opcodes used (eBPF, linux/bpf_common.h + linux/bpf.h).
+pub const LDXW: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
+pub const AND32_K: u8 = 0x54; // BPF_ALU | BPF_AND | BPF_K
+pub const RSH32_K: u8 = 0x74; // BPF_ALU | BPF_RSH | BPF_K
+pub const MOV32_K: u8 = 0xb4; // BPF_ALU | BPF_MOV | BPF_K
+pub const MOV32_X: u8 = 0xbc; // BPF_ALU | BPF_MOV | BPF_X
+pub const JEQ_K: u8 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+pub const JNE_K: u8 = 0x55; // BPF_JMP | BPF_JNE | BPF_K
+pub const JNE_X: u8 = 0x5d; // BPF_JMP | BPF_JNE | BPF_X
+pub const EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
+
+// Registers: R1 = ctx (then scratch), R2 = type, R3 = access, R4 = major, R5 = minor.
+const R0: u8 = 0;
+const R1: u8 = 1;
+const R2: u8 = 2;
+const R3: u8 = 3;
+const R4: u8 = 4;
+const R5: u8 = 5;
+
+/// One rule, checked and in the program's terms.
+struct Parsed {
+    allow: bool,
+    /// `None`: any type.
+    dev_type: Option<i32>,
+    major: Option<i32>,
+    minor: Option<i32>,
+    access: i32,
+}
+
+fn parse(r: &DeviceRule) -> Result<Parsed, CgroupError> {
+    // the same checks (and messages) as the v1 line
+    r.line()?;
+    let kind = r.kind.unwrap_or('a');
+    let num = |n: Option<i64>, what: &str| -> Result<Option<i32>, CgroupError> {
+        match n {
+            None | Some(-1) => Ok(None),
+            Some(v) => i32::try_from(v).map(Some).map_err(|_| {
+                CgroupError::Config(format!(
+                    "linux.resources.devices: {what} {v} is out of range"
+                ))
+            }),
+        }
+    };
+    let (dev_type, major, minor) = match kind {
+        'b' => (
+            Some(DEV_BLOCK),
+            num(r.major, "major")?,
+            num(r.minor, "minor")?,
+        ),
+        'c' => (
+            Some(DEV_CHAR),
+            num(r.major, "major")?,
+            num(r.minor, "minor")?,
+        ),
+        _ => (None, None, None),
+    };
+    let mut access = 0;
+    for c in r.access.as_deref().unwrap_or("").chars() {
+        access |= match c {
+            'r' => ACC_READ,
+            'w' => ACC_WRITE,
+            _ => ACC_MKNOD,
+        };
+    }
+    if access == 0 {
+        access = ACC_ALL;
+    }
+    Ok(Parsed {
+        allow: r.allow,
+        dev_type,
+        major,
+        minor,
+        access,
+    })
+}
+
+/// Compiles the rules into a device program. Invalid rules are refused with the same
+/// messages as on v1.
+pub fn compile(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
+    let parsed = rules.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
+    let mut p = vec![
+        Insn::new(LDXW, R2, R1, 0, 0),
+        Insn::new(AND32_K, R2, 0, 0, 0xffff),
+        Insn::new(LDXW, R3, R1, 0, 0),
+        Insn::new(RSH32_K, R3, 0, 0, 16),
+        Insn::new(LDXW, R4, R1, 4, 0),
+        Insn::new(LDXW, R5, R1, 8, 0),
+    ];
+    for r in parsed.iter().rev() {
+        let start = p.len();
+        // indices of the jumps to the next block, patched when the block is done
+        let mut to_next = Vec::new();
+        if let Some(t) = r.dev_type {
+            to_next.push(p.len());
+            p.push(Insn::new(JNE_K, R2, 0, 0, t));
+        }
+        if r.access != ACC_ALL {
+            p.push(Insn::new(MOV32_X, R1, R3, 0, 0));
+            p.push(Insn::new(AND32_K, R1, 0, 0, r.access));
+            to_next.push(p.len());
+            if r.allow {
+                // (access & rule) != access: asks for more than allowed
+                p.push(Insn::new(JNE_X, R1, R3, 0, 0));
+            } else {
+                // (access & rule) == 0: asks for nothing denied
+                p.push(Insn::new(JEQ_K, R1, 0, 0, 0));
+            }
+        }
+        if let Some(m) = r.major {
+            to_next.push(p.len());
+            p.push(Insn::new(JNE_K, R4, 0, 0, m));
+        }
+        if let Some(m) = r.minor {
+            to_next.push(p.len());
+            p.push(Insn::new(JNE_K, R5, 0, 0, m));
+        }
+        p.push(Insn::new(MOV32_K, R0, 0, 0, r.allow as i32));
+        p.push(Insn::new(EXIT, 0, 0, 0, 0));
+        if p.len() - start == 2 {
+            // matches everything: the earlier rules can never decide
+            return Ok(p);
+        }
+        let end = p.len();
+        for i in to_next {
+            p[i].off = (end - i - 1) as i16;
+        }
+    }
+    // nothing matched: deny
+    p.push(Insn::new(MOV32_K, R0, 0, 0, 0));
+    p.push(Insn::new(EXIT, 0, 0, 0, 0));
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a program with only the opcodes [`compile`] emits.
+    fn eval(p: &[Insn], dev_type: i32, major: u32, minor: u32, access: i32) -> u64 {
+        let ctx = [((access as u32) << 16) | dev_type as u32, major, minor];
+        let mut r = [0u64; 11];
+        let mut pc = 0usize;
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            assert!(steps < 10_000, "runaway program");
+            let i = p[pc];
+            let (d, s) = (i.dst() as usize, i.src() as usize);
+            pc += 1;
+            let jump = |pc: usize, off: i16| (pc as isize + off as isize) as usize;
+            match i.code {
+                LDXW => {
+                    assert_eq!(s, 1, "loads are from the ctx");
+                    r[d] = ctx[i.off as usize / 4] as u64;
+                }
+                AND32_K => r[d] = (r[d] as u32 & i.imm as u32) as u64,
+                RSH32_K => r[d] = ((r[d] as u32) >> i.imm) as u64,
+                MOV32_K => r[d] = i.imm as u32 as u64,
+                MOV32_X => r[d] = r[s] as u32 as u64,
+                JEQ_K if r[d] == i.imm as i64 as u64 => pc = jump(pc, i.off),
+                JNE_K if r[d] != i.imm as i64 as u64 => pc = jump(pc, i.off),
+                JNE_X if r[d] != r[s] => pc = jump(pc, i.off),
+                JEQ_K | JNE_K | JNE_X => {}
+                EXIT => return r[0],
+                c => panic!("unexpected opcode {c:#x}"),
+            }
+            assert!(pc < p.len(), "fell off the program");
+        }
+    }
+
+    fn rule(allow: bool, kind: char, major: i64, minor: i64, access: &str) -> DeviceRule {
+        DeviceRule {
+            allow,
+            kind: Some(kind),
+            major: Some(major),
+            minor: Some(minor),
+            access: Some(access.to_string()),
+        }
+    }
+
+    fn deny_all() -> DeviceRule {
+        DeviceRule {
+            allow: false,
+            ..Default::default()
+        }
+    }
+
+    const C: i32 = DEV_CHAR;
+    const B: i32 = DEV_BLOCK;
+    const R: i32 = ACC_READ;
+    const W: i32 = ACC_WRITE;
+    const M: i32 = ACC_MKNOD;
+
+    /// (what, rules, device type, major, minor, requested access, expected verdict)
+    type Case = (&'static str, Vec<DeviceRule>, i32, u32, u32, i32, u64);
+
+    #[test]
+    fn table() {
+        let mut defaults = vec![deny_all()];
+        defaults.extend(super::super::resources::default_device_rules());
+        let cases: Vec<Case> = vec![
+            ("empty list denies", vec![], C, 1, 3, R, 0),
+            ("deny all", vec![deny_all()], C, 1, 3, R, 0),
+            (
+                "allow all",
+                vec![DeviceRule {
+                    allow: true,
+                    ..Default::default()
+                }],
+                B,
+                8,
+                0,
+                R | W | M,
+                1,
+            ),
+            ("defaults: null rw", defaults.clone(), C, 1, 3, R | W, 1),
+            ("defaults: null mknod", defaults.clone(), C, 1, 3, M, 1),
+            (
+                "defaults: pts wildcard minor",
+                defaults.clone(),
+                C,
+                136,
+                42,
+                R | W,
+                1,
+            ),
+            (
+                "defaults: mknod any char",
+                defaults.clone(),
+                C,
+                10,
+                200,
+                M,
+                1,
+            ),
+            ("defaults: mknod any block", defaults.clone(), B, 8, 0, M, 1),
+            (
+                "defaults: read of c 10:200",
+                defaults.clone(),
+                C,
+                10,
+                200,
+                R,
+                0,
+            ),
+            (
+                "defaults: read of b 1:3 (type)",
+                defaults.clone(),
+                B,
+                1,
+                3,
+                R,
+                0,
+            ),
+            ("defaults: read of b 8:0", defaults.clone(), B, 8, 0, R, 0),
+            (
+                "partial: rw allowed",
+                vec![deny_all(), rule(true, 'c', 1, 7, "rw")],
+                C,
+                1,
+                7,
+                R | W,
+                1,
+            ),
+            (
+                "partial: r alone allowed",
+                vec![deny_all(), rule(true, 'c', 1, 7, "rw")],
+                C,
+                1,
+                7,
+                R,
+                1,
+            ),
+            (
+                "partial: m denied",
+                vec![deny_all(), rule(true, 'c', 1, 7, "rw")],
+                C,
+                1,
+                7,
+                M,
+                0,
+            ),
+            (
+                "partial: rwm asks for more than rw",
+                vec![deny_all(), rule(true, 'c', 1, 7, "rw")],
+                C,
+                1,
+                7,
+                R | W | M,
+                0,
+            ),
+            (
+                "wildcard major",
+                vec![deny_all(), rule(true, 'c', -1, 7, "r")],
+                C,
+                99,
+                7,
+                R,
+                1,
+            ),
+            (
+                "wildcard major, other minor",
+                vec![deny_all(), rule(true, 'c', -1, 7, "r")],
+                C,
+                99,
+                8,
+                R,
+                0,
+            ),
+            (
+                "last match wins: deny after allow",
+                vec![
+                    deny_all(),
+                    rule(true, 'c', 1, 7, "rwm"),
+                    rule(false, 'c', 1, 7, "w"),
+                ],
+                C,
+                1,
+                7,
+                W,
+                0,
+            ),
+            (
+                "deny w leaves r",
+                vec![
+                    deny_all(),
+                    rule(true, 'c', 1, 7, "rwm"),
+                    rule(false, 'c', 1, 7, "w"),
+                ],
+                C,
+                1,
+                7,
+                R,
+                1,
+            ),
+            (
+                "deny w refuses rw",
+                vec![
+                    deny_all(),
+                    rule(true, 'c', 1, 7, "rwm"),
+                    rule(false, 'c', 1, 7, "w"),
+                ],
+                C,
+                1,
+                7,
+                R | W,
+                0,
+            ),
+            (
+                "last match wins: allow after deny",
+                vec![
+                    deny_all(),
+                    rule(false, 'c', 1, 7, "rwm"),
+                    rule(true, 'c', 1, 7, "r"),
+                ],
+                C,
+                1,
+                7,
+                R,
+                1,
+            ),
+            (
+                "allow all then deny one",
+                vec![
+                    DeviceRule {
+                        allow: true,
+                        ..Default::default()
+                    },
+                    rule(false, 'b', 8, -1, ""),
+                ],
+                B,
+                8,
+                16,
+                R,
+                0,
+            ),
+            (
+                "allow all then deny one: others pass",
+                vec![
+                    DeviceRule {
+                        allow: true,
+                        ..Default::default()
+                    },
+                    rule(false, 'b', 8, -1, ""),
+                ],
+                C,
+                8,
+                16,
+                R,
+                1,
+            ),
+            (
+                "a deny-all at the end wins",
+                {
+                    let mut v = defaults.clone();
+                    v.push(deny_all());
+                    v
+                },
+                C,
+                1,
+                3,
+                R,
+                0,
+            ),
+        ];
+        for (what, rules, t, major, minor, access, want) in cases {
+            let p = compile(&rules).unwrap();
+            assert_eq!(eval(&p, t, major, minor, access), want, "{what}: {rules:?}");
+        }
+    }
+
+    #[test]
+    fn a_match_all_rule_ends_the_program() {
+        // nothing after the deny-all (the verifier refuses unreachable code)
+        let p = compile(&[
+            rule(true, 'c', 1, 3, "rwm"),
+            deny_all(),
+            rule(true, 'c', 1, 5, "rwm"),
+        ])
+        .unwrap();
+        let last_two = &p[p.len() - 2..];
+        assert_eq!(last_two[0], Insn::new(MOV32_K, 0, 0, 0, 0));
+        assert_eq!(last_two[1].code, EXIT);
+        assert_eq!(p.len(), 6 + 5 + 2, "{p:?}");
+        assert_eq!(eval(&p, C, 1, 5, R), 1);
+        assert_eq!(eval(&p, C, 1, 3, R), 0);
+    }
+
+    #[test]
+    fn bad_rules_are_refused() {
+        let e = compile(&[DeviceRule {
+            allow: true,
+            kind: Some('x'),
+            ..Default::default()
+        }])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("linux.resources.devices: invalid type"),
+            "{e}"
+        );
+        let e = compile(&[rule(true, 'c', 1, 3, "rx")]).unwrap_err();
+        assert!(e.to_string().contains("invalid access"), "{e}");
+        let e = compile(&[rule(true, 'c', 1 << 40, 3, "r")]).unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        let e = compile(&[rule(true, 'c', -2, 3, "r")]).unwrap_err();
+        assert!(e.to_string().contains("invalid major"), "{e}");
+    }
+}
