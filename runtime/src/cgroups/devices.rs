@@ -5,15 +5,17 @@
 //! where `access_type = access << 16 | dev_type` (type: block 1, char 2; access bits:
 //! mknod 1, read 2, write 4) and returns 1 to allow, 0 to deny.
 //!
-//! Semantics, as the v1 `devices.deny a` + rule writes of [`super::resources`]: the
-//! LAST matching rule wins, nothing matching means deny. So the rules are emitted in
-//! reverse order, each a block that jumps to the next block when it does not match
-//! and returns its verdict when it does; a rule matching every device and access ends
-//! the program (what follows would be unreachable, which the verifier refuses).
-//!
-//! Access matching: an allow rule matches when the requested access is a subset of
-//! its letters (runc); a deny rule matches when the request shares a letter with it
-//! (so denying `r` also refuses an `open(O_RDWR)`, as v1 does).
+//! Semantics, as the v1 `devices.deny a` + rule writes of [`super::resources`], where
+//! each rule adds (allow) or removes (deny) access bits of the devices it matches: a
+//! request is allowed when, for each access bit it asks for (mknod, read, write), the
+//! LAST rule that matches the device and holds that bit is an allow; nothing matching
+//! means deny. So `allow c 1:3 r` + `allow c 1:3 w` allow an `open(O_RDWR)`, and
+//! `deny c 1:3 w` after `allow c 1:3 rw` refuses it but not a read. The program has
+//! one section per access bit, each skipped when the bit is not asked for; in a
+//! section the rules holding the bit come in reverse order, each a block that jumps
+//! to the next block when the device does not match, and otherwise on to the next
+//! section (allow) or out with 0 (deny). A rule matching every device ends its
+//! section (what follows would be unreachable, which the verifier refuses).
 
 use super::resources::DeviceRule;
 use super::CgroupError;
@@ -38,6 +40,7 @@ pub const MOV32_X: u8 = 0xbc; // BPF_ALU | BPF_MOV | BPF_X
 pub const JEQ_K: u8 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 pub const JNE_K: u8 = 0x55; // BPF_JMP | BPF_JNE | BPF_K
 pub const JNE_X: u8 = 0x5d; // BPF_JMP | BPF_JNE | BPF_X
+pub const JA: u8 = 0x05; // BPF_JMP | BPF_JA
 pub const EXIT: u8 = 0x95; // BPF_JMP | BPF_EXIT
 
 // Registers: R1 = ctx (then scratch), R2 = type, R3 = access, R4 = major, R5 = minor.
@@ -117,47 +120,53 @@ pub fn compile(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
         Insn::new(LDXW, R4, R1, 4, 0),
         Insn::new(LDXW, R5, R1, 8, 0),
     ];
-    for r in parsed.iter().rev() {
-        let start = p.len();
-        // indices of the jumps to the next block, patched when the block is done
-        let mut to_next = Vec::new();
-        if let Some(t) = r.dev_type {
-            to_next.push(p.len());
-            p.push(Insn::new(JNE_K, R2, 0, 0, t));
-        }
-        if r.access != ACC_ALL {
-            p.push(Insn::new(MOV32_X, R1, R3, 0, 0));
-            p.push(Insn::new(AND32_K, R1, 0, 0, r.access));
-            to_next.push(p.len());
+    for bit in [ACC_MKNOD, ACC_READ, ACC_WRITE] {
+        // jumps to the next section (bit not asked for, or allowed), patched below
+        let mut to_section_end = Vec::new();
+        p.push(Insn::new(MOV32_X, R1, R3, 0, 0));
+        p.push(Insn::new(AND32_K, R1, 0, 0, bit));
+        to_section_end.push(p.len());
+        p.push(Insn::new(JEQ_K, R1, 0, 0, 0));
+        let mut decided = false;
+        for r in parsed.iter().rev().filter(|r| r.access & bit != 0) {
+            // jumps to the next rule's block, patched when this block is done
+            let mut to_next = Vec::new();
+            let checks = [(r.dev_type, R2), (r.major, R4), (r.minor, R5)];
+            for (want, reg) in checks {
+                if let Some(v) = want {
+                    to_next.push(p.len());
+                    p.push(Insn::new(JNE_K, reg, 0, 0, v));
+                }
+            }
             if r.allow {
-                // (access & rule) != access: asks for more than allowed
-                p.push(Insn::new(JNE_X, R1, R3, 0, 0));
+                to_section_end.push(p.len());
+                p.push(Insn::new(JA, 0, 0, 0, 0));
             } else {
-                // (access & rule) == 0: asks for nothing denied
-                p.push(Insn::new(JEQ_K, R1, 0, 0, 0));
+                p.push(Insn::new(MOV32_K, R0, 0, 0, 0));
+                p.push(Insn::new(EXIT, 0, 0, 0, 0));
+            }
+            if to_next.is_empty() {
+                // matches every device: the earlier rules can never decide this bit
+                decided = true;
+                break;
+            }
+            let end = p.len();
+            for i in to_next {
+                p[i].off = (end - i - 1) as i16;
             }
         }
-        if let Some(m) = r.major {
-            to_next.push(p.len());
-            p.push(Insn::new(JNE_K, R4, 0, 0, m));
-        }
-        if let Some(m) = r.minor {
-            to_next.push(p.len());
-            p.push(Insn::new(JNE_K, R5, 0, 0, m));
-        }
-        p.push(Insn::new(MOV32_K, R0, 0, 0, r.allow as i32));
-        p.push(Insn::new(EXIT, 0, 0, 0, 0));
-        if p.len() - start == 2 {
-            // matches everything: the earlier rules can never decide
-            return Ok(p);
+        if !decided {
+            // no rule holding this bit matched: deny
+            p.push(Insn::new(MOV32_K, R0, 0, 0, 0));
+            p.push(Insn::new(EXIT, 0, 0, 0, 0));
         }
         let end = p.len();
-        for i in to_next {
+        for i in to_section_end {
             p[i].off = (end - i - 1) as i16;
         }
     }
-    // nothing matched: deny
-    p.push(Insn::new(MOV32_K, R0, 0, 0, 0));
+    // every bit asked for is allowed
+    p.push(Insn::new(MOV32_K, R0, 0, 0, 1));
     p.push(Insn::new(EXIT, 0, 0, 0, 0));
     Ok(p)
 }
@@ -191,6 +200,7 @@ mod tests {
                 JEQ_K if r[d] == i.imm as i64 as u64 => pc = jump(pc, i.off),
                 JNE_K if r[d] != i.imm as i64 as u64 => pc = jump(pc, i.off),
                 JNE_X if r[d] != r[s] => pc = jump(pc, i.off),
+                JA => pc = jump(pc, i.off),
                 JEQ_K | JNE_K | JNE_X => {}
                 EXIT => return r[0],
                 c => panic!("unexpected opcode {c:#x}"),
@@ -436,25 +446,75 @@ mod tests {
         ];
         for (what, rules, t, major, minor, access, want) in cases {
             let p = compile(&rules).unwrap();
+            assert_all_reachable(&p);
             assert_eq!(eval(&p, t, major, minor, access), want, "{what}: {rules:?}");
         }
     }
 
+    /// Every instruction can be reached from the first (the verifier refuses
+    /// unreachable code) and every jump lands inside the program.
+    fn assert_all_reachable(p: &[Insn]) {
+        let mut seen = vec![false; p.len()];
+        let mut todo = vec![0usize];
+        while let Some(pc) = todo.pop() {
+            assert!(pc < p.len(), "jump out of the program: {p:?}");
+            if std::mem::replace(&mut seen[pc], true) {
+                continue;
+            }
+            let i = p[pc];
+            let target = (pc as isize + 1 + i.off as isize) as usize;
+            match i.code {
+                EXIT => {}
+                JA => todo.push(target),
+                JEQ_K | JNE_K | JNE_X => {
+                    todo.push(pc + 1);
+                    todo.push(target);
+                }
+                _ => todo.push(pc + 1),
+            }
+        }
+        let dead: Vec<usize> = (0..p.len()).filter(|&i| !seen[i]).collect();
+        assert!(
+            dead.is_empty(),
+            "unreachable instructions {dead:?} in {p:?}"
+        );
+    }
+
     #[test]
-    fn a_match_all_rule_ends_the_program() {
-        // nothing after the deny-all (the verifier refuses unreachable code)
+    fn a_match_all_rule_ends_its_section() {
+        // nothing before the deny-all is emitted (the verifier refuses unreachable code)
         let p = compile(&[
             rule(true, 'c', 1, 3, "rwm"),
             deny_all(),
             rule(true, 'c', 1, 5, "rwm"),
         ])
         .unwrap();
-        let last_two = &p[p.len() - 2..];
-        assert_eq!(last_two[0], Insn::new(MOV32_K, 0, 0, 0, 0));
-        assert_eq!(last_two[1].code, EXIT);
-        assert_eq!(p.len(), 6 + 5 + 2, "{p:?}");
-        assert_eq!(eval(&p, C, 1, 5, R), 1);
+        assert_all_reachable(&p);
+        assert!(
+            !p.iter().any(|i| i.code == JNE_K && i.imm == 3),
+            "the rule for c 1:3 was emitted: {p:?}"
+        );
+        assert_eq!(eval(&p, C, 1, 5, R | W), 1);
         assert_eq!(eval(&p, C, 1, 3, R), 0);
+    }
+
+    #[test]
+    fn allows_add_up_per_access_bit_as_on_v1() {
+        let rules = vec![
+            deny_all(),
+            rule(true, 'c', 1, 3, "r"),
+            rule(true, 'c', 1, 3, "w"),
+        ];
+        let p = compile(&rules).unwrap();
+        assert_all_reachable(&p);
+        assert_eq!(eval(&p, C, 1, 3, R | W), 1, "r + w allow rw");
+        assert_eq!(eval(&p, C, 1, 3, M), 0, "but not mknod");
+        // a deny removes only its bits
+        let mut rules = rules;
+        rules.push(rule(false, 'c', 1, 3, "r"));
+        let p = compile(&rules).unwrap();
+        assert_eq!(eval(&p, C, 1, 3, W), 1);
+        assert_eq!(eval(&p, C, 1, 3, R | W), 0);
     }
 
     #[test]
