@@ -98,8 +98,8 @@ pub fn clone(job: Job) -> Result<Cloned> {
             let joined = helper
                 .join()
                 .map_err(|_| Error::Internal("the spawn thread panicked".into()))?;
-            let c = joined.map_err(|e| Error::Sys {
-                op: "clone3",
+            let c = joined.map_err(|(op, e)| Error::Sys {
+                op,
                 source: e.into_io(),
             })?;
             let status = pidfd::wait(c.pidfd).map(pidfd::exit_code).unwrap_or(-1);
@@ -117,15 +117,16 @@ pub fn clone(job: Job) -> Result<Cloned> {
 }
 
 impl Job {
-    fn run(self) -> std::result::Result<Cloned, Errno> {
+    /// The clone, or the step that failed and its errno.
+    fn run(self) -> std::result::Result<Cloned, (&'static str, Errno)> {
         block_all_signals();
         if let Some(ns) = self.pid_ns {
             // SAFETY: setns of this (helper) thread with an fd that lives through the call.
             if unsafe { libc::setns(ns, libc::CLONE_NEWPID) } != 0 {
-                return Err(Errno::last());
+                return Err(("join pid namespace", Errno::last()));
             }
         }
-        let stack = ChildStack::new(CHILD_STACK)?;
+        let stack = ChildStack::new(CHILD_STACK).map_err(|e| ("map the child's stack", e))?;
         let Some(sock) = self
             .child_sock
             .lock()
@@ -133,7 +134,7 @@ impl Job {
             .as_ref()
             .map(|f| f.as_raw_fd())
         else {
-            return Err(Errno(libc::EBADF));
+            return Err(("clone3", Errno(libc::EBADF)));
         };
         let mut pid: libc::pid_t = 0;
         let mut pidfd: libc::c_int = -1;
@@ -175,6 +176,7 @@ impl Job {
         Dumpable::release();
         drop(take(&self.child_sock));
         r.map(|pid| Cloned { pid, pidfd })
+            .map_err(|e| ("clone3", e))
     }
 }
 
