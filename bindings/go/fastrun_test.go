@@ -97,6 +97,26 @@ func bundle(t *testing.T, args ...string) (string, []byte) {
 	return dir, out
 }
 
+// loadEdited loads config (a bundle's JSON) after edit changed it, with dir as the
+// bundle directory; the caller closes the result.
+func loadEdited(t *testing.T, config []byte, dir string, edit func(m map[string]interface{})) *Container {
+	t.Helper()
+	var m map[string]interface{}
+	if err := json.Unmarshal(config, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	edited, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(edited, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // newContext makes a context on a fresh state root; at cleanup it force-deletes the
 // given ids and checks that nothing of them is left.
 func newContext(t *testing.T, opts *ContextOptions, ids ...*string) (*Context, string) {
@@ -323,19 +343,9 @@ func lifecycle(t *testing.T, spawn SpawnMode) {
 	dir, config := bundle(t, "sleep", "60")
 	// The config in memory differs from the bundle's config.json, which then goes away:
 	// create must use the one in memory.
-	var m map[string]interface{}
-	if err := json.Unmarshal(config, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["annotations"] = map[string]string{"org.example.source": "memory"}
-	config, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadConfig(config, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := loadEdited(t, config, dir, func(m map[string]interface{}) {
+		m["annotations"] = map[string]string{"org.example.source": "memory"}
+	})
 	defer c.Close()
 	if err := os.Remove(filepath.Join(dir, "config.json")); err != nil {
 		t.Fatal(err)
@@ -466,21 +476,11 @@ func TestSharedMemorySpawnFromGo(t *testing.T) {
 	out := t.TempDir()
 	mark := fmt.Sprintf("mark-%d-%d", os.Getpid(), time.Now().UnixNano())
 	dir, config := bundle(t, "sh", "-c", "echo \"$0\" > /out/mark", mark)
-	var m map[string]interface{}
-	if err := json.Unmarshal(config, &m); err != nil {
-		t.Fatal(err)
-	}
-	m["mounts"] = append(m["mounts"].([]interface{}), map[string]interface{}{
-		"destination": "/out", "type": "bind", "source": out, "options": []string{"rbind", "rw"},
+	c := loadEdited(t, config, dir, func(m map[string]interface{}) {
+		m["mounts"] = append(m["mounts"].([]interface{}), map[string]interface{}{
+			"destination": "/out", "type": "bind", "source": out, "options": []string{"rbind", "rw"},
+		})
 	})
-	config, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadConfig(config, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := ctx.Create(id, c, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -503,26 +503,16 @@ func TestSharedMemorySpawnFromGo(t *testing.T) {
 	// (without a pid namespace of its own: a namespace's init ignores signals it
 	// has no handler for, except SIGKILL).
 	_, config2 := bundle(t, "sleep", "60")
-	var m2 map[string]interface{}
-	if err := json.Unmarshal(config2, &m2); err != nil {
-		t.Fatal(err)
-	}
-	linux := m2["linux"].(map[string]interface{})
-	var nss []interface{}
-	for _, n := range linux["namespaces"].([]interface{}) {
-		if n.(map[string]interface{})["type"] != "pid" {
-			nss = append(nss, n)
+	c2 := loadEdited(t, config2, dir, func(m map[string]interface{}) {
+		linux := m["linux"].(map[string]interface{})
+		var nss []interface{}
+		for _, n := range linux["namespaces"].([]interface{}) {
+			if n.(map[string]interface{})["type"] != "pid" {
+				nss = append(nss, n)
+			}
 		}
-	}
-	linux["namespaces"] = nss
-	config2, err = json.Marshal(m2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2, err := LoadConfig(config2, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+		linux["namespaces"] = nss
+	})
 	defer c2.Close()
 	if _, err := ctx.Create(id2, c2, nil); err != nil {
 		t.Fatal(err)
