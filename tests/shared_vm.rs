@@ -127,6 +127,16 @@ fn the_init_shares_the_host_memory_until_its_exec() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The user program starts with no signal blocked or ignored (the reset made at
+    // the child's start is the only one on this path).
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    for field in ["SigBlk", "SigIgn"] {
+        assert_eq!(
+            status_field(&status, field),
+            Some("0000000000000000"),
+            "{status}"
+        );
+    }
     ctx.kill(b.id(), libc::SIGKILL, false).expect("kill");
     assert_eq!(reap(pid) & 0x7f, libc::SIGKILL);
     ctx.delete(b.id(), false).expect("delete");

@@ -32,6 +32,9 @@ pub struct ChildFds<'a> {
     pub idmaps: &'a [libc::c_int],
     /// Fds to dup onto 0, 1 and 2 first (-1: keep the inherited one).
     pub stdio: [libc::c_int; 3],
+    /// Every disposition is already default and the mask empty ([`vm_main`] did it
+    /// first): no reset before the exec.
+    pub signals_default: bool,
 }
 
 struct Fail {
@@ -369,7 +372,9 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
     }
 
-    reset_signals();
+    if !fds.signals_default {
+        reset_signals();
+    }
     if fds.trampoline >= 0 {
         // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
         unsafe {

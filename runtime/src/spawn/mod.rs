@@ -314,6 +314,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 idmaps: &idmap_raw,
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
                 stdio: io.stdio.unwrap_or([-1; 3]),
+                signals_default: false,
             },
             io.cgroup_fd,
             pid_ns_source,

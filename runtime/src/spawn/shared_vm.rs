@@ -150,6 +150,7 @@ impl Job {
                 idmaps: &self.idmaps,
                 trampoline: self.trampoline,
                 stdio: self.stdio,
+                signals_default: true,
             },
             pid: &pid,
             pidfd: &pidfd,
