@@ -6,6 +6,9 @@
 //! Found and fixed (fastrun refuses them before simd-json sees them, see
 //! `spec::parse`): a raw NUL byte after a scalar, which simd-json skipped with
 //! whatever followed it; a lone high surrogate escape, which simd-json read as NUL.
+//! Fixed by building simd-json with `approx-number-parsing`: a float of 19 or more
+//! significant digits running straight into a literal (`1.5555555555555555555true`),
+//! which the exact parser accepted without looking at what followed the number.
 //!
 //! Deliberate differences, skipped below (none changes a config that runc would
 //! read differently):

@@ -414,6 +414,29 @@ mod tests {
     }
 
     #[test]
+    fn a_long_number_running_into_a_literal_is_refused() {
+        // Fuzz regression (config_differential): simd-json's exact float parser
+        // hands numbers of 19 or more significant digits to a slow path that never
+        // checked the character after them, so `1.<19 digits>true` read as 1.5.
+        // Go's encoding/json (runc) and serde_json refuse all of these.
+        for json in [
+            r#"{"x-unknown": 527777777777777777.5555555555555555550955555555555true}"#,
+            r#"{"terminal": 527777777777777777.5555555555555555550955555555555true}"#,
+            r#"{"x": 1.5555555555555555550955555555555true}"#,
+            r#"{"x": 1.5555555555555555550955555555555e5true}"#,
+            r#"{"x": 1.5555555555555555550955555555555x}"#,
+            r#"{"x": [1.5555555555555555550955555555555a]}"#,
+            r#"{"x": 12.5true}"#,
+        ] {
+            let e = parse_err(json);
+            assert_eq!(e.kind, SpecErrorKind::Syntax, "{json:?}: {e}");
+        }
+        // The same numbers, properly ended, are valid JSON (ignored where unknown).
+        let mut buf = br#"{"x": 1.5555555555555555550955555555555, "y": [2.0e-3]}"#.to_vec();
+        assert_eq!(parse(&mut buf).unwrap(), Config::default());
+    }
+
+    #[test]
     fn unknown_fields_are_ignored_and_null_is_empty() {
         let mut buf = br#"{"ociVersion":"1.0.2","future":{"a":[1,{"b":null}]},
             "mounts":null,"process":{"args":null,"cwd":"/","env":null,"user":{}},
