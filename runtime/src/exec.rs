@@ -125,8 +125,16 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             )))
         }
     }
+    // The container's own process: its capabilities stand in for a `--process`
+    // file that has none (runc), never "all of root's".
+    let mut saved_buf = rec.process.clone().map(String::into_bytes);
     let mut buf = process_json(opts, &rec)?;
     let mut process = spec::parse_process(&mut buf)?;
+    if process.capabilities.is_none() {
+        if let Some(b) = saved_buf.as_mut() {
+            process.capabilities = spec::parse_process(b)?.capabilities;
+        }
+    }
     apply_overrides(&mut process, opts)?;
     crate::lifecycle::check_terminal(process.terminal, opts.console_socket.is_some(), opts.detach)?;
 

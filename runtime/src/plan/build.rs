@@ -629,8 +629,10 @@ pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan>
             .collect::<Result<Vec<_>>>()?
     };
 
+    // No `capabilities` means none at all (runc): every set empty, the bounding
+    // set included. `exec` fills the field from the container's own process first.
     let caps = match &p.capabilities {
-        None => None,
+        None => Some(crate::sys::caps::CapSets::default()),
         Some(c) => {
             let mask = |names: &[spec::Str<'_>], set: &str| -> Result<u64> {
                 let mut m = 0u64;

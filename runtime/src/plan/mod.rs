@@ -197,7 +197,8 @@ pub struct ProcessPlan {
     pub gid: u32,
     pub additional_gids: Vec<libc::gid_t>,
     pub umask: Option<libc::mode_t>,
-    /// None: leave capabilities as they are (all of root's).
+    /// None: leave capabilities as they are (all of root's). The plan builder always
+    /// sets them: an absent `process.capabilities` means every set empty.
     pub caps: Option<CapSets>,
     /// Highest capability number the kernel knows.
     pub last_cap: u32,

@@ -1,0 +1,111 @@
+//! Escapes through what a config (or an `exec --process` file) can ask for, each
+//! tried as the container's own process, with the host checked afterwards (issue
+//! 15): missing `process.capabilities`, `exec --cap`, sysctls outside the
+//! container's namespaces, `root.path` without a mount namespace, startContainer
+//! hooks, device rule order, `--no-pivot`, writes to a raced `/proc` and oversized
+//! seccomp profiles. Where runc is the contract, runc runs the same bundle.
+
+use std::process::Command;
+
+use super::*;
+
+#[allow(dead_code)]
+const CAP_SYS_ADMIN: u32 = 21;
+#[allow(dead_code)]
+const CAP_NET_RAW: u32 = 13;
+
+/// `runc run` of the same bundle (the oracle), under its own state root; the
+/// container is force-deleted afterwards. None when runc is not installed.
+fn runc_run(bundle: &Bundle, id: &str) -> Option<Output> {
+    if Command::new("runc").arg("--version").output().is_err() {
+        eprintln!("note: runc is not installed; runc comparison skipped");
+        return None;
+    }
+    let root = TempDir::new("fastrun-runc-root-");
+    let mut c = Command::new("runc");
+    c.arg("--root").arg(root.path()).args(["run", "--bundle"]);
+    c.arg(bundle.path()).arg(id);
+    let o = run_cmd(c, None, T);
+    let mut d = Command::new("runc");
+    d.arg("--root").arg(root.path()).args(["delete", "-f", id]);
+    let _ = run_cmd(d, None, T);
+    Some(o)
+}
+
+/// A host sysctl's value (for "the host is unchanged" checks).
+fn host_sysctl(name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/sys/{}", name.replace('.', "/"))).unwrap()
+}
+
+/// The attacker: root in a container whose config has no `capabilities`. It
+/// proves each capability it would need by harmless means (its own mount
+/// namespace, a host sysctl rewritten with its current value).
+const CAPS_ATTACK: &str = "grep -E '^Cap(Eff|Bnd)' /proc/self/status; \
+    umount /proc/sys 2>/dev/null && echo UNMOUNTED-proc-sys; \
+    mount -t tmpfs none /tmp 2>/dev/null && echo MOUNTED-tmpfs; \
+    v=$(cat /proc/sys/kernel/core_uses_pid); \
+    echo \"$v\" 2>/dev/null > /proc/sys/kernel/core_uses_pid && echo WROTE-host-sysctl; \
+    echo end";
+
+fn assert_caps_attack_failed(o: &Output) {
+    o.assert_success();
+    assert!(o.stdout.ends_with("end\n"), "{o}");
+    for bad in ["UNMOUNTED", "MOUNTED", "WROTE"] {
+        assert!(!o.stdout.contains(bad), "{bad}: {o}");
+    }
+    assert_eq!(cap_field(&o.stdout, "CapEff:"), 0, "{o}");
+    assert_eq!(cap_field(&o.stdout, "CapBnd:"), 0, "{o}");
+}
+
+/// Issue 15 item 2: no `process.capabilities` at create means no capability at
+/// all (runc), not every capability of the runtime.
+#[test]
+fn missing_capabilities_means_none_at_create() {
+    let core_pattern = host_sysctl("kernel.core_pattern");
+    let root = StateRoot::new();
+    let b = Bundle::new("esc-nocaps")
+        .own_rootfs()
+        .args(&["sh", "-c", CAPS_ATTACK])
+        .modify(|v| {
+            v["process"].as_object_mut().unwrap().remove("capabilities");
+        });
+    add_applets(&rootfs_of(&b), &["umount"]);
+    let c = Container::new(&root, &b);
+    let o = c.run();
+    assert_caps_attack_failed(&o);
+    assert_eq!(host_sysctl("kernel.core_pattern"), core_pattern);
+    c.assert_no_leftovers();
+    if let Some(r) = runc_run(&b, &unique_id("esc-nocaps-runc")) {
+        assert_caps_attack_failed(&r);
+    }
+}
+
+/// Issue 15 item 2, for `exec --process FILE`: a process file without
+/// `capabilities` gets the container's own sets (runc), not all of root's.
+#[test]
+fn exec_process_file_without_capabilities_gets_the_containers_sets() {
+    let root = StateRoot::new();
+    let b = Bundle::new("esc-exec-nocaps")
+        .own_rootfs()
+        .args(&["sleep", "600"]);
+    add_applets(&rootfs_of(&b), &["umount"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    let mut p = b.config()["process"].clone();
+    p.as_object_mut().unwrap().remove("capabilities");
+    p["args"] = serde_json::json!(["sh", "-c", CAPS_ATTACK]);
+    let file = b.path().join("exec-process.json");
+    std::fs::write(&file, p.to_string()).unwrap();
+    let o = root.fastrun(&["exec", "--process", file.to_str().unwrap(), c.id()]);
+    o.assert_success();
+    for bad in ["UNMOUNTED", "MOUNTED", "WROTE"] {
+        assert!(!o.stdout.contains(bad), "{bad}: {o}");
+    }
+    // The container's own sets: runc's default three.
+    let own = 1u64 << 5 | 1 << 10 | 1 << 29;
+    assert_eq!(cap_field(&o.stdout, "CapEff:"), own, "{o}");
+    assert_eq!(cap_field(&o.stdout, "CapBnd:"), own, "{o}");
+    c.delete(true).assert_success();
+    c.assert_no_leftovers();
+}
