@@ -65,13 +65,9 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
                     "--cap: unknown capability {cap:?}"
                 )));
             }
-            for set in [
-                &mut c.bounding,
-                &mut c.effective,
-                &mut c.permitted,
-                &mut c.inheritable,
-                &mut c.ambient,
-            ] {
+            // As runc (CVE-2022-29162): bounding, effective and permitted only;
+            // inheritable and ambient never grow beyond what the config asked for.
+            for set in [&mut c.bounding, &mut c.effective, &mut c.permitted] {
                 if !set.iter().any(|s| s.as_str() == cap) {
                     set.push(Str::from(cap.as_str()));
                 }

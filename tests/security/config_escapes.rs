@@ -9,9 +9,7 @@ use std::process::Command;
 
 use super::*;
 
-#[allow(dead_code)]
 const CAP_SYS_ADMIN: u32 = 21;
-#[allow(dead_code)]
 const CAP_NET_RAW: u32 = 13;
 
 /// `runc run` of the same bundle (the oracle), under its own state root; the
@@ -106,6 +104,41 @@ fn exec_process_file_without_capabilities_gets_the_containers_sets() {
     let own = 1u64 << 5 | 1 << 10 | 1 << 29;
     assert_eq!(cap_field(&o.stdout, "CapEff:"), own, "{o}");
     assert_eq!(cap_field(&o.stdout, "CapBnd:"), own, "{o}");
+    c.delete(true).assert_success();
+    c.assert_no_leftovers();
+}
+
+/// CVE-2022-29162 pattern: `exec --cap` for a non-root user adds the capability
+/// to the bounding, effective and permitted sets only (runc); inheritable and
+/// ambient stay what the config asked for (empty), so it is not passed on across
+/// an exec of a program without file capabilities.
+#[test]
+fn exec_cap_never_grows_inheritable_or_ambient() {
+    let root = StateRoot::new();
+    let b = Bundle::new("esc-exec-cap").args(&["sleep", "600"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    let o = root.fastrun(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "--cap",
+        "CAP_NET_RAW",
+        "--cap",
+        "CAP_SYS_ADMIN",
+        c.id(),
+        "sh",
+        "-c",
+        "grep ^Cap /proc/self/status",
+    ]);
+    o.assert_success();
+    for set in ["CapInh:", "CapAmb:"] {
+        assert_eq!(cap_field(&o.stdout, set), 0, "{set}: {o}");
+    }
+    let bnd = cap_field(&o.stdout, "CapBnd:");
+    assert_ne!(bnd & 1 << CAP_NET_RAW, 0, "{o}");
+    assert_ne!(bnd & 1 << CAP_SYS_ADMIN, 0, "{o}");
     c.delete(true).assert_success();
     c.assert_no_leftovers();
 }
