@@ -142,6 +142,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         .as_ref()
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
     check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
+    plan::check_sysctl_namespaces(&config)?;
     let linux = config.linux.as_ref();
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd

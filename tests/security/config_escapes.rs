@@ -142,3 +142,147 @@ fn exec_cap_never_grows_inheritable_or_ambient() {
     c.delete(true).assert_success();
     c.assert_no_leftovers();
 }
+
+/// `run` of `b` is refused with an error naming `linux.sysctl["NAME"]` (stderr and
+/// the JSON log), leaves nothing, and runc refuses the same bundle.
+#[track_caller]
+fn assert_sysctl_refused(b: &Bundle, name: &str) {
+    let root = StateRoot::new();
+    let logs = TempDir::new("fastrun-log-");
+    let log = logs.path().join("log.json");
+    let _guard = Container::new(&root, b);
+    let o = root.fastrun(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        b.id(),
+    ]);
+    assert_eq!(o.status, Some(1), "{o}");
+    let field = format!("linux.sysctl[{name:?}]");
+    assert!(o.stderr.contains(&field), "{o}");
+    assert!(!o.stdout.contains("RAN"), "{o}");
+    let logged = log_lines(&log);
+    assert!(
+        logged
+            .iter()
+            .any(|l| l["level"] == "error" && l["msg"].as_str().unwrap().contains(&field)),
+        "{logged:?}"
+    );
+    assert_no_leftovers(root.path(), b.id());
+    if let Some(r) = runc_run(b, &unique_id("esc-sysctl-runc")) {
+        r.assert_failure();
+        assert!(!r.stdout.contains("RAN"), "runc ran it: {r}");
+    }
+}
+
+/// A bundle asking for sysctl `name` = the host's current value (harmless should
+/// it ever be written), with `modify` applied.
+fn sysctl_bundle(name: &str, modify: impl FnOnce(&mut serde_json::Value)) -> Bundle {
+    let value = host_sysctl(name).trim_end().to_string();
+    Bundle::new("esc-sysctl")
+        .args(&["sh", "-c", "echo RAN"])
+        .modify(|v| {
+            v["linux"]["sysctl"] = serde_json::json!({ name: value });
+            modify(v);
+        })
+}
+
+fn drop_namespace(v: &mut serde_json::Value, typ: &str) {
+    v["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != typ);
+}
+
+/// Issue 15 item 4: a host-wide sysctl (`kernel.core_pattern`: code execution on
+/// the host at the next crash) is refused, whatever the namespaces.
+#[test]
+fn sysctl_host_wide_core_pattern_is_refused() {
+    let before = host_sysctl("kernel.core_pattern");
+    for name in ["kernel.core_pattern", "kernel/core_pattern"] {
+        let value = before.trim_end().to_string();
+        let b = Bundle::new("esc-sysctl")
+            .args(&["sh", "-c", "echo RAN"])
+            .modify(|v| v["linux"]["sysctl"] = serde_json::json!({ name: value }));
+        assert_sysctl_refused(&b, name);
+    }
+    assert_eq!(host_sysctl("kernel.core_pattern"), before);
+}
+
+/// `net.*` with the host's network namespace (`--network host --sysctl
+/// net.ipv4.ip_forward=1`) is refused: no namespace of its own, or the host's own
+/// joined by path.
+#[test]
+fn sysctl_net_with_the_hosts_network_is_refused() {
+    let before = host_sysctl("net.ipv4.ip_forward");
+    let b = sysctl_bundle("net.ipv4.ip_forward", |v| drop_namespace(v, "network"));
+    assert_sysctl_refused(&b, "net.ipv4.ip_forward");
+    // Joined by path, the path being the host's (the runtime's) own namespace.
+    let b = sysctl_bundle("net.ipv4.ip_forward", |v| {
+        for n in v["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "network" {
+                n["path"] = "/proc/self/ns/net".into();
+            }
+        }
+    });
+    assert_sysctl_refused(&b, "net.ipv4.ip_forward");
+    assert_eq!(host_sysctl("net.ipv4.ip_forward"), before);
+}
+
+/// IPC sysctls with the host's IPC namespace (`--ipc host --sysctl
+/// kernel.msgmax=…`), and `fs.mqueue.*`, are refused.
+#[test]
+fn sysctl_ipc_with_the_hosts_ipc_is_refused() {
+    for name in ["kernel.msgmax", "fs.mqueue.queues_max"] {
+        let before = host_sysctl(name);
+        let b = sysctl_bundle(name, |v| drop_namespace(v, "ipc"));
+        assert_sysctl_refused(&b, name);
+        assert_eq!(host_sysctl(name), before);
+    }
+}
+
+/// `kernel.hostname` (without a UTS namespace it is the host's name) is refused:
+/// the `hostname` field is the way (runc refuses it with a UTS namespace too).
+#[test]
+fn sysctl_hostname_without_uts_is_refused() {
+    let before = host_sysctl("kernel.hostname");
+    let b = sysctl_bundle("kernel.hostname", |v| {
+        drop_namespace(v, "uts");
+        v.as_object_mut().unwrap().remove("hostname");
+    });
+    assert_sysctl_refused(&b, "kernel.hostname");
+    assert_eq!(host_sysctl("kernel.hostname"), before);
+}
+
+/// What Docker and podman generate keeps working: podman's
+/// `net.ipv4.ping_group_range` and an IPC sysctl with the container's own
+/// namespaces are applied inside, and runc agrees; the host keeps its values.
+#[test]
+fn sysctls_in_the_containers_own_namespaces_still_work() {
+    let ping = host_sysctl("net.ipv4.ping_group_range");
+    let shm = host_sysctl("kernel.shm_rmid_forced");
+    let b = Bundle::new("esc-sysctl-ok")
+        .args(&[
+            "sh",
+            "-c",
+            "cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/shm_rmid_forced",
+        ])
+        .modify(|v| {
+            v["linux"]["sysctl"] = serde_json::json!({
+                "net.ipv4.ping_group_range": "0 2147483647",
+                "kernel.shm_rmid_forced": "1",
+            })
+        });
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert_eq!(o.stdout, "0\t2147483647\n1\n", "{o}");
+    if let Some(r) = runc_run(&b, &unique_id("esc-sysctl-ok-runc")) {
+        assert_eq!(r.stdout, o.stdout, "runc: {r}");
+    }
+    assert_eq!(host_sysctl("net.ipv4.ping_group_range"), ping);
+    assert_eq!(host_sysctl("kernel.shm_rmid_forced"), shm);
+}

@@ -90,10 +90,8 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
     if let Some(l) = linux {
         for (name, value) in l.sysctl.iter() {
             let what = format!("linux.sysctl[{name:?}]");
-            let rel = name.replace('.', "/");
-            if rel.split('/').any(|c| c == ".." || c.is_empty()) {
-                return Err(Error::Config(format!("{what}: invalid sysctl name")));
-            }
+            let rel = spec::names::sysctl_rel_path(name)
+                .ok_or_else(|| Error::Config(format!("{what}: invalid sysctl name")))?;
             sysctls.push(Sysctl {
                 name: name.to_string(),
                 rel_path: cstring(&rel, &what)?,
@@ -129,6 +127,51 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
             None => None,
         },
     })
+}
+
+/// The host side of the sysctl rules (the config side is in `spec::validate`): a
+/// sysctl's namespace joined by path must not be the runtime's own (the host's),
+/// else the write changes the host (runc checks the network namespace; fastrun
+/// checks IPC and UTS too). Run before anything is created.
+pub fn check_sysctl_namespaces(config: &Config<'_>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(l) = config.linux.as_ref() else {
+        return Ok(());
+    };
+    for (name, _) in l.sysctl.iter() {
+        let Some(typ) = spec::names::sysctl_namespace(&spec::names::sysctl_dotted(name)) else {
+            continue;
+        };
+        let Some((i, ns)) = l
+            .namespaces
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.typ == typ && !n.path.is_empty())
+        else {
+            continue;
+        };
+        let own = match typ {
+            "network" => "/proc/self/ns/net",
+            "ipc" => "/proc/self/ns/ipc",
+            _ => "/proc/self/ns/uts",
+        };
+        let stat = |p: &str| {
+            std::fs::metadata(p).map_err(|e| {
+                Error::Config(format!(
+                    "linux.sysctl[{name:?}]: linux.namespaces[{i}].path: {p}: {e}"
+                ))
+            })
+        };
+        let (a, b) = (stat(own)?, stat(&ns.path)?);
+        if a.dev() == b.dev() && a.ino() == b.ino() {
+            return Err(Error::Config(format!(
+                "linux.sysctl[{name:?}]: linux.namespaces[{i}].path {:?} is the host's {typ} \
+                 namespace: the sysctl would change the host's",
+                ns.path.as_str()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn id_map(m: &[spec::IdMapping]) -> String {

@@ -7,7 +7,7 @@ mod build;
 pub mod cstr;
 pub mod mount_options;
 
-pub use build::{build, process_plan, CgroupView, PlanInput};
+pub use build::{build, check_sysctl_namespaces, process_plan, CgroupView, PlanInput};
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 
 use std::ffi::CString;
