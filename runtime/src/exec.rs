@@ -158,6 +158,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         },
         id_maps: None,
         rootfs: None,
+        chroot: None,
         sysctls: Vec::new(),
         hostname: None,
         domainname: None,

@@ -286,3 +286,90 @@ fn sysctls_in_the_containers_own_namespaces_still_work() {
     assert_eq!(host_sysctl("net.ipv4.ping_group_range"), ping);
     assert_eq!(host_sysctl("kernel.shm_rmid_forced"), shm);
 }
+
+/// The entries of `/` a container on the shared test rootfs sees.
+fn rootfs_listing() -> String {
+    let mut v: Vec<String> = std::fs::read_dir(rootfs())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v.join("\n") + "\n"
+}
+
+/// The attacker without a mount namespace: lists `/` and reads a host file by
+/// its absolute path.
+fn root_attack(host: &HostDir) -> String {
+    format!(
+        "ls /; cat {}/HOST_MARKER 2>/dev/null && echo READ-host-file; true",
+        host.as_str()
+    )
+}
+
+/// Issue 15 item 5: with no `mount` in `linux.namespaces` the process still runs
+/// in `root.path`, never in the host's `/` (runc chroots there). The config's
+/// mounts are not made (fastrun never mounts in the host's namespace).
+#[test]
+fn root_path_holds_without_a_mount_namespace() {
+    let host = HostDir::new("noms");
+    let snap = HostSnapshot::take(&[host.path()]);
+    let b = Bundle::new("esc-noms")
+        .args(&["sh", "-c", &root_attack(&host)])
+        .modify(|v| {
+            drop_namespace(v, "mount");
+            // Masks are refused without a mount namespace (as runc).
+            v["linux"]["maskedPaths"] = serde_json::json!([]);
+            v["linux"]["readonlyPaths"] = serde_json::json!([]);
+        });
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert!(!o.stdout.contains("READ-host-file"), "{o}");
+    assert_eq!(o.stdout, rootfs_listing(), "{o}");
+    // runc (by hand, not here): with the config's mounts it lists root.path too,
+    // but mounts them in the caller's namespace and leaves them on the host; with
+    // none it fails ("open /proc/self/fd" inside root.path).
+    snap.assert_same();
+}
+
+/// Masks cannot be made without a mount namespace of the container's own: refused
+/// (runc: "unable to restrict sys entries without a private MNT namespace").
+#[test]
+fn masks_without_a_mount_namespace_are_refused() {
+    let b = Bundle::new("esc-noms-masks").modify(|v| drop_namespace(v, "mount"));
+    let o = run_bundle(&b);
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(o.stderr.contains("linux.maskedPaths"), "{o}");
+    if let Some(r) = runc_run(&b, &unique_id("esc-noms-masks-runc")) {
+        r.assert_failure();
+    }
+}
+
+/// Issue 15 item 5, joined: with a mount namespace joined by path (here a holder
+/// process's private copy of the host's), the process runs in `root.path` too.
+/// (runc pivots inside the joined namespace, which moves its other processes'
+/// root as well: not compared.)
+#[test]
+fn root_path_holds_in_a_joined_mount_namespace() {
+    let host = HostDir::new("joinms");
+    let mut holder_cmd = Command::new("unshare");
+    holder_cmd.args(["-m", "--propagation", "private", "sleep", "60"]);
+    let holder = Background::spawn(holder_cmd);
+    let ns = format!("/proc/{}/ns/mnt", holder.pid());
+    wait_until("the holder's mount namespace", T, || {
+        std::fs::read_link(&ns).ok() != std::fs::read_link("/proc/self/ns/mnt").ok()
+    });
+    let b = Bundle::new("esc-joinms")
+        .args(&["sh", "-c", &root_attack(&host)])
+        .modify(|v| {
+            for n in v["linux"]["namespaces"].as_array_mut().unwrap() {
+                if n["type"] == "mount" {
+                    n["path"] = ns.clone().into();
+                }
+            }
+        });
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert!(!o.stdout.contains("READ-host-file"), "{o}");
+    assert_eq!(o.stdout, rootfs_listing(), "{o}");
+    drop(holder);
+}

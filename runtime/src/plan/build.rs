@@ -80,10 +80,11 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
     };
 
     let new_mount_ns = ns.clone_flags & libc::CLONE_NEWNS as u64 != 0;
-    let rootfs = if new_mount_ns {
-        Some(rootfs_plan(config, input, user_ns)?)
+    let (rootfs, chroot) = if new_mount_ns {
+        (Some(rootfs_plan(config, input, user_ns)?), None)
     } else {
-        None
+        let root = host_root(config, input)?;
+        (None, Some(cstring(&root.to_string_lossy(), "root.path")?))
     };
 
     let mut sysctls = Vec::new();
@@ -112,6 +113,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         ns,
         id_maps,
         rootfs,
+        chroot,
         sysctls,
         hostname: opt_cstr(&config.hostname, "hostname")?,
         domainname: opt_cstr(&config.domainname, "domainname")?,
@@ -252,7 +254,8 @@ fn resolve_in_bundle(bundle: &Path, p: &str) -> PathBuf {
     }
 }
 
-fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<RootfsPlan> {
+/// `root.path`, absolute and resolved on the host, checked to be a directory.
+fn host_root(config: &Config<'_>, input: &PlanInput) -> Result<PathBuf> {
     let root = config
         .root
         .as_ref()
@@ -266,6 +269,15 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             host_root.display()
         )));
     }
+    Ok(host_root)
+}
+
+fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<RootfsPlan> {
+    let root = config
+        .root
+        .as_ref()
+        .ok_or_else(|| Error::Config("root.path: required".into()))?;
+    let host_root = host_root(config, input)?;
     let linux = config.linux.as_ref();
     let prop = linux.map(|l| l.rootfs_propagation.as_str()).unwrap_or("");
     let root_propagation = if prop.is_empty() {

@@ -22,6 +22,10 @@ pub struct Plan {
     /// uid/gid maps the parent writes for a new user namespace.
     pub id_maps: Option<IdMaps>,
     pub rootfs: Option<RootfsPlan>,
+    /// Without a mount namespace of its own (none, or one joined by path), the
+    /// init still never runs in the host's root: it chroots here (`root.path`)
+    /// once in its namespaces. None with a rootfs plan, and for exec.
+    pub chroot: Option<CString>,
     /// `linux.sysctl` as (path relative to /proc/sys, value).
     pub sysctls: Vec<Sysctl>,
     pub hostname: Option<CString>,

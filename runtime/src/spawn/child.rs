@@ -285,13 +285,20 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
     }
 
-    if plan.rootfs.is_none() && p_terminal(plan) {
-        // exec: the joined mount namespace gave us the container's root.
-        setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
-    }
     if plan.rootfs.is_none() {
+        // Sysctls through this namespace's /proc (those of the container's own
+        // network, IPC and UTS namespaces, the only ones allowed).
         for (i, s) in plan.sysctls.iter().enumerate() {
             write_sysctl(libc::AT_FDCWD, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        }
+        // No mount namespace of our own: never the host's root, root.path (runc).
+        if let Some(root) = &plan.chroot {
+            fs::chroot(root).map_err(fail(Step::Chroot, 0))?;
+            fs::chdir(c"/").map_err(fail(Step::Chroot, 0))?;
+        }
+        if p_terminal(plan) {
+            // exec: the joined mount namespace gave us the container's root.
+            setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
         }
     }
     if let Some(h) = &plan.hostname {

@@ -112,6 +112,13 @@ pub(super) fn linux(l: &Linux<'_>) -> Result {
         for (i, p) in paths.iter().enumerate() {
             absolute(p, || format!("linux.{field}[{i}]"))?;
         }
+        // runc: masks would have to be made in the host's mount namespace.
+        if !paths.is_empty() && l.namespace("mount").is_none() {
+            return Err(err(
+                format!("linux.{field}"),
+                "unable to restrict paths without a mount namespace of the container's own",
+            ));
+        }
     }
     if let Some(p) = &l.personality {
         known(
