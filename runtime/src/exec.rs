@@ -168,6 +168,8 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_absent,
         hooks_sync: false,
         seccomp: seccomp_plan(ctx, &store, id)?,
+        start_hooks: Vec::new(),
+        start_state: Default::default(),
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());

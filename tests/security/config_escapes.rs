@@ -373,3 +373,140 @@ fn root_path_holds_in_a_joined_mount_namespace() {
     assert_eq!(o.stdout, rootfs_listing(), "{o}");
     drop(holder);
 }
+
+/// What a startContainer hook from the image records about itself, and the
+/// attack it tries (as CAPS_ATTACK), into `/tmp/hook.out` of the container.
+const HOOK_ATTACK: &str = "cat > /tmp/hook.state; exec > /tmp/hook.out 2>&1; \
+    grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; \
+    echo fds $(ls /proc/self/fd); \
+    echo cgroup $(cat /proc/self/cgroup | grep -c .) $(cat /proc/self/cgroup | sort | tr -d '\\n'); \
+    umount /proc/sys 2>/dev/null && echo UNMOUNTED-proc-sys; \
+    v=$(cat /proc/sys/kernel/core_uses_pid); \
+    echo \"$v\" 2>/dev/null > /proc/sys/kernel/core_uses_pid && echo WROTE-host-sysctl; \
+    echo hook-end";
+
+/// Issue 15 item 3: a startContainer hook (its path resolved in the container,
+/// so the image supplies it) runs with the container's capabilities,
+/// `noNewPrivileges`, cgroup and namespaces, with nothing of the runtime's open,
+/// as runc runs it (from the container's init); and before the user program.
+#[test]
+fn start_container_hook_runs_with_the_containers_privileges() {
+    let core_pattern = host_sysctl("kernel.core_pattern");
+    for (runtime, use_runc) in [("fastrun", false), ("runc", true)] {
+        let root = StateRoot::new();
+        let b = Bundle::new("esc-hook")
+            .own_rootfs()
+            .args(&[
+                "sh",
+                "-c",
+                "test -f /tmp/hook.out && echo HOOK-BEFORE-PROGRAM; \
+                 grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; \
+                 echo cgroup $(cat /proc/self/cgroup | grep -c .) $(cat /proc/self/cgroup | sort | tr -d '\\n')",
+            ])
+            .modify(|v| {
+                v["hooks"] = serde_json::json!({"startContainer": [
+                    {"path": "/bin/sh", "args": ["sh", "-c", HOOK_ATTACK], "timeout": 20}
+                ]});
+            });
+        add_applets(&rootfs_of(&b), &["umount"]);
+        let o = if use_runc {
+            match runc_run(&b, &unique_id("esc-hook-runc")) {
+                Some(o) => o,
+                None => continue,
+            }
+        } else {
+            let c = Container::new(&root, &b);
+            let o = c.run();
+            c.assert_no_leftovers();
+            o
+        };
+        o.assert_success();
+        let hook = std::fs::read_to_string(rootfs_of(&b).join("tmp/hook.out")).unwrap();
+        assert!(hook.ends_with("hook-end\n"), "{runtime}: {hook}");
+        assert!(o.stdout.contains("HOOK-BEFORE-PROGRAM"), "{runtime}: {o}");
+        for bad in ["UNMOUNTED", "WROTE"] {
+            assert!(!hook.contains(bad), "{runtime}: {bad}: {hook}");
+        }
+        // The program's own view, field by field.
+        for field in ["CapEff:", "CapBnd:", "NoNewPrivs:", "Seccomp:", "cgroup "] {
+            let line = |s: &str| s.lines().find(|l| l.starts_with(field)).map(str::to_owned);
+            assert_eq!(
+                line(&hook),
+                line(&o.stdout),
+                "{runtime}: {field}\n{hook}\n{o}"
+            );
+        }
+        // stdio (pipes) and the fd `ls` itself opens: nothing of the runtime's.
+        let fds = hook.lines().find(|l| l.starts_with("fds ")).unwrap();
+        assert_eq!(fds, "fds 0 1 2 3", "{runtime}: {hook}");
+        // The state on stdin: "created", and the init's pid as it sees itself.
+        let state = std::fs::read_to_string(rootfs_of(&b).join("tmp/hook.state")).unwrap();
+        let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+        assert_eq!(state["status"], "created", "{runtime}: {state}");
+        assert_eq!(state["pid"], 1, "{runtime}: {state}");
+        if !use_runc {
+            assert_eq!(state["id"], b.id(), "{runtime}: {state}");
+        }
+    }
+    assert_eq!(host_sysctl("kernel.core_pattern"), core_pattern);
+}
+
+/// A failing startContainer hook stops the container before its program, as in
+/// runc: `run` fails (exit 1) and names the hook; after `create`, `start`
+/// succeeds and the init reports the failure on its stderr and exits.
+#[test]
+fn failing_start_container_hook_stops_the_container() {
+    let hooks = serde_json::json!({"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "echo hook-said-no; exit 3"]}
+    ]});
+    let b = Bundle::new("esc-hook-fail")
+        .args(&["echo", "PROGRAM-RAN"])
+        .modify(|v| v["hooks"] = hooks.clone());
+    let o = run_bundle(&b);
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(!o.stdout.contains("PROGRAM-RAN"), "{o}");
+    assert!(
+        o.stderr.contains("hooks.startContainer[0] (/bin/sh)"),
+        "{o}"
+    );
+    assert!(o.stderr.contains("hook-said-no"), "the hook's output: {o}");
+    if let Some(r) = runc_run(&b, &unique_id("esc-hook-fail-runc")) {
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(!r.stdout.contains("PROGRAM-RAN"), "{r}");
+    }
+
+    let root = StateRoot::new();
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    c.wait_status("stopped", T);
+    let (out, err) = c.output();
+    assert!(!out.contains("PROGRAM-RAN"), "{out}");
+    assert!(
+        err.contains("error running hook #0: hooks.startContainer[0] (/bin/sh): exit status 3"),
+        "{err}"
+    );
+    c.delete(false).assert_success();
+    c.assert_no_leftovers();
+}
+
+/// A startContainer hook that never ends is killed at its timeout; `run` fails.
+#[test]
+fn start_container_hook_timeout_is_enforced_in_the_init() {
+    let b = Bundle::new("esc-hook-timeout")
+        .args(&["echo", "PROGRAM-RAN"])
+        .modify(|v| {
+            v["hooks"] = serde_json::json!({"startContainer": [
+                {"path": "/bin/sleep", "args": ["sleep", "600"], "timeout": 1}
+            ]})
+        });
+    let t0 = Instant::now();
+    let o = run_bundle(&b);
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(
+        o.stderr
+            .contains("hooks.startContainer[0] (/bin/sleep): timed out"),
+        "{o}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(20), "{o}");
+}

@@ -39,6 +39,9 @@ pub struct PlanInput {
     pub last_cap: u32,
     /// Directory of compiled seccomp filters (None: always compile).
     pub seccomp_cache: Option<PathBuf>,
+    /// The startContainer hooks' state JSON (status "created") with `"pid":0`,
+    /// which the init replaces with its own pid.
+    pub start_state: String,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -128,7 +131,48 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
             Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
             None => None,
         },
+        start_hooks: match config.hooks.as_ref() {
+            Some(h) => h
+                .start_container
+                .iter()
+                .enumerate()
+                .map(|(i, h)| hook_plan(h, &format!("hooks.startContainer[{i}]")))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        },
+        start_state: split_state(&input.start_state),
     })
+}
+
+fn hook_plan(h: &spec::Hook<'_>, what: &str) -> Result<HookPlan> {
+    let path = cstring(&h.path, &format!("{what}.path"))?;
+    let argv = if h.args.is_empty() {
+        CStrArray::new([h.path.as_str()], &format!("{what}.path"))?
+    } else {
+        CStrArray::new(h.args.iter().map(|a| a.as_str()), &format!("{what}.args"))?
+    };
+    Ok(HookPlan {
+        trampoline_argv: PtrArray::with_head(&path, &argv),
+        envp: CStrArray::new(h.env.iter().map(|e| e.as_str()), &format!("{what}.env"))?,
+        argv,
+        path,
+        timeout: h
+            .timeout
+            .filter(|t| *t > 0)
+            .map(|t| t.min(i64::from(u32::MAX)) as u32),
+    })
+}
+
+/// The state JSON cut around the value of its first `"pid":` field.
+fn split_state(state: &str) -> (Vec<u8>, Vec<u8>) {
+    const PID: &str = "\"pid\":0";
+    match state.find(PID) {
+        Some(i) => {
+            let (head, tail) = state.split_at(i + PID.len() - 1);
+            (head.as_bytes().to_vec(), tail.as_bytes()[1..].to_vec())
+        }
+        None => (state.as_bytes().to_vec(), Vec::new()),
+    }
 }
 
 /// The host side of the sysctl rules (the config side is in `spec::validate`): a

@@ -44,6 +44,25 @@ pub struct Plan {
     pub hooks_sync: bool,
     /// `linux.seccomp`, compiled.
     pub seccomp: Option<crate::seccomp::SeccompPlan>,
+    /// `hooks.startContainer`: run by the init itself after `start`, before the
+    /// user program, with the container's identity, cgroup and seccomp (runc).
+    pub start_hooks: Vec<HookPlan>,
+    /// The hooks' state JSON around the pid, which the init fills in (its own pid
+    /// as it sees it, as runc).
+    pub start_state: (Vec<u8>, Vec<u8>),
+}
+
+/// A hook the init runs (resolved in the container), precomputed.
+#[derive(Debug)]
+pub struct HookPlan {
+    pub path: CString,
+    /// `args` (argv[0] included), or just the path.
+    pub argv: CStrArray,
+    pub envp: CStrArray,
+    /// The exec trampoline's argv `[path, argv...]`.
+    pub trampoline_argv: PtrArray,
+    /// Seconds; None: no bound.
+    pub timeout: Option<u32>,
 }
 
 /// Namespaces to create and to join.
