@@ -510,3 +510,41 @@ fn start_container_hook_timeout_is_enforced_in_the_init() {
     );
     assert!(t0.elapsed() < Duration::from_secs(20), "{o}");
 }
+
+/// `linux.devices` entries do not outlive a "deny all" of
+/// `linux.resources.devices`: the resources' rules are applied after them, so
+/// the last matching rule wins (runc adds no rule for them at all). The attacker
+/// opens the device node the runtime created for it.
+#[test]
+fn linux_devices_stay_denied_when_the_resources_deny_them() {
+    // Opened for writing only, nothing written (/dev/kmsg is the host's kernel log).
+    let script = "(exec 3> /dev/kmsg) 2>/dev/null && echo OPENED-kmsg; \
+        (exec 4<> /dev/null) && echo opened-null; echo end";
+    let b = Bundle::new("esc-devices")
+        .args(&["sh", "-c", script])
+        .modify(|v| {
+            v["linux"]["devices"] = serde_json::json!([
+                {"type": "c", "path": "/dev/kmsg", "major": 1, "minor": 11, "fileMode": 438}
+            ]);
+            v["linux"]["resources"]["devices"] =
+                serde_json::json!([{"allow": false, "access": "rwm"}]);
+        });
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert!(!o.stdout.contains("OPENED-kmsg"), "{o}");
+    // The defaults stay allowed.
+    assert!(o.stdout.contains("opened-null"), "{o}");
+    if let Some(r) = runc_run(&b, &unique_id("esc-devices-runc")) {
+        assert_eq!(r.stdout, o.stdout, "runc: {r}");
+    }
+    // An explicit allow in the resources (what Docker and podman write) still works.
+    let b = b.modify(|v| {
+        v["linux"]["resources"]["devices"] = serde_json::json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}
+        ]);
+    });
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert!(o.stdout.contains("OPENED-kmsg"), "{o}");
+}
