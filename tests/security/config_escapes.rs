@@ -548,3 +548,31 @@ fn linux_devices_stay_denied_when_the_resources_deny_them() {
     o.assert_success();
     assert!(o.stdout.contains("OPENED-kmsg"), "{o}");
 }
+
+/// A profile of 100 000 argument rules cannot be loaded (a kernel filter holds
+/// 4096 instructions) and must not keep `create` on the CPU for minutes: refused
+/// at once, naming linux.seccomp, nothing left.
+#[test]
+fn oversized_seccomp_profile_is_refused_early() {
+    let rules: Vec<serde_json::Value> = (0..100_000u64)
+        .map(|i| {
+            serde_json::json!({"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": i, "op": "SCMP_CMP_EQ"}]})
+        })
+        .collect();
+    let b = Bundle::new("esc-seccomp-big").modify(|v| {
+        v["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": rules,
+        })
+    });
+    let root = StateRoot::new();
+    let _guard = Container::new(&root, &b);
+    let o = root.fastrun(&["create", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    assert!(!o.timed_out, "{o}");
+    assert_eq!(o.status, Some(1), "{o}");
+    assert!(o.stderr.contains("linux.seccomp.syscalls"), "{o}");
+    assert!(o.stderr.contains("4096"), "{o}");
+    assert_no_leftovers(root.path(), b.id());
+}
