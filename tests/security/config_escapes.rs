@@ -15,13 +15,22 @@ const CAP_NET_RAW: u32 = 13;
 /// `runc run` of the same bundle (the oracle), under its own state root; the
 /// container is force-deleted afterwards. None when runc is not installed.
 fn runc_run(bundle: &Bundle, id: &str) -> Option<Output> {
+    runc_run_with(bundle, id, &[])
+}
+
+/// [`runc_run`] with flags for `runc run`.
+fn runc_run_with(bundle: &Bundle, id: &str, flags: &[&str]) -> Option<Output> {
     if Command::new("runc").arg("--version").output().is_err() {
         eprintln!("note: runc is not installed; runc comparison skipped");
         return None;
     }
     let root = TempDir::new("fastrun-runc-root-");
     let mut c = Command::new("runc");
-    c.arg("--root").arg(root.path()).args(["run", "--bundle"]);
+    c.arg("--root")
+        .arg(root.path())
+        .arg("run")
+        .args(flags)
+        .arg("--bundle");
     c.arg(bundle.path()).arg(id);
     let o = run_cmd(c, None, T);
     let mut d = Command::new("runc");
@@ -575,4 +584,74 @@ fn oversized_seccomp_profile_is_refused_early() {
     assert!(o.stderr.contains("linux.seccomp.syscalls"), "{o}");
     assert!(o.stderr.contains("4096"), "{o}");
     assert_no_leftovers(root.path(), b.id());
+}
+
+/// Build a static C program from `src` at `bin`.
+fn build_c(bin: &Path, src: &str) {
+    let file = bin.with_extension("c");
+    std::fs::write(&file, src).unwrap();
+    let out = Command::new("cc")
+        .args(["-static", "-O1", "-o"])
+        .arg(bin)
+        .arg(&file)
+        .output()
+        .expect("cc (build-essential) is needed to build the attacker");
+    assert!(out.status.success(), "cc: {out:?}");
+}
+
+/// The attacker of `--no-pivot`: a nested user, mount and pid namespace, then a
+/// fresh procfs and sysfs (unmasked: /proc/sysrq-trigger, /proc/kcore...).
+const NESTED_PROC: &str = r#"#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0) {
+        printf("unshare: %s\n", strerror(errno));
+        return 0;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        mkdir("/tmp/nested", 0700);
+        if (mount("proc", "/tmp/nested", "proc", 0, NULL) == 0)
+            printf("NESTED-PROC-MOUNTED\n");
+        else
+            printf("proc: %s\n", strerror(errno));
+        if (mount("sysfs", "/tmp/nested", "sysfs", 0, NULL) == 0)
+            printf("NESTED-SYSFS-MOUNTED\n");
+        else
+            printf("sysfs: %s\n", strerror(errno));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"#;
+
+/// `run --no-pivot`: a nested user namespace in the container must not be able to
+/// mount a fresh procfs (nor sysfs) thanks to the host's full ones left in the
+/// mount namespace under the chroot: they are unmounted first, as runc does.
+#[test]
+fn no_pivot_root_keeps_nested_namespaces_from_mounting_procfs() {
+    let snap = HostSnapshot::take(&[]);
+    let b = Bundle::new("esc-nopivot")
+        .own_rootfs()
+        .args(&["/bin/nestproc"]);
+    build_c(&rootfs_of(&b).join("bin/nestproc"), NESTED_PROC);
+    let o = run_bundle_with(&b, &["--no-pivot"], None);
+    o.assert_success();
+    assert!(!o.stdout.contains("NESTED"), "{o}");
+    assert!(o.stdout.contains("proc: "), "the attack did not run: {o}");
+    if let Some(r) = runc_run_with(&b, &unique_id("esc-nopivot-runc"), &["--no-pivot"]) {
+        assert_eq!(r.stdout, o.stdout, "runc: {r}");
+    }
+    snap.assert_same();
 }

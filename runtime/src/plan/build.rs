@@ -425,12 +425,65 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         masked,
         readonly_paths,
         no_pivot: input.no_pivot,
+        no_pivot_hide: if input.no_pivot {
+            full_proc_and_sysfs_outside(&host_root)?
+        } else {
+            Vec::new()
+        },
         idmaps,
         console: match config.process.as_ref() {
             Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
             _ => None,
         },
     })
+}
+
+/// Mount points of full (root of the file system) procfs and sysfs mounts that
+/// are not under `root`, from our mount table (the container's new mount
+/// namespace starts as a copy of it).
+fn full_proc_and_sysfs_outside(root: &Path) -> Result<Vec<CString>> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::path("read", Path::new("/proc/self/mountinfo"), e))?;
+    let mut out = Vec::new();
+    for line in table.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        let (Some(fs_root), Some(point), Some(fstype)) = (f.get(3), f.get(4), f.get(sep + 1))
+        else {
+            continue;
+        };
+        if *fs_root != "/" || !matches!(*fstype, "proc" | "sysfs") {
+            continue;
+        }
+        let point = unescape_mountinfo(point);
+        if Path::new(&point).starts_with(root) {
+            continue;
+        }
+        out.push(cstring(&point, "--no-pivot")?);
+    }
+    Ok(out)
+}
+
+/// A mountinfo field with its octal escapes (`\040` for a space) decoded.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[

@@ -119,6 +119,10 @@ pub struct RootfsPlan {
     pub readonly_paths: Vec<InRootPath>,
     /// MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// With `no_pivot`: the full procfs and sysfs mounts outside the root (from
+    /// the runtime's mount table), unmounted (or covered) before the chroot so
+    /// that a nested user namespace cannot mount a fresh procfs (runc's msMoveRoot).
+    pub no_pivot_hide: Vec<CString>,
     /// `/dev/console`, bound to the pty when the process has a terminal.
     pub console: Option<InRootPath>,
     /// User namespaces (by their maps) the parent prepares for idmapped mounts;
