@@ -655,3 +655,143 @@ fn no_pivot_root_keeps_nested_namespaces_from_mounting_procfs() {
     }
     snap.assert_same();
 }
+
+/// The host pid of the first child of `pid`.
+fn first_child(pid: i32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// CVE-2025-52881, init: the runtime's own writes to `/proc` (sysctls) go through
+/// a namespace another container shares. The attacker (root with CAP_SYS_ADMIN in
+/// its container) mounts a tmpfs over `/proc/sys/kernel` and binds another procfs
+/// file there (its own process's `oom_score_adj`, harmless; `core_pattern` in the
+/// wild) as the sysctl the victim's config sets; the victim joins its mount
+/// namespace. The write must never land in that other file. (A mount on the
+/// sysctl file itself does not work: namespaced sysctls get their own dentries.)
+#[test]
+fn cve_2025_52881_init_sysctl_write_is_not_redirected() {
+    let root = StateRoot::new();
+    let attacker = Bundle::new("esc-52881-a")
+        .own_rootfs()
+        .args(&[
+            "sh",
+            "-c",
+            "sleep 600 & umount /proc/sys; \
+             mount -t tmpfs fake /proc/sys/kernel && touch /proc/sys/kernel/shm_rmid_forced && \
+             mount --bind /proc/$!/oom_score_adj /proc/sys/kernel/shm_rmid_forced && \
+             touch /tmp/ready; wait",
+        ])
+        .modify(|v| {
+            for set in ["bounding", "effective", "permitted"] {
+                v["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("CAP_SYS_ADMIN".into());
+            }
+        });
+    add_applets(&rootfs_of(&attacker), &["umount"]);
+    let a = Container::new(&root, &attacker);
+    a.create().assert_success();
+    a.start().assert_success();
+    wait_for_file(&rootfs_of(&attacker).join("tmp/ready"), T);
+    let init = a.pid().unwrap();
+    let sleeper = first_child(init).expect("the attacker's sleeper");
+    let adj = || std::fs::read_to_string(format!("/proc/{sleeper}/oom_score_adj")).unwrap();
+    let before = adj();
+
+    // The victim: its own IPC namespace (so the sysctl is allowed), the
+    // attacker's mount namespace.
+    let victim = Bundle::new("esc-52881-v").modify(|v| {
+        // "/" as seen in the joined namespace: the attacker's root.
+        v["root"]["path"] = "/".into();
+        v["linux"]["sysctl"] = serde_json::json!({"kernel.shm_rmid_forced": "1"});
+        v["linux"]["maskedPaths"] = serde_json::json!([]);
+        v["linux"]["readonlyPaths"] = serde_json::json!([]);
+        for n in v["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "mount" {
+                n["path"] = format!("/proc/{init}/ns/mnt").into();
+            }
+        }
+    });
+    let o = run_bundle(&victim);
+    assert_eq!(
+        adj(),
+        before,
+        "the runtime's sysctl write was redirected: {o}"
+    );
+    // Written where it belongs (the victim's own IPC namespace, through the
+    // runtime's /proc), so the container runs.
+    o.assert_success();
+    a.delete(true).assert_success();
+    a.assert_no_leftovers();
+}
+
+/// CVE-2025-52881, exec: the container's root (CAP_SYS_ADMIN) replaces its /proc
+/// with a tmpfs of fake files (`self/oom_score_adj`, `self/attr/current`,
+/// `sys/kernel/shm_rmid_forced`) before `exec`. The runtime's writes for the new
+/// process (its `oomScoreAdj`) reach the real process, never a fake.
+#[test]
+fn cve_2025_52881_exec_writes_are_not_redirected() {
+    let root = StateRoot::new();
+    let b = Bundle::new("esc-52881-exec")
+        .own_rootfs()
+        .args(&[
+            "sh",
+            "-c",
+            "umount /proc/sys; mount -t tmpfs fake /proc && \
+             mkdir -p /proc/self/attr /proc/sys/kernel && \
+             for f in self/oom_score_adj self/attr/current sys/kernel/shm_rmid_forced; do \
+             echo fake > /proc/$f; done && touch /tmp/ready; exec sleep 600",
+        ])
+        .modify(|v| {
+            for set in ["bounding", "effective", "permitted"] {
+                v["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("CAP_SYS_ADMIN".into());
+            }
+        });
+    add_applets(&rootfs_of(&b), &["umount"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    wait_for_file(&rootfs_of(&b).join("tmp/ready"), T);
+    let mut p = b.config()["process"].clone();
+    p["args"] = serde_json::json!(["sleep", "600"]);
+    p["oomScoreAdj"] = 7.into();
+    let file = b.path().join("exec-process.json");
+    std::fs::write(&file, p.to_string()).unwrap();
+    let pid_file = b.path().join("exec.pid");
+    root.fastrun(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--process",
+        file.to_str().unwrap(),
+        c.id(),
+    ])
+    .assert_success();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let adj = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(adj.trim(), "7");
+    for f in [
+        "self/oom_score_adj",
+        "self/attr/current",
+        "sys/kernel/shm_rmid_forced",
+    ] {
+        let o = root.fastrun(&["exec", c.id(), "cat", &format!("/proc/{f}")]);
+        assert_eq!(o.stdout, "fake\n", "{f}: {o}");
+    }
+    c.delete(true).assert_success();
+    c.assert_no_leftovers();
+}

@@ -193,6 +193,15 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     }
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
 
+    // CVE-2025-52881: without a mount namespace of our own, the /proc we would
+    // find after joining is shared with other containers, which can mount over
+    // its files. Open the runtime's /proc/sys now, before joining anything; the
+    // files below it still follow the namespaces we are in when we open them.
+    let host_sys = if plan.rootfs.is_none() && !plan.sysctls.is_empty() {
+        Some(open_proc_sys(libc::AT_FDCWD).map_err(fail(Step::Sysctl, 0))?)
+    } else {
+        None
+    };
     for (i, (flag, fd)) in fds.join.iter().enumerate() {
         // SAFETY: setns on an fd the parent opened for this purpose.
         fs_cvt(unsafe { libc::setns(*fd, *flag) }).map_err(fail(Step::SetNs, i))?;
@@ -259,8 +268,11 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
         }
         // Before readonlyPaths makes /proc/sys read-only (runc's order too).
-        for (i, s) in plan.sysctls.iter().enumerate() {
-            write_sysctl(root.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        if !plan.sysctls.is_empty() {
+            let sys = open_proc_sys(root.0).map_err(fail(Step::Sysctl, 0))?;
+            for (i, s) in plan.sysctls.iter().enumerate() {
+                write_sysctl(sys.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+            }
         }
         for (i, p) in rf.masked.iter().enumerate() {
             rootfs::mask(root.0, p, host_null.0).map_err(fail_op(Step::Mask, i))?;
@@ -288,9 +300,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     if plan.rootfs.is_none() {
         // Sysctls through this namespace's /proc (those of the container's own
         // network, IPC and UTS namespaces, the only ones allowed).
-        for (i, s) in plan.sysctls.iter().enumerate() {
-            write_sysctl(libc::AT_FDCWD, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        if let Some(sys) = &host_sys {
+            for (i, s) in plan.sysctls.iter().enumerate() {
+                write_sysctl(sys.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+            }
         }
+        drop(host_sys);
         // No mount namespace of our own: never the host's root, root.path (runc).
         if let Some(root) = &plan.chroot {
             fs::chroot(root).map_err(fail(Step::Chroot, 0))?;
@@ -628,10 +643,9 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-/// Write `value` to /proc/sys/`rel` of the root `root` (the container's root fd
-/// before the switch, or AT_FDCWD without a rootfs).
-fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
-    // Through the container's fresh /proc, checked to be a real procfs.
+/// `/proc/sys` of the root `root` (the container's root fd before the switch,
+/// or AT_FDCWD: the runtime's own), checked to be a real procfs.
+fn open_proc_sys(root: libc::c_int) -> Result<Fd, Errno> {
     let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
     let sys = Fd(if root == libc::AT_FDCWD {
         fs::openat(root, c"/proc/sys", flags, 0)?
@@ -647,13 +661,23 @@ fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno
     if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }
+    Ok(sys)
+}
+
+/// Write `value` to `rel` below the checked `/proc/sys` fd `sys`: never through
+/// a symlink nor across a mount point (CVE-2025-52881: a file mounted over the
+/// sysctl, from a namespace shared with a container), and checked to be procfs.
+fn write_sysctl(sys: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
     let fd = Fd(fs::openat2(
-        sys.0,
+        sys,
         rel,
         libc::O_WRONLY | libc::O_CLOEXEC,
         0,
-        fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
+        fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS | fs::RESOLVE_NO_XDEV,
     )?);
+    if fs::fstatfs_magic(fd.0)? != PROC_SUPER_MAGIC {
+        return Err(Errno(libc::EXDEV));
+    }
     fs::write_all(fd.0, value.to_bytes())
 }
 
