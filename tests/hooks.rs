@@ -88,6 +88,10 @@ fn every_hook_kind_runs_at_its_point_with_state_and_namespace() {
 
     c.start().assert_success();
     c.wait_status("running", T);
+    // The init runs startContainer itself, after `start` returned (as runc).
+    wait_until("the program", T, || {
+        std::fs::read_to_string(out.path().join("order")).is_ok_and(|o| o.contains("program"))
+    });
     let st: Value = serde_json::from_str(&read(out.path(), "startContainer.json")).unwrap();
     assert_eq!(st["status"], "created");
     assert_eq!(read(out.path(), "startContainer.mnt").trim(), init_mnt);

@@ -65,13 +65,9 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
                     "--cap: unknown capability {cap:?}"
                 )));
             }
-            for set in [
-                &mut c.bounding,
-                &mut c.effective,
-                &mut c.permitted,
-                &mut c.inheritable,
-                &mut c.ambient,
-            ] {
+            // As runc (CVE-2022-29162): bounding, effective and permitted only;
+            // inheritable and ambient never grow beyond what the config asked for.
+            for set in [&mut c.bounding, &mut c.effective, &mut c.permitted] {
                 if !set.iter().any(|s| s.as_str() == cap) {
                     set.push(Str::from(cap.as_str()));
                 }
@@ -125,8 +121,16 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             )))
         }
     }
+    // The container's own process: its capabilities stand in for a `--process`
+    // file that has none (runc), never "all of root's".
+    let mut saved_buf = rec.process.clone().map(String::into_bytes);
     let mut buf = process_json(opts, &rec)?;
     let mut process = spec::parse_process(&mut buf)?;
+    if process.capabilities.is_none() {
+        if let Some(b) = saved_buf.as_mut() {
+            process.capabilities = spec::parse_process(b)?.capabilities;
+        }
+    }
     apply_overrides(&mut process, opts)?;
     crate::lifecycle::check_terminal(process.terminal, opts.console_socket.is_some(), opts.detach)?;
 
@@ -154,6 +158,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         },
         id_maps: None,
         rootfs: None,
+        chroot: None,
         sysctls: Vec::new(),
         hostname: None,
         domainname: None,
@@ -163,6 +168,8 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_absent,
         hooks_sync: false,
         seccomp: seccomp_plan(ctx, &store, id)?,
+        start_hooks: Vec::new(),
+        start_state: Default::default(),
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());

@@ -142,6 +142,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         .as_ref()
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
     check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
+    plan::check_sysctl_namespaces(&config)?;
     let linux = config.linux.as_ref();
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd
@@ -261,6 +262,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
         seccomp_cache: ctx.seccomp_cache.clone(),
+        start_state: hook_state(&record, "created", 0),
     };
     let plan = std::sync::Arc::new(plan::build(&config, &input)?);
     if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
@@ -381,25 +383,6 @@ pub(crate) fn hook_state(rec: &Record, status: &str, pid: i32) -> String {
     .to_json()
 }
 
-/// startContainer hooks (in the container's namespaces), just before the init
-/// is let go.
-fn start_container_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
-    let Some(h) = rec.hooks.as_ref().filter(|h| !h.start_container.is_empty()) else {
-        return Ok(());
-    };
-    let state = hook_state(rec, "created", rec.pid);
-    let flags = proc::differing_namespaces(rec.pid);
-    hooks::run_all(
-        "startContainer",
-        &h.start_container,
-        &state,
-        Place::Container {
-            pidfd: init_pidfd,
-            flags,
-        },
-    )
-}
-
 /// poststart hooks; on failure the container is killed and the error returned.
 fn poststart_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
     let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else {
@@ -477,7 +460,7 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
             "cannot start container {id}: container not running"
         ))
     })?;
-    start_container_hooks(&rec, init.as_raw_fd())?;
+    // startContainer hooks: the init runs them itself once let go (plan.start_hooks).
     let fifo = store.root().join(id).join(EXEC_FIFO);
     let c = CString::new(fifo.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Internal("NUL in state path".into()))?;
@@ -648,8 +631,10 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             crate::terminal::copy_winsize(0, master.as_raw_fd());
         }
         let pidfd = created.init.pidfd.as_raw_fd();
-        let code = start_container_hooks(&created.record, pidfd)
-            .and_then(|()| created.init.commit_and_confirm())
+        // The init runs the startContainer hooks before its exec.
+        let code = created
+            .init
+            .commit_and_confirm()
             .and_then(|()| poststart_hooks(&created.record, pidfd))
             .and_then(|()| match pty {
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),

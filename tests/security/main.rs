@@ -9,11 +9,15 @@
 //!   `/dev/null` (CVE-2025-31133), `/dev` and `/dev/console` tricks (CVE-2025-52565).
 //! - `names`: ids, cgroupsPath and annotations used as paths.
 //! - `privs`: capabilities, modules, mount, ptrace, file caps and setuid under NNP.
+//! - `config_escapes`: escapes through what a config asks for (issue 15): missing
+//!   capabilities, `exec --cap`, sysctls, `root.path` without a mount namespace,
+//!   startContainer hooks, device rule order, `--no-pivot`, raced `/proc`, seccomp size.
 //! - `exhaustion`: fork bomb, memory hog, a container that never has its output read.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod config_escapes;
 mod exe;
 mod exhaustion;
 mod fds;

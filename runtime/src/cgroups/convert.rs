@@ -3,11 +3,12 @@
 //! nodes. Everything here runs before a cgroup is made, so that bad input leaves
 //! nothing behind.
 //!
-//! Device rules at create follow runc: the spec's `linux.resources.devices` rules in
-//! order, then the default allowed devices ([`default_device_rules`]), then an allow
-//! rule (`rwm`) for each `linux.devices` entry (as crun does; `p` entries have no
-//! device cgroup rule). The defaults come *after* the spec's rules because the usual
-//! spec (runc's and fastrun's default) starts with "deny all": rules written later win.
+//! Device rules at create: an allow rule (`rwm`) for each `linux.devices` entry
+//! first (as crun does; `p` entries have no device cgroup rule; runc adds none),
+//! then the spec's `linux.resources.devices` rules in order, then the default
+//! allowed devices ([`default_device_rules`]), as runc. Rules written later win:
+//! the resources' rules decide over the `linux.devices` entries (a "deny all" there
+//! denies them, as in runc), and the defaults come after the usual "deny all".
 
 use std::collections::BTreeMap;
 
@@ -277,8 +278,8 @@ fn strip_prefix(e: &CgroupError) -> String {
 }
 
 /// What `create` applies: [`from_spec`] of `linux.resources` (empty when absent), with
-/// the device rules of a container (see the module docs): the spec's rules, the
-/// default allowed devices, then an allow per `linux.devices` entry.
+/// the device rules of a container (see the module docs): an allow per
+/// `linux.devices` entry, the spec's rules, then the default allowed devices.
 pub fn for_container(linux: Option<&spec::Linux<'_>>) -> Result<Resources, CgroupError> {
     for_container_with(linux, &Online::read())
 }
@@ -292,7 +293,7 @@ pub fn for_container_with(
         Some(r) => from_spec_at(r, "linux.resources", online)?,
         None => Resources::default(),
     };
-    res.devices.extend(default_device_rules());
+    let mut rules = Vec::new();
     for (i, d) in linux
         .map(|l| l.devices.as_slice())
         .unwrap_or(&[])
@@ -321,7 +322,7 @@ pub fn for_container_with(
                 "linux.devices[{i}]: negative device number {major}:{minor}"
             )));
         }
-        res.devices.push(DeviceRule {
+        rules.push(DeviceRule {
             allow: true,
             kind: Some(kind),
             major: Some(major),
@@ -329,6 +330,9 @@ pub fn for_container_with(
             access: Some("rwm".into()),
         });
     }
+    rules.append(&mut res.devices);
+    rules.extend(default_device_rules());
+    res.devices = rules;
     Ok(res)
 }
 
@@ -551,13 +555,26 @@ mod tests {
             })
             .collect();
         let defaults = default_device_rules().len();
-        assert_eq!(lines.len(), 1 + defaults + 2);
-        // the spec's deny-all first, so that the defaults after it take effect
-        assert_eq!(lines[0], "deny a *:* rwm");
-        assert_eq!(lines[1], "allow c *:* m");
+        assert_eq!(lines.len(), 2 + 1 + defaults);
+        // linux.devices first, so that the spec's rules decide over them
+        assert_eq!(lines[0], "allow c 10:229 rwm");
+        assert_eq!(lines[1], "allow c 7:1 rwm");
+        // the spec's deny-all next, so that the defaults after it take effect
+        assert_eq!(lines[2], "deny a *:* rwm");
+        assert_eq!(lines[3], "allow c *:* m");
         assert!(lines.contains(&"allow c 1:3 rwm".to_string()));
-        assert_eq!(lines[1 + defaults], "allow c 10:229 rwm");
-        assert_eq!(lines[2 + defaults], "allow c 7:1 rwm");
+        // The eBPF program (v2) decides as the v1 lists: /dev/fuse denied, the
+        // defaults allowed.
+        let prog = crate::cgroups::devices::compile(&r.devices).unwrap();
+        let eval = crate::cgroups::devices::tests::eval;
+        use crate::cgroups::devices::{ACC_READ, ACC_WRITE, DEV_CHAR};
+        let (chr, rw) = (DEV_CHAR, ACC_READ | ACC_WRITE);
+        assert_eq!(
+            eval(&prog, chr, 10, 229, rw),
+            0,
+            "linux.devices entry under deny-all"
+        );
+        assert_eq!(eval(&prog, chr, 1, 3, rw), 1, "/dev/null");
         // without resources: the defaults alone
         let r = linux_json("{}");
         assert_eq!(r.devices, default_device_rules());

@@ -172,11 +172,11 @@ pub fn compile(rules: &[DeviceRule]) -> Result<Vec<Insn>, CgroupError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Runs a program with only the opcodes [`compile`] emits.
-    fn eval(p: &[Insn], dev_type: i32, major: u32, minor: u32, access: i32) -> u64 {
+    pub(crate) fn eval(p: &[Insn], dev_type: i32, major: u32, minor: u32, access: i32) -> u64 {
         let ctx = [((access as u32) << 16) | dev_type as u32, major, minor];
         let mut r = [0u64; 11];
         let mut pc = 0usize;

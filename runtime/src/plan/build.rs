@@ -39,6 +39,9 @@ pub struct PlanInput {
     pub last_cap: u32,
     /// Directory of compiled seccomp filters (None: always compile).
     pub seccomp_cache: Option<PathBuf>,
+    /// The startContainer hooks' state JSON (status "created") with `"pid":0`,
+    /// which the init replaces with its own pid.
+    pub start_state: String,
 }
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -80,20 +83,19 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
     };
 
     let new_mount_ns = ns.clone_flags & libc::CLONE_NEWNS as u64 != 0;
-    let rootfs = if new_mount_ns {
-        Some(rootfs_plan(config, input, user_ns)?)
+    let (rootfs, chroot) = if new_mount_ns {
+        (Some(rootfs_plan(config, input, user_ns)?), None)
     } else {
-        None
+        let root = host_root(config, input)?;
+        (None, Some(cstring(&root.to_string_lossy(), "root.path")?))
     };
 
     let mut sysctls = Vec::new();
     if let Some(l) = linux {
         for (name, value) in l.sysctl.iter() {
             let what = format!("linux.sysctl[{name:?}]");
-            let rel = name.replace('.', "/");
-            if rel.split('/').any(|c| c == ".." || c.is_empty()) {
-                return Err(Error::Config(format!("{what}: invalid sysctl name")));
-            }
+            let rel = spec::names::sysctl_rel_path(name)
+                .ok_or_else(|| Error::Config(format!("{what}: invalid sysctl name")))?;
             sysctls.push(Sysctl {
                 name: name.to_string(),
                 rel_path: cstring(&rel, &what)?,
@@ -114,6 +116,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         ns,
         id_maps,
         rootfs,
+        chroot,
         sysctls,
         hostname: opt_cstr(&config.hostname, "hostname")?,
         domainname: opt_cstr(&config.domainname, "domainname")?,
@@ -128,7 +131,93 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
             Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
             None => None,
         },
+        start_hooks: match config.hooks.as_ref() {
+            Some(h) => h
+                .start_container
+                .iter()
+                .enumerate()
+                .map(|(i, h)| hook_plan(h, &format!("hooks.startContainer[{i}]")))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        },
+        start_state: split_state(&input.start_state),
     })
+}
+
+fn hook_plan(h: &spec::Hook<'_>, what: &str) -> Result<HookPlan> {
+    let path = cstring(&h.path, &format!("{what}.path"))?;
+    let argv = if h.args.is_empty() {
+        CStrArray::new([h.path.as_str()], &format!("{what}.path"))?
+    } else {
+        CStrArray::new(h.args.iter().map(|a| a.as_str()), &format!("{what}.args"))?
+    };
+    Ok(HookPlan {
+        trampoline_argv: PtrArray::with_head(&path, &argv),
+        envp: CStrArray::new(h.env.iter().map(|e| e.as_str()), &format!("{what}.env"))?,
+        argv,
+        path,
+        timeout: h
+            .timeout
+            .filter(|t| *t > 0)
+            .map(|t| t.min(i64::from(u32::MAX)) as u32),
+    })
+}
+
+/// The state JSON cut around the value of its first `"pid":` field.
+fn split_state(state: &str) -> (Vec<u8>, Vec<u8>) {
+    const PID: &str = "\"pid\":0";
+    match state.find(PID) {
+        Some(i) => {
+            let (head, tail) = state.split_at(i + PID.len() - 1);
+            (head.as_bytes().to_vec(), tail.as_bytes()[1..].to_vec())
+        }
+        None => (state.as_bytes().to_vec(), Vec::new()),
+    }
+}
+
+/// The host side of the sysctl rules (the config side is in `spec::validate`): a
+/// sysctl's namespace joined by path must not be the runtime's own (the host's),
+/// else the write changes the host (runc checks the network namespace; fastrun
+/// checks IPC and UTS too). Run before anything is created.
+pub fn check_sysctl_namespaces(config: &Config<'_>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(l) = config.linux.as_ref() else {
+        return Ok(());
+    };
+    for (name, _) in l.sysctl.iter() {
+        let Some(typ) = spec::names::sysctl_namespace(&spec::names::sysctl_dotted(name)) else {
+            continue;
+        };
+        let Some((i, ns)) = l
+            .namespaces
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.typ == typ && !n.path.is_empty())
+        else {
+            continue;
+        };
+        let own = match typ {
+            "network" => "/proc/self/ns/net",
+            "ipc" => "/proc/self/ns/ipc",
+            _ => "/proc/self/ns/uts",
+        };
+        let stat = |p: &str| {
+            std::fs::metadata(p).map_err(|e| {
+                Error::Config(format!(
+                    "linux.sysctl[{name:?}]: linux.namespaces[{i}].path: {p}: {e}"
+                ))
+            })
+        };
+        let (a, b) = (stat(own)?, stat(&ns.path)?);
+        if a.dev() == b.dev() && a.ino() == b.ino() {
+            return Err(Error::Config(format!(
+                "linux.sysctl[{name:?}]: linux.namespaces[{i}].path {:?} is the host's {typ} \
+                 namespace: the sysctl would change the host's",
+                ns.path.as_str()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn id_map(m: &[spec::IdMapping]) -> String {
@@ -209,7 +298,8 @@ fn resolve_in_bundle(bundle: &Path, p: &str) -> PathBuf {
     }
 }
 
-fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<RootfsPlan> {
+/// `root.path`, absolute and resolved on the host, checked to be a directory.
+fn host_root(config: &Config<'_>, input: &PlanInput) -> Result<PathBuf> {
     let root = config
         .root
         .as_ref()
@@ -223,6 +313,15 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             host_root.display()
         )));
     }
+    Ok(host_root)
+}
+
+fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<RootfsPlan> {
+    let root = config
+        .root
+        .as_ref()
+        .ok_or_else(|| Error::Config("root.path: required".into()))?;
+    let host_root = host_root(config, input)?;
     let linux = config.linux.as_ref();
     let prop = linux.map(|l| l.rootfs_propagation.as_str()).unwrap_or("");
     let root_propagation = if prop.is_empty() {
@@ -326,12 +425,65 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         masked,
         readonly_paths,
         no_pivot: input.no_pivot,
+        no_pivot_hide: if input.no_pivot {
+            full_proc_and_sysfs_outside(&host_root)?
+        } else {
+            Vec::new()
+        },
         idmaps,
         console: match config.process.as_ref() {
             Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
             _ => None,
         },
     })
+}
+
+/// Mount points of full (root of the file system) procfs and sysfs mounts that
+/// are not under `root`, from our mount table (the container's new mount
+/// namespace starts as a copy of it).
+fn full_proc_and_sysfs_outside(root: &Path) -> Result<Vec<CString>> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::path("read", Path::new("/proc/self/mountinfo"), e))?;
+    let mut out = Vec::new();
+    for line in table.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        let (Some(fs_root), Some(point), Some(fstype)) = (f.get(3), f.get(4), f.get(sep + 1))
+        else {
+            continue;
+        };
+        if *fs_root != "/" || !matches!(*fstype, "proc" | "sysfs") {
+            continue;
+        }
+        let point = unescape_mountinfo(point);
+        if Path::new(&point).starts_with(root) {
+            continue;
+        }
+        out.push(cstring(&point, "--no-pivot")?);
+    }
+    Ok(out)
+}
+
+/// A mountinfo field with its octal escapes (`\040` for a space) decoded.
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
@@ -629,8 +781,10 @@ pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan>
             .collect::<Result<Vec<_>>>()?
     };
 
+    // No `capabilities` means none at all (runc): every set empty, the bounding
+    // set included. `exec` fills the field from the container's own process first.
     let caps = match &p.capabilities {
-        None => None,
+        None => Some(crate::sys::caps::CapSets::default()),
         Some(c) => {
             let mask = |names: &[spec::Str<'_>], set: &str| -> Result<u64> {
                 let mut m = 0u64;

@@ -7,7 +7,7 @@ mod build;
 pub mod cstr;
 pub mod mount_options;
 
-pub use build::{build, process_plan, CgroupView, PlanInput};
+pub use build::{build, check_sysctl_namespaces, process_plan, CgroupView, PlanInput};
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 
 use std::ffi::CString;
@@ -22,6 +22,10 @@ pub struct Plan {
     /// uid/gid maps the parent writes for a new user namespace.
     pub id_maps: Option<IdMaps>,
     pub rootfs: Option<RootfsPlan>,
+    /// Without a mount namespace of its own (none, or one joined by path), the
+    /// init still never runs in the host's root: it chroots here (`root.path`)
+    /// once in its namespaces. None with a rootfs plan, and for exec.
+    pub chroot: Option<CString>,
     /// `linux.sysctl` as (path relative to /proc/sys, value).
     pub sysctls: Vec<Sysctl>,
     pub hostname: Option<CString>,
@@ -40,6 +44,25 @@ pub struct Plan {
     pub hooks_sync: bool,
     /// `linux.seccomp`, compiled.
     pub seccomp: Option<crate::seccomp::SeccompPlan>,
+    /// `hooks.startContainer`: run by the init itself after `start`, before the
+    /// user program, with the container's identity, cgroup and seccomp (runc).
+    pub start_hooks: Vec<HookPlan>,
+    /// The hooks' state JSON around the pid, which the init fills in (its own pid
+    /// as it sees it, as runc).
+    pub start_state: (Vec<u8>, Vec<u8>),
+}
+
+/// A hook the init runs (resolved in the container), precomputed.
+#[derive(Debug)]
+pub struct HookPlan {
+    pub path: CString,
+    /// `args` (argv[0] included), or just the path.
+    pub argv: CStrArray,
+    pub envp: CStrArray,
+    /// The exec trampoline's argv `[path, argv...]`.
+    pub trampoline_argv: PtrArray,
+    /// Seconds; None: no bound.
+    pub timeout: Option<u32>,
 }
 
 /// Namespaces to create and to join.
@@ -96,6 +119,10 @@ pub struct RootfsPlan {
     pub readonly_paths: Vec<InRootPath>,
     /// MS_MOVE + chroot instead of pivot_root.
     pub no_pivot: bool,
+    /// With `no_pivot`: the full procfs and sysfs mounts outside the root (from
+    /// the runtime's mount table), unmounted (or covered) before the chroot so
+    /// that a nested user namespace cannot mount a fresh procfs (runc's msMoveRoot).
+    pub no_pivot_hide: Vec<CString>,
     /// `/dev/console`, bound to the pty when the process has a terminal.
     pub console: Option<InRootPath>,
     /// User namespaces (by their maps) the parent prepares for idmapped mounts;
@@ -197,7 +224,8 @@ pub struct ProcessPlan {
     pub gid: u32,
     pub additional_gids: Vec<libc::gid_t>,
     pub umask: Option<libc::mode_t>,
-    /// None: leave capabilities as they are (all of root's).
+    /// None: leave capabilities as they are (all of root's). The plan builder always
+    /// sets them: an absent `process.capabilities` means every set empty.
     pub caps: Option<CapSets>,
     /// Highest capability number the kernel knows.
     pub last_cap: u32,

@@ -424,6 +424,7 @@ pub fn make_readonly(root: libc::c_int, p: &InRootPath) -> Result<(), StepError>
 pub fn switch_root(root: libc::c_int, plan: &RootfsPlan) -> SysResult<()> {
     fs::fchdir(root)?;
     if plan.no_pivot {
+        hide_full_proc_and_sysfs(plan)?;
         m::mount(Some(c"."), c"/", None, libc::MS_MOVE, None)?;
         fs::chroot(c".")?;
     } else {
@@ -434,6 +435,29 @@ pub fn switch_root(root: libc::c_int, plan: &RootfsPlan) -> SysResult<()> {
         m::umount2(c".", libc::MNT_DETACH)?;
     }
     fs::chdir(c"/")
+}
+
+/// Before a no-pivot chroot (runc's msMoveRoot): the kernel lets a nested user
+/// namespace mount a fresh procfs or sysfs while a full one stays anywhere in the
+/// mount namespace, and the host's stay under the chroot. Unmount each (its
+/// unmount kept from propagating), or cover it with a tmpfs where it is locked.
+fn hide_full_proc_and_sysfs(plan: &RootfsPlan) -> SysResult<()> {
+    for p in &plan.no_pivot_hide {
+        match m::mount(None, p, None, libc::MS_SLAVE | libc::MS_REC, None) {
+            Ok(()) => {}
+            // Gone with a parent unmounted before.
+            Err(Errno(libc::ENOENT)) => continue,
+            Err(e) => return Err(e),
+        }
+        match m::umount2(p, libc::MNT_DETACH) {
+            Ok(()) => {}
+            Err(Errno(libc::EINVAL)) | Err(Errno(libc::EPERM)) => {
+                m::mount(Some(c"tmpfs"), p, Some(c"tmpfs"), 0, None)?
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Make "/" read-only (the root mount only, as runc does).

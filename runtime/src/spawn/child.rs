@@ -5,7 +5,7 @@
 use std::ffi::CStr;
 
 use super::protocol::{Msg, Step, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
-use crate::plan::Plan;
+use crate::plan::{HookPlan, Plan};
 use crate::rootfs::{self, Fd, Op, StepError};
 use crate::sys::clone::exit_now;
 use crate::sys::{caps, fs, Errno};
@@ -193,6 +193,15 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     }
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
 
+    // CVE-2025-52881: without a mount namespace of our own, the /proc we would
+    // find after joining is shared with other containers, which can mount over
+    // its files. Open the runtime's /proc/sys now, before joining anything; the
+    // files below it still follow the namespaces we are in when we open them.
+    let host_sys = if plan.rootfs.is_none() && !plan.sysctls.is_empty() {
+        Some(open_proc_sys(libc::AT_FDCWD).map_err(fail(Step::Sysctl, 0))?)
+    } else {
+        None
+    };
     for (i, (flag, fd)) in fds.join.iter().enumerate() {
         // SAFETY: setns on an fd the parent opened for this purpose.
         fs_cvt(unsafe { libc::setns(*fd, *flag) }).map_err(fail(Step::SetNs, i))?;
@@ -259,8 +268,11 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
         }
         // Before readonlyPaths makes /proc/sys read-only (runc's order too).
-        for (i, s) in plan.sysctls.iter().enumerate() {
-            write_sysctl(root.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        if !plan.sysctls.is_empty() {
+            let sys = open_proc_sys(root.0).map_err(fail(Step::Sysctl, 0))?;
+            for (i, s) in plan.sysctls.iter().enumerate() {
+                write_sysctl(sys.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+            }
         }
         for (i, p) in rf.masked.iter().enumerate() {
             rootfs::mask(root.0, p, host_null.0).map_err(fail_op(Step::Mask, i))?;
@@ -285,13 +297,23 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
     }
 
-    if plan.rootfs.is_none() && p_terminal(plan) {
-        // exec: the joined mount namespace gave us the container's root.
-        setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
-    }
     if plan.rootfs.is_none() {
-        for (i, s) in plan.sysctls.iter().enumerate() {
-            write_sysctl(libc::AT_FDCWD, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+        // Sysctls through this namespace's /proc (those of the container's own
+        // network, IPC and UTS namespaces, the only ones allowed).
+        if let Some(sys) = &host_sys {
+            for (i, s) in plan.sysctls.iter().enumerate() {
+                write_sysctl(sys.0, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
+            }
+        }
+        drop(host_sys);
+        // No mount namespace of our own: never the host's root, root.path (runc).
+        if let Some(root) = &plan.chroot {
+            fs::chroot(root).map_err(fail(Step::Chroot, 0))?;
+            fs::chdir(c"/").map_err(fail(Step::Chroot, 0))?;
+        }
+        if p_terminal(plan) {
+            // exec: the joined mount namespace gave us the container's root.
+            setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
         }
     }
     if let Some(h) = &plan.hostname {
@@ -374,6 +396,24 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
 
     if !fds.signals_default {
         reset_signals();
+    }
+    // startContainer hooks (runc's place for them): now, from the container's
+    // context (identity, cgroup, seccomp, namespaces), nothing of the runtime's open.
+    for (i, h) in plan.start_hooks.iter().enumerate() {
+        let mut out = HookOutput {
+            buf: [0; HOOK_OUTPUT],
+            len: 0,
+        };
+        if let Err((status, errno)) = run_hook(plan, h, fds.trampoline, &mut out) {
+            report_hook(i, h, status, errno, &out);
+            return Err(Fail {
+                step: Step::StartHook,
+                index: i as u32,
+                op: Op::None,
+                arg: status,
+                errno,
+            });
+        }
     }
     if fds.trampoline >= 0 {
         // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
@@ -603,10 +643,9 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-/// Write `value` to /proc/sys/`rel` of the root `root` (the container's root fd
-/// before the switch, or AT_FDCWD without a rootfs).
-fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
-    // Through the container's fresh /proc, checked to be a real procfs.
+/// `/proc/sys` of the root `root` (the container's root fd before the switch,
+/// or AT_FDCWD: the runtime's own), checked to be a real procfs.
+fn open_proc_sys(root: libc::c_int) -> Result<Fd, Errno> {
     let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
     let sys = Fd(if root == libc::AT_FDCWD {
         fs::openat(root, c"/proc/sys", flags, 0)?
@@ -622,13 +661,23 @@ fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno
     if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }
+    Ok(sys)
+}
+
+/// Write `value` to `rel` below the checked `/proc/sys` fd `sys`: never through
+/// a symlink nor across a mount point (CVE-2025-52881: a file mounted over the
+/// sysctl, from a namespace shared with a container), and checked to be procfs.
+fn write_sysctl(sys: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
     let fd = Fd(fs::openat2(
-        sys.0,
+        sys,
         rel,
         libc::O_WRONLY | libc::O_CLOEXEC,
         0,
-        fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
+        fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS | fs::RESOLVE_NO_XDEV,
     )?);
+    if fs::fstatfs_magic(fd.0)? != PROC_SUPER_MAGIC {
+        return Err(Errno(libc::EXDEV));
+    }
     fs::write_all(fd.0, value.to_bytes())
 }
 
@@ -741,4 +790,226 @@ fn reset_signals() {
             }
         }
     }
+}
+
+/// The most of a failed hook's output kept for its message.
+const HOOK_OUTPUT: usize = 1024;
+
+/// What a hook wrote (stdout and stderr), truncated.
+struct HookOutput {
+    buf: [u8; HOOK_OUTPUT],
+    len: usize,
+}
+
+/// `run_hook`'s status for a hook that timed out, or that could not be started.
+pub const HOOK_TIMED_OUT: u32 = u32::MAX;
+pub const HOOK_NOT_STARTED: u32 = u32::MAX - 1;
+
+/// Run one hook as a child of the init and wait for it (bounded by its timeout):
+/// the state JSON on its stdin, its stdout and stderr collected. Err: (exit code,
+/// 128+signal, [`HOOK_TIMED_OUT`] or [`HOOK_NOT_STARTED`]; errno).
+fn run_hook(
+    plan: &Plan,
+    h: &HookPlan,
+    trampoline: libc::c_int,
+    out: &mut HookOutput,
+) -> Result<(), (u32, Errno)> {
+    let not_started = |e: Errno| (HOOK_NOT_STARTED, e);
+    let (in_r, in_w) = pipe().map_err(not_started)?;
+    let (out_r, out_w) = pipe().map_err(not_started)?;
+    // A hook that exits without reading its stdin must not kill us with SIGPIPE.
+    // SAFETY: signal() with SIG_IGN; restored to the default below.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let side = crate::sys::clone::fork_legacy(0);
+    let cloned = match side {
+        Err(e) => {
+            // SAFETY: back to the default disposition.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+            return Err(not_started(e));
+        }
+        Ok(crate::sys::clone::Side::Child) => hook_child(h, trampoline, in_r.0, out_w.0),
+        Ok(crate::sys::clone::Side::Parent(c)) => c,
+    };
+    let pidfd = Fd(cloned.pidfd);
+    drop(in_r);
+    drop(out_w);
+    // The state, with our pid as we see it; non-blocking, errors ignored (a hook
+    // need not read it).
+    // SAFETY: fcntl on our pipe end; getpid cannot fail.
+    let pid = unsafe {
+        libc::fcntl(in_w.0, libc::F_SETFL, libc::O_NONBLOCK);
+        libc::getpid()
+    };
+    let mut digits = [0u8; 12];
+    let _ = fs::write_all(in_w.0, &plan.start_state.0)
+        .and_then(|()| fs::write_all(in_w.0, decimal(pid as u32, &mut digits)))
+        .and_then(|()| fs::write_all(in_w.0, &plan.start_state.1));
+    drop(in_w);
+    // SAFETY: back to the default disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+
+    let deadline = h.timeout.map(|t| monotonic_ms() + u64::from(t) * 1000);
+    let mut out_open = true;
+    loop {
+        let wait = match deadline {
+            Some(d) => d.saturating_sub(monotonic_ms()).min(i32::MAX as u64) as libc::c_int,
+            None => -1,
+        };
+        let mut pfd = [
+            libc::pollfd {
+                fd: pidfd.0,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if out_open { out_r.0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: two valid pollfds.
+        let n = unsafe { libc::poll(pfd.as_mut_ptr(), 2, wait) };
+        if n < 0 {
+            if Errno::last() == Errno(libc::EINTR) {
+                continue;
+            }
+            return Err((HOOK_NOT_STARTED, Errno::last()));
+        }
+        if n == 0 {
+            // Timed out: kill it and what it started (its own process group).
+            // SAFETY: kill(2) of the hook's process group.
+            unsafe { libc::kill(-cloned.pid, libc::SIGKILL) };
+            let _ = crate::sys::pidfd::send_signal(pidfd.0, libc::SIGKILL);
+            let _ = crate::sys::pidfd::wait(pidfd.0);
+            return Err((HOOK_TIMED_OUT, Errno(libc::ETIMEDOUT)));
+        }
+        if out_open && pfd[1].revents != 0 {
+            out_open = read_output(out_r.0, out);
+        }
+        if pfd[0].revents != 0 {
+            break;
+        }
+    }
+    let status = crate::sys::pidfd::wait(pidfd.0).map_err(|e| (HOOK_NOT_STARTED, e))?;
+    if out_open {
+        // What is left, without waiting for a descendant that holds the pipe.
+        // SAFETY: fcntl on our pipe end.
+        unsafe { libc::fcntl(out_r.0, libc::F_SETFL, libc::O_NONBLOCK) };
+        while read_output(out_r.0, out) {}
+    }
+    match crate::sys::pidfd::exit_code(status) {
+        0 => Ok(()),
+        code => Err((code as u32, Errno(0))),
+    }
+}
+
+/// Read what is there into `out` (the first bytes are kept, the rest dropped);
+/// false at EOF or an error.
+fn read_output(fd: libc::c_int, out: &mut HookOutput) -> bool {
+    let mut chunk = [0u8; 512];
+    match fs::read(fd, &mut chunk) {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            let take = n.min(HOOK_OUTPUT - out.len);
+            out.buf[out.len..out.len + take].copy_from_slice(&chunk[..take]);
+            out.len += take;
+            true
+        }
+    }
+}
+
+/// The hook's side of the fork: stdio from the pipes, its own process group,
+/// every other fd closed at exec, then the hook (through the trampoline when
+/// there is one, so that it never execs from a copy of the runtime).
+fn hook_child(h: &HookPlan, trampoline: libc::c_int, stdin: libc::c_int, out: libc::c_int) -> ! {
+    // SAFETY: dup2/setpgid/signal on our own fds and process; the arrays are
+    // NULL-terminated and outlive the exec calls.
+    unsafe {
+        if libc::dup2(stdin, 0) < 0 || libc::dup2(out, 1) < 0 || libc::dup2(out, 2) < 0 {
+            exit_now(127);
+        }
+        libc::setpgid(0, 0);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Only stdio crosses the exec: not the preserved fds (the user program's).
+        let _ = fs::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        if trampoline >= 0 {
+            libc::syscall(
+                libc::SYS_execveat,
+                trampoline,
+                c"".as_ptr(),
+                h.trampoline_argv.as_ptr(),
+                h.envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            );
+        } else {
+            libc::execve(h.path.as_ptr(), h.argv.as_ptr(), h.envp.as_ptr());
+        }
+    }
+    exit_now(127)
+}
+
+/// The failure on our stderr (the container's), as runc's init reports it:
+/// `error running hook #N: hooks.startContainer[N] (PATH): exit status S, output: ...`.
+fn report_hook(i: usize, h: &HookPlan, status: u32, errno: Errno, out: &HookOutput) {
+    let mut n = [0u8; 12];
+    let w = |b: &[u8]| {
+        let _ = fs::write_all(2, b);
+    };
+    w(b"error running hook #");
+    w(decimal(i as u32, &mut n));
+    w(b": hooks.startContainer[");
+    w(decimal(i as u32, &mut n));
+    w(b"] (");
+    w(h.path.to_bytes());
+    w(b"): ");
+    match status {
+        HOOK_TIMED_OUT => {
+            w(b"timed out after ");
+            w(decimal(h.timeout.unwrap_or(0), &mut n));
+            w(b"s");
+        }
+        HOOK_NOT_STARTED => {
+            w(b"could not start it: errno ");
+            w(decimal(errno.0 as u32, &mut n));
+        }
+        s => {
+            w(b"exit status ");
+            w(decimal(s, &mut n));
+        }
+    }
+    w(b", output: ");
+    w(&out.buf[..out.len]);
+    w(b"\n");
+}
+
+/// `v` in decimal, in `buf`.
+fn decimal(mut v: u32, buf: &mut [u8; 12]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// CLOCK_MONOTONIC in milliseconds.
+fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// A close-on-exec pipe (read end, write end).
+fn pipe() -> Result<(Fd, Fd), Errno> {
+    let mut p = [-1 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two fds.
+    fs_cvt(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((Fd(p[0]), Fd(p[1])))
 }

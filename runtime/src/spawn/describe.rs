@@ -178,6 +178,14 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::SeccompNotify => {
             format!("linux.seccomp.listenerPath: pass the notify fd to the runtime: {errno}")
         }
+        Step::Chroot => format!(
+            "root.path {:?}: chroot (no mount namespace of the container's own): {errno}",
+            plan.chroot
+                .as_ref()
+                .map(|c| c.to_string_lossy())
+                .unwrap_or_default()
+        ),
+        Step::StartHook => format!("hooks.startContainer[{i}]: {errno}"),
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };
     Error::Init {

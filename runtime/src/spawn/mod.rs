@@ -111,6 +111,8 @@ pub struct Init {
     pub seccomp_notify: Option<OwnedFd>,
     /// argv[0] of the process, for the message of an exec that fails after commit.
     arg0: String,
+    /// The startContainer hooks' paths, for the message of one that fails.
+    hook_paths: Vec<String>,
 }
 
 impl Init {
@@ -134,6 +136,18 @@ impl Init {
             // with unread data resets the connection. Gone either way; its exit
             // status tells the rest.
             Err(Errno(libc::ECONNRESET)) => Ok(()),
+            Ok(Some(m)) if m.kind == MSG_ERROR && m.step == protocol::Step::StartHook as u32 => {
+                let i = m.index as usize;
+                let why = match m.arg {
+                    child::HOOK_TIMED_OUT => "timed out".to_string(),
+                    child::HOOK_NOT_STARTED => format!("could not start it: {}", Errno(m.errno)),
+                    code => format!("exit status {code}"),
+                };
+                Err(Error::Hook(format!(
+                    "hooks.startContainer[{i}] ({}): {why} (its output is on the container's stderr)",
+                    self.hook_paths.get(i).map_or("", |p| p.as_str())
+                )))
+            }
             Ok(Some(m)) if m.kind == MSG_ERROR => {
                 let errno = Errno(m.errno);
                 Err(Error::Init {
@@ -336,6 +350,11 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             .first()
             .map(|a| a.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        hook_paths: plan
+            .start_hooks
+            .iter()
+            .map(|h| h.path.to_string_lossy().into_owned())
+            .collect(),
     };
 
     if let Err(e) = prepare_child(plan, &init, io.after_clone) {

@@ -45,13 +45,15 @@ pub enum Step {
     UserNsRoot = 36,
     Seccomp = 37,
     SeccompNotify = 38,
+    Chroot = 39,
+    StartHook = 40,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 38] = [
+        const ALL: [Step; 40] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -90,6 +92,8 @@ impl Step {
             UserNsRoot,
             Seccomp,
             SeccompNotify,
+            Chroot,
+            StartHook,
         ];
         ALL.iter()
             .copied()

@@ -20,6 +20,64 @@ pub fn namespace_flag(name: &str) -> Option<libc::c_int> {
     NAMESPACES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
+/// IPC sysctls (besides `fs.mqueue.*`), namespaced by the IPC namespace (runc's list).
+const IPC_SYSCTLS: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// A `linux.sysctl` name as runc reads it: dots separate its parts, unless its
+/// first separator is a slash (`net/ipv4/conf/eth0.100/rp_filter`), in which case
+/// slashes separate and a dot belongs to a part (it becomes `/` in the dotted form).
+pub fn sysctl_dotted(name: &str) -> String {
+    match name.find(['.', '/']) {
+        Some(i) if name.as_bytes()[i] == b'/' => name
+            .chars()
+            .map(|c| match c {
+                '.' => '/',
+                '/' => '.',
+                c => c,
+            })
+            .collect(),
+        _ => name.to_string(),
+    }
+}
+
+/// The file of a sysctl, relative to `/proc/sys`; None when a part is empty,
+/// `.` or `..` (the name would not stay the sysctl it says it is).
+pub fn sysctl_rel_path(name: &str) -> Option<String> {
+    let slashed = match name.find(['.', '/']) {
+        Some(i) if name.as_bytes()[i] == b'/' => name.to_string(),
+        _ => name.replace('.', "/"),
+    };
+    let bad = slashed
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..");
+    (!bad).then_some(slashed)
+}
+
+/// The namespace (`linux.namespaces[].type`) that makes a sysctl (dotted form)
+/// the container's own rather than the host's, by runc's rules: IPC sysctls the
+/// IPC namespace, `net.*` the network namespace, `kernel.domainname` the UTS
+/// namespace; None for everything else (host-wide: refused).
+pub fn sysctl_namespace(dotted: &str) -> Option<&'static str> {
+    if IPC_SYSCTLS.contains(&dotted) || dotted.starts_with("fs.mqueue.") {
+        Some("ipc")
+    } else if dotted.starts_with("net.") {
+        Some("network")
+    } else if dotted == "kernel.domainname" {
+        Some("uts")
+    } else {
+        None
+    }
+}
+
 /// Every capability the kernel knows, indexed by number (0 to 40).
 pub const CAPABILITIES: [&str; 41] = [
     "CAP_CHOWN",

@@ -6,6 +6,9 @@ use super::{cvt, cvt_long, retry, SysResult};
 
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
 
 /// `openat2(dirfd, path, {flags, mode, resolve})`.
 pub fn openat2(

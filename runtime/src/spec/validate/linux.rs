@@ -3,8 +3,8 @@
 use super::{absolute, err, id_mappings, known, no_nul, resources, seccomp, Result};
 use crate::spec::linux::Linux;
 use crate::spec::names::{
-    namespace_flag, MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, PERSONALITY_DOMAINS,
-    ROOTFS_PROPAGATIONS, TIME_CLOCKS,
+    namespace_flag, sysctl_dotted, sysctl_namespace, sysctl_rel_path, MEMORY_POLICY_FLAGS,
+    MEMORY_POLICY_MODES, PERSONALITY_DOMAINS, ROOTFS_PROPAGATIONS, TIME_CLOCKS,
 };
 
 pub(super) fn linux(l: &Linux<'_>) -> Result {
@@ -103,10 +103,7 @@ pub(super) fn linux(l: &Linux<'_>) -> Result {
         seccomp::seccomp(s)?;
     }
     for (name, _) in l.sysctl.iter() {
-        if name.is_empty() {
-            return Err(err("linux.sysctl", "a name is empty"));
-        }
-        no_nul(name, || format!("linux.sysctl.{name}"))?;
+        sysctl(l, name)?;
     }
     for (field, paths) in [
         ("maskedPaths", &l.masked_paths),
@@ -114,6 +111,13 @@ pub(super) fn linux(l: &Linux<'_>) -> Result {
     ] {
         for (i, p) in paths.iter().enumerate() {
             absolute(p, || format!("linux.{field}[{i}]"))?;
+        }
+        // runc: masks would have to be made in the host's mount namespace.
+        if !paths.is_empty() && l.namespace("mount").is_none() {
+            return Err(err(
+                format!("linux.{field}"),
+                "unable to restrict paths without a mount namespace of the container's own",
+            ));
         }
     }
     if let Some(p) = &l.personality {
@@ -168,6 +172,41 @@ pub(super) fn linux(l: &Linux<'_>) -> Result {
     Ok(())
 }
 
+/// A sysctl is written only into a namespace of the container's own (runc's
+/// rules); host-wide ones are refused. Whether a joined namespace (by path) is
+/// the host's own is checked at create (`plan::check_sysctl_namespaces`).
+fn sysctl(l: &Linux<'_>, name: &str) -> Result {
+    if name.is_empty() {
+        return Err(err("linux.sysctl", "a name is empty"));
+    }
+    let at = || format!("linux.sysctl[{name:?}]");
+    no_nul(name, at)?;
+    if sysctl_rel_path(name).is_none() {
+        return Err(err(at(), "invalid name: an empty, \".\" or \"..\" part"));
+    }
+    let dotted = sysctl_dotted(name);
+    if dotted == "kernel.hostname" {
+        return Err(err(
+            at(),
+            "not allowed: it conflicts with the \"hostname\" field (set that instead)",
+        ));
+    }
+    match sysctl_namespace(&dotted) {
+        None => Err(err(
+            at(),
+            "not in a namespace of the container's own: it would change the host",
+        )),
+        Some(ns) if l.namespace(ns).is_none() => Err(err(
+            at(),
+            format!(
+                "needs a {ns} namespace of the container's own (linux.namespaces): \
+                 without one it would change the host's"
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 fn namespaces(l: &Linux<'_>) -> Result {
     for (i, ns) in l.namespaces.iter().enumerate() {
         if namespace_flag(&ns.typ).is_none() {
@@ -191,7 +230,7 @@ fn namespaces(l: &Linux<'_>) -> Result {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{invalid, s};
+    use super::super::tests::{base, invalid, s};
     use crate::spec::{
         Config, Device, IdMapping, IntelRdt, Linux, MemoryPolicy, Namespace, NetDevice,
         Personality, TimeOffset,
@@ -368,6 +407,63 @@ mod tests {
             invalid(|c| l(c).sysctl.push("", s("1"))),
             "linux.sysctl: a name is empty"
         );
+    }
+
+    #[test]
+    fn sysctls_only_in_the_containers_own_namespaces() {
+        let set = |c: &mut Config<'static>, name: &'static str| l(c).sysctl.push(name, s("1"));
+        let drop_ns = |c: &mut Config<'static>, t: &str| {
+            l(c).namespaces.retain(|n| n.typ != t);
+            c.hostname = s("");
+        };
+        // The base config has pid, network, ipc, uts and mount namespaces.
+        for ok in [
+            "net.ipv4.ip_forward",
+            "net.ipv4.ping_group_range",
+            "net/ipv4/conf/eth0.100/rp_filter",
+            "kernel.msgmax",
+            "kernel.shm_rmid_forced",
+            "fs.mqueue.queues_max",
+            "kernel.domainname",
+        ] {
+            let mut c = base();
+            set(&mut c, ok);
+            c.validate().unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (name, why) in [
+            (
+                "kernel.core_pattern",
+                "not in a namespace of the container's own",
+            ),
+            (
+                "kernel/core_pattern",
+                "not in a namespace of the container's own",
+            ),
+            (
+                "vm.drop_caches",
+                "not in a namespace of the container's own",
+            ),
+            ("kernel.hostname", "conflicts with the \"hostname\" field"),
+            ("net.ipv4..ip_forward", "invalid name"),
+            ("net/../kernel/core_pattern", "invalid name"),
+            ("net.ipv4.ip_forward.", "invalid name"),
+        ] {
+            let e = invalid(|c| set(c, name));
+            assert!(e.starts_with(&format!("linux.sysctl[{name:?}]: ")), "{e}");
+            assert!(e.contains(why), "{name}: {e}");
+        }
+        for (name, ns) in [
+            ("net.ipv4.ip_forward", "network"),
+            ("kernel.msgmax", "ipc"),
+            ("fs.mqueue.queues_max", "ipc"),
+            ("kernel.domainname", "uts"),
+        ] {
+            let e = invalid(|c| {
+                set(c, name);
+                drop_ns(c, ns);
+            });
+            assert!(e.contains(&format!("needs a {ns} namespace")), "{e}");
+        }
     }
 
     #[test]

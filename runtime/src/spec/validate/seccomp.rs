@@ -40,6 +40,26 @@ pub(super) fn seccomp(s: &Seccomp<'_>) -> Result {
             "given without listenerPath",
         ));
     }
+    // Before libseccomp sees it (100 000 rules keep it on the CPU for minutes):
+    // every rule libseccomp keeps (its action is not the default's) costs at least
+    // one instruction per name and argument, and a kernel filter holds at most
+    // MAX_INSNS. The compiled size is checked again after compiling.
+    let cost: usize = s
+        .syscalls
+        .iter()
+        .filter(|sc| sc.action != s.default_action || sc.errno_ret != s.default_errno_ret)
+        .map(|sc| sc.names.len().saturating_mul(sc.args.len().max(1)))
+        .fold(0, usize::saturating_add);
+    if cost > crate::sys::seccomp::MAX_INSNS {
+        return Err(err(
+            format!("{AT}.syscalls"),
+            format!(
+                "{cost} rules (syscall names by arguments), more than a kernel filter can hold \
+                 ({} instructions): the profile cannot be loaded",
+                crate::sys::seccomp::MAX_INSNS
+            ),
+        ));
+    }
     for (i, sc) in s.syscalls.iter().enumerate() {
         let at = |field: &str| format!("{AT}.syscalls[{i}].{field}");
         if sc.names.is_empty() {
@@ -104,6 +124,37 @@ mod tests {
         let mut c = super::super::tests::base();
         sec(&mut c).architectures = vec![s("SCMP_ARCH_X86_64")];
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn rule_count_is_bounded_before_compiling() {
+        let arg = |v| SeccompArg {
+            index: 0,
+            value: v,
+            op: s("SCMP_CMP_EQ"),
+            ..SeccompArg::default()
+        };
+        let rule = |action: &'static str, n: u64| Syscall {
+            names: vec![s("personality")],
+            action: s(action),
+            args: (0..n).map(arg).collect(),
+            ..Syscall::default()
+        };
+        let e = invalid(|c| {
+            sec(c).syscalls = (0..4097).map(|_| rule("SCMP_ACT_ALLOW", 1)).collect();
+        });
+        assert!(e.starts_with("linux.seccomp.syscalls: 4097 rules"), "{e}");
+        // Rules with the default action cost nothing (libseccomp drops them).
+        let mut c = super::super::tests::base();
+        sec(&mut c).syscalls = (0..5000).map(|_| rule("SCMP_ACT_ERRNO", 1)).collect();
+        c.validate().unwrap();
+        // Names by arguments.
+        let e = invalid(|c| {
+            let mut r = rule("SCMP_ACT_ALLOW", 5);
+            r.names = (0..1000).map(|_| s("personality")).collect();
+            sec(c).syscalls = vec![r];
+        });
+        assert!(e.starts_with("linux.seccomp.syscalls: 5000 rules"), "{e}");
     }
 
     #[test]
