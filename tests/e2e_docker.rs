@@ -70,9 +70,8 @@ fn docker_run_exit_codes_logs_stop_wait_events_cp() {
         wait_for("the logs", Duration::from_secs(20), || {
             d.docker(&["logs", &name]).stdout.contains("ready")
         });
-        let t = Instant::now();
+        // Exit status 0, not 137: the trap ended it, not the SIGKILL after 10 s.
         d.docker(&["stop", &name]).assert_success();
-        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
         assert_eq!(d.inspect(&name, "{{.State.ExitCode}}"), "0");
         assert_eq!(d.docker(&["logs", &name]).stdout, "ready\ngot-term\n");
 
@@ -320,9 +319,7 @@ fn docker_pause_signals_restart_init() {
             d.docker(&["logs", &u]).stdout.contains("got-usr1")
         });
         assert_eq!(d.inspect(&u, "{{.State.Running}}"), "true");
-        let t = Instant::now();
         d.docker(&["stop", &u]).assert_success();
-        assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
         assert_eq!(d.inspect(&u, "{{.State.ExitCode}}"), "0");
         assert!(d.docker(&["logs", &u]).stdout.ends_with("stop-usr2\n"));
         d.docker(&["rm", &u]).assert_success();
