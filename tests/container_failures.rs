@@ -124,10 +124,19 @@ fn binary_not_in_the_container() {
     );
 }
 
+/// Worded as runc does (Go's lower-case errno text): dockerd maps a start error
+/// naming the command with "no such file or directory" to exit status 127 and one
+/// with "permission denied" to 126 (case-sensitive), anything else to 125.
 #[test]
 fn absolute_binary_not_in_the_container() {
     let b = Bundle::new("nobinabs").args(&["/bin/nosuch"]);
-    assert_fails(&b, &["exec: \"/bin/nosuch\"", "No such file or directory"]);
+    assert_fails(&b, &["exec: \"/bin/nosuch\": no such file or directory"]);
+}
+
+#[test]
+fn binary_not_executable() {
+    let b = Bundle::new("noexec").args(&["/etc/passwd"]);
+    assert_fails(&b, &["exec: \"/etc/passwd\": permission denied"]);
 }
 
 #[test]

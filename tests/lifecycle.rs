@@ -90,7 +90,7 @@ fn run_reports_an_exec_the_kernel_refuses() {
     let o = c.run();
     assert_eq!(o.status, Some(1), "{o}");
     assert!(
-        o.stderr.contains("exec: \"echo\": Argument list too long"),
+        o.stderr.contains("exec: \"echo\": argument list too long"),
         "{o}"
     );
     drop(c);

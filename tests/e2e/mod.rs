@@ -17,6 +17,8 @@
 
 #![allow(dead_code)]
 
+pub mod buildah;
+pub mod docker;
 pub mod scenarios;
 
 /// `scenario_tests!(route; name, ...)`: one `#[test] fn name()` per scenario of
@@ -53,7 +55,21 @@ pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 pub const CRI_NS: &str = "k8s.io";
 
 /// Applets the e2e tests need beyond the harness's rootfs.
-const EXTRA_APPLETS: &[&str] = &["tty", "top", "nproc", "tr"];
+const EXTRA_APPLETS: &[&str] = &["tty", "top", "nproc", "tr", "stty", "seq", "chown"];
+
+/// The rootfs of the test images (with [`EXTRA_APPLETS`]) in `dir`.
+pub fn build_e2e_rootfs(rootfs: &Path) -> Result<(), String> {
+    build_rootfs(rootfs).map_err(|e| format!("rootfs: {e}"))?;
+    for a in EXTRA_APPLETS {
+        match std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(format!("applet {a}: {e}"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
 
 /// Run `prog args...` with [`CMD_TIMEOUT`].
 pub fn cmd<S: AsRef<std::ffi::OsStr>>(prog: &str, args: &[S]) -> Output {
@@ -264,15 +280,7 @@ fn build_images(dir: &Path) -> Result<(), String> {
         &["unpack", "--image", &img, unpacked.to_str().unwrap()],
     ))?;
     let rootfs = unpacked.join("rootfs");
-    build_rootfs(&rootfs).map_err(|e| format!("rootfs: {e}"))?;
-    for a in EXTRA_APPLETS {
-        match std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                return Err(format!("applet {a}: {e}"))
-            }
-            _ => {}
-        }
-    }
+    build_e2e_rootfs(&rootfs)?;
     ok(cmd(
         "umoci",
         &["repack", "--image", &img, unpacked.to_str().unwrap()],
@@ -342,6 +350,8 @@ pub struct Containerd {
     /// Run containers with fastrun's own shim (`io.containerd.fastrun.v2`) instead
     /// of runc's shim with fastrun as its `BinaryName`.
     shim: bool,
+    /// More namespaces to clean up (`moby` under dockerd), see [`Containerd::start_bare`].
+    extra_ns: Vec<String>,
     /// (namespace, container id) of the containers started through [`Containerd::run`].
     ids: Mutex<Vec<(String, String)>>,
     /// More state roots (`<root>/<namespace>`) to clean up, see [`Containerd::add_root`].
@@ -362,7 +372,18 @@ impl Containerd {
         Self::start_with(cri, true)
     }
 
+    /// A containerd without the CRI plugin and without images, for a client that
+    /// uses its own namespace (dockerd: `moby`), cleaned up too; its tasks' fastrun
+    /// state lives under `<root>/<namespace>` of each root given to [`Containerd::add_root`].
+    pub fn start_bare(namespace: &str) -> Containerd {
+        Self::start_full(false, false, Some(namespace))
+    }
+
     fn start_with(cri: bool, shim: bool) -> Containerd {
+        Self::start_full(cri, shim, None)
+    }
+
+    fn start_full(cri: bool, shim: bool, bare: Option<&str>) -> Containerd {
         let dir = TempDir::new("fastrun-e2e-ctd-");
         let ns = unique("fte2e");
         let mut c = Containerd {
@@ -371,6 +392,7 @@ impl Containerd {
             ns,
             cri,
             shim,
+            extra_ns: bare.map(String::from).into_iter().collect(),
             ids: Mutex::new(Vec::new()),
             roots: Mutex::new(Vec::new()),
         };
@@ -416,6 +438,9 @@ impl Containerd {
                 c.log()
             );
             std::thread::sleep(Duration::from_millis(50));
+        }
+        if bare.is_some() {
+            return c;
         }
         let imgs = images();
         c.import(&c.ns.clone(), &imgs.busybox);
@@ -692,6 +717,7 @@ state = "{d}/state"
 
     fn namespaces(&self) -> Vec<String> {
         let mut v = vec![self.ns.clone()];
+        v.extend(self.extra_ns.iter().cloned());
         if self.cri {
             v.push(CRI_NS.into());
         }

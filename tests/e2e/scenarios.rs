@@ -81,14 +81,14 @@ impl Route {
     fn assert_bad_command_error(self, o: &Output) {
         if self.shim {
             assert!(
-                o.stderr.contains("/nonexistent") && o.stderr.contains("No such file or directory"),
+                o.stderr.contains("/nonexistent") && o.stderr.contains("no such file or directory"),
                 "fastrun's message should reach the user: {o}"
             );
         } else {
             assert!(
                 o.stderr.contains("OCI runtime create failed")
                     && o.stderr.contains("exec: \"/nonexistent\"")
-                    && o.stderr.contains("No such file or directory"),
+                    && o.stderr.contains("no such file or directory"),
                 "fastrun's message should reach the user: {o}"
             );
         }

@@ -7,6 +7,14 @@ use crate::plan::{MountKind, Plan};
 use crate::rootfs::Op;
 use crate::sys::Errno;
 
+/// `exec: "ARG0": <errno>` worded as runc does, Go's lower-case errno text:
+/// dockerd turns a start error that names the command and says "no such file or
+/// directory" into exit status 127 and one that says "permission denied" into 126
+/// (case-sensitive matches; anything else is 125).
+pub fn exec_message(arg0: &str, errno: Errno) -> String {
+    format!("exec: {arg0:?}: {}", errno.go_text())
+}
+
 /// The error for a failure the child reported.
 pub fn child_error(plan: &Plan, m: &Msg) -> Error {
     let errno = Errno(m.errno);
@@ -152,7 +160,7 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
                 .map(|a| a.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if arg0.contains('/') || errno != Errno(libc::ENOENT) {
-                format!("exec: {arg0:?}: {errno}")
+                exec_message(&arg0, errno)
             } else {
                 format!("exec: {arg0:?}: executable file not found in $PATH")
             }

@@ -151,7 +151,7 @@ impl Init {
             Ok(Some(m)) if m.kind == MSG_ERROR => {
                 let errno = Errno(m.errno);
                 Err(Error::Init {
-                    message: format!("exec: {:?}: {errno}", self.arg0),
+                    message: describe::exec_message(&self.arg0, errno),
                     errno: m.errno,
                 })
             }

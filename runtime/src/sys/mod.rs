@@ -34,6 +34,20 @@ impl Errno {
     pub fn into_io(self) -> std::io::Error {
         std::io::Error::from_raw_os_error(self.0)
     }
+
+    /// The error's text as Go (runc) words it: strerror with a lower-case first
+    /// letter, no "(os error N)" (`no such file or directory`).
+    pub fn go_text(self) -> String {
+        let s = self.into_io().to_string();
+        let s = s
+            .strip_suffix(&format!(" (os error {})", self.0))
+            .unwrap_or(&s);
+        let mut c = s.chars();
+        match c.next() {
+            Some(f) => f.to_lowercase().chain(c).collect(),
+            None => String::new(),
+        }
+    }
 }
 
 impl fmt::Debug for Errno {
