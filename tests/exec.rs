@@ -209,7 +209,7 @@ fn exec_refuses_stopped_containers_and_missing_binaries() {
     let bundle = sleeper("exec-refuse");
     let c = running(&root, &bundle);
     let o = root.fastrun(&["exec", c.id(), "nosuchbinary"]);
-    assert_eq!(o.status, Some(1), "{o}");
+    assert_eq!(o.status, Some(255), "{o}");
     assert!(
         o.stderr
             .contains("exec: \"nosuchbinary\": executable file not found in $PATH"),
@@ -218,8 +218,65 @@ fn exec_refuses_stopped_containers_and_missing_binaries() {
     c.kill("KILL").assert_success();
     c.wait_status("stopped", T);
     let o = root.fastrun(&["exec", c.id(), "true"]);
-    assert_eq!(o.status, Some(1), "{o}");
+    assert_eq!(o.status, Some(255), "{o}");
     assert!(o.stderr.contains("stopped"), "{o}");
     let o = root.fastrun(&["exec", "no-such-container", "true"]);
     assert!(o.stderr.contains("does not exist"), "{o}");
+}
+
+/// The exit statuses of `exec`'s own failures, in a running container `id`
+/// (paused in between), and of a usage error.
+fn exec_failure_statuses(rt: &dyn Fn(&[&str]) -> Output, id: &str) -> Vec<(String, Option<i32>)> {
+    let mut got = Vec::new();
+    let mut note = |what: &str, o: Output| got.push((what.to_string(), o.status));
+    note(
+        "pid-file in a missing directory",
+        rt(&["exec", "--pid-file", "/nonexistent-dir/x.pid", id, "true"]),
+    );
+    note("missing binary", rt(&["exec", id, "nosuchbinary"]));
+    note("no command", rt(&["exec", id]));
+    note(
+        "no such container",
+        rt(&["exec", "no-such-container", "true"]),
+    );
+    rt(&["pause", id]).assert_success();
+    note("paused", rt(&["exec", id, "true"]));
+    rt(&["resume", id]).assert_success();
+    note(
+        "process's own status",
+        rt(&["exec", id, "sh", "-c", "exit 3"]),
+    );
+    note("unknown flag", rt(&["exec", "--bogus", id, "true"]));
+    got
+}
+
+#[test]
+fn exec_failures_exit_255_as_runc() {
+    let root = StateRoot::new();
+    let bundle = sleeper("exec-255");
+    let c = running(&root, &bundle);
+    let got = exec_failure_statuses(&|a| root.fastrun(a), c.id());
+    let want: Vec<(String, Option<i32>)> = [
+        ("pid-file in a missing directory", 255),
+        ("missing binary", 255),
+        ("no command", 255),
+        ("no such container", 255),
+        ("paused", 255),
+        ("process's own status", 3),
+        ("unknown flag", 1),
+    ]
+    .iter()
+    .map(|(w, s)| (w.to_string(), Some(*s)))
+    .collect();
+    assert_eq!(got, want);
+    // The paused container is not left paused, nor a pid file half written.
+    assert!(!std::path::Path::new("/nonexistent-dir").exists());
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.run_detached(&rb).assert_success();
+    assert_eq!(exec_failure_statuses(&|a| r.runc(a), rb.id()), want);
 }

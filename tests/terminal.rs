@@ -229,3 +229,59 @@ fn foreground_run_proxies_the_callers_terminal() {
     assert_eq!(o.status, Some(5), "{o}");
     assert_no_leftovers(root.path(), bundle.id());
 }
+
+/// In a container created with `process.terminal: true` (and a console socket),
+/// `exec` without `--tty` runs `sh -c 'tty; echo done'`, then `exec -d` runs
+/// `true`. `rt` runs the runtime with its own state root.
+fn exec_without_tty_in_a_terminal_container(
+    rt: &dyn Fn(&[&str]) -> Output,
+    bundle: &std::path::Path,
+    id: &str,
+) -> (Output, Output) {
+    let sock = bundle.join("console.sock");
+    let rx = console_socket(&sock);
+    rt(&[
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        id,
+    ])
+    .assert_success();
+    let got = rx.join().unwrap();
+    assert_eq!(got.fds.len(), 1);
+    rt(&["start", id]).assert_success();
+    let fg = rt(&["exec", id, "sh", "-c", "tty; echo done"]);
+    let detached = rt(&["exec", "-d", id, "true"]);
+    drop(got);
+    (fg, detached)
+}
+
+#[test]
+fn exec_has_a_terminal_only_with_tty_as_runc() {
+    let root = StateRoot::new();
+    let bundle = tty_bundle("tty-exec-cfg").args(&["sleep", "600"]);
+    let _c = Container::new(&root, &bundle);
+    let (fg, detached) =
+        exec_without_tty_in_a_terminal_container(&|a| root.fastrun(a), bundle.path(), bundle.id());
+    // No pty: `tty` says so, lines end in "\n" (no ONLCR), and -d needs no socket.
+    assert_eq!(fg.stdout, "not a tty\ndone\n", "{fg}");
+    assert_eq!(fg.status, Some(0), "{fg}");
+    assert_eq!(detached.status, Some(0), "{detached}");
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.track(rb.id());
+    let (rfg, rdetached) =
+        exec_without_tty_in_a_terminal_container(&|a| r.runc(a), rb.path(), rb.id());
+    assert_eq!(
+        (&fg.stdout, fg.status),
+        (&rfg.stdout, rfg.status),
+        "runc: {rfg}"
+    );
+    assert_eq!(detached.status, rdetached.status, "runc: {rdetached}");
+}

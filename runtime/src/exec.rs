@@ -81,8 +81,11 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
     if opts.no_new_privs {
         p.no_new_privileges = true;
     }
-    if opts.tty {
-        p.terminal = true;
+    // runc: without --process, the process has a terminal only with --tty, whatever
+    // the container's own `process.terminal` says; a --process file says itself
+    // (runc ignores --tty then).
+    if opts.process.is_none() {
+        p.terminal = opts.tty;
     }
     Ok(())
 }
