@@ -280,3 +280,40 @@ fn exec_failures_exit_255_as_runc() {
     r.run_detached(&rb).assert_success();
     assert_eq!(exec_failure_statuses(&|a| r.runc(a), rb.id()), want);
 }
+
+/// What the shell sees of itself: "PID PGRP SESSION" from /proc/self/stat.
+const SELF_PGRP: &str =
+    "read pid comm st ppid pgrp sid rest < /proc/self/stat; echo $pid $pgrp $sid";
+
+/// The init's and an exec'd shell's "PID PGRP SESSION", and whether the exec'd one
+/// leads its own session.
+fn session_of(rt: &dyn Fn(&[&str]) -> Output, id: &str) -> (String, bool) {
+    let o = rt(&["exec", id, "sh", "-c", SELF_PGRP]);
+    o.assert_success();
+    let f: Vec<&str> = o.stdout.split_whitespace().collect();
+    assert_eq!(f.len(), 3, "{o}");
+    (o.stdout.clone(), f[0] == f[1] && f[1] == f[2])
+}
+
+#[test]
+fn processes_lead_their_own_session_as_runc() {
+    let root = StateRoot::new();
+    let b = sh_bundle("exec-pgrp", &format!("{SELF_PGRP}; sleep 600"));
+    let c = running(&root, &b);
+    let (exec_line, leader) = session_of(&|a| root.fastrun(a), c.id());
+    assert!(leader, "exec'd process: {exec_line}");
+    wait_until("the init's line", T, || c.output().0.contains('\n'));
+    assert_eq!(c.output().0, "1 1 1\n");
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&b);
+    r.run_detached(&rb).assert_success();
+    let (rexec, rleader) = session_of(&|a| r.runc(a), rb.id());
+    assert!(rleader, "{rexec}");
+    let out = || std::fs::read_to_string(rb.path().join("run.out")).unwrap_or_default();
+    wait_until("runc's init line", T, || out().contains('\n'));
+    assert_eq!(out(), "1 1 1\n");
+}

@@ -192,6 +192,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         Err(e) => return Err(fail(Step::WaitParent, 0)(e)),
     }
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    // Our own session and process group, as runc's init and exec'd processes: not
+    // the caller's (outside the pid namespace, where getpgrp() would say 0). A pty
+    // then becomes our controlling terminal (TIOCSCTTY needs a session leader).
+    // SAFETY: setsid has no arguments. It fails only for a process group leader,
+    // which a fresh clone is not (a pty's TIOCSCTTY would then report it).
+    unsafe { libc::setsid() };
 
     for (i, (flag, fd)) in fds.join.iter().enumerate() {
         // SAFETY: setns on an fd the parent opened for this purpose.
@@ -553,11 +559,9 @@ fn setup_pty(
     }
     .send_with_fd(sock, master.0)?;
     drop(master);
-    // SAFETY: setsid/ioctl/dup2 on fds we own; the slave becomes fds 0-2.
+    // SAFETY: ioctl/dup2 on fds we own; the slave becomes fds 0-2. We are a
+    // session leader already (see `run`).
     unsafe {
-        if libc::setsid() < 0 {
-            return Err(Errno::last());
-        }
         fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
         for fd in 0..3 {
             fs_cvt(libc::dup2(slave.0, fd))?;
