@@ -230,7 +230,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
         let pty = child.pty.take().filter(|_| opts.console_socket.is_none());
         if let Some(master) = &pty {
-            crate::terminal::copy_winsize(0, master.as_raw_fd());
+            crate::terminal::prepare_foreground(0, master.as_raw_fd());
         }
         if let Err(e) = child.commit_and_confirm() {
             child.kill_and_reap();

@@ -645,7 +645,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             .take()
             .filter(|_| opts.console_socket.is_none());
         if let Some(master) = &pty {
-            crate::terminal::copy_winsize(0, master.as_raw_fd());
+            crate::terminal::prepare_foreground(0, master.as_raw_fd());
         }
         let pidfd = created.init.pidfd.as_raw_fd();
         let code = start_container_hooks(&created.record, pidfd)

@@ -559,6 +559,16 @@ fn setup_pty(
     }
     .send_with_fd(sock, master.0)?;
     drop(master);
+    // The process's own uid owns its pty, so that it can reopen it (runc's
+    // fixStdioPermissions); the group stays devpts's (gid=5). Not possible in every
+    // user namespace (EINVAL, EPERM) or on a read-only /dev (EROFS): then left as is.
+    let uid = plan.process.uid;
+    if fs::fstat(slave.0)?.st_uid != uid {
+        match fs::fchown(slave.0, uid, u32::MAX) {
+            Ok(()) | Err(Errno(libc::EINVAL | libc::EPERM | libc::EROFS)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     // SAFETY: ioctl/dup2 on fds we own; the slave becomes fds 0-2. We are a
     // session leader already (see `run`).
     unsafe {

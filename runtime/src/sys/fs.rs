@@ -92,6 +92,12 @@ pub fn fchownat(dirfd: libc::c_int, path: &CStr, uid: u32, gid: u32) -> SysResul
         .map(drop)
 }
 
+/// `fchown(fd, uid, gid)` (`u32::MAX`: leave that id).
+pub fn fchown(fd: libc::c_int, uid: u32, gid: u32) -> SysResult<()> {
+    // SAFETY: fchown on an fd number; no memory involved.
+    cvt(unsafe { libc::fchown(fd, uid, gid) }).map(drop)
+}
+
 /// `fstat(fd)`.
 pub fn fstat(fd: libc::c_int) -> SysResult<libc::stat> {
     // SAFETY: stat is plain data, filled by the kernel on success.
