@@ -436,3 +436,69 @@ fn exec_hands_its_notify_fd_to_the_listener() {
     c.delete(false).assert_success();
     c.assert_no_leftovers();
 }
+
+// --- as runc ---------------------------------------------------------------
+
+/// Run bundle `b` under runc too (with runc's own state root) and return its
+/// output; None when runc is not installed.
+fn under_runc(b: &Bundle) -> Option<Output> {
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return None;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(b);
+    Some(r.run(&rb))
+}
+
+/// Docker's default profile without `faccessat2`.
+fn docker_profile_without_faccessat2() -> Value {
+    let mut p = docker_profile();
+    let mut found = false;
+    for rule in p["syscalls"].as_array_mut().unwrap() {
+        rule["names"].as_array_mut().unwrap().retain(|n| {
+            let hit = n == "faccessat2";
+            found |= hit;
+            !hit
+        });
+    }
+    assert!(found, "the fixture profile lists faccessat2");
+    p
+}
+
+#[test]
+fn a_profile_denying_faccessat2_still_finds_the_program_as_runc() {
+    // Without noNewPrivileges the filter is loaded before the program is looked up.
+    for nnp in [false, true] {
+        let root = StateRoot::new();
+        let b = with_seccomp(
+            Bundle::new("sc-faccessat2")
+                .args(&["echo", "found"])
+                .modify(|c| c["process"]["noNewPrivileges"] = json!(nnp)),
+            docker_profile_without_faccessat2(),
+        );
+        let c = Container::new(&root, &b);
+        let o = c.run();
+        assert_eq!(
+            (o.status, o.stdout.as_str()),
+            (Some(0), "found\n"),
+            "nnp {nnp}: {o}"
+        );
+        // A missing program is still reported as such.
+        let b2 = with_seccomp(
+            Bundle::new("sc-faccessat2-missing")
+                .args(&["no-such-program"])
+                .modify(|c| c["process"]["noNewPrivileges"] = json!(nnp)),
+            docker_profile_without_faccessat2(),
+        );
+        let c2 = Container::new(&root, &b2);
+        let o2 = c2.run();
+        assert_ne!(o2.status, Some(0), "{o2}");
+        assert!(o2.stderr.contains("no-such-program"), "{o2}");
+        drop((c, c2));
+        assert_no_leftovers(root.path(), b.id());
+        if let Some(r) = under_runc(&b) {
+            assert_eq!((r.status, &r.stdout), (o.status, &o.stdout), "runc: {r}");
+        }
+    }
+}
