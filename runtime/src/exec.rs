@@ -104,6 +104,9 @@ fn seccomp_plan(
     };
     let s: spec::Seccomp<'_> = serde_json::from_slice(&buf)
         .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    for w in crate::seccomp::compile::unknown_syscalls(&s) {
+        ctx.warn(&w);
+    }
     crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref()).map(Some)
 }
 

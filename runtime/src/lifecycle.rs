@@ -263,6 +263,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         seccomp_cache: ctx.seccomp_cache.clone(),
     };
     let plan = std::sync::Arc::new(plan::build(&config, &input)?);
+    if let Some(s) = config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+        for w in crate::seccomp::compile::unknown_syscalls(s) {
+            ctx.warn(&w);
+        }
+    }
     if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
         // For `exec`, which joins the same filter (compiled again or from the cache).
         let path = dir.join(crate::seccomp::notify::STATE_FILE);

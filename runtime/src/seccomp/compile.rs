@@ -77,10 +77,9 @@ const BINARY_TREE_ABOVE: usize = 32;
 ///   it; runc skips it too).
 /// - Conditions on distinct arguments are ANDed in one rule; several conditions on
 ///   the same argument become one rule each (ORed), as runc does.
-/// - A syscall name libseccomp does not know on any architecture is an error
-///   naming `linux.seccomp.syscalls[i].names[j]` (runc only warns): a typo in a
-///   profile must not silently leave a syscall to the default action. Names that
-///   exist only on other architectures (e.g. `socketcall` on x86_64) are fine.
+/// - A syscall name libseccomp does not know on any architecture is skipped, as
+///   runc and crun do: profiles name syscalls newer than the linked libseccomp
+///   (see [`unknown_syscalls`] for the warnings).
 pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
     const AT: &str = "linux.seccomp";
     let lib = |what: String, e: crate::sys::Errno| {
@@ -146,12 +145,7 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
                 .map_err(|_| Error::Config(format!("{}: NUL in syscall name", at())))?;
             let nr = scmp::resolve_syscall(&c);
             if nr == scmp::NR_ERROR {
-                return Err(Error::Config(format!(
-                    "{}: unknown syscall {:?} (libseccomp {})",
-                    at(),
-                    name.as_str(),
-                    libseccomp_version()
-                )));
+                continue;
             }
             if act == default {
                 continue;
@@ -173,6 +167,26 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
         .export_bpf()
         .map_err(|e| lib(format!("{AT}: export"), e))?;
     Ok(insns(&raw))
+}
+
+/// The names of `s` that the linked libseccomp does not know on any architecture,
+/// as warnings naming their place: they are skipped (as runc and crun do).
+pub fn unknown_syscalls(s: &Seccomp<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, sc) in s.syscalls.iter().enumerate() {
+        for (j, name) in sc.names.iter().enumerate() {
+            let known = CString::new(name.as_bytes())
+                .is_ok_and(|c| scmp::resolve_syscall(&c) != scmp::NR_ERROR);
+            if !known {
+                out.push(format!(
+                    "linux.seccomp.syscalls[{i}].names[{j}]: syscall {:?} unknown to libseccomp {}: ignored",
+                    name.as_str(),
+                    libseccomp_version()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Raw `struct sock_filter` bytes (native order) → instructions.
