@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod compile;
+pub mod enosys;
 pub mod notify;
 
 use std::path::{Path, PathBuf};
