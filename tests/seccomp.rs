@@ -247,9 +247,8 @@ struct NotifResp {
 const NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 const NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 
-/// Accept one connection, take the state JSON and the fd, answer one notification
-/// with success (without doing the syscall); returns (state, syscall number).
-fn listen_once(l: UnixListener) -> (Value, i32) {
+/// Accept one connection and take the state JSON and the notify fd.
+fn receive_state_and_fd(l: UnixListener) -> (Value, OwnedFd) {
     let (conn, _) = l.accept().unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -284,7 +283,13 @@ fn listen_once(l: UnixListener) -> (Value, i32) {
     let _ = conn.read_to_end(&mut rest);
     data.extend(rest);
     let state: Value = serde_json::from_slice(&data).unwrap();
+    (state, fd)
+}
 
+/// Accept one connection, take the state JSON and the fd, answer one notification
+/// with success (without doing the syscall); returns (state, syscall number).
+fn listen_once(l: UnixListener) -> (Value, i32) {
+    let (state, fd) = receive_state_and_fd(l);
     let mut req = Notif::default();
     // SAFETY: a notify fd and a zeroed struct of the kernel's size.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut req as *mut Notif) };
@@ -597,4 +602,78 @@ fn syscalls_newer_than_the_profile_fail_with_enosys_as_runc() {
     if let Some(r) = under_runc(&b) {
         assert_eq!((r.status, &r.stdout), (o.status, &o.stdout), "runc: {r}");
     }
+}
+
+/// A NOTIFY rule on `name`; `nnp` is process.noNewPrivileges.
+fn notify_on(name: &str, listener: &std::path::Path, nnp: bool) -> Bundle {
+    with_seccomp(
+        Bundle::new("sc-notify-early").modify(|c| c["process"]["noNewPrivileges"] = json!(nnp)),
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": listener,
+            "syscalls": [{"names": [name], "action": "SCMP_ACT_NOTIFY"}]
+        }),
+    )
+}
+
+#[test]
+fn notify_on_syscalls_the_runtime_needs_first_is_refused_as_runc() {
+    let dir = TempDir::new("fastrun-sc-early-");
+    let path = dir.path().join("listener.sock");
+    let _l = UnixListener::bind(&path).unwrap();
+    for (name, nnp, field) in [
+        ("write", true, "names[0]"),
+        ("sendmsg", true, "names[0]"),
+        ("setresuid", false, "names[0]"),
+    ] {
+        let root = StateRoot::new();
+        let b = notify_on(name, &path, nnp);
+        let c = Container::new(&root, &b);
+        for o in [c.create(), c.run()] {
+            assert!(!o.timed_out, "{o}");
+            assert_eq!(o.status, Some(1), "{o}");
+            let want = format!(
+                "linux.seccomp.syscalls[0].{field}: SCMP_ACT_NOTIFY cannot be used for {name:?}"
+            );
+            assert!(o.stderr.contains(&want), "want {want:?}: {o}");
+            assert_no_leftovers(root.path(), b.id());
+        }
+        if name == "write" {
+            // runc refuses it too.
+            if let Some(r) = under_runc(&b) {
+                assert_eq!(r.status, Some(1), "{r}");
+                assert!(
+                    r.stderr
+                        .contains("SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+                    "{r}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn notify_on_close_does_not_hang_the_start() {
+    // The init used to close its copy of the notify fd before the listener had
+    // it: blocked on its own filter, with the runtime waiting for it.
+    let dir = TempDir::new("fastrun-sc-close-");
+    let path = dir.path().join("listener.sock");
+    let l = UnixListener::bind(&path).unwrap();
+    // The listener takes the fd and closes it: the process's later `close` calls
+    // then fail with ENOSYS (nobody answers), which `echo` does not mind.
+    let listener = std::thread::spawn(move || receive_state_and_fd(l).0);
+    let root = StateRoot::new();
+    let b = notify_on("close", &path, true).args(&["sh", "-c", "echo started"]);
+    let c = Container::new(&root, &b);
+    let o = root.fastrun_with(
+        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
+        None,
+        Duration::from_secs(20),
+    );
+    assert!(!o.timed_out, "{o}");
+    let state = listener.join().unwrap();
+    assert_eq!(state["state"]["id"], b.id());
+    assert_eq!((o.status, o.stdout.as_str()), (Some(0), "started\n"), "{o}");
+    drop(c);
+    assert_no_leftovers(root.path(), b.id());
 }

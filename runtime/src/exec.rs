@@ -95,6 +95,7 @@ fn seccomp_plan(
     ctx: &Context,
     store: &Store,
     id: &str,
+    no_new_privs: bool,
 ) -> Result<Option<crate::seccomp::SeccompPlan>> {
     let path = store.dir(id)?.join(crate::seccomp::notify::STATE_FILE);
     let buf = match std::fs::read(&path) {
@@ -107,7 +108,7 @@ fn seccomp_plan(
     for w in crate::seccomp::compile::unknown_syscalls(&s) {
         ctx.warn(&w);
     }
-    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref()).map(Some)
+    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref(), no_new_privs).map(Some)
 }
 
 /// Run a process in a container; the exit status without `--detach`, else 0.
@@ -168,7 +169,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         preserve_absent,
         hooks_sync: false,
-        seccomp: seccomp_plan(ctx, &store, id)?,
+        seccomp: seccomp_plan(ctx, &store, id, process.no_new_privileges)?,
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());

@@ -288,7 +288,7 @@ fn prepare_resolves_flags_and_listener() {
         "listenerPath":"/run/l.sock","listenerMetadata":"meta",
         "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
     );
-    let p = prepare(&s, None).unwrap();
+    let p = prepare(&s, None, true).unwrap();
     assert_eq!(
         p.flags,
         sc::FLAG_LOG | sc::FLAG_TSYNC | sc::FLAG_NEW_LISTENER | sc::FLAG_TSYNC_ESRCH
@@ -305,7 +305,7 @@ fn prepare_resolves_flags_and_listener() {
     let s = sec(
         r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
     );
-    let p = prepare(&s, None).unwrap();
+    let p = prepare(&s, None, true).unwrap();
     assert_eq!((p.flags, p.listener), (0, None));
 }
 

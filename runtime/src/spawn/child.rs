@@ -407,7 +407,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
 }
 
 /// Load the precompiled seccomp filter; with a listener, hand the notify fd to
-/// the parent over the sync socket (SCM_RIGHTS, stack buffer) and close ours.
+/// the parent over the sync socket (SCM_RIGHTS, stack buffer); ours closes at exec.
 fn load_seccomp(plan: &Plan, fds: &ChildFds) -> Result<(), Fail> {
     let Some(s) = &plan.seccomp else {
         return Ok(());
@@ -415,13 +415,15 @@ fn load_seccomp(plan: &Plan, fds: &ChildFds) -> Result<(), Fail> {
     let fd =
         crate::sys::seccomp::set_filter(fds.seccomp, s.flags).map_err(fail(Step::Seccomp, 0))?;
     if s.listener.is_some() {
-        let sent = Msg {
+        // Not closed here: the kernel made it close-on-exec, and a `close` (like
+        // anything before the listener has the fd) could be a NOTIFY rule that
+        // nobody answers yet (see seccomp::check_notify).
+        Msg {
             kind: super::protocol::MSG_SECCOMP_FD,
             ..Default::default()
         }
-        .send_with_fd(fds.sock, fd);
-        fs::close(fd);
-        sent.map_err(fail(Step::SeccompNotify, 0))?;
+        .send_with_fd(fds.sock, fd)
+        .map_err(fail(Step::SeccompNotify, 0))?;
     }
     Ok(())
 }
