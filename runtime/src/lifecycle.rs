@@ -178,6 +178,17 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             rel.display()
         )));
     }
+    // A frozen cgroup (or one under a frozen parent) would freeze the init as it
+    // joins, before it reports anything: fail as runc does, before making anything.
+    let frozen = || {
+        Error::InvalidState(format!(
+            "linux.cgroupsPath: container's cgroup {} unexpectedly frozen",
+            rel.display()
+        ))
+    };
+    if cg.exists() && cg.is_frozen_for_new_processes()? {
+        return Err(frozen());
+    }
 
     let root_path = config.root.as_ref().map(|r| r.path.as_str()).unwrap_or("");
     let mut record = Record {
@@ -234,6 +245,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     guard.cgroup = cg.clone();
     if let Some(cg) = &cg {
+        // Made now under a frozen parent: frozen too (removed by the guard).
+        if cg.is_frozen_for_new_processes()? {
+            return Err(frozen());
+        }
         cg.apply(&writes)?;
         if let Some(p) = &device_prog {
             match cg.set_device_program(p) {

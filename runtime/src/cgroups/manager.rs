@@ -373,6 +373,24 @@ impl Cgroup {
         Ok(false)
     }
 
+    /// Whether a process joining the cgroup now would be frozen: itself or an
+    /// ancestor frozen or freezing (v1 `freezer.state` shows the inherited state;
+    /// v2 `cgroup.events` says `frozen 1`, `cgroup.freeze` says a freeze is asked).
+    /// A missing directory is not frozen.
+    pub fn is_frozen_for_new_processes(&self) -> Result<bool, CgroupError> {
+        if let Some(dir) = self.v1_freezer() {
+            return Ok(fsutil::read_opt(&dir.join("freezer.state"))?
+                .is_some_and(|s| matches!(s.trim(), "FROZEN" | "FREEZING")));
+        }
+        if let Some(dir) = self.v2_dir() {
+            let freeze = fsutil::read_opt(&dir.join("cgroup.freeze"))?;
+            let events = fsutil::read_opt(&dir.join("cgroup.events"))?;
+            return Ok(freeze.is_some_and(|s| s.trim() == "1")
+                || events.is_some_and(|e| e.lines().any(|l| l.trim() == "frozen 1")));
+        }
+        Ok(false)
+    }
+
     /// Sends `signal` to every process of the cgroup. Pure v2 with SIGKILL writes
     /// `cgroup.kill`; otherwise (as runc) freeze, signal each pid, thaw, so that no
     /// process can fork out of the way meanwhile.
