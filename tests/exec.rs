@@ -317,3 +317,105 @@ fn processes_lead_their_own_session_as_runc() {
     wait_until("runc's init line", T, || out().contains('\n'));
     assert_eq!(out(), "1 1 1\n");
 }
+
+/// Make `sub1` under the container's cgroup (relative path `rel`) in every
+/// hierarchy that has it; returns the directories made.
+fn make_sub_cgroups(rel: &str) -> Vec<std::path::PathBuf> {
+    let mut made = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let base = h.path().join(rel);
+        if base.is_dir() {
+            let d = base.join("sub1");
+            std::fs::create_dir(&d).unwrap();
+            // v1 cpuset: a new cgroup takes no task before it has cpus and mems.
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                if let Ok(v) = std::fs::read_to_string(base.join(f)) {
+                    std::fs::write(d.join(f), v.trim()).unwrap();
+                }
+            }
+            made.push(d);
+        }
+    }
+    assert!(!made.is_empty(), "no cgroup directory {rel}");
+    made
+}
+
+/// What `exec --cgroup ...` gives in container `id`: the exec'd process's
+/// /proc/self/cgroup lines in `sub1` (its base path elided), sorted, or the exit
+/// status.
+fn exec_cgroup(
+    rt: &dyn Fn(&[&str]) -> Output,
+    id: &str,
+    flag: &str,
+) -> Result<Vec<String>, Option<i32>> {
+    let o = rt(&["exec", "--cgroup", flag, id, "cat", "/proc/self/cgroup"]);
+    if o.status != Some(0) {
+        return Err(o.status);
+    }
+    // "N:CONTROLLERS:/<the container's cgroup>/sub1" → "N:CONTROLLERS:…/sub1".
+    let mut l: Vec<String> = o
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with("/sub1"))
+        .map(|l| format!("{}:…/sub1", l.rsplit_once(':').unwrap().0))
+        .collect();
+    l.sort();
+    Ok(l)
+}
+
+#[test]
+fn exec_cgroup_joins_an_existing_sub_cgroup_as_runc() {
+    let root = StateRoot::new();
+    let bundle = sleeper("exec-subcg");
+    let c = running(&root, &bundle);
+    let subs = make_sub_cgroups(&format!("fastrun/{}", c.id()));
+    let rt = |a: &[&str]| root.fastrun(a);
+    let all = exec_cgroup(&rt, c.id(), "sub1").unwrap();
+    // Every hierarchy of the container's cgroup (v1 ones and the unified tree).
+    assert_eq!(all.len(), subs.len(), "{all:?}");
+    let one = exec_cgroup(&rt, c.id(), "freezer,pids:sub1").unwrap();
+    assert_eq!(one.len(), 2, "{one:?}");
+    assert!(
+        one.iter()
+            .all(|l| l.contains("freezer") || l.contains("pids")),
+        "{one:?}"
+    );
+    let o = root.fastrun(&["exec", "--cgroup", "..", c.id(), "true"]);
+    assert_eq!(o.status, Some(255), "{o}");
+    assert!(o.stderr.contains("not a sub-cgroup"), "{o}");
+    let o = root.fastrun(&["exec", "--cgroup", "nonexistent", c.id(), "true"]);
+    assert_eq!(o.status, Some(255), "{o}");
+    assert!(
+        o.stderr.contains("nonexistent") && o.stderr.contains("does not exist"),
+        "{o}"
+    );
+    let o = root.fastrun(&["exec", "--cgroup", "nosuchctrl:sub1", c.id(), "true"]);
+    assert_eq!(o.status, Some(255), "{o}");
+    assert!(
+        o.stderr.contains("unknown controller \"nosuchctrl\""),
+        "{o}"
+    );
+    for d in &subs {
+        std::fs::remove_dir(d).unwrap();
+    }
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.run_detached(&rb).assert_success();
+    let rsubs = make_sub_cgroups(&format!("fastrun-test-runc/{}", rb.id()));
+    let rt = |a: &[&str]| r.runc(a);
+    let rall = exec_cgroup(&rt, rb.id(), "sub1");
+    let rone = exec_cgroup(&rt, rb.id(), "freezer,pids:sub1");
+    let rup = exec_cgroup(&rt, rb.id(), "..");
+    let rmissing = exec_cgroup(&rt, rb.id(), "nonexistent");
+    for d in &rsubs {
+        let _ = std::fs::remove_dir(d);
+    }
+    assert_eq!(rall, Ok(all));
+    assert_eq!(rone, Ok(one));
+    assert_eq!(rup, Err(Some(255)));
+    assert_eq!(rmissing, Err(Some(255)));
+}

@@ -132,6 +132,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             )))
         }
     }
+    let sub = crate::cgroups::SubCgroups::parse(&opts.cgroup)?;
     let mut buf = process_json(opts, &rec)?;
     let mut process = spec::parse_process(&mut buf)?;
     apply_overrides(&mut process, opts)?;
@@ -173,13 +174,26 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
+    // `--cgroup`: existing sub-cgroups of the container's, checked before the clone.
+    let sub_dirs = match &cg {
+        Some(cg) if !sub.is_empty() => Some(cg.sub_dirs(&sub)?),
+        None if !sub.is_empty() => {
+            return Err(Error::InvalidState(format!(
+                "--cgroup: container {id} has no cgroup"
+            )))
+        }
+        _ => None,
+    };
     let v2_fd = match &cg {
-        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
+        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir_at(&sub)?),
         _ => None,
     };
     let mut after_clone = |pid: libc::pid_t| -> Result<()> {
-        match &cg {
-            Some(cg) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
+        match (&cg, &sub_dirs) {
+            (Some(cg), Some(dirs)) if v2_fd.is_none() => {
+                cg.add_pid_to(pid, dirs).map_err(Error::from)
+            }
+            (Some(cg), None) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
             _ => Ok(()),
         }
     };
