@@ -111,11 +111,24 @@ fn real_main(args: &[String]) -> i32 {
     if let Err(e) = log.move_above(3 + command.preserve_fds()) {
         return fail(&mut log, &Failure::Other(e));
     }
+    // runc's rule: every failure of `exec` itself, once its command line parsed,
+    // exits 255, so that callers can tell it from the exec'd process's own status.
+    let failed = if matches!(command, cli::Command::Exec { .. }) {
+        EXEC_FAILED
+    } else {
+        1
+    };
     match commands::execute(g, command, &mut log) {
         Ok(code) => code,
-        Err(f) => fail(&mut log, &f),
+        Err(f) => {
+            fail(&mut log, &f);
+            failed
+        }
     }
 }
+
+/// The exit status of a failed `exec` (runc's `fatalWithCode(..., 255)`).
+const EXEC_FAILED: i32 = 255;
 
 /// Log and print an error; the exit status is 1.
 fn fail(log: &mut log::Logger, f: &Failure) -> i32 {

@@ -224,3 +224,102 @@ fn namespace_path_that_does_not_exist() {
     });
     assert_fails(&b, &["/run/netns/fastrun-nonexistent"]);
 }
+
+/// A v1 freezer cgroup frozen by the test; on drop thawed, then it and what a
+/// runtime made at or below it (in every hierarchy) removed.
+struct FrozenCgroup {
+    rel: String,
+}
+
+impl FrozenCgroup {
+    /// `/sys/fs/cgroup/freezer/REL`, made and frozen; None without a v1 freezer.
+    fn new(rel: &str) -> Option<FrozenCgroup> {
+        let base = std::path::Path::new("/sys/fs/cgroup/freezer");
+        if !base.join("freezer.state").exists() && !base.join("tasks").exists() {
+            return None;
+        }
+        let rel = rel.trim_start_matches('/').to_string();
+        let dir = base.join(&rel);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("freezer.state"), "FROZEN").unwrap();
+        Some(FrozenCgroup { rel })
+    }
+}
+
+impl Drop for FrozenCgroup {
+    fn drop(&mut self) {
+        let freezer = std::path::Path::new("/sys/fs/cgroup/freezer").join(&self.rel);
+        let _ = std::fs::write(freezer.join("freezer.state"), "THAWED");
+        let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        for h in hierarchies.flatten() {
+            let dir = h.path().join(&self.rel);
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    if e.path().is_dir() {
+                        let _ = std::fs::remove_dir(e.path());
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+}
+
+/// `RT run -d` of a bundle whose cgroup (or its parent) is frozen: it must end,
+/// with an error, within a bound.
+fn run_detached_frozen(rt: &dyn Fn(&[&str]) -> Output) -> Output {
+    let o = rt(&["run", "-d"]);
+    assert!(!o.timed_out, "run -d in a frozen cgroup hung: {o}");
+    o
+}
+
+#[test]
+fn run_in_a_frozen_cgroup_fails_as_runc() {
+    let tag = unique_id("frozen");
+    // The container's own cgroup frozen, and a parent frozen (a new child of it).
+    for (frozen, path) in [
+        (format!("/{tag}-own"), format!("/{tag}-own")),
+        (format!("/{tag}-parent"), format!("/{tag}-parent/c")),
+    ] {
+        let Some(_fz) = FrozenCgroup::new(&frozen) else {
+            eprintln!("no v1 freezer: skipped");
+            return;
+        };
+        let b = Bundle::new("frozen")
+            .args(&["true"])
+            .modify(|c| c["linux"]["cgroupsPath"] = json!(path));
+        let root = StateRoot::new();
+        let _c = Container::new(&root, &b);
+        let o = run_detached_frozen(&|a| {
+            let mut args = a.to_vec();
+            let bp = b.path().to_str().unwrap();
+            args.extend(["--bundle", bp, b.id()]);
+            let mut cmd = root.command(&args);
+            cmd.stdin(std::process::Stdio::null());
+            run_cmd_to_files(cmd, b.path(), "run", std::time::Duration::from_secs(10))
+        });
+        assert_eq!(o.status, Some(1), "{o}");
+        assert!(
+            o.stderr.contains("container's cgroup") && o.stderr.contains("unexpectedly frozen"),
+            "{o}"
+        );
+        assert!(!root.path().join(b.id()).exists(), "state left behind: {o}");
+        assert!(marked_processes(b.id()).is_empty(), "processes left: {o}");
+        // runc refuses its own cgroup frozen; under a frozen parent it hangs (it
+        // checks only the container's cgroup): not compared there.
+        if !runc::available() || path.ends_with("/c") {
+            continue;
+        }
+        let r = runc::Runc::new();
+        let rb = runc::RuncBundle::with(&b, |c| c["linux"]["cgroupsPath"] = json!(path));
+        r.track(rb.id());
+        let ro = run_detached_frozen(&|_| r.run_detached(&rb));
+        assert_eq!(ro.status, Some(1), "{ro}");
+        assert!(
+            ro.stderr.contains("container's cgroup unexpectedly frozen"),
+            "{ro}"
+        );
+    }
+}

@@ -209,7 +209,7 @@ fn exec_refuses_stopped_containers_and_missing_binaries() {
     let bundle = sleeper("exec-refuse");
     let c = running(&root, &bundle);
     let o = root.fastrun(&["exec", c.id(), "nosuchbinary"]);
-    assert_eq!(o.status, Some(1), "{o}");
+    assert_eq!(o.status, Some(255), "{o}");
     assert!(
         o.stderr
             .contains("exec: \"nosuchbinary\": executable file not found in $PATH"),
@@ -218,8 +218,204 @@ fn exec_refuses_stopped_containers_and_missing_binaries() {
     c.kill("KILL").assert_success();
     c.wait_status("stopped", T);
     let o = root.fastrun(&["exec", c.id(), "true"]);
-    assert_eq!(o.status, Some(1), "{o}");
+    assert_eq!(o.status, Some(255), "{o}");
     assert!(o.stderr.contains("stopped"), "{o}");
     let o = root.fastrun(&["exec", "no-such-container", "true"]);
     assert!(o.stderr.contains("does not exist"), "{o}");
+}
+
+/// The exit statuses of `exec`'s own failures, in a running container `id`
+/// (paused in between), and of a usage error.
+fn exec_failure_statuses(rt: &dyn Fn(&[&str]) -> Output, id: &str) -> Vec<(String, Option<i32>)> {
+    let mut got = Vec::new();
+    let mut note = |what: &str, o: Output| got.push((what.to_string(), o.status));
+    note(
+        "pid-file in a missing directory",
+        rt(&["exec", "--pid-file", "/nonexistent-dir/x.pid", id, "true"]),
+    );
+    note("missing binary", rt(&["exec", id, "nosuchbinary"]));
+    note("no command", rt(&["exec", id]));
+    note(
+        "no such container",
+        rt(&["exec", "no-such-container", "true"]),
+    );
+    rt(&["pause", id]).assert_success();
+    note("paused", rt(&["exec", id, "true"]));
+    rt(&["resume", id]).assert_success();
+    note(
+        "process's own status",
+        rt(&["exec", id, "sh", "-c", "exit 3"]),
+    );
+    note("unknown flag", rt(&["exec", "--bogus", id, "true"]));
+    got
+}
+
+#[test]
+fn exec_failures_exit_255_as_runc() {
+    let root = StateRoot::new();
+    let bundle = sleeper("exec-255");
+    let c = running(&root, &bundle);
+    let got = exec_failure_statuses(&|a| root.fastrun(a), c.id());
+    let want: Vec<(String, Option<i32>)> = [
+        ("pid-file in a missing directory", 255),
+        ("missing binary", 255),
+        ("no command", 255),
+        ("no such container", 255),
+        ("paused", 255),
+        ("process's own status", 3),
+        ("unknown flag", 1),
+    ]
+    .iter()
+    .map(|(w, s)| (w.to_string(), Some(*s)))
+    .collect();
+    assert_eq!(got, want);
+    // The paused container is not left paused, nor a pid file half written.
+    assert!(!std::path::Path::new("/nonexistent-dir").exists());
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.run_detached(&rb).assert_success();
+    assert_eq!(exec_failure_statuses(&|a| r.runc(a), rb.id()), want);
+}
+
+/// What the shell sees of itself: "PID PGRP SESSION" from /proc/self/stat.
+const SELF_PGRP: &str =
+    "read pid comm st ppid pgrp sid rest < /proc/self/stat; echo $pid $pgrp $sid";
+
+/// The init's and an exec'd shell's "PID PGRP SESSION", and whether the exec'd one
+/// leads its own session.
+fn session_of(rt: &dyn Fn(&[&str]) -> Output, id: &str) -> (String, bool) {
+    let o = rt(&["exec", id, "sh", "-c", SELF_PGRP]);
+    o.assert_success();
+    let f: Vec<&str> = o.stdout.split_whitespace().collect();
+    assert_eq!(f.len(), 3, "{o}");
+    (o.stdout.clone(), f[0] == f[1] && f[1] == f[2])
+}
+
+#[test]
+fn processes_lead_their_own_session_as_runc() {
+    let root = StateRoot::new();
+    let b = sh_bundle("exec-pgrp", &format!("{SELF_PGRP}; sleep 600"));
+    let c = running(&root, &b);
+    let (exec_line, leader) = session_of(&|a| root.fastrun(a), c.id());
+    assert!(leader, "exec'd process: {exec_line}");
+    wait_until("the init's line", T, || c.output().0.contains('\n'));
+    assert_eq!(c.output().0, "1 1 1\n");
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&b);
+    r.run_detached(&rb).assert_success();
+    let (rexec, rleader) = session_of(&|a| r.runc(a), rb.id());
+    assert!(rleader, "{rexec}");
+    let out = || std::fs::read_to_string(rb.path().join("run.out")).unwrap_or_default();
+    wait_until("runc's init line", T, || out().contains('\n'));
+    assert_eq!(out(), "1 1 1\n");
+}
+
+/// Make `sub1` under the container's cgroup (relative path `rel`) in every
+/// hierarchy that has it; returns the directories made.
+fn make_sub_cgroups(rel: &str) -> Vec<std::path::PathBuf> {
+    let mut made = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let base = h.path().join(rel);
+        if base.is_dir() {
+            let d = base.join("sub1");
+            std::fs::create_dir(&d).unwrap();
+            // v1 cpuset: a new cgroup takes no task before it has cpus and mems.
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                if let Ok(v) = std::fs::read_to_string(base.join(f)) {
+                    std::fs::write(d.join(f), v.trim()).unwrap();
+                }
+            }
+            made.push(d);
+        }
+    }
+    assert!(!made.is_empty(), "no cgroup directory {rel}");
+    made
+}
+
+/// What `exec --cgroup ...` gives in container `id`: the exec'd process's
+/// /proc/self/cgroup lines in `sub1` (its base path elided), sorted, or the exit
+/// status.
+fn exec_cgroup(
+    rt: &dyn Fn(&[&str]) -> Output,
+    id: &str,
+    flag: &str,
+) -> Result<Vec<String>, Option<i32>> {
+    let o = rt(&["exec", "--cgroup", flag, id, "cat", "/proc/self/cgroup"]);
+    if o.status != Some(0) {
+        return Err(o.status);
+    }
+    // "N:CONTROLLERS:/<the container's cgroup>/sub1" → "N:CONTROLLERS:…/sub1".
+    let mut l: Vec<String> = o
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with("/sub1"))
+        .map(|l| format!("{}:…/sub1", l.rsplit_once(':').unwrap().0))
+        .collect();
+    l.sort();
+    Ok(l)
+}
+
+#[test]
+fn exec_cgroup_joins_an_existing_sub_cgroup_as_runc() {
+    let root = StateRoot::new();
+    let bundle = sleeper("exec-subcg");
+    let c = running(&root, &bundle);
+    let subs = make_sub_cgroups(&format!("fastrun/{}", c.id()));
+    let rt = |a: &[&str]| root.fastrun(a);
+    let all = exec_cgroup(&rt, c.id(), "sub1").unwrap();
+    // Every hierarchy of the container's cgroup (v1 ones and the unified tree).
+    assert_eq!(all.len(), subs.len(), "{all:?}");
+    let one = exec_cgroup(&rt, c.id(), "freezer,pids:sub1").unwrap();
+    assert_eq!(one.len(), 2, "{one:?}");
+    assert!(
+        one.iter()
+            .all(|l| l.contains("freezer") || l.contains("pids")),
+        "{one:?}"
+    );
+    let o = root.fastrun(&["exec", "--cgroup", "..", c.id(), "true"]);
+    assert_eq!(o.status, Some(255), "{o}");
+    assert!(o.stderr.contains("not a sub-cgroup"), "{o}");
+    let o = root.fastrun(&["exec", "--cgroup", "nonexistent", c.id(), "true"]);
+    assert_eq!(o.status, Some(255), "{o}");
+    assert!(
+        o.stderr.contains("nonexistent") && o.stderr.contains("does not exist"),
+        "{o}"
+    );
+    let o = root.fastrun(&["exec", "--cgroup", "nosuchctrl:sub1", c.id(), "true"]);
+    assert_eq!(o.status, Some(255), "{o}");
+    assert!(
+        o.stderr.contains("unknown controller \"nosuchctrl\""),
+        "{o}"
+    );
+    for d in &subs {
+        std::fs::remove_dir(d).unwrap();
+    }
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.run_detached(&rb).assert_success();
+    let rsubs = make_sub_cgroups(&format!("fastrun-test-runc/{}", rb.id()));
+    let rt = |a: &[&str]| r.runc(a);
+    let rall = exec_cgroup(&rt, rb.id(), "sub1");
+    let rone = exec_cgroup(&rt, rb.id(), "freezer,pids:sub1");
+    let rup = exec_cgroup(&rt, rb.id(), "..");
+    let rmissing = exec_cgroup(&rt, rb.id(), "nonexistent");
+    for d in &rsubs {
+        let _ = std::fs::remove_dir(d);
+    }
+    assert_eq!(rall, Ok(all));
+    assert_eq!(rone, Ok(one));
+    assert_eq!(rup, Err(Some(255)));
+    assert_eq!(rmissing, Err(Some(255)));
 }

@@ -229,3 +229,178 @@ fn foreground_run_proxies_the_callers_terminal() {
     assert_eq!(o.status, Some(5), "{o}");
     assert_no_leftovers(root.path(), bundle.id());
 }
+
+/// In a container created with `process.terminal: true` (and a console socket),
+/// `exec` without `--tty` runs `sh -c 'tty; echo done'`, then `exec -d` runs
+/// `true`. `rt` runs the runtime with its own state root.
+fn exec_without_tty_in_a_terminal_container(
+    rt: &dyn Fn(&[&str]) -> Output,
+    bundle: &std::path::Path,
+    id: &str,
+) -> (Output, Output) {
+    let sock = bundle.join("console.sock");
+    let rx = console_socket(&sock);
+    rt(&[
+        "create",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        id,
+    ])
+    .assert_success();
+    let got = rx.join().unwrap();
+    assert_eq!(got.fds.len(), 1);
+    rt(&["start", id]).assert_success();
+    let fg = rt(&["exec", id, "sh", "-c", "tty; echo done"]);
+    let detached = rt(&["exec", "-d", id, "true"]);
+    drop(got);
+    (fg, detached)
+}
+
+#[test]
+fn exec_has_a_terminal_only_with_tty_as_runc() {
+    let root = StateRoot::new();
+    let bundle = tty_bundle("tty-exec-cfg").args(&["sleep", "600"]);
+    let _c = Container::new(&root, &bundle);
+    let (fg, detached) =
+        exec_without_tty_in_a_terminal_container(&|a| root.fastrun(a), bundle.path(), bundle.id());
+    // No pty: `tty` says so, lines end in "\n" (no ONLCR), and -d needs no socket.
+    assert_eq!(fg.stdout, "not a tty\ndone\n", "{fg}");
+    assert_eq!(fg.status, Some(0), "{fg}");
+    assert_eq!(detached.status, Some(0), "{detached}");
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.track(rb.id());
+    let (rfg, rdetached) =
+        exec_without_tty_in_a_terminal_container(&|a| r.runc(a), rb.path(), rb.id());
+    assert_eq!(
+        (&fg.stdout, fg.status),
+        (&rfg.stdout, rfg.status),
+        "runc: {rfg}"
+    );
+    assert_eq!(detached.status, rdetached.status, "runc: {rdetached}");
+}
+
+/// `exec --tty -d --console-socket --user 1000` runs a shell; it reports its pty's
+/// owner and mode bits. `rt` runs the runtime with its own state root.
+fn exec_pty_owner(rt: &dyn Fn(&[&str]) -> Output, dir: &std::path::Path, id: &str) -> String {
+    let sock = dir.join("exec-owner.sock");
+    let rx = console_socket(&sock);
+    rt(&[
+        "exec",
+        "--tty",
+        "--detach",
+        "--user",
+        "1000:1000",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        id,
+        "sh",
+    ])
+    .assert_success();
+    let got = rx.join().unwrap();
+    let out = converse(
+        &got.fds[0],
+        b"echo OWNER-$(stat -c %u:%g:%a $(tty))-EN''D; exit\n",
+        "-END",
+    );
+    let at = out.rfind("OWNER-").expect(&out);
+    out[at..].split("-END").next().unwrap().to_string()
+}
+
+#[test]
+fn a_pty_belongs_to_the_processs_uid_as_runc() {
+    let root = StateRoot::new();
+    let bundle = Bundle::new("tty-owner").args(&["sleep", "600"]);
+    let c = Container::new(&root, &bundle);
+    c.create().assert_success();
+    c.start().assert_success();
+    let owner = exec_pty_owner(&|a| root.fastrun(a), bundle.path(), c.id());
+    assert_eq!(owner, "OWNER-1000:5:620");
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.run_detached(&rb).assert_success();
+    assert_eq!(exec_pty_owner(&|a| r.runc(a), rb.path(), rb.id()), owner);
+}
+
+/// What a foreground `run` with a terminal prints, its stdin and stdout `script`'s
+/// pty, or its stdout redirected to a file (`to_file`). The "^@" echoed for the
+/// byte `script` types when its own stdin (/dev/null) ends is taken out.
+fn foreground_output(
+    runtime: &str,
+    state: &std::path::Path,
+    bundle: &std::path::Path,
+    id: &str,
+    to_file: bool,
+) -> String {
+    let file = bundle.join("foreground.out");
+    let cmd = format!(
+        "{runtime} --root {} run --bundle {} {id}{}",
+        state.display(),
+        bundle.display(),
+        if to_file {
+            format!(" > {}", file.display())
+        } else {
+            String::new()
+        }
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"]);
+    let o = run_cmd(c, None, T);
+    assert_eq!(o.status, Some(0), "{o}");
+    let out = if to_file {
+        std::fs::read_to_string(&file).unwrap()
+    } else {
+        o.stdout
+    };
+    out.replace("^@", "")
+}
+
+#[test]
+fn foreground_terminal_output_keeps_bare_newlines_as_runc() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: `script` (bsdutils) is not installed");
+        return;
+    }
+    let root = StateRoot::new();
+    let bundle = tty_bundle("tty-onlcr").args(&["sh", "-c", "sleep 0.2; echo one; echo two"]);
+    let fastrun = fastrun_bin().to_str().unwrap();
+    let (id, path) = (bundle.id(), bundle.path());
+    // The pty adds no "\r" (ONLCR cleared); a terminal still shows new lines
+    // (output processing stays on in its raw mode).
+    let piped = foreground_output(fastrun, root.path(), path, id, true);
+    assert_no_leftovers(root.path(), bundle.id());
+    assert_eq!(piped, "one\ntwo\n");
+    let shown = foreground_output(fastrun, root.path(), path, id, false);
+    assert_eq!(shown, "one\r\ntwo\r\n");
+    assert_no_leftovers(root.path(), bundle.id());
+    if !runc::available() {
+        eprintln!("runc not installed: not compared");
+        return;
+    }
+    let r = runc::Runc::new();
+    let rb = runc::RuncBundle::new(&bundle);
+    r.track(rb.id());
+    let (rid, rpath) = (rb.id(), rb.path());
+    assert_eq!(
+        foreground_output("runc", &r.root(), rpath, rid, true),
+        piped
+    );
+    assert_eq!(
+        foreground_output("runc", &r.root(), rpath, rid, false),
+        shown
+    );
+}

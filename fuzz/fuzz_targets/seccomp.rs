@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = seccomp::cache::key(s);
-    match seccomp::prepare(s, None) {
+    match seccomp::prepare(s, None, true) {
         Ok(plan) => {
             assert!(!plan.program.is_empty());
             assert!(plan.program.len() + EXEC_ALLOWANCE_LEN <= MAX_INSNS);

@@ -77,8 +77,11 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
     if opts.no_new_privs {
         p.no_new_privileges = true;
     }
-    if opts.tty {
-        p.terminal = true;
+    // runc: without --process, the process has a terminal only with --tty, whatever
+    // the container's own `process.terminal` says; a --process file says itself
+    // (runc ignores --tty then).
+    if opts.process.is_none() {
+        p.terminal = opts.tty;
     }
     Ok(())
 }
@@ -88,6 +91,7 @@ fn seccomp_plan(
     ctx: &Context,
     store: &Store,
     id: &str,
+    no_new_privs: bool,
 ) -> Result<Option<crate::seccomp::SeccompPlan>> {
     let path = store.dir(id)?.join(crate::seccomp::notify::STATE_FILE);
     let buf = match std::fs::read(&path) {
@@ -97,7 +101,10 @@ fn seccomp_plan(
     };
     let s: spec::Seccomp<'_> = serde_json::from_slice(&buf)
         .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref()).map(Some)
+    for w in crate::seccomp::compile::unknown_syscalls(&s) {
+        ctx.warn(&w);
+    }
+    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref(), no_new_privs).map(Some)
 }
 
 /// Run a process in a container; the exit status without `--detach`, else 0.
@@ -121,6 +128,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             )))
         }
     }
+    let sub = crate::cgroups::SubCgroups::parse(&opts.cgroup)?;
     // The container's own process: its capabilities stand in for a `--process`
     // file that has none (runc), never "all of root's".
     let mut saved_buf = rec.process.clone().map(String::into_bytes);
@@ -167,19 +175,32 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         preserve_absent,
         hooks_sync: false,
-        seccomp: seccomp_plan(ctx, &store, id)?,
+        seccomp: seccomp_plan(ctx, &store, id, process.no_new_privileges)?,
         start_hooks: Vec::new(),
         start_state: Default::default(),
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
+    // `--cgroup`: existing sub-cgroups of the container's, checked before the clone.
+    let sub_dirs = match &cg {
+        Some(cg) if !sub.is_empty() => Some(cg.sub_dirs(&sub)?),
+        None if !sub.is_empty() => {
+            return Err(Error::InvalidState(format!(
+                "--cgroup: container {id} has no cgroup"
+            )))
+        }
+        _ => None,
+    };
     let v2_fd = match &cg {
-        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
+        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir_at(&sub)?),
         _ => None,
     };
     let mut after_clone = |pid: libc::pid_t| -> Result<()> {
-        match &cg {
-            Some(cg) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
+        match (&cg, &sub_dirs) {
+            (Some(cg), Some(dirs)) if v2_fd.is_none() => {
+                cg.add_pid_to(pid, dirs).map_err(Error::from)
+            }
+            (Some(cg), None) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
             _ => Ok(()),
         }
     };
@@ -234,7 +255,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
         let pty = child.pty.take().filter(|_| opts.console_socket.is_none());
         if let Some(master) = &pty {
-            crate::terminal::copy_winsize(0, master.as_raw_fd());
+            crate::terminal::prepare_foreground(0, master.as_raw_fd());
         }
         if let Err(e) = child.commit_and_confirm() {
             child.kill_and_reap();

@@ -179,6 +179,17 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             rel.display()
         )));
     }
+    // A frozen cgroup (or one under a frozen parent) would freeze the init as it
+    // joins, before it reports anything: fail as runc does, before making anything.
+    let frozen = || {
+        Error::InvalidState(format!(
+            "linux.cgroupsPath: container's cgroup {} unexpectedly frozen",
+            rel.display()
+        ))
+    };
+    if cg.exists() && cg.is_frozen_for_new_processes()? {
+        return Err(frozen());
+    }
 
     let root_path = config.root.as_ref().map(|r| r.path.as_str()).unwrap_or("");
     let mut record = Record {
@@ -235,6 +246,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     guard.cgroup = cg.clone();
     if let Some(cg) = &cg {
+        // Made now under a frozen parent: frozen too (removed by the guard).
+        if cg.is_frozen_for_new_processes()? {
+            return Err(frozen());
+        }
         cg.apply(&writes)?;
         if let Some(p) = &device_prog {
             match cg.set_device_program(p) {
@@ -265,6 +280,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         start_state: hook_state(&record, "created", 0),
     };
     let plan = std::sync::Arc::new(plan::build(&config, &input)?);
+    if let Some(s) = config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+        for w in crate::seccomp::compile::unknown_syscalls(s) {
+            ctx.warn(&w);
+        }
+    }
     if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
         // For `exec`, which joins the same filter (compiled again or from the cache).
         let path = dir.join(crate::seccomp::notify::STATE_FILE);
@@ -628,7 +648,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             .take()
             .filter(|_| opts.console_socket.is_none());
         if let Some(master) = &pty {
-            crate::terminal::copy_winsize(0, master.as_raw_fd());
+            crate::terminal::prepare_foreground(0, master.as_raw_fd());
         }
         let pidfd = created.init.pidfd.as_raw_fd();
         // The init runs the startContainer hooks before its exec.

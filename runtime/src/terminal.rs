@@ -40,6 +40,10 @@ impl RawMode {
             }
             let mut raw = saved;
             libc::cfmakeraw(&mut raw);
+            // As runc (containerd/console's SetRaw): output processing stays on, so
+            // the terminal still turns the process's bare "\n" (the pty's ONLCR is
+            // cleared, see `prepare_foreground`) into a new line.
+            raw.c_oflag |= libc::OPOST;
             libc::tcsetattr(fd, libc::TCSANOW, &raw);
             Some(RawMode { fd, saved })
         }
@@ -53,9 +57,25 @@ impl Drop for RawMode {
     }
 }
 
+/// Ready a pty that this runtime proxies in the foreground, before the process is
+/// let go: the caller's window size, and ONLCR cleared (as runc's
+/// `console.ClearONLCR`): the caller's own terminal already turns "\n" into
+/// "\r\n" where it should, so the process's lines reach it as written.
+pub(crate) fn prepare_foreground(from: RawFd, master: RawFd) {
+    copy_winsize(from, master);
+    // SAFETY: termios is plain data filled by tcgetattr; tcsetattr on our own fd.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(master, &mut t) == 0 {
+            t.c_oflag &= !libc::ONLCR;
+            libc::tcsetattr(master, libc::TCSANOW, &t);
+        }
+    }
+}
+
 /// Give the pty the caller's window size (a caller without one keeps consoleSize).
 /// Done before the process is let go, so that it never reads a stale size.
-pub(crate) fn copy_winsize(from: RawFd, to: RawFd) {
+fn copy_winsize(from: RawFd, to: RawFd) {
     // SAFETY: winsize is plain data; TIOCGWINSZ fills it, TIOCSWINSZ reads it.
     unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();

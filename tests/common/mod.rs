@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod libfastrun;
+pub mod runc;
 
 use std::ffi::CString;
 use std::io::{Read, Write};

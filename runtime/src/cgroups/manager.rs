@@ -120,10 +120,71 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The directories `pid` joins for `exec --cgroup`: the container's in every
+    /// managed hierarchy (then the cgroup2 tree), with the sub-cgroup `sub` names
+    /// for it. Every one must exist already (as runc: exec makes no cgroup).
+    pub fn sub_dirs(&self, sub: &SubCgroups) -> Result<Vec<PathBuf>, CgroupError> {
+        for c in sub.controllers() {
+            let known = self.managed().any(|h| h.has(c))
+                || (self.layout.is_v2()
+                    && self.layout.unified_controllers().iter().any(|u| u == c));
+            if !known || self.layout.is_v2() {
+                return Err(CgroupError::Config(format!(
+                    "--cgroup {c}:...: unknown controller {c:?} (the container's hierarchies: {})",
+                    if self.layout.is_v2() {
+                        "one cgroup2 tree, give the path without a controller".to_string()
+                    } else {
+                        self.managed()
+                            .flat_map(|h| h.controllers.iter().cloned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                )));
+            }
+        }
+        let mut dirs = Vec::new();
+        for h in self.managed() {
+            let base = h.mountpoint.join(&self.rel);
+            dirs.push(match sub.for_hierarchy(h) {
+                Some(s) => base.join(s),
+                None => base,
+            });
+        }
+        if let Some(u) = self.v2_dir() {
+            dirs.push(match sub.for_unified() {
+                Some(s) => u.join(s),
+                None => u,
+            });
+        }
+        for d in &dirs {
+            if !d.is_dir() {
+                return Err(CgroupError::Config(format!(
+                    "--cgroup: sub-cgroup {} does not exist",
+                    d.display()
+                )));
+            }
+        }
+        Ok(dirs)
+    }
+
+    /// Moves `pid` into `dirs` (from [`Cgroup::sub_dirs`]).
+    pub fn add_pid_to(&self, pid: i32, dirs: &[PathBuf]) -> Result<(), CgroupError> {
+        let value = pid.to_string();
+        for dir in dirs {
+            fsutil::write(&dir.join("cgroup.procs"), &value)?;
+        }
+        Ok(())
+    }
+
     /// An `O_PATH|O_DIRECTORY|O_CLOEXEC` descriptor of the v2 directory, for
     /// `clone3(CLONE_INTO_CGROUP)`. Pure v2 only: on v1 and hybrid, the child must be
     /// added with [`Cgroup::add_pid`] after the clone.
     pub fn open_v2_dir(&self) -> Result<OwnedFd, CgroupError> {
+        self.open_v2_dir_at(&SubCgroups::default())
+    }
+
+    /// [`Cgroup::open_v2_dir`] for the sub-cgroup `sub` names (exec --cgroup).
+    pub fn open_v2_dir_at(&self, sub: &SubCgroups) -> Result<OwnedFd, CgroupError> {
         let dir =
             match (&self.layout, self.v2_dir()) {
                 (Layout::V2 { .. }, Some(d)) => d,
@@ -133,6 +194,10 @@ impl Cgroup {
                         .into(),
                 )),
             };
+        let dir = match sub.for_unified() {
+            Some(s) => dir.join(s),
+            None => dir,
+        };
         let f = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
@@ -369,6 +434,24 @@ impl Cgroup {
             return Ok(
                 fsutil::read_opt(&dir.join("cgroup.freeze"))?.is_some_and(|s| s.trim() == "1")
             );
+        }
+        Ok(false)
+    }
+
+    /// Whether a process joining the cgroup now would be frozen: itself or an
+    /// ancestor frozen or freezing (v1 `freezer.state` shows the inherited state;
+    /// v2 `cgroup.events` says `frozen 1`, `cgroup.freeze` says a freeze is asked).
+    /// A missing directory is not frozen.
+    pub fn is_frozen_for_new_processes(&self) -> Result<bool, CgroupError> {
+        if let Some(dir) = self.v1_freezer() {
+            return Ok(fsutil::read_opt(&dir.join("freezer.state"))?
+                .is_some_and(|s| matches!(s.trim(), "FROZEN" | "FREEZING")));
+        }
+        if let Some(dir) = self.v2_dir() {
+            let freeze = fsutil::read_opt(&dir.join("cgroup.freeze"))?;
+            let events = fsutil::read_opt(&dir.join("cgroup.events"))?;
+            return Ok(freeze.is_some_and(|s| s.trim() == "1")
+                || events.is_some_and(|e| e.lines().any(|l| l.trim() == "frozen 1")));
         }
         Ok(false)
     }
@@ -647,8 +730,125 @@ fn freeze_v2(dir: &Path) -> Result<(), CgroupError> {
     }
 }
 
+/// Sub-cgroups for `exec --cgroup` (runc's `[controller[,controller]:]path`): one
+/// path for every hierarchy, or paths per controller (v1). Paths are relative to
+/// the container's cgroup and must stay inside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubCgroups {
+    all: Option<PathBuf>,
+    per_controller: Vec<(String, PathBuf)>,
+}
+
+impl SubCgroups {
+    /// Parse the `--cgroup` arguments (none: the container's own cgroup).
+    pub fn parse(args: &[String]) -> Result<SubCgroups, CgroupError> {
+        let mut out = SubCgroups::default();
+        for a in args {
+            let (ctrls, path) = match a.split_once(':') {
+                Some((c, p)) if !p.contains(':') => (Some(c), p),
+                Some(_) => {
+                    return Err(CgroupError::Config(format!(
+                        "--cgroup {a:?}: expected [CONTROLLER[,CONTROLLER]:]PATH"
+                    )))
+                }
+                None => (None, a.as_str()),
+            };
+            let rel = inside(path).ok_or_else(|| {
+                CgroupError::Config(format!(
+                    "--cgroup {a:?}: {path:?} is not a sub-cgroup of the container's cgroup"
+                ))
+            })?;
+            match ctrls {
+                None if args.len() != 1 => {
+                    return Err(CgroupError::Config(format!(
+                        "--cgroup {a:?}: a path without CONTROLLER: must be the only --cgroup"
+                    )))
+                }
+                None => out.all = Some(rel),
+                Some(c) => {
+                    for c in c.split(',') {
+                        if c.is_empty() {
+                            return Err(CgroupError::Config(format!(
+                                "--cgroup {a:?}: empty controller name"
+                            )));
+                        }
+                        out.per_controller.push((c.to_string(), rel.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether nothing was asked (the container's own cgroup).
+    pub fn is_empty(&self) -> bool {
+        self.all.is_none() && self.per_controller.is_empty()
+    }
+
+    fn controllers(&self) -> impl Iterator<Item = &str> {
+        self.per_controller.iter().map(|(c, _)| c.as_str())
+    }
+
+    fn for_hierarchy(&self, h: &Hierarchy) -> Option<&Path> {
+        self.all.as_deref().or_else(|| {
+            self.per_controller
+                .iter()
+                .find(|(c, _)| h.has(c))
+                .map(|(_, p)| p.as_path())
+        })
+    }
+
+    fn for_unified(&self) -> Option<&Path> {
+        self.all.as_deref()
+    }
+}
+
+/// `path` made relative and normalised, if it stays inside its base (".." may
+/// not climb above it; "" and "." are the base itself).
+fn inside(path: &str) -> Option<PathBuf> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(parts.iter().collect())
+}
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sub_cgroup_arguments_parse_as_runcs() {
+        let p =
+            |a: &[&str]| SubCgroups::parse(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(p(&[]).unwrap(), SubCgroups::default());
+        let s = p(&["a/b"]).unwrap();
+        assert_eq!(s.all.as_deref(), Some(Path::new("a/b")));
+        assert_eq!(
+            p(&["/a/./b/../c"]).unwrap().all.as_deref(),
+            Some(Path::new("a/c"))
+        );
+        let s = p(&["cpu,memory:x", "pids:y"]).unwrap();
+        assert_eq!(s.per_controller.len(), 3);
+        for bad in [
+            &[".."][..],
+            &["a/../.."],
+            &["cpu:../x"],
+            &["a", "b"],
+            &["a:b:c"],
+            &[":x"],
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+        assert!(p(&[".."])
+            .unwrap_err()
+            .to_string()
+            .contains("not a sub-cgroup"));
+    }
     use super::*;
 
     /// Root only, on a machine with a cgroup2 tree: `set_device_program` twice leaves

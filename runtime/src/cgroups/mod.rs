@@ -38,7 +38,7 @@ use std::path::PathBuf;
 
 pub use convert::{for_container, from_spec, from_spec_at, Online};
 pub use layout::{Hierarchy, Layout};
-pub use manager::Cgroup;
+pub use manager::{Cgroup, SubCgroups};
 pub use path::{resolve as resolve_path, Driver};
 pub use resources::{Flavor, Probe, Resources, Target, Write};
 pub use stats::Stats;

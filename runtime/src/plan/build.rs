@@ -128,7 +128,11 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
             !h.prestart.is_empty() || !h.create_runtime.is_empty() || !h.create_container.is_empty()
         }),
         seccomp: match linux.and_then(|l| l.seccomp.as_ref()) {
-            Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
+            Some(s) => Some(crate::seccomp::prepare(
+                s,
+                input.seccomp_cache.as_deref(),
+                process.no_new_privileges,
+            )?),
             None => None,
         },
         start_hooks: match config.hooks.as_ref() {

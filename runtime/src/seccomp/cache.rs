@@ -24,7 +24,8 @@ use crate::sys::seccomp::{Insn, MAX_INSNS};
 const MAGIC: &[u8; 8] = b"FRSCMPv1";
 const HEADER: usize = 16;
 /// Bump when the compiler's output for the same input changes.
-const FORMAT: &str = "fastrun-seccomp-cache 1";
+// 2: programs start with the ENOSYS prefix (older entries lack it).
+const FORMAT: &str = "fastrun-seccomp-cache 2";
 
 /// The cache key for a seccomp section.
 pub fn key(s: &crate::spec::Seccomp<'_>) -> Vec<u8> {

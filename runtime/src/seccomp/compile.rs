@@ -77,10 +77,10 @@ const BINARY_TREE_ABOVE: usize = 32;
 ///   it; runc skips it too).
 /// - Conditions on distinct arguments are ANDed in one rule; several conditions on
 ///   the same argument become one rule each (ORed), as runc does.
-/// - A syscall name libseccomp does not know on any architecture is an error
-///   naming `linux.seccomp.syscalls[i].names[j]` (runc only warns): a typo in a
-///   profile must not silently leave a syscall to the default action. Names that
-///   exist only on other architectures (e.g. `socketcall` on x86_64) are fine.
+/// - A syscall name libseccomp does not know on any architecture is skipped, as
+///   runc and crun do: profiles name syscalls newer than the linked libseccomp
+///   (see [`unknown_syscalls`] for the warnings).
+/// - The ENOSYS prefix (see [`super::enosys`]) comes first.
 pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
     const AT: &str = "linux.seccomp";
     let lib = |what: String, e: crate::sys::Errno| {
@@ -90,6 +90,8 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
         format!("{AT}.defaultAction")
     })?;
     let mut f = Filter::new(default).map_err(|e| lib(format!("{AT}.defaultAction"), e))?;
+    // The architectures in the filter (libseccomp tokens), native first.
+    let mut arches = vec![scmp::arch_native()];
     for (i, a) in s.architectures.iter().enumerate() {
         let token = arch(a).ok_or_else(|| {
             Error::Config(format!(
@@ -102,7 +104,12 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
             // the native one, and this kernel never runs its syscalls: nothing to
             // filter (runc fails here; skipping keeps multi-arch profiles portable).
             Err(crate::sys::Errno(libc::EDOM)) => {}
-            r => r.map_err(|e| lib(format!("{AT}.architectures[{i}] ({a})"), e))?,
+            // Already there (the native one, or named twice).
+            Err(crate::sys::Errno(libc::EEXIST)) => {}
+            r => {
+                r.map_err(|e| lib(format!("{AT}.architectures[{i}] ({a})"), e))?;
+                arches.push(token);
+            }
         }
     }
     let names: usize = s.syscalls.iter().map(|c| c.names.len()).sum();
@@ -146,12 +153,7 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
                 .map_err(|_| Error::Config(format!("{}: NUL in syscall name", at())))?;
             let nr = scmp::resolve_syscall(&c);
             if nr == scmp::NR_ERROR {
-                return Err(Error::Config(format!(
-                    "{}: unknown syscall {:?} (libseccomp {})",
-                    at(),
-                    name.as_str(),
-                    libseccomp_version()
-                )));
+                continue;
             }
             if act == default {
                 continue;
@@ -172,7 +174,59 @@ pub fn compile(s: &Seccomp<'_>) -> Result<Vec<Insn>> {
     let raw = f
         .export_bpf()
         .map_err(|e| lib(format!("{AT}: export"), e))?;
-    Ok(insns(&raw))
+    let mut program = enosys_prefix(s, default, &arches);
+    program.extend(insns(&raw));
+    Ok(program)
+}
+
+/// runc's ENOSYS prefix for this profile (see [`super::enosys`] for the rule).
+fn enosys_prefix(s: &Seccomp<'_>, default: u32, arches: &[u32]) -> Vec<Insn> {
+    if default == scmp::ACT_ALLOW
+        || default == scmp::ACT_LOG
+        || default & 0xffff_0000 == scmp::act_trace(0)
+        || default == scmp::act_errno(libc::ENOSYS as u16)
+    {
+        return Vec::new();
+    }
+    let names: Vec<CString> = s
+        .syscalls
+        .iter()
+        .flat_map(|c| c.names.iter())
+        .filter_map(|n| CString::new(n.as_bytes()).ok())
+        .collect();
+    let maxima: Vec<super::enosys::ArchMax> = arches
+        .iter()
+        .map(|&token| super::enosys::ArchMax {
+            token,
+            max: names
+                .iter()
+                .map(|n| scmp::resolve_syscall_arch(token, n))
+                .filter(|&nr| nr >= 0)
+                .max()
+                .unwrap_or(0) as u32,
+        })
+        .collect();
+    super::enosys::prefix(&maxima)
+}
+
+/// The names of `s` that the linked libseccomp does not know on any architecture,
+/// as warnings naming their place: they are skipped (as runc and crun do).
+pub fn unknown_syscalls(s: &Seccomp<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, sc) in s.syscalls.iter().enumerate() {
+        for (j, name) in sc.names.iter().enumerate() {
+            let known = CString::new(name.as_bytes())
+                .is_ok_and(|c| scmp::resolve_syscall(&c) != scmp::NR_ERROR);
+            if !known {
+                out.push(format!(
+                    "linux.seccomp.syscalls[{i}].names[{j}]: syscall {:?} unknown to libseccomp {}: ignored",
+                    name.as_str(),
+                    libseccomp_version()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Raw `struct sock_filter` bytes (native order) → instructions.

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod compile;
+pub mod enosys;
 pub mod notify;
 
 use std::path::{Path, PathBuf};
@@ -49,8 +50,63 @@ pub fn flag(name: &str) -> Option<libc::c_uint> {
     })
 }
 
-/// Compile (or fetch from the cache in `cache_dir`) and resolve the flags.
-pub fn prepare(s: &Seccomp<'_>, cache_dir: Option<&Path>) -> Result<SeccompPlan> {
+/// Syscalls the process makes itself between loading its filter and the moment
+/// the notify fd is at the listener (see spawn/child.rs): a NOTIFY rule on one of
+/// them would block the process on its own filter, with nobody to answer, and the
+/// runtime waiting for it. `write` is also refused by runc (its hand-over); the
+/// fd goes to the parent with `sendmsg`.
+const NOTIFY_BEFORE_HANDOVER: &[&str] = &["write", "sendmsg"];
+
+/// Without no_new_privs the filter is loaded before the identity is set (see
+/// spawn/child.rs), so these come after it too, before the ready report.
+const NOTIFY_BEFORE_HANDOVER_PRIVILEGED: &[&str] = &[
+    "prctl",
+    "setgroups",
+    "setresgid",
+    "setresuid",
+    "capset",
+    "umask",
+    "faccessat",
+    "faccessat2",
+    "newfstatat",
+];
+
+/// Refuse NOTIFY rules on syscalls the process needs before its notify fd reaches
+/// the listener (they would hang the start; runc refuses `write`).
+pub fn check_notify(s: &Seccomp<'_>, no_new_privs: bool) -> Result<()> {
+    for (i, c) in s.syscalls.iter().enumerate() {
+        if c.action != "SCMP_ACT_NOTIFY" {
+            continue;
+        }
+        for (j, n) in c.names.iter().enumerate() {
+            let n = n.as_str();
+            let early = NOTIFY_BEFORE_HANDOVER.contains(&n)
+                || (!no_new_privs && NOTIFY_BEFORE_HANDOVER_PRIVILEGED.contains(&n));
+            if early {
+                return Err(Error::Config(format!(
+                    "linux.seccomp.syscalls[{i}].names[{j}]: SCMP_ACT_NOTIFY cannot be used for {n:?}: \
+                     the runtime calls it in the container's process before the notify fd \
+                     reaches the listener{}",
+                    if NOTIFY_BEFORE_HANDOVER.contains(&n) {
+                        ""
+                    } else {
+                        " (without process.noNewPrivileges)"
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Compile (or fetch from the cache in `cache_dir`) and resolve the flags, for a
+/// process with or without no_new_privs (see [`check_notify`]).
+pub fn prepare(
+    s: &Seccomp<'_>,
+    cache_dir: Option<&Path>,
+    no_new_privs: bool,
+) -> Result<SeccompPlan> {
+    check_notify(s, no_new_privs)?;
     let mut flags = 0;
     for (i, f) in s.flags.iter().enumerate() {
         flags |= flag(f).ok_or_else(|| {

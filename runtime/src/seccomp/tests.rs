@@ -56,14 +56,17 @@ fn errno_defaults_to_eperm_and_honours_errno_ret() {
     .unwrap();
     assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
     assert_eq!(decide(&p, MKDIR, [0; 6]), errno(38));
-    assert_eq!(decide(&p, PERSONALITY, [0; 6]), errno(libc::EPERM as u32));
+    // Unlisted but not newer than mkdir (83): the default (above: ENOSYS prefix).
+    assert_eq!(decide(&p, 60, [0; 6]), errno(libc::EPERM as u32));
+    assert_eq!(decide(&p, PERSONALITY, [0; 6]), errno(libc::ENOSYS as u32));
 
     let p = compile(&sec(
         r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":13,"syscalls":[
             {"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
     ))
     .unwrap();
-    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(13));
+    // 30 (shmat): unlisted, below getpid (39), the highest named.
+    assert_eq!(decide(&p, 30, [0; 6]), errno(13));
     assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
 }
 
@@ -177,16 +180,20 @@ fn names_of_other_architectures_are_accepted() {
 }
 
 #[test]
-fn unknown_names_and_arches_are_errors_naming_the_path() {
-    let e = compile(&sec(
+fn unknown_names_are_skipped_with_a_warning_and_unknown_arches_are_errors() {
+    let s = sec(
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_LOG"},
         {"names":["mkdir","mkdirr"],"action":"SCMP_ACT_ERRNO"}]}"#,
-    ))
-    .unwrap_err();
+    );
+    let p = compile(&s).unwrap();
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(libc::EPERM as u32));
+    let w = compile::unknown_syscalls(&s);
+    assert_eq!(w.len(), 1, "{w:?}");
     assert!(
-        e.to_string()
-            .starts_with("linux.seccomp.syscalls[1].names[1]: unknown syscall \"mkdirr\""),
-        "{e}"
+        w[0].starts_with(
+            "linux.seccomp.syscalls[1].names[1]: syscall \"mkdirr\" unknown to libseccomp"
+        ),
+        "{w:?}"
     );
     let e = compile(&sec(
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_DENY"}]}"#,
@@ -281,7 +288,7 @@ fn prepare_resolves_flags_and_listener() {
         "listenerPath":"/run/l.sock","listenerMetadata":"meta",
         "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
     );
-    let p = prepare(&s, None).unwrap();
+    let p = prepare(&s, None, true).unwrap();
     assert_eq!(
         p.flags,
         sc::FLAG_LOG | sc::FLAG_TSYNC | sc::FLAG_NEW_LISTENER | sc::FLAG_TSYNC_ESRCH
@@ -298,7 +305,7 @@ fn prepare_resolves_flags_and_listener() {
     let s = sec(
         r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/x","flags":["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
     );
-    let p = prepare(&s, None).unwrap();
+    let p = prepare(&s, None, true).unwrap();
     assert_eq!((p.flags, p.listener), (0, None));
 }
 
@@ -345,4 +352,125 @@ fn x86_socketcall_argument_rules_compile_and_decide() {
     let i386 = |nr, a2| run(&prog, &data(I386, nr, [0, 0, a2, 0, 0, 0])).unwrap();
     assert_eq!(i386(102, 8), ALLOW);
     assert_eq!(i386(102, 9), errno(1));
+}
+
+const ENOSYS: u32 = errno(libc::ENOSYS as u32);
+const X32_BIT: i32 = 0x4000_0000;
+
+#[test]
+fn syscalls_above_the_profiles_highest_get_enosys() {
+    // getpid (39) and mkdir (83) named: 84 and above are newer than the profile.
+    let p = compile(&sec(r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+            {"names":["getpid"],"action":"SCMP_ACT_ALLOW"},
+            {"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#))
+    .unwrap();
+    assert_eq!(decide(&p, GETPID, [0; 6]), ALLOW);
+    assert_eq!(decide(&p, MKDIR, [0; 6]), errno(libc::EPERM as u32));
+    assert_eq!(decide(&p, 40, [0; 6]), errno(libc::EPERM as u32));
+    assert_eq!(decide(&p, 84, [0; 6]), ENOSYS);
+    assert_eq!(decide(&p, 1000, [0; 6]), ENOSYS);
+    // x32 numbers (bit 30) are not x86_64's: the filter's own bad-arch action.
+    assert_ne!(decide(&p, X32_BIT | 1000, [0; 6]), ENOSYS);
+    // Another architecture (not in the filter): not the prefix's business.
+    assert_ne!(run(&p, &data(I386, 1000, [0; 6])), Some(ENOSYS));
+}
+
+#[test]
+fn enosys_prefix_per_architecture_and_x32() {
+    let p = compile(&sec(r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS",
+            "architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["getpid","mkdir"],"action":"SCMP_ACT_ALLOW"}]}"#))
+    .unwrap();
+    // x86_64: mkdir 83 is the highest; i386: getpid 20 / mkdir 39.
+    assert_eq!(decide(&p, MKDIR, [0; 6]), ALLOW);
+    assert_eq!(decide(&p, 84, [0; 6]), ENOSYS);
+    assert_eq!(decide(&p, 60, [0; 6]), 0x8000_0000);
+    assert_eq!(run(&p, &data(I386, I386_MKDIR, [0; 6])), Some(ALLOW));
+    assert_eq!(run(&p, &data(I386, 40, [0; 6])), Some(ENOSYS));
+    assert_eq!(run(&p, &data(I386, 30, [0; 6])), Some(0x8000_0000));
+    // x32: the same numbers with bit 30.
+    assert_eq!(decide(&p, X32_BIT | MKDIR, [0; 6]), ALLOW);
+    assert_eq!(decide(&p, X32_BIT | 84, [0; 6]), ENOSYS);
+    assert_eq!(decide(&p, X32_BIT | 60, [0; 6]), 0x8000_0000);
+}
+
+#[test]
+fn no_enosys_prefix_for_permissive_defaults_or_an_enosys_default() {
+    for (default, errno_ret) in [
+        ("SCMP_ACT_ALLOW", ""),
+        ("SCMP_ACT_LOG", ""),
+        ("SCMP_ACT_TRACE", ""),
+        ("SCMP_ACT_ERRNO", r#","defaultErrnoRet":38"#),
+    ] {
+        let j = format!(
+            r#"{{"defaultAction":"{default}"{errno_ret},"syscalls":[{{"names":["getpid"],"action":"SCMP_ACT_KILL"}}]}}"#
+        );
+        let with = compile(&sec(&j)).unwrap();
+        let plain = {
+            let mut f = crate::sys::libseccomp::Filter::new(
+                compile::action(
+                    default,
+                    if errno_ret.is_empty() { None } else { Some(38) },
+                    &|| String::new(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            f.add_rule(crate::sys::libseccomp::ACT_KILL_THREAD, GETPID, &[])
+                .unwrap();
+            compile::insns(&f.export_bpf().unwrap())
+        };
+        assert_eq!(with, plain, "{default}");
+    }
+}
+
+#[test]
+fn enosys_prefix_layout_handles_s390_and_long_jumps() {
+    use super::enosys::{prefix, ArchMax};
+    // s390x: syscall 0 (the multiplexer) gets ENOSYS too.
+    let p = prefix(&[ArchMax {
+        token: 0x8000_0016,
+        max: 400,
+    }]);
+    let mut prog = p.clone();
+    prog.push(Insn {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: ALLOW,
+    });
+    assert_eq!(run(&prog, &data(0x8000_0016, 0, [0; 6])), Some(ENOSYS));
+    assert_eq!(run(&prog, &data(0x8000_0016, 401, [0; 6])), Some(ENOSYS));
+    assert_eq!(run(&prog, &data(0x8000_0016, 5, [0; 6])), Some(ALLOW));
+    // Many architectures: every jump stays valid (long ones are `ja`).
+    let many: Vec<ArchMax> = (0..100)
+        .map(|n| ArchMax {
+            token: 0x1000 + n,
+            max: 10 + n,
+        })
+        .collect();
+    let mut prog = prefix(&many);
+    prog.push(Insn {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: ALLOW,
+    });
+    for a in &many {
+        assert_eq!(
+            run(&prog, &data(a.token, a.max as i32, [0; 6])),
+            Some(ALLOW)
+        );
+        assert_eq!(
+            run(&prog, &data(a.token, a.max as i32 + 1, [0; 6])),
+            Some(ENOSYS)
+        );
+    }
+    assert_eq!(run(&prog, &data(0x9999, 5000, [0; 6])), Some(ALLOW));
+    // Nothing named anywhere: no prefix.
+    assert!(prefix(&[ArchMax {
+        token: X86_64,
+        max: 0
+    }])
+    .is_empty());
 }

@@ -192,6 +192,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         Err(e) => return Err(fail(Step::WaitParent, 0)(e)),
     }
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    // Our own session and process group, as runc's init and exec'd processes: not
+    // the caller's (outside the pid namespace, where getpgrp() would say 0). A pty
+    // then becomes our controlling terminal (TIOCSCTTY needs a session leader).
+    // SAFETY: setsid has no arguments. It fails only for a process group leader,
+    // which a fresh clone is not (a pty's TIOCSCTTY would then report it).
+    unsafe { libc::setsid() };
 
     // CVE-2025-52881: without a mount namespace of our own, the /proc we would
     // find after joining is shared with other containers, which can mount over
@@ -441,7 +447,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
 }
 
 /// Load the precompiled seccomp filter; with a listener, hand the notify fd to
-/// the parent over the sync socket (SCM_RIGHTS, stack buffer) and close ours.
+/// the parent over the sync socket (SCM_RIGHTS, stack buffer); ours closes at exec.
 fn load_seccomp(plan: &Plan, fds: &ChildFds) -> Result<(), Fail> {
     let Some(s) = &plan.seccomp else {
         return Ok(());
@@ -449,13 +455,15 @@ fn load_seccomp(plan: &Plan, fds: &ChildFds) -> Result<(), Fail> {
     let fd =
         crate::sys::seccomp::set_filter(fds.seccomp, s.flags).map_err(fail(Step::Seccomp, 0))?;
     if s.listener.is_some() {
-        let sent = Msg {
+        // Not closed here: the kernel made it close-on-exec, and a `close` (like
+        // anything before the listener has the fd) could be a NOTIFY rule that
+        // nobody answers yet (see seccomp::check_notify).
+        Msg {
             kind: super::protocol::MSG_SECCOMP_FD,
             ..Default::default()
         }
-        .send_with_fd(fds.sock, fd);
-        fs::close(fd);
-        sent.map_err(fail(Step::SeccompNotify, 0))?;
+        .send_with_fd(fds.sock, fd)
+        .map_err(fail(Step::SeccompNotify, 0))?;
     }
     Ok(())
 }
@@ -593,11 +601,19 @@ fn setup_pty(
     }
     .send_with_fd(sock, master.0)?;
     drop(master);
-    // SAFETY: setsid/ioctl/dup2 on fds we own; the slave becomes fds 0-2.
-    unsafe {
-        if libc::setsid() < 0 {
-            return Err(Errno::last());
+    // The process's own uid owns its pty, so that it can reopen it (runc's
+    // fixStdioPermissions); the group stays devpts's (gid=5). Not possible in every
+    // user namespace (EINVAL, EPERM) or on a read-only /dev (EROFS): then left as is.
+    let uid = plan.process.uid;
+    if fs::fstat(slave.0)?.st_uid != uid {
+        match fs::fchown(slave.0, uid, u32::MAX) {
+            Ok(()) | Err(Errno(libc::EINVAL | libc::EPERM | libc::EROFS)) => {}
+            Err(e) => return Err(e),
         }
+    }
+    // SAFETY: ioctl/dup2 on fds we own; the slave becomes fds 0-2. We are a
+    // session leader already (see `run`).
+    unsafe {
         fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
         for fd in 0..3 {
             fs_cvt(libc::dup2(slave.0, fd))?;

@@ -95,6 +95,12 @@ pub fn fchownat(dirfd: libc::c_int, path: &CStr, uid: u32, gid: u32) -> SysResul
         .map(drop)
 }
 
+/// `fchown(fd, uid, gid)` (`u32::MAX`: leave that id).
+pub fn fchown(fd: libc::c_int, uid: u32, gid: u32) -> SysResult<()> {
+    // SAFETY: fchown on an fd number; no memory involved.
+    cvt(unsafe { libc::fchown(fd, uid, gid) }).map(drop)
+}
+
 /// `fstat(fd)`.
 pub fn fstat(fd: libc::c_int) -> SysResult<libc::stat> {
     // SAFETY: stat is plain data, filled by the kernel on success.
@@ -191,17 +197,58 @@ pub fn getcwd(buf: &mut [u8]) -> SysResult<usize> {
     Ok(n.saturating_sub(1))
 }
 
-/// `faccessat(AT_FDCWD, path, X_OK, AT_EACCESS)`-like check: is `path` an executable
-/// regular file? Uses the effective ids, as `execve` will.
+/// Is `path` an executable regular file, for the effective ids (as `execve` will
+/// check)? Called after a seccomp filter may be loaded: a check that the profile
+/// denies (EPERM, ENOSYS) falls back to an older call (`faccessat2` → `faccessat`,
+/// which uses the real ids: the same as the effective ones once the identity is
+/// set) and, denied too, is skipped (`execve` then tells). Raw syscalls: glibc's
+/// `faccessat` falls back only on ENOSYS.
 pub fn is_executable(path: &CStr) -> SysResult<()> {
-    // SAFETY: `path` is NUL-terminated.
-    cvt(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) })?;
+    let denied = |e: &super::Errno| matches!(e.0, libc::EPERM | libc::ENOSYS);
+    // SAFETY: `path` is NUL-terminated; integer arguments.
+    let access2 = cvt_long(unsafe {
+        libc::syscall(
+            libc::SYS_faccessat2,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    });
+    let access = match access2 {
+        Err(e) if denied(&e) => {
+            // SAFETY: as above.
+            cvt_long(unsafe {
+                libc::syscall(
+                    libc::SYS_faccessat,
+                    libc::AT_FDCWD,
+                    path.as_ptr(),
+                    libc::X_OK,
+                )
+            })
+        }
+        r => r,
+    };
+    match access {
+        Ok(_) => {}
+        Err(e) if denied(&e) => {}
+        Err(e) => return Err(e),
+    }
     // SAFETY: stat is plain data.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
-    cvt(unsafe { libc::stat(path.as_ptr(), &mut st) })?;
-    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        return Err(super::Errno(libc::EACCES));
+    match cvt_long(unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            &mut st as *mut libc::stat,
+            0,
+        )
+    }) {
+        Ok(_) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Err(super::Errno(libc::EACCES)),
+        Ok(_) => Ok(()),
+        Err(e) if denied(&e) => Ok(()),
+        Err(e) => Err(e),
     }
-    Ok(())
 }

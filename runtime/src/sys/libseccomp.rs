@@ -69,6 +69,7 @@ extern "C" {
     fn seccomp_arch_add(ctx: *mut c_void, arch_token: u32) -> c_int;
     fn seccomp_attr_set(ctx: *mut c_void, attr: c_int, value: u32) -> c_int;
     fn seccomp_syscall_resolve_name(name: *const c_char) -> c_int;
+    fn seccomp_syscall_resolve_name_arch(arch_token: u32, name: *const c_char) -> c_int;
     fn seccomp_rule_add_array(
         ctx: *mut c_void,
         action: u32,
@@ -110,6 +111,13 @@ pub fn arch_native() -> u32 {
 pub fn resolve_syscall(name: &CStr) -> c_int {
     // SAFETY: `name` is NUL-terminated; the function only reads it.
     unsafe { seccomp_syscall_resolve_name(name.as_ptr()) }
+}
+
+/// The number of syscall `name` on architecture `arch` (a token): negative when
+/// the architecture has no such syscall (a pseudo number or [`NR_ERROR`]).
+pub fn resolve_syscall_arch(arch: u32, name: &CStr) -> c_int {
+    // SAFETY: `name` is NUL-terminated; the function only reads it.
+    unsafe { seccomp_syscall_resolve_name_arch(arch, name.as_ptr()) }
 }
 
 fn rc(ret: c_int) -> Result<(), Errno> {
