@@ -230,7 +230,7 @@ impl State {
 
 /// Parse a signal given as a number (`9`), a name (`KILL`) or `SIGKILL`, in any case,
 /// or a real-time signal as `RTMIN+N` / `RTMAX-N` (with or without `SIG`).
-/// Numbers must be in `1..=64`.
+/// Numbers must be in `0..=64`: 0 checks that the process exists (runc accepts it).
 pub fn parse_signal(s: &str) -> Result<i32> {
     let bad = || Error::InvalidArgument(format!("unknown signal \"{s}\""));
     let t = s.trim();
@@ -239,7 +239,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
         return match t.parse::<i32>() {
-            Ok(n) if (1..=SIG_MAX).contains(&n) => Ok(n),
+            Ok(n) if (0..=SIG_MAX).contains(&n) => Ok(n),
             _ => Err(bad()),
         };
     }
@@ -530,7 +530,8 @@ mod tests {
         assert_eq!(parse_signal("15").unwrap(), 15);
         assert_eq!(parse_signal("1").unwrap(), 1);
         assert_eq!(parse_signal("64").unwrap(), 64);
-        for bad in ["0", "65", "-1", "+9", "99999999999", "", " ", "9x"] {
+        assert_eq!(parse_signal("0").unwrap(), 0);
+        for bad in ["65", "-1", "+9", "99999999999", "", " ", "9x"] {
             assert!(parse_signal(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -385,8 +385,12 @@ impl Cgroup {
                 }
             }
         }
-        // Nothing to signal (the usual case at delete, after the init exited): skip
-        // the freeze and thaw, which poll the freezer.
+        // Nothing to signal (the usual case at delete, after the init exited), or
+        // signal 0 (a liveness check, nothing is delivered): skip the freeze and
+        // thaw, which poll the freezer.
+        if signal == 0 {
+            return self.signal_each(0);
+        }
         if self.pids()?.is_empty() {
             return Ok(());
         }

@@ -362,12 +362,9 @@ fn device_step(
     user_ns: bool,
     what: &str,
 ) -> Result<DeviceStep> {
+    // Anywhere inside the root, as runc allows (`/mnt/mydev`): the path is
+    // resolved in the root like every mount destination.
     let p = InRootPath::new(path, what)?;
-    if !p.display.starts_with("/dev/") {
-        return Err(Error::Config(format!(
-            "{what}.path: {path:?}: devices must be under /dev"
-        )));
-    }
     Ok(DeviceStep {
         bind_from: if user_ns {
             Some(cstring(&p.display, what)?)
