@@ -142,6 +142,50 @@ fn empty_mount_options_are_ignored() {
 // Process, hooks, lifecycle
 // ---------------------------------------------------------------------------
 
+/// Item 20: a missing `process.cwd` is created inside the root (as root, 0755),
+/// also when the process runs as another user and the root is read-only.
+#[test]
+fn missing_cwd_is_created() {
+    let out = assert_same("cwd", "pwd; stat -c '%u %a' /q /q/r; id -u", true, |c| {
+        c["process"]["cwd"] = json!("/q/r");
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["root"]["readonly"] = json!(true);
+    });
+    assert_eq!(out, "/q/r\n0 755\n0 755\n1000\n");
+}
+
+/// Item 20: a cwd through a symlink that leaves the root is created inside it.
+#[test]
+fn missing_cwd_stays_in_the_root() {
+    let b = sh_bundle("cwdesc", "pwd").own_rootfs();
+    let outside = TempDir::new("fastrun-outside-");
+    std::os::unix::fs::symlink(outside.path(), b.path().join("rootfs/escape")).unwrap();
+    // The symlink's target read inside the root exists too: there it must land.
+    let inside = b
+        .path()
+        .join("rootfs")
+        .join(outside.path().strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&inside).unwrap();
+    let b = b.modify(|c| c["process"]["cwd"] = json!("/escape/made"));
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert!(
+        !outside.path().join("made").exists(),
+        "cwd created outside the root"
+    );
+    assert!(
+        inside.join("made").is_dir(),
+        "cwd not created in the root: {o}"
+    );
+}
+
+/// Item 21: `lo` of a new network namespace is up.
+#[test]
+fn loopback_is_up_in_a_new_network_namespace() {
+    let out = assert_same("lo", "cat /sys/class/net/lo/flags", false, |_| {});
+    assert_eq!(out, "0x9\n");
+}
+
 /// Item 25: `kill -a ID 0` (and `kill ID 0`) is accepted: a liveness check.
 #[test]
 fn kill_signal_zero_is_accepted() {

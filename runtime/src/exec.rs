@@ -163,6 +163,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_absent,
         hooks_sync: false,
         seccomp: seccomp_plan(ctx, &store, id)?,
+        loopback_up: false,
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());

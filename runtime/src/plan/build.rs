@@ -110,6 +110,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         }
     };
 
+    let loopback_up = (ns.clone_flags | ns.unshare_flags as u64) & libc::CLONE_NEWNET as u64 != 0;
     Ok(Plan {
         ns,
         id_maps,
@@ -128,6 +129,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
             Some(s) => Some(crate::seccomp::prepare(s, input.seccomp_cache.as_deref())?),
             None => None,
         },
+        loopback_up,
     })
 }
 
@@ -330,6 +332,12 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         console: match config.process.as_ref() {
             Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
             _ => None,
+        },
+        cwd: match config.process.as_ref() {
+            Some(p) => {
+                Some(InRootPath::new(&p.cwd, "process.cwd")?).filter(|c| !c.names.is_empty())
+            }
+            None => None,
         },
     })
 }

@@ -40,6 +40,8 @@ pub struct Plan {
     pub hooks_sync: bool,
     /// `linux.seccomp`, compiled.
     pub seccomp: Option<crate::seccomp::SeccompPlan>,
+    /// A new network namespace is created: bring its `lo` up (runc and crun do).
+    pub loopback_up: bool,
 }
 
 /// Namespaces to create and to join.
@@ -101,6 +103,9 @@ pub struct RootfsPlan {
     /// User namespaces (by their maps) the parent prepares for idmapped mounts;
     /// `MountKind::Bind::idmap` indexes this list.
     pub idmaps: Vec<IdMaps>,
+    /// `process.cwd` (unless "/"): created inside the root when missing, after the
+    /// mounts and before the switch (runc and crun create it too).
+    pub cwd: Option<InRootPath>,
 }
 
 /// One mount, in order.

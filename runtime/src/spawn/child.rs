@@ -221,6 +221,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
     }
 
+    if plan.loopback_up {
+        crate::sys::socket::loopback_up().map_err(fail(Step::Loopback, 0))?;
+    }
+
     // SAFETY: umask cannot fail. Devices and mount points get exact modes.
     unsafe { libc::umask(0) };
 
@@ -267,6 +271,12 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
         for (i, p) in rf.readonly_paths.iter().enumerate() {
             rootfs::make_readonly(root.0, p).map_err(fail_op(Step::ReadonlyPath, i))?;
+        }
+        if let Some(cwd) = &rf.cwd {
+            // A missing cwd is created inside the root (runc, crun), as root,
+            // before a read-only root is made so.
+            rootfs::open_in_root(root.0, cwd, rootfs::Create::Dir, false)
+                .map_err(fail(Step::Cwd, 0))?;
         }
         if plan.hooks_sync {
             hooks_sync(fds.sock).map_err(fail(Step::Hooks, 0))?;

@@ -178,6 +178,7 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::SeccompNotify => {
             format!("linux.seccomp.listenerPath: pass the notify fd to the runtime: {errno}")
         }
+        Step::Loopback => format!("bring up lo in the new network namespace: {errno}"),
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };
     Error::Init {

@@ -45,13 +45,14 @@ pub enum Step {
     UserNsRoot = 36,
     Seccomp = 37,
     SeccompNotify = 38,
+    Loopback = 39,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 38] = [
+        const ALL: [Step; 39] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -90,6 +91,7 @@ impl Step {
             UserNsRoot,
             Seccomp,
             SeccompNotify,
+            Loopback,
         ];
         ALL.iter()
             .copied()
