@@ -90,6 +90,54 @@ fn push(v: &mut Value, key: &str, item: Value) {
 // Mounts, devices, cgroups
 // ---------------------------------------------------------------------------
 
+/// The optional fields of the root mount as the container sees it ("-": none).
+const ROOT_PROPAGATION: &str = "awk '$5 == \"/\" { print $7 }' /proc/self/mountinfo";
+
+/// Item 11: `rootfsPropagation` shared and rshared run, as under runc (whose new
+/// root ends up private: its parent mount is made private for pivot_root).
+#[test]
+fn rootfs_propagation_shared_and_rshared() {
+    for p in ["shared", "rshared", "private", "rslave"] {
+        let out = assert_same(&format!("prop{p}"), ROOT_PROPAGATION, false, |c| {
+            c["linux"]["rootfsPropagation"] = json!(p);
+        });
+        assert!(!out.trim().is_empty(), "{p}: {out:?}");
+    }
+}
+
+/// Item 11: `unbindable` runs (runc fails it, crun runs it): the root is unbindable.
+#[test]
+fn rootfs_propagation_unbindable() {
+    for p in ["unbindable", "runbindable"] {
+        let out = sh_output(&format!("prop{p}"), ROOT_PROPAGATION, |c| {
+            c["linux"]["rootfsPropagation"] = json!(p);
+        });
+        assert_eq!(out, "unbindable\n", "{p}");
+    }
+}
+
+/// Item 12: a read-only /dev gets its mounts and devices, then is read-only.
+#[test]
+fn readonly_dev() {
+    let out = assert_same(
+        "rodev",
+        "grep -E ' /dev ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1; \
+         ls /dev/pts/ptmx /dev/null /dev/shm /dev/mqueue >/dev/null && echo present; \
+         touch /dev/x 2>/dev/null || echo refused; echo hi > /dev/null && echo written",
+        false,
+        |c| {
+            let dev = c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|m| m["destination"] == "/dev")
+                .unwrap();
+            dev["options"].as_array_mut().unwrap().push(json!("ro"));
+        },
+    );
+    assert_eq!(out, "ro\npresent\nrefused\nwritten\n");
+}
+
 /// Item 15: a `linux.devices` node outside /dev is created (inside the root).
 #[test]
 fn device_outside_dev_is_created() {

@@ -227,7 +227,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     }
     let linux = config.linux.as_ref();
     let prop = linux.map(|l| l.rootfs_propagation.as_str()).unwrap_or("");
-    let root_propagation = if prop.is_empty() {
+    let asked = if prop.is_empty() {
         libc::MS_SLAVE | libc::MS_REC
     } else {
         propagation_flags(prop).ok_or_else(|| {
@@ -236,11 +236,52 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             ))
         })?
     };
+    // runc sets the asked propagation on "/" of the new mount namespace first.
+    // An unbindable one would stop every bind (the root's included): start
+    // rslave and make the new root unbindable after the switch instead (crun).
+    let (root_propagation, rootfs_propagation) = if asked & libc::MS_UNBINDABLE != 0 {
+        (libc::MS_SLAVE | libc::MS_REC, Some(asked))
+    } else {
+        (asked, None)
+    };
+    // pivot_root (and MS_MOVE) refuse a new root whose parent mount is shared:
+    // make that mount private first when it is (runc's rootfsParentMountPrivate).
+    let parent_private = match std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|mi| crate::sys::proc::mount_holding(&mi, &host_root))
+    {
+        Some((mp, shared_on_host)) => {
+            let changed = root_propagation & libc::MS_REC != 0 || mp == Path::new("/");
+            let shared = if changed {
+                root_propagation & libc::MS_SHARED != 0
+            } else {
+                shared_on_host
+            };
+            match shared {
+                true => Some(cstring(&mp.to_string_lossy(), "root.path")?),
+                false => None,
+            }
+        }
+        None => None,
+    };
 
     let mut mounts = Vec::with_capacity(config.mounts.len());
     let mut idmaps = Vec::new();
     for (i, mnt) in config.mounts.iter().enumerate() {
         mount_steps(i, mnt, input, &mut mounts, &mut idmaps)?;
+    }
+    // A read-only /dev is mounted writable and made read-only at the end, once
+    // the mounts, devices and links under it are in place (runc).
+    let mut dev_readonly = None;
+    for m in mounts.iter_mut() {
+        if let (MountKind::Fs { attrs, .. }, "/dev") = (&mut m.kind, m.dest.display.as_str()) {
+            if *attrs & m::MOUNT_ATTR_RDONLY != 0 {
+                *attrs &= !m::MOUNT_ATTR_RDONLY;
+                dev_readonly = Some(m.config_index);
+            } else {
+                dev_readonly = None;
+            }
+        }
     }
 
     let mut devices = Vec::new();
@@ -320,7 +361,8 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     Ok(RootfsPlan {
         path: cstring(&host_root.to_string_lossy(), "root.path")?,
         root_propagation,
-        rootfs_propagation: None,
+        parent_private,
+        rootfs_propagation,
         readonly: root.readonly,
         mounts,
         devices,
@@ -333,6 +375,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
             _ => None,
         },
+        dev_readonly,
         cwd: match config.process.as_ref() {
             Some(p) => {
                 Some(InRootPath::new(&p.cwd, "process.cwd")?).filter(|c| !c.names.is_empty())

@@ -88,6 +88,9 @@ pub struct RootfsPlan {
     pub path: CString,
     /// Propagation applied to "/" of the new mount namespace first (MS_* | MS_REC).
     pub root_propagation: libc::c_ulong,
+    /// The host mount holding the root, made private after `root_propagation`
+    /// because it would be shared (pivot_root refuses a shared parent).
+    pub parent_private: Option<CString>,
     /// Propagation applied to the container's root at the end, when asked.
     pub rootfs_propagation: Option<libc::c_ulong>,
     pub readonly: bool,
@@ -103,6 +106,9 @@ pub struct RootfsPlan {
     /// User namespaces (by their maps) the parent prepares for idmapped mounts;
     /// `MountKind::Bind::idmap` indexes this list.
     pub idmaps: Vec<IdMaps>,
+    /// A read-only /dev (the index of its mount in the config): mounted writable,
+    /// made read-only once what goes under it is in place (runc's finalizeRootfs).
+    pub dev_readonly: Option<usize>,
     /// `process.cwd` (unless "/"): created inside the root when missing, after the
     /// mounts and before the switch (runc and crun create it too).
     pub cwd: Option<InRootPath>,

@@ -419,6 +419,19 @@ pub fn make_readonly(root: libc::c_int, p: &InRootPath) -> Result<(), StepError>
     m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount))
 }
 
+/// Make the mount at `/dev` of the root read-only (that mount only, as runc's
+/// remount does), once what goes under it is in place.
+pub fn dev_readonly(root: libc::c_int) -> Result<(), StepError> {
+    let p = fs::openat2(root, c"dev", OPATH | libc::O_NOFOLLOW, 0, RESOLVE)
+        .map_err(at(Op::OpenTarget))?;
+    let target = Fd(p);
+    let attr = MountAttr {
+        attr_set: m::MOUNT_ATTR_RDONLY,
+        ..Default::default()
+    };
+    setattr(target.0, &attr, false)
+}
+
 /// Switch to the new root: pivot_root and detach the old root, or (with
 /// `no_pivot`) MS_MOVE the root over "/" and chroot.
 pub fn switch_root(root: libc::c_int, plan: &RootfsPlan) -> SysResult<()> {

@@ -231,6 +231,10 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     if let Some(rf) = &plan.rootfs {
         crate::sys::mount_api::mount(None, c"/", None, rf.root_propagation, None)
             .map_err(fail(Step::RootPropagation, 0))?;
+        if let Some(parent) = &rf.parent_private {
+            crate::sys::mount_api::mount(None, parent, None, libc::MS_PRIVATE, None)
+                .map_err(fail(Step::RootPropagation, 1))?;
+        }
         crate::sys::mount_api::mount(
             Some(&rf.path),
             &rf.path,
@@ -283,6 +287,9 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
         if p_terminal(plan) {
             setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
+        }
+        if rf.dev_readonly.is_some() {
+            rootfs::dev_readonly(root.0).map_err(fail_op(Step::RootReadonly, 1))?;
         }
         rootfs::switch_root(root.0, rf).map_err(fail(Step::SwitchRoot, 0))?;
         drop(root);
