@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -232,6 +233,125 @@ fn missing_cwd_stays_in_the_root() {
 fn loopback_is_up_in_a_new_network_namespace() {
     let out = assert_same("lo", "cat /sys/class/net/lo/flags", false, |_| {});
     assert_eq!(out, "0x9\n");
+}
+
+/// A hook program on the host: appends `<name> cwd=<pwd> var=<$HOOKVAR>
+/// path=<exported PATHs>` to the file named by its second argument, exits with the third.
+fn hook_script(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join("hook.sh");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\necho \"$1 cwd=$(pwd) var=${HOOKVAR:-none} path=$(/usr/bin/env | /bin/grep -c ^PATH=)\" >> \"$2\"\nexit ${3:-0}\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Item 22: hooks without `env` inherit the runtime's environment (PATH
+/// included), `env: []` means none; createContainer runs in the container's root
+/// with the process's environment; the create hooks run in the bundle.
+#[test]
+fn hook_env_and_cwd_match_runc() {
+    let tools = TempDir::new("fastrun-hooks-");
+    let script = hook_script(tools.path());
+    let run = |rt: &str| -> String {
+        let b = Bundle::new(&format!("hookenv-{rt}")).own_rootfs();
+        let out = b.path().join("hooks.out");
+        let outs = out.to_str().unwrap().to_string();
+        let h = |name: &str| json!({"path": script, "args": ["hook.sh", name, outs]});
+        let b = b.modify(|c| {
+            let mut empty = h("prestart-empty-env");
+            empty["env"] = json!([]);
+            c["hooks"] = json!({
+                "prestart": [h("prestart"), empty],
+                "createRuntime": [h("createRuntime")],
+                "createContainer": [h("createContainer")],
+                "poststart": [h("poststart")],
+                "poststop": [h("poststop")],
+            });
+        });
+        let state = TempDir::new("hook-state-");
+        let mut cmd = if rt == "runc" {
+            Command::new("runc")
+        } else {
+            Command::new(fastrun_bin())
+        };
+        cmd.arg("--root")
+            .arg(state.path())
+            .args(["run", "--bundle"])
+            .arg(b.path())
+            .arg(b.id())
+            .current_dir(b.path())
+            .env("HOOKVAR", "inherited");
+        let o = run_cmd(cmd, None, TIMEOUT);
+        o.assert_success();
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let rootfs = b.path().join("rootfs");
+        text.replace(rootfs.to_str().unwrap(), "ROOTFS")
+            .replace(b.path().to_str().unwrap(), "BUNDLE")
+    };
+    let ours = run("fastrun");
+    assert_eq!(
+        ours,
+        "prestart cwd=BUNDLE var=inherited path=1\n\
+         prestart-empty-env cwd=BUNDLE var=none path=0\n\
+         createRuntime cwd=BUNDLE var=inherited path=1\n\
+         createContainer cwd=ROOTFS var=none path=1\n\
+         poststart cwd=BUNDLE var=inherited path=1\n\
+         poststop cwd=BUNDLE var=inherited path=1\n"
+    );
+    if runc().is_some() {
+        assert_eq!(ours, run("runc"), "fastrun and runc differ");
+    }
+}
+
+/// Item 23: a failing poststart hook fails the command, and the container is
+/// killed and removed (its poststop hooks run), as runc 1.1.5 does (where it
+/// fails `create`: runc runs poststart there).
+#[test]
+fn failing_poststart_removes_the_container() {
+    let tools = TempDir::new("fastrun-hooks-");
+    let script = hook_script(tools.path());
+    let make = |tag: &str| {
+        let b = Bundle::new(&format!("poststart-{tag}")).args(&["sleep", "60"]);
+        let outs = b.path().join("hooks.out").to_str().unwrap().to_string();
+        b.modify(|c| {
+            c["hooks"] = json!({
+                "poststart": [{"path": script, "args": ["hook.sh", "poststart", outs, "3"]}],
+                "poststop": [{"path": script, "args": ["hook.sh", "poststop", outs]}],
+            });
+        })
+    };
+    let b = make("fr");
+    let root = StateRoot::new();
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    let o = c.start();
+    o.assert_failure();
+    assert!(o.stderr.contains("hooks.poststart[0]"), "{o}");
+    let st = c.state();
+    st.assert_failure();
+    c.assert_no_leftovers();
+    let hooks = std::fs::read_to_string(b.path().join("hooks.out")).unwrap();
+    assert!(
+        hooks.starts_with("poststart ") && hooks.contains("\npoststop "),
+        "{hooks}"
+    );
+    if let Some(bin) = runc() {
+        let rb = make("runc");
+        let rroot = TempDir::new("runc-state-");
+        let r = |args: &[&str]| {
+            let mut cmd = Command::new(bin);
+            cmd.arg("--root").arg(rroot.path()).args(args);
+            run_cmd_to_files(cmd, rb.path(), "runc", TIMEOUT)
+        };
+        r(&["create", "--bundle", rb.path().to_str().unwrap(), rb.id()]).assert_failure();
+        let st = r(&["state", rb.id()]);
+        r(&["delete", "-f", rb.id()]);
+        st.assert_failure();
+    }
 }
 
 /// Item 25: `kill -a ID 0` (and `kill ID 0`) is accepted: a liveness check.

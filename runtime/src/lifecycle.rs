@@ -4,6 +4,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -298,19 +299,47 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         };
         let state = hook_state(&record, "creating", pid);
         let conv = |v: &[crate::spec::Hook<'_>]| v.iter().map(Hook::from_spec).collect::<Vec<_>>();
-        hooks::run_all("prestart", &conv(&h.prestart), &state, Place::Runtime)?;
-        hooks::run_all(
+        // As runc: the runtime's environment for hooks without `env`, the
+        // bundle as working directory (runc's create runs in it).
+        let in_bundle = hooks::Env {
+            fallback: None,
+            cwd: Some(&record.bundle),
+        };
+        hooks::run_all_in(
+            "prestart",
+            &conv(&h.prestart),
+            &state,
+            Place::Runtime,
+            in_bundle,
+        )?;
+        hooks::run_all_in(
             "createRuntime",
             &conv(&h.create_runtime),
             &state,
             Place::Runtime,
+            in_bundle,
         )?;
+        // createContainer runs as from runc's init before pivot_root: in the
+        // container's root, with the process's environment.
         let flags = proc::differing_namespaces(pid);
-        hooks::run_all(
+        let process_env: Vec<String> = config
+            .process
+            .as_ref()
+            .map(|p| p.env.iter().map(|e| e.to_string()).collect())
+            .unwrap_or_default();
+        let root = plan
+            .rootfs
+            .as_ref()
+            .map(|r| PathBuf::from(std::ffi::OsStr::from_bytes(r.path.to_bytes())));
+        hooks::run_all_in(
             "createContainer",
             &conv(&h.create_container),
             &state,
             Place::Container { pidfd, flags },
+            hooks::Env {
+                fallback: Some(&process_env),
+                cwd: root.as_deref(),
+            },
         )
     };
     let mut init = spawn::spawn(
@@ -500,7 +529,13 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
     std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
-    poststart_hooks(&rec, init.as_raw_fd())
+    poststart_hooks(&rec, init.as_raw_fd()).inspect_err(|_| {
+        // As runc (not the runtime-spec's "warn and go on"): a failing poststart
+        // hook fails the command and the container is killed and removed, its
+        // poststop hooks run (see docs/compatibility.md).
+        let _ = kill_and_wait(&rec, false);
+        let _ = destroy(ctx, &store, &rec);
+    })
 }
 
 /// Open a pidfd on the container's init, checking it is still the same process.
