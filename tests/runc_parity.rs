@@ -354,6 +354,64 @@ fn failing_poststart_removes_the_container() {
     }
 }
 
+/// Item 24: while create is in progress (a createRuntime hook holds it),
+/// `state` fails as runc's does and `list` does not show the container; once
+/// create has returned, `state` says created.
+#[test]
+fn state_during_create_fails_like_runc() {
+    let check = |rt: &str| {
+        let b = Bundle::new(&format!("creating-{rt}")).args(&["sleep", "60"]);
+        let gate = b.path().join("gate");
+        let entered = b.path().join("entered");
+        let wait = format!(
+            "touch {}; i=0; while [ ! -e {} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done",
+            entered.display(),
+            gate.display()
+        );
+        let b = b.modify(|c| {
+            c["hooks"] =
+                json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", wait]}]});
+        });
+        let state = TempDir::new("creating-state-");
+        let bin: &Path = if rt == "runc" {
+            Path::new("runc")
+        } else {
+            fastrun_bin()
+        };
+        let cmd = |args: &[&str]| {
+            let mut c = Command::new(bin);
+            c.arg("--root").arg(state.path()).args(args);
+            c
+        };
+        let mut create = cmd(&["create", "--bundle", b.path().to_str().unwrap(), b.id()]);
+        create
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let bg = Background::spawn(create);
+        wait_until("the hook runs", TIMEOUT, || entered.exists());
+        let during = run_cmd(cmd(&["state", b.id()]), None, TIMEOUT);
+        let listed = run_cmd(cmd(&["list", "-q"]), None, TIMEOUT);
+        std::fs::write(&gate, "").unwrap();
+        let created = bg.wait(TIMEOUT);
+        let after = run_cmd(cmd(&["state", b.id()]), None, TIMEOUT);
+        run_cmd(cmd(&["delete", "-f", b.id()]), None, TIMEOUT);
+        created.assert_success();
+        during.assert_failure();
+        assert!(!listed.stdout.contains(b.id()), "{rt} listed it: {listed}");
+        after.assert_success();
+        let st: Value = serde_json::from_str(&after.stdout).unwrap();
+        assert_eq!(st["status"], "created", "{rt}");
+        if rt != "runc" {
+            assert!(during.stderr.contains("does not exist"), "{during}");
+            assert_no_leftovers(state.path(), b.id());
+        }
+    };
+    check("fastrun");
+    if runc().is_some() {
+        check("runc");
+    }
+}
+
 /// Item 25: `kill -a ID 0` (and `kill ID 0`) is accepted: a liveness check.
 #[test]
 fn kill_signal_zero_is_accepted() {

@@ -177,11 +177,17 @@ impl Context {
         crate::lifecycle::run(self, id, opts)
     }
 
-    /// The state of one container.
+    /// The state of one container. A container whose create is still in
+    /// progress does not exist yet, as under runc and crun (docs/compatibility.md):
+    /// once create has returned, it is `created`.
     pub fn state(&self, id: &str) -> Result<State> {
         let store = crate::state::Store::new(&self.root);
         let rec = store.load(id)?;
-        Ok(crate::lifecycle::to_state(&store, rec))
+        let st = crate::lifecycle::to_state(&store, rec);
+        if st.status == Status::Creating {
+            return Err(Error::NotFound(id.to_string()));
+        }
+        Ok(st)
     }
 
     /// The states of every container under the root.
@@ -190,7 +196,13 @@ impl Context {
         let mut out = Vec::new();
         for id in store.ids()? {
             match store.load(&id) {
-                Ok(rec) => out.push(crate::lifecycle::to_state(&store, rec)),
+                Ok(rec) => {
+                    let st = crate::lifecycle::to_state(&store, rec);
+                    // Still being created: not listed yet (see `state`).
+                    if st.status != Status::Creating {
+                        out.push(st);
+                    }
+                }
                 // Gone meanwhile, or a create that died before its first record.
                 Err(Error::NotFound(_)) => {}
                 Err(e) => return Err(e),
