@@ -139,6 +139,44 @@ fn readonly_dev() {
     assert_eq!(out, "ro\npresent\nrefused\nwritten\n");
 }
 
+/// Item 13: a bind of the host's /proc onto /proc (rootless `--pid host`) runs:
+/// its source is a procfs. A bind of anything else onto /proc is still refused.
+#[test]
+fn bind_of_host_proc_onto_proc() {
+    let host_proc = |c: &mut Value| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+        let proc = c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|m| m["destination"] == "/proc")
+            .unwrap();
+        *proc = json!({"destination": "/proc", "type": "bind", "source": "/proc",
+                       "options": ["rbind", "nosuid", "noexec", "nodev"]});
+    };
+    let out = assert_same(
+        "hostproc",
+        "stat -f -c %T /proc; [ -r /proc/1/status ] && echo host-pid-1; \
+         cat /proc/kcore 2>/dev/null | wc -c",
+        false,
+        host_proc,
+    );
+    assert_eq!(out, "proc\nhost-pid-1\n0\n");
+
+    let dir = TempDir::new("fastrun-notproc-");
+    let src = dir.path().to_str().unwrap().to_string();
+    let (r, f) = both("notproc", "true", false, |c| {
+        host_proc(c);
+        c["mounts"][0]["source"] = json!(src);
+    });
+    f.assert_failure();
+    assert!(f.stderr.contains("/proc must be a procfs"), "{f}");
+    if let Some(r) = r {
+        r.assert_failure();
+    }
+}
+
 /// Item 15: a `linux.devices` node outside /dev is created (inside the root).
 #[test]
 fn device_outside_dev_is_created() {

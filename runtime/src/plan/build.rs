@@ -477,9 +477,22 @@ fn mount_steps(
         None
     };
 
-    // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc,
-    // and only runc's allow-list of binds below it.
-    if dest.display == "/proc" && (is_bind || typ != "proc") {
+    // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc
+    // (a proc mount, or as runc a bind whose source is a procfs: rootless
+    // `--pid host`), and only runc's allow-list of binds below it.
+    let procfs_only = dest.display == "/proc" && is_bind;
+    if procfs_only {
+        let source = resolve_in_bundle(&input.bundle, &mnt.source);
+        let magic = cstring(&source.to_string_lossy(), &format!("{what}.source"))
+            .ok()
+            .and_then(|c| crate::sys::fs::statfs_magic(&c).ok());
+        if magic != Some(crate::sys::fs::PROC_SUPER_MAGIC) {
+            return Err(Error::Config(format!(
+                "{what}: /proc must be a procfs: the bind source {} is not one",
+                source.display()
+            )));
+        }
+    } else if dest.display == "/proc" && typ != "proc" {
         return Err(Error::Config(format!(
             "{what}: /proc must be a mount of type proc, not {typ:?}"
         )));
@@ -508,6 +521,7 @@ fn mount_steps(
             kind: MountKind::Bind {
                 source: cstring(&source.to_string_lossy(), &format!("{what}.source"))?,
                 recursive: opts.recursive,
+                procfs_only,
                 attr: attr_of(opts.attr_set, opts.attr_clr),
                 rec_attr: attr_of(opts.rec_attr_set, opts.rec_attr_clr),
                 idmap,
@@ -603,6 +617,7 @@ fn cgroup_steps(
             kind: MountKind::Bind {
                 source: cstring(&source.to_string_lossy(), &what)?,
                 recursive: false,
+                procfs_only: false,
                 attr: bind_attr,
                 rec_attr: MountAttr::default(),
                 idmap: None,

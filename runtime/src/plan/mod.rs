@@ -145,6 +145,9 @@ pub enum MountKind {
     Bind {
         source: CString,
         recursive: bool,
+        /// The source must be a procfs (a bind onto /proc): checked on the
+        /// opened tree, so a source swapped after the plan was built is refused.
+        procfs_only: bool,
         /// Attributes for the top mount.
         attr: MountAttr,
         /// Attributes for the whole tree (`rro`, ...), applied first.

@@ -258,6 +258,7 @@ pub fn mount(
         MountKind::Bind {
             source,
             recursive,
+            procfs_only,
             attr,
             rec_attr,
             idmap,
@@ -267,6 +268,11 @@ pub fn mount(
                 flags |= libc::AT_RECURSIVE as libc::c_uint;
             }
             let tree = Fd(m::open_tree(libc::AT_FDCWD, source, flags).map_err(at(Op::OpenTree))?);
+            if *procfs_only
+                && fs::fstatfs_magic(tree.0).map_err(at(Op::OpenTree))? != fs::PROC_SUPER_MAGIC
+            {
+                return Err(at(Op::OpenTree)(Errno(libc::EXDEV)));
+            }
             setattr(tree.0, rec_attr, true)?;
             setattr(tree.0, attr, false)?;
             if let Some((n, recursive)) = idmap {

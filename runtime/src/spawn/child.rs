@@ -618,8 +618,6 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
     fs::write_all(fd.0, offsets.to_bytes())
 }
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-
 /// Write `value` to /proc/sys/`rel` of the root `root` (the container's root fd
 /// before the switch, or AT_FDCWD without a rootfs).
 fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno> {
@@ -636,7 +634,7 @@ fn write_sysctl(root: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno
             fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
         )?
     });
-    if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
+    if fs::fstatfs_magic(sys.0)? != fs::PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }
     let fd = Fd(fs::openat2(
