@@ -177,6 +177,36 @@ fn bind_of_host_proc_onto_proc() {
     }
 }
 
+/// Item 14: with a user namespace, a bind source only the host's root may read
+/// (a 0700 directory) is opened before the namespace is entered, as runc does.
+#[test]
+fn userns_bind_of_a_root_only_source() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = TempDir::new("fastrun-private-");
+    let src = parent.path().join("vol");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("f"), "x\n").unwrap();
+    // Only the host's root gets through the parent directory.
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(src.join("f"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let srcs = src.to_str().unwrap().to_string();
+    let out = assert_same("usernsbind", "cat /tmp/f; id -u", false, |c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        push(
+            c,
+            "mounts",
+            json!({"destination": "/tmp", "type": "bind", "source": srcs, "options": ["rbind", "ro"]}),
+        );
+    });
+    assert_eq!(out, "x\n0\n");
+}
+
 /// Item 15: a `linux.devices` node outside /dev is created (inside the root).
 #[test]
 fn device_outside_dev_is_created() {

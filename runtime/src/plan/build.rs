@@ -270,6 +270,22 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     for (i, mnt) in config.mounts.iter().enumerate() {
         mount_steps(i, mnt, input, &mut mounts, &mut idmaps)?;
     }
+    // In a user namespace the child cannot open what only the host's root may
+    // (a 0700 bind source): the runtime opens those trees before the clone.
+    let mut preopened = 0;
+    if user_ns {
+        for m in mounts.iter_mut() {
+            if let MountKind::Bind {
+                preopen,
+                idmap: None,
+                ..
+            } = &mut m.kind
+            {
+                *preopen = Some(preopened);
+                preopened += 1;
+            }
+        }
+    }
     // A read-only /dev is mounted writable and made read-only at the end, once
     // the mounts, devices and links under it are in place (runc).
     let mut dev_readonly = None;
@@ -376,6 +392,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             _ => None,
         },
         dev_readonly,
+        preopened,
         cwd: match config.process.as_ref() {
             Some(p) => {
                 Some(InRootPath::new(&p.cwd, "process.cwd")?).filter(|c| !c.names.is_empty())
@@ -522,6 +539,7 @@ fn mount_steps(
                 source: cstring(&source.to_string_lossy(), &format!("{what}.source"))?,
                 recursive: opts.recursive,
                 procfs_only,
+                preopen: None,
                 attr: attr_of(opts.attr_set, opts.attr_clr),
                 rec_attr: attr_of(opts.rec_attr_set, opts.rec_attr_clr),
                 idmap,
@@ -618,6 +636,7 @@ fn cgroup_steps(
                 source: cstring(&source.to_string_lossy(), &what)?,
                 recursive: false,
                 procfs_only: false,
+                preopen: None,
                 attr: bind_attr,
                 rec_attr: MountAttr::default(),
                 idmap: None,

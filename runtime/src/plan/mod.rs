@@ -106,6 +106,8 @@ pub struct RootfsPlan {
     /// User namespaces (by their maps) the parent prepares for idmapped mounts;
     /// `MountKind::Bind::idmap` indexes this list.
     pub idmaps: Vec<IdMaps>,
+    /// How many bind trees the runtime opens before the clone (`preopen`).
+    pub preopened: usize,
     /// A read-only /dev (the index of its mount in the config): mounted writable,
     /// made read-only once what goes under it is in place (runc's finalizeRootfs).
     pub dev_readonly: Option<usize>,
@@ -155,6 +157,10 @@ pub enum MountKind {
         /// Idmap the tree with user namespace number N of `RootfsPlan::idmaps`
         /// (recursively with `ridmap`).
         idmap: Option<(usize, bool)>,
+        /// With a user namespace: the tree is opened (and its attributes set) by
+        /// the runtime before the clone, with the host's credentials, as runc
+        /// opens bind sources before entering the namespace; N-th of those fds.
+        preopen: Option<usize>,
     },
     /// Change attributes of an existing mount at the destination (used to make a
     /// runtime-made tmpfs read-only after filling it).

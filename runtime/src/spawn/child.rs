@@ -30,6 +30,8 @@ pub struct ChildFds<'a> {
     pub seccomp: &'a [crate::sys::seccomp::Insn],
     /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
     pub idmaps: &'a [libc::c_int],
+    /// Bind trees the runtime opened before the clone (`MountKind::Bind::preopen`).
+    pub trees: &'a [libc::c_int],
     /// Fds to dup onto 0, 1 and 2 first (-1: keep the inherited one).
     pub stdio: [libc::c_int; 3],
     /// Every disposition is already default and the mask empty ([`vm_main`] did it
@@ -258,7 +260,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m, fds.idmaps).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps, fds.trees).map_err(fail_op(Step::Mount, i))?;
         }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
@@ -456,10 +458,10 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
     for (_, fd) in fds.join {
         push(*fd);
     }
-    for fd in fds.idmaps {
+    for fd in fds.idmaps.iter().chain(fds.trees) {
         push(*fd);
     }
-    if fds.join.len() + fds.idmaps.len() + 4 > keep.len() {
+    if fds.join.len() + fds.idmaps.len() + fds.trees.len() + 4 > keep.len() {
         // More fds than the fixed list holds: keep everything rather than guess.
         return Ok(());
     }
