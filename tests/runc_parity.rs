@@ -480,6 +480,106 @@ fn state_during_create_fails_like_runc() {
     }
 }
 
+/// Item 19: without HOME in process.env, HOME is the uid's home in the
+/// container's /etc/passwd (as the container sees it, mounts included), else "/";
+/// a HOME given is kept.
+#[test]
+fn home_from_the_containers_passwd() {
+    let probe = "env | grep '^HOME='";
+    let without_home = |c: &mut Value| {
+        let env = c["process"]["env"].as_array_mut().unwrap();
+        env.retain(|e| !e.as_str().unwrap().starts_with("HOME="));
+    };
+    let cases: [(u32, &str); 3] = [(0, "/root"), (1000, "/tmp"), (1234, "/")];
+    for (uid, want) in cases {
+        let out = assert_same(&format!("home{uid}"), probe, false, |c| {
+            without_home(c);
+            c["process"]["user"] = json!({"uid": uid, "gid": uid});
+        });
+        assert_eq!(out, format!("HOME={want}\n"), "uid {uid}");
+    }
+    let out = assert_same("homeset", probe, false, |c| {
+        without_home(c);
+        push(&mut c["process"], "env", json!("HOME=/given"));
+    });
+    assert_eq!(out, "HOME=/given\n");
+    // A passwd bound over the image's.
+    let dir = TempDir::new("fastrun-passwd-");
+    let pw = dir.path().join("passwd");
+    std::fs::write(&pw, "root:x:0:0:root:/from-bind:/bin/sh\n").unwrap();
+    let pws = pw.to_str().unwrap().to_string();
+    let out = assert_same("homebind", probe, false, |c| {
+        without_home(c);
+        push(
+            c,
+            "mounts",
+            json!({"destination": "/etc/passwd", "type": "bind", "source": pws, "options": ["bind", "ro"]}),
+        );
+    });
+    assert_eq!(out, "HOME=/from-bind\n");
+}
+
+/// Item 19: `exec` sets HOME the same way, for the uid it runs as.
+#[test]
+fn exec_sets_home_for_its_user() {
+    let run = |rt: &str| -> Vec<String> {
+        let b = Bundle::new(&format!("exechome-{rt}"))
+            .args(&["sleep", "60"])
+            .modify(|c| {
+                let env = c["process"]["env"].as_array_mut().unwrap();
+                env.retain(|e| !e.as_str().unwrap().starts_with("HOME="));
+            });
+        let state = TempDir::new("exechome-state-");
+        let bin: &Path = if rt == "runc" {
+            Path::new("runc")
+        } else {
+            fastrun_bin()
+        };
+        let cmd = |args: &[&str]| {
+            let mut c = Command::new(bin);
+            c.arg("--root").arg(state.path()).args(args);
+            c
+        };
+        let mut start = cmd(&["run", "-d", "--bundle", b.path().to_str().unwrap(), b.id()]);
+        start
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let started = run_cmd(start, None, TIMEOUT);
+        let mut outs = Vec::new();
+        for user in ["0", "1000:1000", "4321"] {
+            let o = run_cmd(
+                cmd(&[
+                    "exec",
+                    "--user",
+                    user,
+                    b.id(),
+                    "sh",
+                    "-c",
+                    "env | grep ^HOME=",
+                ]),
+                None,
+                TIMEOUT,
+            );
+            outs.push(format!(
+                "{user} {} {}",
+                o.status.unwrap_or(-1),
+                o.stdout.trim()
+            ));
+        }
+        run_cmd(cmd(&["delete", "-f", b.id()]), None, TIMEOUT);
+        started.assert_success();
+        outs
+    };
+    let ours = run("fastrun");
+    assert_eq!(
+        ours,
+        ["0 0 HOME=/root", "1000:1000 0 HOME=/tmp", "4321 0 HOME=/"]
+    );
+    if runc().is_some() {
+        assert_eq!(ours, run("runc"));
+    }
+}
+
 /// Item 25: `kill -a ID 0` (and `kill ID 0`) is accepted: a liveness check.
 #[test]
 fn kill_signal_zero_is_accepted() {

@@ -6,6 +6,7 @@
 //! precomputed plan, like the init.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 use crate::api::{Context, ExecOptions, Status};
 use crate::error::{Error, Result};
@@ -145,6 +146,14 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         )));
     }
 
+    // HOME from the container's passwd when the process has none (runc), read
+    // through the init's root.
+    let home = crate::plan::home::needs_home(&process.env).then(|| {
+        crate::plan::home::home_in_root(
+            Path::new(&format!("/proc/{}/root", rec.pid)),
+            process.user.uid,
+        )
+    });
     let join_target = proc::differing_namespaces(rec.pid);
     let plan = std::sync::Arc::new(Plan {
         ns: Namespaces {
@@ -157,7 +166,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         sysctls: Vec::new(),
         hostname: None,
         domainname: None,
-        process: process_plan(&process, caps::last_cap())?,
+        process: process_plan(&process, caps::last_cap(), home.as_deref())?,
         new_keyring: true,
         preserve_fds: opts.preserve_fds,
         preserve_absent,

@@ -110,6 +110,20 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         }
     };
 
+    // HOME from the container's passwd when process.env has none (runc).
+    let home = if super::home::needs_home(&process.env) {
+        let root_path = match (&rootfs, &config.root) {
+            (Some(r), _) => Some(PathBuf::from(r.path.to_string_lossy().into_owned())),
+            (None, Some(root)) => Some(resolve_in_bundle(&input.bundle, &root.path)),
+            (None, None) => None,
+        };
+        Some(match root_path {
+            Some(r) => super::home::home_for_config(config, &input.bundle, &r, process.user.uid),
+            None => "/".to_string(),
+        })
+    } else {
+        None
+    };
     let loopback_up = (ns.clone_flags | ns.unshare_flags as u64) & libc::CLONE_NEWNET as u64 != 0;
     Ok(Plan {
         ns,
@@ -118,7 +132,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         sysctls,
         hostname: opt_cstr(&config.hostname, "hostname")?,
         domainname: opt_cstr(&config.domainname, "domainname")?,
-        process: process_plan(process, input.last_cap)?,
+        process: process_plan(process, input.last_cap, home.as_deref())?,
         new_keyring: !input.no_new_keyring,
         preserve_fds: input.preserve_fds,
         preserve_absent: input.preserve_absent.clone(),
@@ -686,13 +700,22 @@ fn cgroup_steps(
     Ok(())
 }
 
-/// The process part of a plan (also used alone by `exec`).
-pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan> {
+/// The process part of a plan (also used alone by `exec`); `home` is appended
+/// to the environment as `HOME=` (see [`super::home`]).
+pub fn process_plan(
+    p: &spec::Process<'_>,
+    last_cap: u32,
+    home: Option<&str>,
+) -> Result<ProcessPlan> {
     if p.args.is_empty() {
         return Err(Error::Config("process.args: must not be empty".into()));
     }
     let argv = CStrArray::new(p.args.iter().map(|s| s.as_str()), "process.args")?;
-    let envp = CStrArray::new(p.env.iter().map(|s| s.as_str()), "process.env")?;
+    let home = home.map(|h| format!("HOME={h}"));
+    let envp = CStrArray::new(
+        p.env.iter().map(|s| s.as_str()).chain(home.as_deref()),
+        "process.env",
+    )?;
     let arg0 = p.args[0].as_str();
     let exec_candidates = if arg0.contains('/') {
         vec![cstring(arg0, "process.args[0]")?]

@@ -5,6 +5,7 @@
 
 mod build;
 pub mod cstr;
+pub mod home;
 pub mod mount_options;
 
 pub use build::{build, process_plan, CgroupView, PlanInput};
