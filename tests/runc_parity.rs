@@ -580,6 +580,45 @@ fn exec_sets_home_for_its_user() {
     }
 }
 
+/// Item 26: compiled seccomp filters are cached under the state root given
+/// with --root (not a global directory), and a broken cache never fails a start.
+#[test]
+fn seccomp_cache_lives_under_the_state_root() {
+    let profile = |c: &mut Value| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        });
+    };
+    let b = sh_bundle("sccache", "mkdir /tmp/x 2>/dev/null || echo denied").modify(profile);
+    let root = StateRoot::new();
+    let _guard = Container::new(&root, &b);
+    let o = root.fastrun(&["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    o.assert_success();
+    assert_eq!(o.stdout, "denied\n");
+    let cache = root.path().join(".seccomp-cache");
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap_or_else(|e| panic!("{}: {e}", cache.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].ends_with(".bpf"), "{entries:?}");
+    // `list` does not take it for a container.
+    let l = root.fastrun(&["list", "-q"]);
+    l.assert_success();
+    assert_eq!(l.stdout.trim(), "", "{l}");
+
+    // A cache that cannot be used (a file where the directory goes).
+    let b2 = sh_bundle("sccache2", "mkdir /tmp/x 2>/dev/null || echo denied").modify(profile);
+    let root2 = StateRoot::new();
+    std::fs::write(root2.path().join(".seccomp-cache"), "junk").unwrap();
+    let _guard2 = Container::new(&root2, &b2);
+    let o = root2.fastrun(&["run", "--bundle", b2.path().to_str().unwrap(), b2.id()]);
+    o.assert_success();
+    assert_eq!(o.stdout, "denied\n");
+}
+
 /// Item 25: `kill -a ID 0` (and `kill ID 0`) is accepted: a liveness check.
 #[test]
 fn kill_signal_zero_is_accepted() {

@@ -27,10 +27,10 @@ pub struct Context {
     pub systemd_cgroup: bool,
     /// Receives warnings (e.g. a failed poststop hook) and debug notes.
     pub log: Option<LogSink>,
-    /// Directory caching compiled seccomp filters (default
-    /// [`crate::seccomp::DEFAULT_CACHE_DIR`]); None compiles every time. An
-    /// unwritable directory (rootless) just means no caching.
-    pub seccomp_cache: Option<PathBuf>,
+    /// Where compiled seccomp filters are cached (default: `.seccomp-cache`
+    /// under `root`, see [`Context::seccomp_cache_dir`]). Bounded in size; any
+    /// problem with it (unwritable, rootless, corrupt) only means compiling again.
+    pub seccomp_cache: crate::seccomp::CacheDir,
     /// How container processes are cloned: fork-like, or sharing this process's
     /// memory until their exec (start time independent of the caller's size).
     pub spawn: crate::spawn::SpawnMode,
@@ -49,6 +49,17 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
+    /// The directory of the seccomp cache, if caching.
+    pub fn seccomp_cache_dir(&self) -> Option<PathBuf> {
+        match &self.seccomp_cache {
+            crate::seccomp::CacheDir::InRoot => {
+                Some(self.root.join(crate::seccomp::CACHE_DIR_IN_ROOT))
+            }
+            crate::seccomp::CacheDir::At(d) => Some(d.clone()),
+            crate::seccomp::CacheDir::Off => None,
+        }
+    }
+
     /// Send a debug note to the log sink, if any.
     pub fn debug(&self, msg: &str) {
         if let Some(log) = &self.log {
@@ -70,7 +81,7 @@ impl Default for Context {
             root: PathBuf::from(DEFAULT_ROOT),
             systemd_cgroup: false,
             log: None,
-            seccomp_cache: Some(PathBuf::from(crate::seccomp::DEFAULT_CACHE_DIR)),
+            seccomp_cache: crate::seccomp::CacheDir::InRoot,
             spawn: Default::default(),
         }
     }

@@ -102,7 +102,7 @@ fn seccomp_plan(
     };
     let s: spec::Seccomp<'_> = serde_json::from_slice(&buf)
         .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref()).map(Some)
+    crate::seccomp::prepare(&s, ctx.seccomp_cache_dir().as_deref()).map(Some)
 }
 
 /// Run a process in a container; the exit status without `--detach`, else 0.

@@ -261,7 +261,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         preserve_absent,
         cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
-        seccomp_cache: ctx.seccomp_cache.clone(),
+        seccomp_cache: ctx.seccomp_cache_dir(),
     };
     let plan = std::sync::Arc::new(plan::build(&config, &input)?);
     if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
