@@ -238,6 +238,27 @@ fn device_rule_access_rwa_is_rw() {
     assert_eq!(out, "c 1:11 rw\n");
 }
 
+/// Item 17: cpu.realtimeRuntime under the default cgroup parent (v1): the
+/// runtime's own parent starts with no real-time budget; it is given what its
+/// children need. (runc's default parent is the root, which has one.)
+#[test]
+fn realtime_runtime_under_the_default_parent() {
+    if !Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
+        eprintln!("no v1 cpu real-time bandwidth here: skipped");
+        return;
+    }
+    let out = assert_same(
+        "rtrun",
+        "cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us /sys/fs/cgroup/cpu/cpu.rt_period_us",
+        false,
+        |c| {
+            c["linux"]["resources"]["cpu"] =
+                json!({"realtimeRuntime": 1000, "realtimePeriod": 100000});
+        },
+    );
+    assert_eq!(out, "1000\n100000\n");
+}
+
 /// Item 18: empty mount options (buildah's `-v SRC:DST`) are ignored.
 #[test]
 fn empty_mount_options_are_ignored() {
