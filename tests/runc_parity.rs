@@ -372,7 +372,8 @@ fn hook_env_and_cwd_match_runc() {
             .args(["run", "--bundle"])
             .arg(b.path())
             .arg(b.id())
-            .current_dir(b.path())
+            // Not the bundle: both runtimes must move there for these hooks.
+            .current_dir("/")
             .env("HOOKVAR", "inherited");
         let o = run_cmd(cmd, None, TIMEOUT);
         o.assert_success();

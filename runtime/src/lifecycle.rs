@@ -430,12 +430,18 @@ fn start_container_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
 }
 
 /// poststart hooks; on failure the container is killed and the error returned.
-fn poststart_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
+/// `cwd`: the hooks' working directory (`run`: the bundle, as runc's `run` has
+/// moved there; `start`: the caller's).
+fn poststart_hooks(rec: &Record, init_pidfd: RawFd, cwd: Option<&Path>) -> Result<()> {
     let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else {
         return Ok(());
     };
     let state = hook_state(rec, "running", rec.pid);
-    hooks::run_all("poststart", &h.poststart, &state, Place::Runtime).inspect_err(|_| {
+    let env = hooks::Env {
+        fallback: None,
+        cwd,
+    };
+    hooks::run_all_in("poststart", &h.poststart, &state, Place::Runtime, env).inspect_err(|_| {
         let _ = pidfd::send_signal(init_pidfd, libc::SIGKILL);
     })
 }
@@ -529,7 +535,7 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
     std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
-    poststart_hooks(&rec, init.as_raw_fd()).inspect_err(|_| {
+    poststart_hooks(&rec, init.as_raw_fd(), None).inspect_err(|_| {
         // As runc (not the runtime-spec's "warn and go on"): a failing poststart
         // hook fails the command and the container is killed and removed, its
         // poststop hooks run (see docs/compatibility.md).
@@ -627,10 +633,19 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
 /// state; then run the poststop hooks (a failure there is only a warning).
 fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
+    destroy_in(ctx, store, rec, None)
+}
+
+/// [`destroy`], the poststop hooks running in `cwd` (`run`: the bundle, as runc).
+fn destroy_in(ctx: &Context, store: &Store, rec: &Record, cwd: Option<&Path>) -> Result<()> {
     let r = destroy_quietly(store, rec);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
-        if let Err(e) = hooks::run_all("poststop", &h.poststop, &state, Place::Runtime) {
+        let env = hooks::Env {
+            fallback: None,
+            cwd,
+        };
+        if let Err(e) = hooks::run_all_in("poststop", &h.poststop, &state, Place::Runtime, env) {
             ctx.warn(&e.to_string());
         }
     }
@@ -685,7 +700,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         let pidfd = created.init.pidfd.as_raw_fd();
         let code = start_container_hooks(&created.record, pidfd)
             .and_then(|()| created.init.commit_and_confirm())
-            .and_then(|()| poststart_hooks(&created.record, pidfd))
+            .and_then(|()| poststart_hooks(&created.record, pidfd, Some(&created.record.bundle)))
             .and_then(|()| match pty {
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
                 None => signals::forward_until_exit(&created.init, &mask),
@@ -694,7 +709,8 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             created.init.kill_and_reap();
         }
         if !opts.keep {
-            destroy(ctx, &Store::new(&ctx.root), &created.record)?;
+            let rec = &created.record;
+            destroy_in(ctx, &Store::new(&ctx.root), rec, Some(&rec.bundle))?;
         }
         code
     })();
