@@ -156,9 +156,10 @@ fn hard_rlimit_above_the_machines() {
 }
 
 #[test]
-fn cwd_that_does_not_exist() {
-    let b = Bundle::new("cwd").modify(|v| v["process"]["cwd"] = json!("/nonexistent"));
-    assert_fails(&b, &["process.cwd", "/nonexistent", "No such file"]);
+fn cwd_that_cannot_be_created() {
+    // A missing cwd is created (runc); one below a file cannot be.
+    let b = Bundle::new("cwd").modify(|v| v["process"]["cwd"] = json!("/etc/passwd/x"));
+    assert_fails(&b, &["process.cwd", "/etc/passwd/x", "Not a directory"]);
 }
 
 #[test]

@@ -27,10 +27,10 @@ pub struct Context {
     pub systemd_cgroup: bool,
     /// Receives warnings (e.g. a failed poststop hook) and debug notes.
     pub log: Option<LogSink>,
-    /// Directory caching compiled seccomp filters (default
-    /// [`crate::seccomp::DEFAULT_CACHE_DIR`]); None compiles every time. An
-    /// unwritable directory (rootless) just means no caching.
-    pub seccomp_cache: Option<PathBuf>,
+    /// Where compiled seccomp filters are cached (default: `.seccomp-cache`
+    /// under `root`, see [`Context::seccomp_cache_dir`]). Bounded in size; any
+    /// problem with it (unwritable, rootless, corrupt) only means compiling again.
+    pub seccomp_cache: crate::seccomp::CacheDir,
     /// How container processes are cloned: fork-like, or sharing this process's
     /// memory until their exec (start time independent of the caller's size).
     pub spawn: crate::spawn::SpawnMode,
@@ -49,6 +49,17 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
+    /// The directory of the seccomp cache, if caching.
+    pub fn seccomp_cache_dir(&self) -> Option<PathBuf> {
+        match &self.seccomp_cache {
+            crate::seccomp::CacheDir::InRoot => {
+                Some(self.root.join(crate::seccomp::CACHE_DIR_IN_ROOT))
+            }
+            crate::seccomp::CacheDir::At(d) => Some(d.clone()),
+            crate::seccomp::CacheDir::Off => None,
+        }
+    }
+
     /// Send a debug note to the log sink, if any.
     pub fn debug(&self, msg: &str) {
         if let Some(log) = &self.log {
@@ -70,7 +81,7 @@ impl Default for Context {
             root: PathBuf::from(DEFAULT_ROOT),
             systemd_cgroup: false,
             log: None,
-            seccomp_cache: Some(PathBuf::from(crate::seccomp::DEFAULT_CACHE_DIR)),
+            seccomp_cache: crate::seccomp::CacheDir::InRoot,
             spawn: Default::default(),
         }
     }
@@ -177,11 +188,17 @@ impl Context {
         crate::lifecycle::run(self, id, opts)
     }
 
-    /// The state of one container.
+    /// The state of one container. A container whose create is still in
+    /// progress does not exist yet, as under runc and crun (docs/compatibility.md):
+    /// once create has returned, it is `created`.
     pub fn state(&self, id: &str) -> Result<State> {
         let store = crate::state::Store::new(&self.root);
         let rec = store.load(id)?;
-        Ok(crate::lifecycle::to_state(&store, rec))
+        let st = crate::lifecycle::to_state(&store, rec);
+        if st.status == Status::Creating {
+            return Err(Error::NotFound(id.to_string()));
+        }
+        Ok(st)
     }
 
     /// The states of every container under the root.
@@ -190,7 +207,13 @@ impl Context {
         let mut out = Vec::new();
         for id in store.ids()? {
             match store.load(&id) {
-                Ok(rec) => out.push(crate::lifecycle::to_state(&store, rec)),
+                Ok(rec) => {
+                    let st = crate::lifecycle::to_state(&store, rec);
+                    // Still being created: not listed yet (see `state`).
+                    if st.status != Status::Creating {
+                        out.push(st);
+                    }
+                }
                 // Gone meanwhile, or a create that died before its first record.
                 Err(Error::NotFound(_)) => {}
                 Err(e) => return Err(e),
@@ -230,7 +253,7 @@ impl State {
 
 /// Parse a signal given as a number (`9`), a name (`KILL`) or `SIGKILL`, in any case,
 /// or a real-time signal as `RTMIN+N` / `RTMAX-N` (with or without `SIG`).
-/// Numbers must be in `1..=64`.
+/// Numbers must be in `0..=64`: 0 checks that the process exists (runc accepts it).
 pub fn parse_signal(s: &str) -> Result<i32> {
     let bad = || Error::InvalidArgument(format!("unknown signal \"{s}\""));
     let t = s.trim();
@@ -239,7 +262,7 @@ pub fn parse_signal(s: &str) -> Result<i32> {
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
         return match t.parse::<i32>() {
-            Ok(n) if (1..=SIG_MAX).contains(&n) => Ok(n),
+            Ok(n) if (0..=SIG_MAX).contains(&n) => Ok(n),
             _ => Err(bad()),
         };
     }
@@ -530,7 +553,8 @@ mod tests {
         assert_eq!(parse_signal("15").unwrap(), 15);
         assert_eq!(parse_signal("1").unwrap(), 1);
         assert_eq!(parse_signal("64").unwrap(), 64);
-        for bad in ["0", "65", "-1", "+9", "99999999999", "", " ", "9x"] {
+        assert_eq!(parse_signal("0").unwrap(), 0);
+        for bad in ["65", "-1", "+9", "99999999999", "", " ", "9x"] {
             assert!(parse_signal(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -6,6 +6,7 @@
 //! precomputed plan, like the init.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 use crate::api::{Context, ExecOptions, Status};
 use crate::error::{Error, Result};
@@ -104,7 +105,7 @@ fn seccomp_plan(
     for w in crate::seccomp::compile::unknown_syscalls(&s) {
         ctx.warn(&w);
     }
-    crate::seccomp::prepare(&s, ctx.seccomp_cache.as_deref(), no_new_privs).map(Some)
+    crate::seccomp::prepare(&s, ctx.seccomp_cache_dir().as_deref(), no_new_privs).map(Some)
 }
 
 /// Run a process in a container; the exit status without `--detach`, else 0.
@@ -157,6 +158,14 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         )));
     }
 
+    // HOME from the container's passwd when the process has none (runc), read
+    // through the init's root.
+    let home = crate::plan::home::needs_home(&process.env).then(|| {
+        crate::plan::home::home_in_root(
+            Path::new(&format!("/proc/{}/root", rec.pid)),
+            process.user.uid,
+        )
+    });
     let join_target = proc::differing_namespaces(rec.pid);
     let plan = std::sync::Arc::new(Plan {
         ns: Namespaces {
@@ -170,7 +179,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         sysctls: Vec::new(),
         hostname: None,
         domainname: None,
-        process: process_plan(&process, caps::last_cap())?,
+        process: process_plan(&process, caps::last_cap(), home.as_deref())?,
         new_keyring: true,
         preserve_fds: opts.preserve_fds,
         preserve_absent,
@@ -178,6 +187,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp_plan(ctx, &store, id, process.no_new_privileges)?,
         start_hooks: Vec::new(),
         start_state: Default::default(),
+        loopback_up: false,
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());

@@ -1,7 +1,7 @@
 //! OCI hooks: run a hook with the container's state JSON on stdin, its own
-//! `args` (argv[0] included) and `env` (nothing inherited), a `timeout`, and
-//! optionally inside the container's namespaces (entered through the init's
-//! pidfd before exec). A failure names the hook: `hooks.prestart[1] (/bin/x):
+//! `args` (argv[0] included) and `env` (without one, the runtime's environment,
+//! as runc's hooks inherit it), a `timeout`, and optionally inside the
+//! container's namespaces (entered through the init's pidfd before exec). A failure names the hook: `hooks.prestart[1] (/bin/x):
 //! exit status 3: <stderr>`.
 
 use std::io::{Read, Write};
@@ -22,8 +22,9 @@ pub struct Hook {
     pub path: String,
     #[serde(default)]
     pub args: Vec<String>,
+    /// None: the runtime's environment (or [`Env::fallback`]).
     #[serde(default)]
-    pub env: Vec<String>,
+    pub env: Option<Vec<String>>,
     #[serde(default)]
     pub timeout: Option<i64>,
 }
@@ -33,7 +34,10 @@ impl Hook {
         Hook {
             path: h.path.to_string(),
             args: h.args.iter().map(|a| a.to_string()).collect(),
-            env: h.env.iter().map(|e| e.to_string()).collect(),
+            env: h
+                .env
+                .as_ref()
+                .map(|v| v.iter().map(|e| e.to_string()).collect()),
             timeout: h.timeout,
         }
     }
@@ -92,33 +96,74 @@ pub enum Place {
     Container { pidfd: RawFd, flags: libc::c_int },
 }
 
+/// The environment and working directory of hooks, as runc gives them.
+#[derive(Clone, Copy, Default)]
+pub struct Env<'a> {
+    /// For a hook without `env`: this environment instead of the runtime's
+    /// (createContainer: the container process's, as in runc's init).
+    pub fallback: Option<&'a [String]>,
+    /// The working directory (None: the runtime's). runc runs the create hooks
+    /// in the bundle, createContainer in the container's root (before pivot).
+    /// With [`Place::Container`] it is entered after joining the namespaces.
+    pub cwd: Option<&'a std::path::Path>,
+}
+
 /// Run each hook of one kind in order; stop at the first failure.
 pub fn run_all(kind: &str, hooks: &[Hook], state: &str, place: Place) -> Result<()> {
+    run_all_in(kind, hooks, state, place, Env::default())
+}
+
+/// [`run_all`] with an environment and working directory.
+pub fn run_all_in(
+    kind: &str,
+    hooks: &[Hook],
+    state: &str,
+    place: Place,
+    env: Env<'_>,
+) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state, place)
+        run_one(h, state, place, env)
             .map_err(|why| Error::Hook(format!("hooks.{kind}[{i}] ({}): {why}", h.path)))?;
     }
     Ok(())
 }
 
-fn run_one(h: &Hook, state: &str, place: Place) -> std::result::Result<(), String> {
+fn run_one(h: &Hook, state: &str, place: Place, env: Env<'_>) -> std::result::Result<(), String> {
     let mut cmd = Command::new(&h.path);
     if let Some((argv0, rest)) = h.args.split_first() {
         cmd.arg0(argv0).args(rest);
     }
-    cmd.env_clear()
-        .envs(h.env.iter().filter_map(|e| e.split_once('=')))
-        .stdin(Stdio::piped())
+    if let Some(vars) = h.env.as_deref().or(env.fallback) {
+        cmd.env_clear()
+            .envs(vars.iter().filter_map(|e| e.split_once('=')));
+    }
+    let cwd = match env.cwd {
+        Some(d) => Some(
+            std::ffi::CString::new(d.as_os_str().as_encoded_bytes())
+                .map_err(|_| format!("working directory {}: NUL byte", d.display()))?,
+        ),
+        None => None,
+    };
+    if let (Some(d), Place::Runtime) = (env.cwd, place) {
+        cmd.current_dir(d);
+    }
+    cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         // Its own process group, so a timeout kills what the hook started too.
         .process_group(0);
     if let Place::Container { pidfd, flags } = place {
-        // SAFETY: the closure only calls setns (async-signal-safe) and reads copies.
+        // SAFETY: the closure only calls setns and chdir (async-signal-safe) and
+        // reads copies; joining a mount namespace resets the cwd: chdir after.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setns(pidfd, flags) != 0 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if let Some(d) = &cwd {
+                    if libc::chdir(d.as_ptr()) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
@@ -204,7 +249,7 @@ mod tests {
         Hook {
             path: "/bin/sh".into(),
             args: args.iter().map(|s| s.to_string()).collect(),
-            env: vec!["GREETING=hi".into()],
+            env: Some(vec!["GREETING=hi".into()]),
             timeout,
         }
     }

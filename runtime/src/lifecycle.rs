@@ -4,6 +4,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -276,7 +277,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         preserve_absent,
         cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
         last_cap: caps::last_cap(),
-        seccomp_cache: ctx.seccomp_cache.clone(),
+        seccomp_cache: ctx.seccomp_cache_dir(),
         start_state: hook_state(&record, "created", 0),
     };
     let plan = std::sync::Arc::new(plan::build(&config, &input)?);
@@ -320,19 +321,47 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         };
         let state = hook_state(&record, "creating", pid);
         let conv = |v: &[crate::spec::Hook<'_>]| v.iter().map(Hook::from_spec).collect::<Vec<_>>();
-        hooks::run_all("prestart", &conv(&h.prestart), &state, Place::Runtime)?;
-        hooks::run_all(
+        // As runc: the runtime's environment for hooks without `env`, the
+        // bundle as working directory (runc's create runs in it).
+        let in_bundle = hooks::Env {
+            fallback: None,
+            cwd: Some(&record.bundle),
+        };
+        hooks::run_all_in(
+            "prestart",
+            &conv(&h.prestart),
+            &state,
+            Place::Runtime,
+            in_bundle,
+        )?;
+        hooks::run_all_in(
             "createRuntime",
             &conv(&h.create_runtime),
             &state,
             Place::Runtime,
+            in_bundle,
         )?;
+        // createContainer runs as from runc's init before pivot_root: in the
+        // container's root, with the process's environment.
         let flags = proc::differing_namespaces(pid);
-        hooks::run_all(
+        let process_env: Vec<String> = config
+            .process
+            .as_ref()
+            .map(|p| p.env.iter().map(|e| e.to_string()).collect())
+            .unwrap_or_default();
+        let root = plan
+            .rootfs
+            .as_ref()
+            .map(|r| PathBuf::from(std::ffi::OsStr::from_bytes(r.path.to_bytes())));
+        hooks::run_all_in(
             "createContainer",
             &conv(&h.create_container),
             &state,
             Place::Container { pidfd, flags },
+            hooks::Env {
+                fallback: Some(&process_env),
+                cwd: root.as_deref(),
+            },
         )
     };
     let mut init = spawn::spawn(
@@ -404,12 +433,18 @@ pub(crate) fn hook_state(rec: &Record, status: &str, pid: i32) -> String {
 }
 
 /// poststart hooks; on failure the container is killed and the error returned.
-fn poststart_hooks(rec: &Record, init_pidfd: RawFd) -> Result<()> {
+/// `cwd`: the hooks' working directory (`run`: the bundle, as runc's `run` has
+/// moved there; `start`: the caller's).
+fn poststart_hooks(rec: &Record, init_pidfd: RawFd, cwd: Option<&Path>) -> Result<()> {
     let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststart.is_empty()) else {
         return Ok(());
     };
     let state = hook_state(rec, "running", rec.pid);
-    hooks::run_all("poststart", &h.poststart, &state, Place::Runtime).inspect_err(|_| {
+    let env = hooks::Env {
+        fallback: None,
+        cwd,
+    };
+    hooks::run_all_in("poststart", &h.poststart, &state, Place::Runtime, env).inspect_err(|_| {
         let _ = pidfd::send_signal(init_pidfd, libc::SIGKILL);
     })
 }
@@ -503,7 +538,13 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
     std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
-    poststart_hooks(&rec, init.as_raw_fd())
+    poststart_hooks(&rec, init.as_raw_fd(), None).inspect_err(|_| {
+        // As runc (not the runtime-spec's "warn and go on"): a failing poststart
+        // hook fails the command and the container is killed and removed, its
+        // poststop hooks run (see docs/compatibility.md).
+        let _ = kill_and_wait(&rec, false);
+        let _ = destroy(ctx, &store, &rec);
+    })
 }
 
 /// Open a pidfd on the container's init, checking it is still the same process.
@@ -595,10 +636,19 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
 /// state; then run the poststop hooks (a failure there is only a warning).
 fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
+    destroy_in(ctx, store, rec, None)
+}
+
+/// [`destroy`], the poststop hooks running in `cwd` (`run`: the bundle, as runc).
+fn destroy_in(ctx: &Context, store: &Store, rec: &Record, cwd: Option<&Path>) -> Result<()> {
     let r = destroy_quietly(store, rec);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
-        if let Err(e) = hooks::run_all("poststop", &h.poststop, &state, Place::Runtime) {
+        let env = hooks::Env {
+            fallback: None,
+            cwd,
+        };
+        if let Err(e) = hooks::run_all_in("poststop", &h.poststop, &state, Place::Runtime, env) {
             ctx.warn(&e.to_string());
         }
     }
@@ -655,7 +705,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         let code = created
             .init
             .commit_and_confirm()
-            .and_then(|()| poststart_hooks(&created.record, pidfd))
+            .and_then(|()| poststart_hooks(&created.record, pidfd, Some(&created.record.bundle)))
             .and_then(|()| match pty {
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
                 None => signals::forward_until_exit(&created.init, &mask),
@@ -664,7 +714,8 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             created.init.kill_and_reap();
         }
         if !opts.keep {
-            destroy(ctx, &Store::new(&ctx.root), &created.record)?;
+            let rec = &created.record;
+            destroy_in(ctx, &Store::new(&ctx.root), rec, Some(&rec.bundle))?;
         }
         code
     })();

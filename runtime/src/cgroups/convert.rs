@@ -139,12 +139,19 @@ pub fn from_spec_at(
                 }
             },
         };
+        let access = spec::device_access(&d.access);
+        if access.is_empty() && !d.access.is_empty() {
+            return Err(CgroupError::Config(format!(
+                "{at}.devices[{i}].access: {:?} has none of r, w and m",
+                d.access.as_str()
+            )));
+        }
         let rule = DeviceRule {
             allow: d.allow,
             kind,
             major: limit(d.major, &format!("devices[{i}].major"))?,
             minor: limit(d.minor, &format!("devices[{i}].minor"))?,
-            access: (!d.access.is_empty()).then(|| d.access.to_string()),
+            access: (!access.is_empty()).then_some(access),
         };
         rule.line()
             .map_err(|e| CgroupError::Config(format!("{at}.devices[{i}]: {}", strip_prefix(&e))))?;

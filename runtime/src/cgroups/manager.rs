@@ -296,6 +296,11 @@ impl Cgroup {
                     deferred.push((path, w));
                     continue;
                 }
+                Err(e)
+                    if w.file == "cpu.rt_runtime_us" && e.raw_os_error() == Some(libc::EINVAL) =>
+                {
+                    self.rt_budget_from_parent(&path, &w.value, e)?
+                }
                 Err(e) => return Err(CgroupError::write(&path, &w.value, e)),
             }
             if w.check_readback {
@@ -314,6 +319,62 @@ impl Cgroup {
             fsutil::write(&path, &w.value)?;
         }
         Ok(())
+    }
+
+    /// `cpu.rt_runtime_us` was refused (EINVAL): the parent's real-time budget
+    /// (v1) cannot hold it. Under the runtime's own default parent (`fastrun/<id>`,
+    /// which starts with no budget), give that parent what its children need, then
+    /// write again; a cgroupsPath elsewhere is left alone (runc fails the same) and
+    /// the error says how much the parent has. Nothing outside our parent is touched.
+    fn rt_budget_from_parent(
+        &self,
+        path: &Path,
+        value: &str,
+        e: std::io::Error,
+    ) -> Result<(), CgroupError> {
+        let refused = |why: String| {
+            CgroupError::Config(format!(
+                "linux.resources.cpu.realtimeRuntime: write {value} to {}: {e}: {why}",
+                path.display()
+            ))
+        };
+        let (Some(dir), Some(parent)) = (path.parent(), path.parent().and_then(Path::parent))
+        else {
+            return Err(CgroupError::write(path, value, e));
+        };
+        let num = |p: &Path| fsutil::read_u64_opt(p).ok().flatten().unwrap_or(0) as u128;
+        let have = num(&parent.join("cpu.rt_runtime_us"));
+        let parent_period = num(&parent.join("cpu.rt_period_us")).max(1);
+        let own_parent = self.rel.parent() == Some(Path::new(super::path::DEFAULT_PARENT));
+        if !own_parent {
+            return Err(refused(format!(
+                "its parent {} has {have} µs of real-time runtime per {parent_period} µs for all its children; give it a budget first (as with runc)",
+                parent.display()
+            )));
+        }
+        // What the siblings hold plus what we ask, in the parent's period.
+        let want: u128 = value.trim().parse().unwrap_or(0);
+        let own_period = num(&dir.join("cpu.rt_period_us")).max(1);
+        let mut need = want * parent_period / own_period;
+        if let Ok(rd) = std::fs::read_dir(parent) {
+            for c in rd.flatten().filter(|c| c.path() != dir) {
+                let p = c.path();
+                if p.is_dir() {
+                    let period = num(&p.join("cpu.rt_period_us")).max(1);
+                    need += num(&p.join("cpu.rt_runtime_us")) * parent_period / period;
+                }
+            }
+        }
+        if need > have {
+            let runtime = parent.join("cpu.rt_runtime_us");
+            fsutil::write_raw(&runtime, &need.to_string()).map_err(|pe| {
+                refused(format!(
+                    "raising {} to {need} failed ({pe}): the host does not leave that much                      real-time runtime to it",
+                    runtime.display()
+                ))
+            })?;
+        }
+        fsutil::write(path, value)
     }
 
     /// The device program for `rules`, when this layout needs one: pure v2 and a
@@ -468,8 +529,12 @@ impl Cgroup {
                 }
             }
         }
-        // Nothing to signal (the usual case at delete, after the init exited): skip
-        // the freeze and thaw, which poll the freezer.
+        // Nothing to signal (the usual case at delete, after the init exited), or
+        // signal 0 (a liveness check, nothing is delivered): skip the freeze and
+        // thaw, which poll the freezer.
+        if signal == 0 {
+            return self.signal_each(0);
+        }
         if self.pids()?.is_empty() {
             return Ok(());
         }

@@ -112,6 +112,21 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         }
     };
 
+    // HOME from the container's passwd when process.env has none (runc).
+    let home = if super::home::needs_home(&process.env) {
+        let root_path = match (&rootfs, &config.root) {
+            (Some(r), _) => Some(PathBuf::from(r.path.to_string_lossy().into_owned())),
+            (None, Some(root)) => Some(resolve_in_bundle(&input.bundle, &root.path)),
+            (None, None) => None,
+        };
+        Some(match root_path {
+            Some(r) => super::home::home_for_config(config, &input.bundle, &r, process.user.uid),
+            None => "/".to_string(),
+        })
+    } else {
+        None
+    };
+    let loopback_up = (ns.clone_flags | ns.unshare_flags as u64) & libc::CLONE_NEWNET as u64 != 0;
     Ok(Plan {
         ns,
         id_maps,
@@ -120,7 +135,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         sysctls,
         hostname: opt_cstr(&config.hostname, "hostname")?,
         domainname: opt_cstr(&config.domainname, "domainname")?,
-        process: process_plan(process, input.last_cap)?,
+        process: process_plan(process, input.last_cap, home.as_deref())?,
         new_keyring: !input.no_new_keyring,
         preserve_fds: input.preserve_fds,
         preserve_absent: input.preserve_absent.clone(),
@@ -140,15 +155,19 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
                 .start_container
                 .iter()
                 .enumerate()
-                .map(|(i, h)| hook_plan(h, &format!("hooks.startContainer[{i}]")))
+                .map(|(i, h)| hook_plan(h, &process.env, &format!("hooks.startContainer[{i}]")))
                 .collect::<Result<_>>()?,
             None => Vec::new(),
         },
         start_state: split_state(&input.start_state),
+        loopback_up,
     })
 }
 
-fn hook_plan(h: &spec::Hook<'_>, what: &str) -> Result<HookPlan> {
+/// A hook the init runs; without `env`, it gets the container process's
+/// environment (runc's init runs it with the environment it has set for the
+/// process), never the runtime's.
+fn hook_plan(h: &spec::Hook<'_>, process_env: &[spec::Str<'_>], what: &str) -> Result<HookPlan> {
     let path = cstring(&h.path, &format!("{what}.path"))?;
     let argv = if h.args.is_empty() {
         CStrArray::new([h.path.as_str()], &format!("{what}.path"))?
@@ -157,7 +176,14 @@ fn hook_plan(h: &spec::Hook<'_>, what: &str) -> Result<HookPlan> {
     };
     Ok(HookPlan {
         trampoline_argv: PtrArray::with_head(&path, &argv),
-        envp: CStrArray::new(h.env.iter().map(|e| e.as_str()), &format!("{what}.env"))?,
+        envp: CStrArray::new(
+            h.env
+                .as_deref()
+                .unwrap_or(process_env)
+                .iter()
+                .map(|e| e.as_str()),
+            &format!("{what}.env"),
+        )?,
         argv,
         path,
         timeout: h
@@ -328,7 +354,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     let host_root = host_root(config, input)?;
     let linux = config.linux.as_ref();
     let prop = linux.map(|l| l.rootfs_propagation.as_str()).unwrap_or("");
-    let root_propagation = if prop.is_empty() {
+    let asked = if prop.is_empty() {
         libc::MS_SLAVE | libc::MS_REC
     } else {
         propagation_flags(prop).ok_or_else(|| {
@@ -337,11 +363,68 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             ))
         })?
     };
+    // runc sets the asked propagation on "/" of the new mount namespace first.
+    // An unbindable one would stop every bind (the root's included): start
+    // rslave and make the new root unbindable after the switch instead (crun).
+    let (root_propagation, rootfs_propagation) = if asked & libc::MS_UNBINDABLE != 0 {
+        (libc::MS_SLAVE | libc::MS_REC, Some(asked))
+    } else {
+        (asked, None)
+    };
+    // pivot_root (and MS_MOVE) refuse a new root whose parent mount is shared:
+    // make that mount private first when it is (runc's rootfsParentMountPrivate).
+    let parent_private = match std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|mi| crate::sys::proc::mount_holding(&mi, &host_root))
+    {
+        Some((mp, shared_on_host)) => {
+            let changed = root_propagation & libc::MS_REC != 0 || mp == Path::new("/");
+            let shared = if changed {
+                root_propagation & libc::MS_SHARED != 0
+            } else {
+                shared_on_host
+            };
+            match shared {
+                true => Some(cstring(&mp.to_string_lossy(), "root.path")?),
+                false => None,
+            }
+        }
+        None => None,
+    };
 
     let mut mounts = Vec::with_capacity(config.mounts.len());
     let mut idmaps = Vec::new();
     for (i, mnt) in config.mounts.iter().enumerate() {
         mount_steps(i, mnt, input, &mut mounts, &mut idmaps)?;
+    }
+    // In a user namespace the child cannot open what only the host's root may
+    // (a 0700 bind source): the runtime opens those trees before the clone.
+    let mut preopened = 0;
+    if user_ns {
+        for m in mounts.iter_mut() {
+            if let MountKind::Bind {
+                preopen,
+                idmap: None,
+                ..
+            } = &mut m.kind
+            {
+                *preopen = Some(preopened);
+                preopened += 1;
+            }
+        }
+    }
+    // A read-only /dev is mounted writable and made read-only at the end, once
+    // the mounts, devices and links under it are in place (runc).
+    let mut dev_readonly = None;
+    for m in mounts.iter_mut() {
+        if let (MountKind::Fs { attrs, .. }, "/dev") = (&mut m.kind, m.dest.display.as_str()) {
+            if *attrs & m::MOUNT_ATTR_RDONLY != 0 {
+                *attrs &= !m::MOUNT_ATTR_RDONLY;
+                dev_readonly = Some(m.config_index);
+            } else {
+                dev_readonly = None;
+            }
+        }
     }
 
     let mut devices = Vec::new();
@@ -421,7 +504,8 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     Ok(RootfsPlan {
         path: cstring(&host_root.to_string_lossy(), "root.path")?,
         root_propagation,
-        rootfs_propagation: None,
+        parent_private,
+        rootfs_propagation,
         readonly: root.readonly,
         mounts,
         devices,
@@ -438,6 +522,14 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         console: match config.process.as_ref() {
             Some(p) if p.terminal => Some(InRootPath::new("/dev/console", "process.terminal")?),
             _ => None,
+        },
+        dev_readonly,
+        preopened,
+        cwd: match config.process.as_ref() {
+            Some(p) => {
+                Some(InRootPath::new(&p.cwd, "process.cwd")?).filter(|c| !c.names.is_empty())
+            }
+            None => None,
         },
     })
 }
@@ -518,12 +610,9 @@ fn device_step(
     user_ns: bool,
     what: &str,
 ) -> Result<DeviceStep> {
+    // Anywhere inside the root, as runc allows (`/mnt/mydev`): the path is
+    // resolved in the root like every mount destination.
     let p = InRootPath::new(path, what)?;
-    if !p.display.starts_with("/dev/") {
-        return Err(Error::Config(format!(
-            "{what}.path: {path:?}: devices must be under /dev"
-        )));
-    }
     Ok(DeviceStep {
         bind_from: if user_ns {
             Some(cstring(&p.display, what)?)
@@ -585,9 +674,22 @@ fn mount_steps(
         None
     };
 
-    // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc,
-    // and only runc's allow-list of binds below it.
-    if dest.display == "/proc" && (is_bind || typ != "proc") {
+    // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc
+    // (a proc mount, or as runc a bind whose source is a procfs: rootless
+    // `--pid host`), and only runc's allow-list of binds below it.
+    let procfs_only = dest.display == "/proc" && is_bind;
+    if procfs_only {
+        let source = resolve_in_bundle(&input.bundle, &mnt.source);
+        let magic = cstring(&source.to_string_lossy(), &format!("{what}.source"))
+            .ok()
+            .and_then(|c| crate::sys::fs::statfs_magic(&c).ok());
+        if magic != Some(crate::sys::fs::PROC_SUPER_MAGIC) {
+            return Err(Error::Config(format!(
+                "{what}: /proc must be a procfs: the bind source {} is not one",
+                source.display()
+            )));
+        }
+    } else if dest.display == "/proc" && typ != "proc" {
         return Err(Error::Config(format!(
             "{what}: /proc must be a mount of type proc, not {typ:?}"
         )));
@@ -616,6 +718,8 @@ fn mount_steps(
             kind: MountKind::Bind {
                 source: cstring(&source.to_string_lossy(), &format!("{what}.source"))?,
                 recursive: opts.recursive,
+                procfs_only,
+                preopen: None,
                 attr: attr_of(opts.attr_set, opts.attr_clr),
                 rec_attr: attr_of(opts.rec_attr_set, opts.rec_attr_clr),
                 idmap,
@@ -711,6 +815,8 @@ fn cgroup_steps(
             kind: MountKind::Bind {
                 source: cstring(&source.to_string_lossy(), &what)?,
                 recursive: false,
+                procfs_only: false,
+                preopen: None,
                 attr: bind_attr,
                 rec_attr: MountAttr::default(),
                 idmap: None,
@@ -760,13 +866,22 @@ fn cgroup_steps(
     Ok(())
 }
 
-/// The process part of a plan (also used alone by `exec`).
-pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan> {
+/// The process part of a plan (also used alone by `exec`); `home` is appended
+/// to the environment as `HOME=` (see [`super::home`]).
+pub fn process_plan(
+    p: &spec::Process<'_>,
+    last_cap: u32,
+    home: Option<&str>,
+) -> Result<ProcessPlan> {
     if p.args.is_empty() {
         return Err(Error::Config("process.args: must not be empty".into()));
     }
     let argv = CStrArray::new(p.args.iter().map(|s| s.as_str()), "process.args")?;
-    let envp = CStrArray::new(p.env.iter().map(|s| s.as_str()), "process.env")?;
+    let home = home.map(|h| format!("HOME={h}"));
+    let envp = CStrArray::new(
+        p.env.iter().map(|s| s.as_str()).chain(home.as_deref()),
+        "process.env",
+    )?;
     let arg0 = p.args[0].as_str();
     let exec_candidates = if arg0.contains('/') {
         vec![cstring(arg0, "process.args[0]")?]

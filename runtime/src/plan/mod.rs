@@ -5,6 +5,7 @@
 
 mod build;
 pub mod cstr;
+pub mod home;
 pub mod mount_options;
 
 pub use build::{build, check_sysctl_namespaces, process_plan, CgroupView, PlanInput};
@@ -44,6 +45,8 @@ pub struct Plan {
     pub hooks_sync: bool,
     /// `linux.seccomp`, compiled.
     pub seccomp: Option<crate::seccomp::SeccompPlan>,
+    /// A new network namespace is created: bring its `lo` up (runc and crun do).
+    pub loopback_up: bool,
     /// `hooks.startContainer`: run by the init itself after `start`, before the
     /// user program, with the container's identity, cgroup and seccomp (runc).
     pub start_hooks: Vec<HookPlan>,
@@ -109,6 +112,9 @@ pub struct RootfsPlan {
     pub path: CString,
     /// Propagation applied to "/" of the new mount namespace first (MS_* | MS_REC).
     pub root_propagation: libc::c_ulong,
+    /// The host mount holding the root, made private after `root_propagation`
+    /// because it would be shared (pivot_root refuses a shared parent).
+    pub parent_private: Option<CString>,
     /// Propagation applied to the container's root at the end, when asked.
     pub rootfs_propagation: Option<libc::c_ulong>,
     pub readonly: bool,
@@ -128,6 +134,14 @@ pub struct RootfsPlan {
     /// User namespaces (by their maps) the parent prepares for idmapped mounts;
     /// `MountKind::Bind::idmap` indexes this list.
     pub idmaps: Vec<IdMaps>,
+    /// How many bind trees the runtime opens before the clone (`preopen`).
+    pub preopened: usize,
+    /// A read-only /dev (the index of its mount in the config): mounted writable,
+    /// made read-only once what goes under it is in place (runc's finalizeRootfs).
+    pub dev_readonly: Option<usize>,
+    /// `process.cwd` (unless "/"): created inside the root when missing, after the
+    /// mounts and before the switch (runc and crun create it too).
+    pub cwd: Option<InRootPath>,
 }
 
 /// One mount, in order.
@@ -161,6 +175,9 @@ pub enum MountKind {
     Bind {
         source: CString,
         recursive: bool,
+        /// The source must be a procfs (a bind onto /proc): checked on the
+        /// opened tree, so a source swapped after the plan was built is refused.
+        procfs_only: bool,
         /// Attributes for the top mount.
         attr: MountAttr,
         /// Attributes for the whole tree (`rro`, ...), applied first.
@@ -168,6 +185,10 @@ pub enum MountKind {
         /// Idmap the tree with user namespace number N of `RootfsPlan::idmaps`
         /// (recursively with `ridmap`).
         idmap: Option<(usize, bool)>,
+        /// With a user namespace: the tree is opened (and its attributes set) by
+        /// the runtime before the clone, with the host's credentials, as runc
+        /// opens bind sources before entering the namespace; N-th of those fds.
+        preopen: Option<usize>,
     },
     /// Change attributes of an existing mount at the destination (used to make a
     /// runtime-made tmpfs read-only after filling it).

@@ -215,12 +215,41 @@ fn setattr(fd: libc::c_int, attr: &MountAttr, recursive: bool) -> Result<(), Ste
     m::mount_setattr(fd, c"", flags, attr).map_err(at(Op::Setattr))
 }
 
+/// Open the tree of a bind step (a detached clone of its source) and set its
+/// attributes: in the child, or in the runtime before the clone (`preopen`).
+pub fn open_bind_tree(step: &MountStep) -> Result<Fd, StepError> {
+    let MountKind::Bind {
+        source,
+        recursive,
+        procfs_only,
+        attr,
+        rec_attr,
+        ..
+    } = &step.kind
+    else {
+        return Err(at(Op::OpenTree)(Errno(libc::EINVAL)));
+    };
+    let mut flags = m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC;
+    if *recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    let tree = Fd(m::open_tree(libc::AT_FDCWD, source, flags).map_err(at(Op::OpenTree))?);
+    if *procfs_only && fs::fstatfs_magic(tree.0).map_err(at(Op::OpenTree))? != fs::PROC_SUPER_MAGIC
+    {
+        return Err(at(Op::OpenTree)(Errno(libc::EXDEV)));
+    }
+    setattr(tree.0, rec_attr, true)?;
+    setattr(tree.0, attr, false)?;
+    Ok(tree)
+}
+
 /// Perform one mount step inside `root`; `idmap_fds` are the user namespaces of
-/// the plan's idmapped mounts.
+/// the plan's idmapped mounts, `trees` the bind trees the runtime opened.
 pub fn mount(
     root: libc::c_int,
     step: &MountStep,
     idmap_fds: &[libc::c_int],
+    trees: &[libc::c_int],
 ) -> Result<(), StepError> {
     let create = if step.dest_is_file {
         Create::File
@@ -256,19 +285,20 @@ pub fn mount(
             set_propagation(mnt.0, step.propagation, false)
         }
         MountKind::Bind {
-            source,
             recursive,
-            attr,
-            rec_attr,
             idmap,
+            preopen,
+            ..
         } => {
-            let mut flags = m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC;
-            if *recursive {
-                flags |= libc::AT_RECURSIVE as libc::c_uint;
-            }
-            let tree = Fd(m::open_tree(libc::AT_FDCWD, source, flags).map_err(at(Op::OpenTree))?);
-            setattr(tree.0, rec_attr, true)?;
-            setattr(tree.0, attr, false)?;
+            let own;
+            // Opened by the runtime when it could (as the host's root), else here.
+            let tree = match preopen.and_then(|k| trees.get(k).copied()) {
+                Some(fd) => fd,
+                None => {
+                    own = open_bind_tree(step)?;
+                    own.0
+                }
+            };
             if let Some((n, recursive)) = idmap {
                 // Only a detached tree can be idmapped: before move_mount.
                 let fd = idmap_fds.get(*n).copied().unwrap_or(-1);
@@ -283,11 +313,11 @@ pub fn mount(
                     } else {
                         0
                     };
-                m::mount_setattr(tree.0, c"", flags, &attr).map_err(at(Op::Idmap))?;
+                m::mount_setattr(tree, c"", flags, &attr).map_err(at(Op::Idmap))?;
             }
             let target = open_target(root, step, create)?;
-            m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount))?;
-            set_propagation(tree.0, step.propagation, *recursive)
+            m::move_mount_fd(tree, target.0).map_err(at(Op::MoveMount))?;
+            set_propagation(tree, step.propagation, *recursive)
         }
         MountKind::Setattr { attr } => {
             let target = open_target(root, step, Create::No)?;
@@ -417,6 +447,19 @@ pub fn make_readonly(root: libc::c_int, p: &InRootPath) -> Result<(), StepError>
     };
     setattr(tree.0, &attr, true)?;
     m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount))
+}
+
+/// Make the mount at `/dev` of the root read-only (that mount only, as runc's
+/// remount does), once what goes under it is in place.
+pub fn dev_readonly(root: libc::c_int) -> Result<(), StepError> {
+    let p = fs::openat2(root, c"dev", OPATH | libc::O_NOFOLLOW, 0, RESOLVE)
+        .map_err(at(Op::OpenTarget))?;
+    let target = Fd(p);
+    let attr = MountAttr {
+        attr_set: m::MOUNT_ATTR_RDONLY,
+        ..Default::default()
+    };
+    setattr(target.0, &attr, false)
 }
 
 /// Switch to the new root: pivot_root and detach the old root, or (with

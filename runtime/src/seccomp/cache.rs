@@ -95,13 +95,19 @@ pub fn read(dir: &Path, key: &[u8]) -> Option<Vec<Insn>> {
     Some(super::compile::insns(&buf[HEADER + klen..]))
 }
 
-/// Store `prog` for `key` (atomically). Errors are returned for tests; callers
-/// ignore them.
+/// At most this many entries are kept: a write beyond it removes the oldest.
+pub const MAX_ENTRIES: usize = 64;
+/// At most this many bytes of entries are kept (a profile compiles to a few KiB).
+pub const MAX_BYTES: u64 = 8 << 20;
+
+/// Store `prog` for `key` (atomically), then keep the directory within
+/// [`MAX_ENTRIES`] and [`MAX_BYTES`]. The directory is created, but not its
+/// parent (the state root). Errors are returned for tests; callers ignore them.
 pub fn write(dir: &Path, key: &[u8], prog: &[Insn]) -> std::io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
     let md = std::fs::symlink_metadata(dir)?;
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
@@ -135,7 +141,59 @@ pub fn write(dir: &Path, key: &[u8], prog: &[Insn]) -> std::io::Result<()> {
     if res.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    res
+    res?;
+    prune(dir, &path(dir, key), MAX_ENTRIES, MAX_BYTES);
+    Ok(())
+}
+
+/// Remove the oldest entries (by modification time) until at most `max_entries`
+/// of at most `max_bytes` in total remain; `keep` (the entry just written) stays.
+/// Leftover temporary files older than a minute go too. Best effort.
+pub fn prune(dir: &Path, keep: &Path, max_entries: usize, max_bytes: u64) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    let mut entries = Vec::new();
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(md) = e.metadata() else { continue };
+        if !md.is_file() {
+            continue;
+        }
+        let mtime = md.modified().unwrap_or(std::time::UNIX_EPOCH);
+        let name = e.file_name();
+        if name.as_encoded_bytes().starts_with(b".tmp-") {
+            if now
+                .duration_since(mtime)
+                .is_ok_and(|age| age.as_secs() > 60)
+            {
+                let _ = std::fs::remove_file(&p);
+            }
+            continue;
+        }
+        if name.as_encoded_bytes().ends_with(b".bpf") {
+            entries.push((mtime, md.len(), p));
+        }
+    }
+    let mut total: u64 = entries.iter().map(|e| e.1).sum();
+    let mut count = entries.len();
+    if count <= max_entries && total <= max_bytes {
+        return;
+    }
+    entries.sort();
+    for (_, len, p) in entries {
+        if count <= max_entries && total <= max_bytes {
+            break;
+        }
+        if p == keep {
+            continue;
+        }
+        if std::fs::remove_file(&p).is_ok() {
+            count -= 1;
+            total = total.saturating_sub(len);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +242,35 @@ mod tests {
         assert!(read(dir, b"k").is_none());
         std::fs::write(&p, &full).unwrap();
         assert_eq!(read(dir, b"k").unwrap(), prog(2));
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("cache");
+        for i in 0..MAX_ENTRIES + 10 {
+            write(&dir, format!("key-{i}").as_bytes(), &prog(2)).unwrap();
+        }
+        let n = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(n, MAX_ENTRIES);
+        // The newest entry is kept.
+        let last = format!("key-{}", MAX_ENTRIES + 9);
+        assert_eq!(read(&dir, last.as_bytes()).unwrap(), prog(2));
+        // A byte budget too: one entry of the same size fits, not two.
+        let size = std::fs::metadata(path(&dir, last.as_bytes()))
+            .unwrap()
+            .len();
+        prune(&dir, &path(&dir, last.as_bytes()), MAX_ENTRIES, size);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        assert!(read(&dir, last.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn the_state_root_is_not_created() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("missing-root/.seccomp-cache");
+        assert!(write(&dir, b"k", &prog(1)).is_err());
+        assert!(!d.path().join("missing-root").exists());
     }
 
     #[test]

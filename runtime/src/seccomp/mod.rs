@@ -16,8 +16,21 @@ use crate::sys::seccomp::{self as sc, Insn, MAX_INSNS};
 
 pub use compile::compile;
 
-/// Default directory of the compiled-filter cache.
-pub const DEFAULT_CACHE_DIR: &str = "/run/fastrun/seccomp-cache";
+/// The compiled-filter cache's directory in a state root (not a valid container
+/// id, so never taken for a container): each state root has its own.
+pub const CACHE_DIR_IN_ROOT: &str = ".seccomp-cache";
+
+/// Where compiled filters are cached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheDir {
+    /// [`CACHE_DIR_IN_ROOT`] under the state root (the default).
+    #[default]
+    InRoot,
+    /// This directory.
+    At(PathBuf),
+    /// No cache: compile every time.
+    Off,
+}
 
 /// Where the notify fd goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,8 @@ pub struct ChildFds<'a> {
     pub seccomp: &'a [crate::sys::seccomp::Insn],
     /// User namespaces for idmapped mounts, parallel to `RootfsPlan::idmaps`.
     pub idmaps: &'a [libc::c_int],
+    /// Bind trees the runtime opened before the clone (`MountKind::Bind::preopen`).
+    pub trees: &'a [libc::c_int],
     /// Fds to dup onto 0, 1 and 2 first (-1: keep the inherited one).
     pub stdio: [libc::c_int; 3],
     /// Every disposition is already default and the mask empty ([`vm_main`] did it
@@ -236,12 +238,20 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
     }
 
+    if plan.loopback_up {
+        crate::sys::socket::loopback_up().map_err(fail(Step::Loopback, 0))?;
+    }
+
     // SAFETY: umask cannot fail. Devices and mount points get exact modes.
     unsafe { libc::umask(0) };
 
     if let Some(rf) = &plan.rootfs {
         crate::sys::mount_api::mount(None, c"/", None, rf.root_propagation, None)
             .map_err(fail(Step::RootPropagation, 0))?;
+        if let Some(parent) = &rf.parent_private {
+            crate::sys::mount_api::mount(None, parent, None, libc::MS_PRIVATE, None)
+                .map_err(fail(Step::RootPropagation, 1))?;
+        }
         crate::sys::mount_api::mount(
             Some(&rf.path),
             &rf.path,
@@ -265,7 +275,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m, fds.idmaps).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps, fds.trees).map_err(fail_op(Step::Mount, i))?;
         }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
@@ -286,11 +296,20 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         for (i, p) in rf.readonly_paths.iter().enumerate() {
             rootfs::make_readonly(root.0, p).map_err(fail_op(Step::ReadonlyPath, i))?;
         }
+        if let Some(cwd) = &rf.cwd {
+            // A missing cwd is created inside the root (runc, crun), as root,
+            // before a read-only root is made so.
+            rootfs::open_in_root(root.0, cwd, rootfs::Create::Dir, false)
+                .map_err(fail(Step::Cwd, 0))?;
+        }
         if plan.hooks_sync {
             hooks_sync(fds.sock).map_err(fail(Step::Hooks, 0))?;
         }
         if p_terminal(plan) {
             setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
+        }
+        if rf.dev_readonly.is_some() {
+            rootfs::dev_readonly(root.0).map_err(fail_op(Step::RootReadonly, 1))?;
         }
         rootfs::switch_root(root.0, rf).map_err(fail(Step::SwitchRoot, 0))?;
         drop(root);
@@ -487,10 +506,10 @@ fn close_inherited(plan: &Plan, fds: &ChildFds) -> Result<(), Errno> {
     for (_, fd) in fds.join {
         push(*fd);
     }
-    for fd in fds.idmaps {
+    for fd in fds.idmaps.iter().chain(fds.trees) {
         push(*fd);
     }
-    if fds.join.len() + fds.idmaps.len() + 4 > keep.len() {
+    if fds.join.len() + fds.idmaps.len() + fds.trees.len() + 4 > keep.len() {
         // More fds than the fixed list holds: keep everything rather than guess.
         return Ok(());
     }
@@ -657,8 +676,6 @@ fn time_namespace(offsets: &CStr) -> Result<(), Errno> {
     fs::write_all(fd.0, offsets.to_bytes())
 }
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-
 /// `/proc/sys` of the root `root` (the container's root fd before the switch,
 /// or AT_FDCWD: the runtime's own), checked to be a real procfs.
 fn open_proc_sys(root: libc::c_int) -> Result<Fd, Errno> {
@@ -674,7 +691,7 @@ fn open_proc_sys(root: libc::c_int) -> Result<Fd, Errno> {
             fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS,
         )?
     });
-    if fs::fstatfs_magic(sys.0)? != PROC_SUPER_MAGIC {
+    if fs::fstatfs_magic(sys.0)? != fs::PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }
     Ok(sys)
@@ -691,7 +708,7 @@ fn write_sysctl(sys: libc::c_int, rel: &CStr, value: &CStr) -> Result<(), Errno>
         0,
         fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS | fs::RESOLVE_NO_XDEV,
     )?);
-    if fs::fstatfs_magic(fd.0)? != PROC_SUPER_MAGIC {
+    if fs::fstatfs_magic(fd.0)? != fs::PROC_SUPER_MAGIC {
         return Err(Errno(libc::EXDEV));
     }
     fs::write_all(fd.0, value.to_bytes())

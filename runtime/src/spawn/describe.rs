@@ -93,6 +93,12 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
             None => format!("linux.namespaces: create namespaces after joining: {errno}"),
         },
         Step::TimeNs => format!("linux.timeOffsets: {errno}"),
+        Step::RootPropagation if i == 1 => format!(
+            "linux.rootfsPropagation: make the mount holding root.path ({}) private: {errno}",
+            rf.and_then(|r| r.parent_private.as_ref())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
         Step::RootPropagation => format!("linux.rootfsPropagation: set propagation of /: {errno}"),
         Step::BindRoot | Step::OpenRoot => format!(
             "root.path: {}: {errno}",
@@ -107,6 +113,10 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
                 "pivot_root"
             }
         ),
+        Step::RootReadonly if i == 1 => match rf.and_then(|r| r.dev_readonly) {
+            Some(m) => format!("mounts[{m}]: make /dev read-only: {errno}"),
+            None => format!("make /dev read-only: {errno}"),
+        },
         Step::RootReadonly => format!("root.readonly: remount / read-only: {errno}"),
         Step::RootfsPropagation => format!("linux.rootfsPropagation: {errno}"),
         Step::Sysctl => match plan.sysctls.get(i) {
@@ -194,6 +204,7 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
                 .unwrap_or_default()
         ),
         Step::StartHook => format!("hooks.startContainer[{i}]: {errno}"),
+        Step::Loopback => format!("bring up lo in the new network namespace: {errno}"),
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };
     Error::Init {

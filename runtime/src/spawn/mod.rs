@@ -223,6 +223,39 @@ pub fn absent_fds(n: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Open the bind trees the plan marks `preopen` (in a user namespace the child
+/// could not open a source only the host's root may read), in order.
+fn preopen_trees(r: &crate::plan::RootfsPlan, min: u32) -> Result<Vec<OwnedFd>> {
+    let mut out = Vec::with_capacity(r.preopened);
+    for m in &r.mounts {
+        if let crate::plan::MountKind::Bind {
+            preopen: Some(_),
+            source,
+            ..
+        } = &m.kind
+        {
+            let tree = crate::rootfs::open_bind_tree(m).map_err(|e| {
+                let field = match m.config_index {
+                    usize::MAX => "mounts".to_string(),
+                    i => format!("mounts[{i}]"),
+                };
+                Error::Config(format!(
+                    "{field}: bind {} on {}: {}: {}",
+                    source.to_string_lossy(),
+                    m.dest.display,
+                    e.op.name(),
+                    e.errno
+                ))
+            })?;
+            // SAFETY: open_bind_tree returned a fresh fd; we take it over.
+            let fd = unsafe { OwnedFd::from_raw_fd(tree.0) };
+            std::mem::forget(tree);
+            out.push(above(fd, min)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Spawn the init for `plan`; returns once it is ready and waiting for start.
 pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     let plan: &Plan = shared;
@@ -271,6 +304,14 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         None => Vec::new(),
     };
     let idmap_raw: Vec<RawFd> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
+    // SAFETY: geteuid cannot fail.
+    let host_root = unsafe { libc::geteuid() } == 0;
+    let tree_fds = match &plan.rootfs {
+        // An unprivileged runtime cannot clone trees: the child opens them.
+        Some(r) if r.preopened > 0 && host_root => preopen_trees(r, min)?,
+        _ => Vec::new(),
+    };
+    let tree_raw: Vec<RawFd> = tree_fds.iter().map(|f| f.as_raw_fd()).collect();
     let trampoline = if trampoline::AVAILABLE {
         Some(above(trampoline::memfd(true)?, min)?)
     } else {
@@ -304,6 +345,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             plan: Arc::clone(shared),
             join: join_raw,
             idmaps: idmap_raw,
+            trees: tree_raw,
             seccomp: seccomp_prog.unwrap_or_default(),
             child_sock: Arc::new(std::sync::Mutex::new(Some(child_sock))),
             parent_sock: parent_sock.as_raw_fd(),
@@ -326,6 +368,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 parent_sock: parent_sock.as_raw_fd(),
                 target: io.target_pidfd.unwrap_or(-1),
                 idmaps: &idmap_raw,
+                trees: &tree_raw,
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,

@@ -47,13 +47,14 @@ pub enum Step {
     SeccompNotify = 38,
     Chroot = 39,
     StartHook = 40,
+    Loopback = 41,
     Unknown = 0,
 }
 
 impl Step {
     pub fn from_u32(v: u32) -> Step {
         use Step::*;
-        const ALL: [Step; 40] = [
+        const ALL: [Step; 41] = [
             WaitParent,
             SetNs,
             TimeNs,
@@ -94,6 +95,7 @@ impl Step {
             SeccompNotify,
             Chroot,
             StartHook,
+            Loopback,
         ];
         ALL.iter()
             .copied()

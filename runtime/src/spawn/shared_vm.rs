@@ -52,6 +52,7 @@ pub struct Job {
     pub plan: Arc<Plan>,
     pub join: Vec<(libc::c_int, RawFd)>,
     pub idmaps: Vec<RawFd>,
+    pub trees: Vec<RawFd>,
     pub seccomp: Vec<crate::sys::seccomp::Insn>,
     /// Our copy of the child's end of the sync socket: closed by whichever comes
     /// first, the helper once the clone returned (failed, or the child is gone
@@ -148,6 +149,7 @@ impl Job {
                 parent_sock: self.parent_sock,
                 target: self.target,
                 idmaps: &self.idmaps,
+                trees: &self.trees,
                 trampoline: self.trampoline,
                 stdio: self.stdio,
                 signals_default: true,

@@ -35,10 +35,10 @@ pub use linux::{
     Syscall, TimeOffset,
 };
 pub use names::{
-    capability_number, namespace_flag, rlimit_resource, CAPABILITIES, IOPRIO_CLASSES,
-    MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, PERSONALITY_DOMAINS, ROOTFS_PROPAGATIONS,
-    SCHED_FLAGS, SCHED_POLICIES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPS,
-    TIME_CLOCKS,
+    capability_number, device_access, namespace_flag, rlimit_resource, CAPABILITIES,
+    IOPRIO_CLASSES, MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES, PERSONALITY_DOMAINS,
+    ROOTFS_PROPAGATIONS, SCHED_FLAGS, SCHED_POLICIES, SECCOMP_ACTIONS, SECCOMP_ARCHES,
+    SECCOMP_FLAGS, SECCOMP_OPS, TIME_CLOCKS,
 };
 pub use parse::{locate_syntax_error, MAX_DEPTH};
 pub use resources::{

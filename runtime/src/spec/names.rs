@@ -152,6 +152,13 @@ const RLIMITS: [(&str, libc::c_int); 16] = [
     ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME as libc::c_int),
 ];
 
+/// The access letters of a `linux.resources.devices` rule that mean something,
+/// in the order `rwm`: other letters are ignored, as runc's rule parser ignores
+/// them (`"rwa"` is `"rw"`). Empty when none of r, w and m is there.
+pub fn device_access(access: &str) -> String {
+    "rwm".chars().filter(|c| access.contains(*c)).collect()
+}
+
 /// The resource number of an rlimit type (`"RLIMIT_NOFILE"` → `RLIMIT_NOFILE`).
 pub fn rlimit_resource(name: &str) -> Option<libc::c_int> {
     RLIMITS.iter().find(|(n, _)| *n == name).map(|(_, r)| *r)

@@ -397,14 +397,9 @@ pub struct Hook<'a> {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub args: Vec<Str<'a>>,
-    /// Environment.
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub env: Vec<Str<'a>>,
+    /// Environment; absent (or null): the runtime's own (runc), `[]`: none.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<Str<'a>>>,
     /// Seconds before the hook is killed; must be > 0 when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<i64>,

@@ -119,6 +119,9 @@ pub fn fstatfs_magic(fd: libc::c_int) -> SysResult<i64> {
     Ok(st.f_type as i64)
 }
 
+/// The magic number of procfs (`statfs.f_type`).
+pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
 /// `statfs(path)` magic number.
 pub fn statfs_magic(path: &std::ffi::CStr) -> SysResult<i64> {
     // SAFETY: statfs is plain data, filled by the kernel on success.

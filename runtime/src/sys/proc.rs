@@ -35,6 +35,59 @@ pub fn is_alive(pid: libc::pid_t, start: Option<u64>) -> bool {
     }
 }
 
+/// Undoes mountinfo's octal escapes (`\040` for a space).
+pub fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() {
+            let oct = &b[i + 1..i + 4];
+            if oct.iter().all(|c| (b'0'..=b'7').contains(c)) {
+                let v = u32::from(oct[0] - b'0') * 64
+                    + u32::from(oct[1] - b'0') * 8
+                    + u32::from(oct[2] - b'0');
+                if let Ok(v) = u8::try_from(v) {
+                    out.push(v);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mount of the host's mount table that holds `path` (an absolute, canonical
+/// path): its mount point and whether it is shared, from `/proc/self/mountinfo`
+/// text. The last mount on a mount point is the visible one.
+pub fn mount_holding(
+    mountinfo: &str,
+    path: &std::path::Path,
+) -> Option<(std::path::PathBuf, bool)> {
+    let mut best: Option<(std::path::PathBuf, bool)> = None;
+    for line in mountinfo.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (Some(mp), Some(sep)) = (f.get(4), f.iter().position(|x| *x == "-")) else {
+            continue;
+        };
+        let mp = std::path::PathBuf::from(unescape_mountinfo(mp));
+        if !path.starts_with(&mp) {
+            continue;
+        }
+        let shared = f[6..sep].iter().any(|o| o.starts_with("shared:"));
+        let longer = best
+            .as_ref()
+            .map_or(true, |(b, _)| mp.as_os_str().len() >= b.as_os_str().len());
+        if longer {
+            best = Some((mp, shared));
+        }
+    }
+    best
+}
+
 use std::os::unix::fs::MetadataExt;
 
 /// Namespace types and their /proc/PID/ns names.
@@ -67,6 +120,24 @@ pub fn differing_namespaces(pid: libc::pid_t) -> libc::c_int {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mount_holding_picks_the_deepest_visible_mount() {
+        let mi = "22 1 8:1 / / rw - ext4 /dev/sda rw\n\
+                  30 22 0:5 / /tmp rw shared:7 - tmpfs tmpfs rw\n\
+                  31 22 0:6 / /tm rw - tmpfs tmpfs rw\n\
+                  32 30 0:7 / /tmp/a\\040b rw master:1 - tmpfs tmpfs rw\n";
+        let p = std::path::Path::new;
+        assert_eq!(
+            mount_holding(mi, p("/tmp/x/rootfs")),
+            Some((p("/tmp").into(), true))
+        );
+        assert_eq!(
+            mount_holding(mi, p("/tmp/a b/r")),
+            Some((p("/tmp/a b").into(), false))
+        );
+        assert_eq!(mount_holding(mi, p("/tmpx")), Some((p("/").into(), false)));
+    }
+
     use super::*;
 
     #[test]

@@ -107,6 +107,32 @@ pub fn recv_with_fd(sock: libc::c_int, buf: &mut [u8]) -> SysResult<(usize, Opti
     Ok((n, got))
 }
 
+/// Bring the network interface `lo` of the current network namespace up
+/// (SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP), as runc does in a new one.
+pub fn loopback_up() -> SysResult<()> {
+    // SAFETY: socket(2) with constant arguments; the fd is closed below.
+    let fd = super::cvt(unsafe {
+        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
+    })?;
+    // SAFETY: ifreq is plain data; all-zero is valid.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
+    let r = unsafe {
+        let mut r = libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr);
+        if r == 0 {
+            ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            r = libc::ioctl(fd, libc::SIOCSIFFLAGS, &ifr);
+        }
+        r
+    };
+    let result = super::cvt(r).map(drop);
+    super::fs::close(fd);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,13 +142,8 @@ fn mount(m: &Mount<'_>, i: usize) -> Result {
             "required unless options contain \"bind\" or \"rbind\"",
         ));
     }
+    // Empty options are ignored (runc; buildah sends them for `-v SRC:DST`).
     for (j, o) in m.options.iter().enumerate() {
-        if o.is_empty() {
-            return Err(err(
-                format!("mounts[{i}].options[{j}]"),
-                "must not be empty",
-            ));
-        }
         no_nul(o, || format!("mounts[{i}].options[{j}]"))?;
     }
     if m.uid_mappings.is_empty() != m.gid_mappings.is_empty() {
@@ -311,10 +306,6 @@ pub(crate) mod tests {
         assert_eq!(
             invalid(|c| c.mounts[0].typ = s("")),
             "mounts[0].type: required unless options contain \"bind\" or \"rbind\""
-        );
-        assert_eq!(
-            invalid(|c| c.mounts[1].options[2] = s("")),
-            "mounts[1].options[2]: must not be empty"
         );
         assert_eq!(
             invalid(|c| c.mounts[1].source = Str::owned("tm\0pfs".into())),
