@@ -538,8 +538,64 @@ pub fn exec_cases() -> Vec<Case> {
     ]
 }
 
+/// A config captured from a real client (tests/oracle/fixtures, see its README):
+/// bind sources the client made (`/FIXTURE/NAME`) become files or directories in
+/// the bundle; a terminal stays a terminal.
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/oracle/fixtures/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn client(name: &'static str, file: &'static str) -> Case {
+    let base = fixture(file);
+    let terminal = base["process"]["terminal"] == json!(true);
+    Case::run(name, move |v, c| {
+        v["process"]["terminal"] = terminal.into();
+        for m in v["mounts"].as_array_mut().unwrap() {
+            let Some(src) = m["source"]
+                .as_str()
+                .and_then(|s| s.strip_prefix("/FIXTURE/"))
+            else {
+                continue;
+            };
+            let dst = m["destination"].as_str().unwrap_or("");
+            let p = c.bundle.join("fixture").join(src);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            if dst.starts_with("/etc/") || dst.starts_with("/run/.") {
+                std::fs::write(&p, format!("{src}\n")).unwrap();
+            } else {
+                std::fs::create_dir_all(&p).unwrap();
+            }
+            m["source"] = p.to_str().unwrap().into();
+        }
+    })
+    .base(base)
+    .fresh()
+}
+
 pub fn client_cases() -> Vec<Case> {
-    vec![]
+    vec![
+        client("docker-default", "docker-default"),
+        client("docker-options", "docker-options"),
+        client("podman-default", "podman-default"),
+        client("podman-options", "podman-options"),
+        client("podman-tty", "podman-tty"),
+        client("podman-exec", "podman-default").mode(Mode::Exec(vec!["--env", "X=1"])),
+        client("containerd-ctr", "containerd-ctr"),
+        client("containerd-ctr-tty", "containerd-ctr-tty"),
+        client("containerd-exec", "containerd-ctr").mode(Mode::Exec(vec![
+            "--process-label",
+            "",
+            "--user",
+            "0:0",
+        ])),
+        client("buildah-run", "buildah-run"),
+        client("buildah-volume", "buildah-volume"),
+    ]
 }
 
 pub fn lifecycle_cases() -> Vec<Case> {

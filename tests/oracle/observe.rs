@@ -205,7 +205,11 @@ pub fn default_spec(rootless: bool) -> Value {
 /// The config of `case` for this run: base, the harness's edits, the case's own.
 fn config_for(case: &Case, ctx: &Ctx) -> Value {
     let mut v = case.base.clone().unwrap_or_else(|| default_spec(false));
-    v["root"] = json!({"path": ctx.rootfs.to_str().unwrap(), "readonly": !case.fresh_rootfs});
+    let readonly = match &case.base {
+        Some(b) => b["root"]["readonly"] == json!(true),
+        None => !case.fresh_rootfs,
+    };
+    v["root"] = json!({"path": ctx.rootfs.to_str().unwrap(), "readonly": readonly});
     v["process"]["terminal"] = false.into();
     v["process"]["args"] = json!([OBSERVE, REPORT]);
     let env = v["process"]["env"].as_array_mut();
