@@ -312,6 +312,12 @@ pub fn spec_cases() -> Vec<Case> {
             env(v, "EMPTY=");
             env(v, "HOME=/custom");
         }),
+        Case::run("spec-env-duplicates", |v, _| {
+            env(v, "DUP=first");
+            env(v, "OTHER=x");
+            env(v, "DUP=second");
+            env(v, "PATH=/oracle:/bin");
+        }),
         Case::run("spec-masks", |v, _| {
             push(v, "linux.maskedPaths", "/etc/passwd".into());
             push(v, "linux.maskedPaths", "/nonexistent".into());

@@ -97,7 +97,6 @@ pub static KNOWN: &[Known] = &[
     k("spec-hooks", "hook.poststop.state.pid", "new:stopped-pid"),
     k("spec-hooks-env", "hook.prestart.cwd", "new:hook-cwd"),
     k("spec-hooks-env", "hook.prestart.env PWD", "new:hook-cwd"),
-    k("exec-env-cwd", "env PATH", "new:exec-env"),
     k("exec-cap", "status.CapAmb", "15"),
     k("exec-cap", "status.CapInh", "15"),
     k("i01-exec-terminal-config", "dev /dev/pts/1", "16.1"),

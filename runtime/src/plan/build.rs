@@ -604,13 +604,33 @@ fn cgroup_steps(
     Ok(())
 }
 
+/// `process.env` with one entry per name, as runc sets it: a name keeps the place of
+/// its first entry and the value of its last (`exec --env` appends its overrides).
+fn dedup_env<'a>(env: &'a [spec::Str<'_>]) -> Vec<&'a str> {
+    let mut out: Vec<&'a str> = Vec::with_capacity(env.len());
+    let mut index = std::collections::HashMap::with_capacity(env.len());
+    for e in env {
+        let e = e.as_str();
+        let name = e.split_once('=').map_or(e, |(n, _)| n);
+        match index.get(name) {
+            Some(&i) => out[i] = e,
+            None => {
+                index.insert(name, out.len());
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
 /// The process part of a plan (also used alone by `exec`).
 pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan> {
     if p.args.is_empty() {
         return Err(Error::Config("process.args: must not be empty".into()));
     }
     let argv = CStrArray::new(p.args.iter().map(|s| s.as_str()), "process.args")?;
-    let envp = CStrArray::new(p.env.iter().map(|s| s.as_str()), "process.env")?;
+    let env = dedup_env(&p.env);
+    let envp = CStrArray::new(env.iter().copied(), "process.env")?;
     let arg0 = p.args[0].as_str();
     let exec_candidates = if arg0.contains('/') {
         vec![cstring(arg0, "process.args[0]")?]
