@@ -768,3 +768,63 @@ fn time_namespace_offsets() {
         "uptime inside {inside}, host {host}: shift {shift}"
     );
 }
+
+/// Set `sig` to SIG_IGN with the raw system call (glibc's `signal` refuses its
+/// reserved 32 and 33).
+fn ignore_raw(sig: i32) -> std::io::Result<()> {
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let ign = KernelSigaction {
+        handler: libc::SIG_IGN,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction with a valid kernel sigaction and no old-action pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &ign as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[test]
+fn signals_the_caller_ignores_are_default_in_the_container() {
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new("sigign").args(&["cat", "/proc/self/status"]);
+    let root = StateRoot::new();
+    let _guard = Container::new(&root, &b);
+    let mut cmd = root.command(&["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    // A caller that ignores classic, glibc-reserved and real-time signals.
+    // SAFETY: only async-signal-safe raw system calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGHUP, libc::SIGTERM, 32, 33, 40, 64] {
+                ignore_raw(sig)?;
+            }
+            Ok(())
+        });
+    }
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    assert_eq!(
+        status_field(&o.stdout, "SigIgn"),
+        Some("0000000000000000"),
+        "{o}"
+    );
+    assert_no_leftovers(root.path(), b.id());
+}

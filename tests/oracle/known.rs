@@ -51,7 +51,7 @@ pub static KNOWN: &[Known] = &[
     k("*", "fd.0", "new:stdio"),
     k("*", "fd.1", "new:stdio"),
     k("*", "fd.2", "new:stdio"),
-    k("*", "status.SigIgn", "new:sigign"),
+    k("*", "status.SigIgn", "deliberate:sigign"),
     k("*", "mnt /proc/acpi", "new:maskdir"),
     k("*", "mnt /sys/firmware", "new:maskdir"),
     k("*", "mnt /proc/bus", "new:ropaths"),
