@@ -156,7 +156,4 @@ pub static KNOWN: &[Known] = &[
         "step*.ociVersion",
         "deliberate:ociversion",
     ),
-    k("life-basic", "step*.owner", "new:state-owner"),
-    k("life-basic", "step*list --format json.out", "new:list-null"),
-    k("life-run-detached", "step*.owner", "new:state-owner"),
 ];
