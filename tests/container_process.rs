@@ -828,3 +828,26 @@ fn signals_the_caller_ignores_are_default_in_the_container() {
     );
     assert_no_leftovers(root.path(), b.id());
 }
+
+#[test]
+fn cgroup_namespace_is_rooted_at_the_containers_cgroup() {
+    // As under runc: every hierarchy's path is `/`, and the cgroup mounts show the
+    // container's cgroups as their root (the namespace is made after the process
+    // joined them, v1 included, where the child cannot be cloned into a cgroup).
+    let out = sh_output(
+        "cgroupns",
+        "cat /proc/self/cgroup; echo ---; grep cgroup /proc/self/mountinfo",
+        |v| add_namespace(v, json!({"type": "cgroup"})),
+    );
+    let (cgroups, mounts) = out.split_once("---").unwrap();
+    for l in cgroups.lines() {
+        assert!(l.ends_with(":/"), "not rooted at the namespace: {l}\n{out}");
+    }
+    for l in mounts.lines().filter(|l| l.contains(" - cgroup")) {
+        let root = l.split(' ').nth(3).unwrap();
+        assert_eq!(
+            root, "/",
+            "cgroup mount not rooted at the namespace: {l}\n{out}"
+        );
+    }
+}

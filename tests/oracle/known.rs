@@ -74,8 +74,11 @@ pub static KNOWN: &[Known] = &[
         "sysctl.kernel.domainname",
         "deliberate:domainname",
     ),
-    k("spec-cgroupns", "cgroup", "new:cgroupns"),
-    k("spec-cgroupns", "mnt /sys/fs/cgroup/*", "new:cgroupns"),
+    k(
+        "spec-cgroupns",
+        "mnt /sys/fs/cgroup/systemd",
+        "new:cgroup-source",
+    ),
     k("spec-seccomp-allowlist", "syscall.1000", "16.10"),
     k("spec-seccomp-allowlist", "syscall.faccessat2", "16.10"),
     k("spec-hooks", "hook.createContainer.cwd", "16.22"),

@@ -181,6 +181,14 @@ fn namespaces(config: &Config<'_>) -> Result<(Namespaces, bool)> {
         ns.unshare_flags = (ns.clone_flags & !keep) as libc::c_int;
         ns.clone_flags &= keep;
     }
+    // A new cgroup namespace is rooted at its creator's cgroups: the child unshares
+    // it once the parent has moved it into the container's (on v1 it cannot be
+    // cloned into them), as runc does, never at clone time in the caller's.
+    let cgroup = libc::CLONE_NEWCGROUP as u64;
+    if ns.clone_flags & cgroup != 0 {
+        ns.clone_flags &= !cgroup;
+        ns.unshare_flags |= libc::CLONE_NEWCGROUP;
+    }
     let user_ns = joins_user || ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0;
     ns.become_root = user_ns;
     Ok((ns, user_ns))
