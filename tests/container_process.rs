@@ -851,3 +851,20 @@ fn cgroup_namespace_is_rooted_at_the_containers_cgroup() {
         );
     }
 }
+
+/// (pid, pgrp, session) from /proc/self/stat text.
+pub fn pid_pgrp_session(stat: &str) -> (i64, i64, i64) {
+    let pid = stat.split(' ').next().unwrap().parse().unwrap();
+    let rest: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    (pid, rest[2].parse().unwrap(), rest[3].parse().unwrap())
+}
+
+#[test]
+fn init_leads_its_own_session_and_process_group() {
+    // As under runc: not the caller's group and session (outside the pid namespace,
+    // where getpgrp() and getsid() give 0).
+    let b = Bundle::new("session").args(&["cat", "/proc/self/stat"]);
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert_eq!(pid_pgrp_session(&o.stdout), (1, 1, 1), "{o}");
+}

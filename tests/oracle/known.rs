@@ -46,8 +46,6 @@ pub static KNOWN: &[Known] = &[
     // Every case (checked against the `fastrun spec` group).
     k("*", "env HOME", "16.19"),
     k("*", "lo", "16.21"),
-    k("*", "pgrp", "new:session"),
-    k("*", "sid", "new:session"),
     k("*", "fd.0", "new:stdio"),
     k("*", "fd.1", "new:stdio"),
     k("*", "fd.2", "new:stdio"),

@@ -294,6 +294,14 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             write_sysctl(libc::AT_FDCWD, &s.rel_path, &s.value).map_err(fail(Step::Sysctl, i))?;
         }
     }
+    if !p_terminal(plan) {
+        // Its own session and process group, as every process runc starts (init and
+        // exec): not the caller's, which lies outside the pid namespace (getpgrp()
+        // and getsid() gave 0). With a terminal, setup_pty did it. It can fail only
+        // for a process-group leader, which a fresh clone is not.
+        // SAFETY: setsid takes no arguments.
+        unsafe { libc::setsid() };
+    }
     if let Some(h) = &plan.hostname {
         // SAFETY: `h` is a valid buffer of the given length.
         fs_cvt(unsafe { libc::sethostname(h.as_ptr(), h.as_bytes().len()) })
