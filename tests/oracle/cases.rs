@@ -471,7 +471,9 @@ pub fn issue16_cases() -> Vec<Case> {
                 json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwa"}),
             );
         }),
-        Case::run("i17-cpu-realtime", |v, _| {
+        Case::run("i17-cpu-realtime", |v, c| {
+            // Under a new parent, whose cpu.rt_runtime_us starts at 0 on v1.
+            v["linux"]["cgroupsPath"] = format!("/{0}-parent/{0}", c.id).into();
             v["linux"]["resources"]["cpu"] =
                 json!({"realtimeRuntime": 1000, "realtimePeriod": 1000000});
         }),

@@ -397,6 +397,13 @@ impl Runner<'_> {
             // SAFETY: kill(2) with a pid and a signal; no memory is involved.
             unsafe { libc::kill(p, libc::SIGKILL) };
         }
+        // A case's own cgroup parent (`/<id>-parent/<id>`): runtimes remove only
+        // the leaf.
+        if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
+            for c in ctrls.flatten() {
+                let _ = std::fs::remove_dir(c.path().join(format!("{id}-parent")));
+            }
+        }
     }
 }
 
@@ -847,7 +854,8 @@ fn show(v: &[String]) -> String {
 }
 
 /// Run every case of a group; panic with a readable report when a difference is
-/// not in the known table, or a known difference disappeared.
+/// not in the known table, or a known difference disappeared. With
+/// `ORACLE_VERBOSE` set, every case's commands and differences are printed.
 pub fn check_group(group: &str, cases: Vec<Case>) {
     assert!(
         Path::new(RUNC).exists(),
@@ -884,6 +892,17 @@ pub fn check_group(group: &str, cases: Vec<Case>) {
             o.diffs.len(),
             expected
         ));
+        if std::env::var_os("ORACLE_VERBOSE").is_some() {
+            eprintln!("=== {} ===\n{}", o.case, o.logs);
+            for d in &o.diffs {
+                eprintln!(
+                    "  {}: runc {} / fastrun {}",
+                    d.key,
+                    show(&d.runc),
+                    show(&d.fastrun)
+                );
+            }
+        }
         if unexpected.is_empty() && vanished.is_empty() {
             continue;
         }
