@@ -683,6 +683,16 @@ pub fn lifecycle_cases() -> Vec<Case> {
             vec!["state", "{ID}"],
             vec!["delete", "{ID}"],
         ])),
+        Case::run("life-spec", |_, _| {}).mode(Mode::Steps(vec![
+            vec!["@fresh", "{B}/spec"],
+            vec!["spec", "--bundle", "{B}/spec"],
+            vec!["@cat", "{B}/spec/config.json"],
+            vec!["spec", "--bundle", "{B}/spec"],
+            vec!["@fresh", "{B}/spec"],
+            vec!["spec", "--rootless", "--bundle", "{B}/spec"],
+            vec!["@cat", "{B}/spec/config.json"],
+            vec!["spec", "--bundle", "{B}/nonexistent"],
+        ])),
         Case::run("life-bad-id", |_, _| {}).mode(Mode::Steps(vec![
             vec!["run", "--bundle", "{B}", "../evil"],
             vec!["run", "--bundle", "{B}", ""],

@@ -146,6 +146,7 @@ pub static KNOWN: &[Known] = &[
     k("buildah-volume", "report", "16.18"),
     k("buildah-volume", "runtime.exit", "16.18"),
     k("life-basic", "step*.ociVersion", "deliberate:ociversion"),
+    k("life-spec", "step*.ociVersion", "deliberate:ociversion"),
     k(
         "life-run-detached",
         "step*.ociVersion",

@@ -61,8 +61,9 @@ pub enum Mode {
     /// observed (`{SOCK}` in FLAGS is a console socket), with its exit code.
     Exec(Vec<&'static str>),
     /// Runtime command lines in turn (`{ID}`, `{B}` and `{SOCK}` substituted;
-    /// `@stopped` waits until the container has stopped): each step's exit code and
-    /// normalised stdout (JSON, or the `list` table) are observed.
+    /// `@stopped` waits until the container has stopped, `@fresh DIR` makes an
+    /// empty directory, `@cat FILE` observes a JSON file): each step's exit code and
+    /// normalised stdout (JSON, or the `list` and `ps` tables) are observed.
     Steps(Vec<Vec<&'static str>>),
 }
 
@@ -531,6 +532,22 @@ fn observe_once(case: &Case, rt: Rt, ctx: &Ctx) -> (Obs, String) {
             for (i, step) in steps.iter().enumerate() {
                 if step[0] == "@stopped" {
                     r.wait_stopped();
+                    continue;
+                }
+                if step[0] == "@fresh" {
+                    let dir = r.args(&step[1..], &sock)[0].clone();
+                    let _ = std::fs::remove_dir_all(&dir);
+                    std::fs::create_dir_all(&dir).unwrap();
+                    continue;
+                }
+                if step[0] == "@cat" {
+                    let path = r.args(&step[1..], &sock)[0].clone();
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    for (k, v) in normalise_output(&text, ctx, rt) {
+                        obs.entry(format!("step{i:02}.{}{k}", step.join(" ")))
+                            .or_default()
+                            .push(v);
+                    }
                     continue;
                 }
                 let a = r.args(step, &sock);
