@@ -693,6 +693,39 @@ pub fn lifecycle_cases() -> Vec<Case> {
             vec!["@cat", "{B}/spec/config.json"],
             vec!["spec", "--bundle", "{B}/nonexistent"],
         ])),
+        // No AppArmor and no SELinux on this host.
+        Case::run("life-apparmor-profile", |v, _| {
+            v["process"]["apparmorProfile"] = "docker-default".into();
+        }),
+        Case::run("life-selinux-label", |v, _| {
+            v["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0".into();
+        }),
+        Case::run("life-mount-label", |v, _| {
+            v["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0".into();
+        }),
+        Case::run("life-oom-negative", |v, _| {
+            v["process"]["oomScoreAdj"] = (-500).into()
+        })
+        .mode(Mode::Steps(vec![vec!["run", "--bundle", "{B}", "{ID}"]])),
+        Case::run("life-rlimit-above-hard", |v, _| {
+            v["process"]["rlimits"] =
+                json!([{"type": "RLIMIT_NOFILE", "soft": 1048576, "hard": 1048576}]);
+        })
+        .mode(Mode::Steps(vec![vec!["run", "--bundle", "{B}", "{ID}"]])),
+        Case::run("life-sysctl-host-ns", |v, _| {
+            // runc refuses a network sysctl without a network namespace; a runtime
+            // that accepted it would write the host's: give it the host's own value
+            // so that the host stays as it is whatever the runtime does.
+            remove_ns(v, "network");
+            let key = "/proc/sys/net/ipv4/tcp_keepalive_time";
+            let now = std::fs::read_to_string(key).unwrap();
+            v["linux"]["sysctl"] = json!({"net.ipv4.tcp_keepalive_time": now.trim()});
+        })
+        .mode(Mode::Steps(vec![vec!["run", "--bundle", "{B}", "{ID}"]])),
+        Case::run("life-sysctl-unknown", |v, _| {
+            v["linux"]["sysctl"] = json!({"kernel.oracle_no_such_key": "1"});
+        })
+        .mode(Mode::Steps(vec![vec!["run", "--bundle", "{B}", "{ID}"]])),
         Case::run("life-bad-id", |_, _| {}).mode(Mode::Steps(vec![
             vec!["run", "--bundle", "{B}", "../evil"],
             vec!["run", "--bundle", "{B}", ""],
