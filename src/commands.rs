@@ -115,7 +115,9 @@ pub fn execute(global: &Global, command: Command, log: &mut Logger) -> Result<i3
             return Ok(ctx.run(&id, &opts, detach)?);
         }
         Command::State { id } => {
-            let st = ctx.state(&id)?;
+            let mut st = ctx.state(&id)?;
+            // runc's `state` leaves the owner empty (its `list` fills it in).
+            st.owner.clear();
             out(&output::state_json(&st))?;
         }
         Command::List { format, quiet } => {

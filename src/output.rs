@@ -12,8 +12,12 @@ pub fn state_json(st: &State) -> String {
     out
 }
 
-/// `list --format json`: a compact JSON array, newline-terminated.
+/// `list --format json`: a compact JSON array, newline-terminated; `null` when
+/// there is no container, as runc prints its empty list.
 pub fn list_json(states: &[State]) -> String {
+    if states.is_empty() {
+        return "null\n".into();
+    }
     let mut out = fastrun_runtime::json::states_to_json(states);
     out.push('\n');
     out
@@ -143,7 +147,7 @@ mod tests {
         assert!(j.starts_with("[{\"ociVersion\":\"1.3.0\",\"id\":\"c1\",\"pid\":4242,"));
         assert!(j.contains("\"annotations\":{\"k\":\"v\"},\"owner\":\"root\"},{"));
         assert!(j.ends_with("}]\n"));
-        assert_eq!(list_json(&[]), "[]\n");
+        assert_eq!(list_json(&[]), "null\n");
         assert_eq!(list_quiet(&states), "c1\nc2\n");
         let t = list_table(&states[1..]);
         let lines: Vec<&str> = t.lines().collect();

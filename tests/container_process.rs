@@ -768,3 +768,103 @@ fn time_namespace_offsets() {
         "uptime inside {inside}, host {host}: shift {shift}"
     );
 }
+
+/// Set `sig` to SIG_IGN with the raw system call (glibc's `signal` refuses its
+/// reserved 32 and 33).
+fn ignore_raw(sig: i32) -> std::io::Result<()> {
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let ign = KernelSigaction {
+        handler: libc::SIG_IGN,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction with a valid kernel sigaction and no old-action pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            &ign as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[test]
+fn signals_the_caller_ignores_are_default_in_the_container() {
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new("sigign").args(&["cat", "/proc/self/status"]);
+    let root = StateRoot::new();
+    let _guard = Container::new(&root, &b);
+    let mut cmd = root.command(&["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    // A caller that ignores classic, glibc-reserved and real-time signals.
+    // SAFETY: only async-signal-safe raw system calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGHUP, libc::SIGTERM, 32, 33, 40, 64] {
+                ignore_raw(sig)?;
+            }
+            Ok(())
+        });
+    }
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    assert_eq!(
+        status_field(&o.stdout, "SigIgn"),
+        Some("0000000000000000"),
+        "{o}"
+    );
+    assert_no_leftovers(root.path(), b.id());
+}
+
+#[test]
+fn cgroup_namespace_is_rooted_at_the_containers_cgroup() {
+    // As under runc: every hierarchy's path is `/`, and the cgroup mounts show the
+    // container's cgroups as their root (the namespace is made after the process
+    // joined them, v1 included, where the child cannot be cloned into a cgroup).
+    let out = sh_output(
+        "cgroupns",
+        "cat /proc/self/cgroup; echo ---; grep cgroup /proc/self/mountinfo",
+        |v| add_namespace(v, json!({"type": "cgroup"})),
+    );
+    let (cgroups, mounts) = out.split_once("---").unwrap();
+    for l in cgroups.lines() {
+        assert!(l.ends_with(":/"), "not rooted at the namespace: {l}\n{out}");
+    }
+    for l in mounts.lines().filter(|l| l.contains(" - cgroup")) {
+        let root = l.split(' ').nth(3).unwrap();
+        assert_eq!(
+            root, "/",
+            "cgroup mount not rooted at the namespace: {l}\n{out}"
+        );
+    }
+}
+
+/// (pid, pgrp, session) from /proc/self/stat text.
+pub fn pid_pgrp_session(stat: &str) -> (i64, i64, i64) {
+    let pid = stat.split(' ').next().unwrap().parse().unwrap();
+    let rest: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    (pid, rest[2].parse().unwrap(), rest[3].parse().unwrap())
+}
+
+#[test]
+fn init_leads_its_own_session_and_process_group() {
+    // As under runc: not the caller's group and session (outside the pid namespace,
+    // where getpgrp() and getsid() give 0).
+    let b = Bundle::new("session").args(&["cat", "/proc/self/stat"]);
+    let o = run_bundle(&b);
+    o.assert_success();
+    assert_eq!(pid_pgrp_session(&o.stdout), (1, 1, 1), "{o}");
+}

@@ -419,3 +419,16 @@ fn exec_cgroup_joins_an_existing_sub_cgroup_as_runc() {
     assert_eq!(rup, Err(Some(255)));
     assert_eq!(rmissing, Err(Some(255)));
 }
+
+#[test]
+fn exec_leads_its_own_session_and_process_group() {
+    // As under runc (issue 16 item 4: getpgrp() gave 0).
+    let root = StateRoot::new();
+    let b = sleeper("exec-session");
+    let _c = running(&root, &b);
+    let o = root.fastrun(&["exec", b.id(), "cat", "/proc/self/stat"]);
+    o.assert_success();
+    let f: Vec<&str> = o.stdout.rsplit_once(") ").unwrap().1.split(' ').collect();
+    let pid = o.stdout.split(' ').next().unwrap();
+    assert_eq!((f[2], f[3]), (pid, pid), "{o}");
+}

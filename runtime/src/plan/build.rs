@@ -300,6 +300,14 @@ fn namespaces(config: &Config<'_>) -> Result<(Namespaces, bool)> {
         ns.unshare_flags = (ns.clone_flags & !keep) as libc::c_int;
         ns.clone_flags &= keep;
     }
+    // A new cgroup namespace is rooted at its creator's cgroups: the child unshares
+    // it once the parent has moved it into the container's (on v1 it cannot be
+    // cloned into them), as runc does, never at clone time in the caller's.
+    let cgroup = libc::CLONE_NEWCGROUP as u64;
+    if ns.clone_flags & cgroup != 0 {
+        ns.clone_flags &= !cgroup;
+        ns.unshare_flags |= libc::CLONE_NEWCGROUP;
+    }
     let user_ns = joins_user || ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0;
     ns.become_root = user_ns;
     Ok((ns, user_ns))
@@ -866,6 +874,25 @@ fn cgroup_steps(
     Ok(())
 }
 
+/// `process.env` with one entry per name, as runc sets it: a name keeps the place of
+/// its first entry and the value of its last (`exec --env` appends its overrides).
+fn dedup_env<'a>(env: &'a [spec::Str<'_>]) -> Vec<&'a str> {
+    let mut out: Vec<&'a str> = Vec::with_capacity(env.len());
+    let mut index = std::collections::HashMap::with_capacity(env.len());
+    for e in env {
+        let e = e.as_str();
+        let name = e.split_once('=').map_or(e, |(n, _)| n);
+        match index.get(name) {
+            Some(&i) => out[i] = e,
+            None => {
+                index.insert(name, out.len());
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
 /// The process part of a plan (also used alone by `exec`); `home` is appended
 /// to the environment as `HOME=` (see [`super::home`]).
 pub fn process_plan(
@@ -878,10 +905,8 @@ pub fn process_plan(
     }
     let argv = CStrArray::new(p.args.iter().map(|s| s.as_str()), "process.args")?;
     let home = home.map(|h| format!("HOME={h}"));
-    let envp = CStrArray::new(
-        p.env.iter().map(|s| s.as_str()).chain(home.as_deref()),
-        "process.env",
-    )?;
+    let env = dedup_env(&p.env);
+    let envp = CStrArray::new(env.iter().copied().chain(home.as_deref()), "process.env")?;
     let arg0 = p.args[0].as_str();
     let exec_candidates = if arg0.contains('/') {
         vec![cstring(arg0, "process.args[0]")?]

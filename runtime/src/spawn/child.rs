@@ -420,7 +420,9 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     }
 
     if !fds.signals_default {
-        reset_signals();
+        // Ignored signals would survive execve (the Rust runtime ignores SIGPIPE,
+        // callers may ignore others, glibc's reserved 32 and 33 included).
+        signals_to_default();
     }
     // startContainer hooks (runc's place for them): now, from the container's
     // context (identity, cgroup, seccomp, namespaces), nothing of the runtime's open.
@@ -806,23 +808,6 @@ fn find_executable(plan: &Plan) -> Result<usize, Errno> {
         }
     }
     Err(last)
-}
-
-/// Unblock every signal and restore default dispositions: ignored signals would
-/// survive execve (the Rust runtime ignores SIGPIPE, callers may ignore others).
-fn reset_signals() {
-    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid sigset_t; signal() with SIG_DFL is async-signal-safe.
-    unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        for sig in 1..libc::SIGRTMIN() {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
-    }
 }
 
 /// The most of a failed hook's output kept for its message.
