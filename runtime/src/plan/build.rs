@@ -1000,3 +1000,59 @@ pub fn process_plan(
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_cut_around_the_pid() {
+        let (head, tail) = split_state(
+            r#"{"ociVersion":"1.0.2","id":"c","status":"created","pid":0,"bundle":"/b"}"#,
+        );
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            r#"{"ociVersion":"1.0.2","id":"c","status":"created","pid":"#
+        );
+        assert_eq!(String::from_utf8(tail).unwrap(), r#","bundle":"/b"}"#);
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo(r"/a\040b\011c\134d"), "/a b\tc\\d");
+        assert_eq!(unescape_mountinfo(r"/plain"), "/plain");
+        assert_eq!(unescape_mountinfo(r"/end\04"), r"/end\04");
+    }
+
+    #[test]
+    fn sysctl_names_read_as_runc_reads_them() {
+        use crate::spec::names::{sysctl_dotted, sysctl_namespace, sysctl_rel_path};
+        assert_eq!(
+            sysctl_dotted("net/ipv4/conf/eth0.100/rp_filter"),
+            "net.ipv4.conf.eth0/100.rp_filter"
+        );
+        assert_eq!(
+            sysctl_rel_path("net/ipv4/conf/eth0.100/rp_filter").as_deref(),
+            Some("net/ipv4/conf/eth0.100/rp_filter")
+        );
+        assert_eq!(
+            sysctl_rel_path("net.ipv4.ip_forward").as_deref(),
+            Some("net/ipv4/ip_forward")
+        );
+        for bad in [
+            "net/../kernel/core_pattern",
+            "net..x",
+            ".net.x",
+            "net.x.",
+            "net/./x",
+        ] {
+            assert_eq!(sysctl_rel_path(bad), None, "{bad}");
+        }
+        assert_eq!(sysctl_namespace("kernel.shm_rmid_forced"), Some("ipc"));
+        assert_eq!(sysctl_namespace("fs.mqueue.msg_max"), Some("ipc"));
+        assert_eq!(sysctl_namespace("net.core.somaxconn"), Some("network"));
+        assert_eq!(sysctl_namespace("kernel.domainname"), Some("uts"));
+        assert_eq!(sysctl_namespace("kernel.core_pattern"), None);
+        assert_eq!(sysctl_namespace("kernel.shm_next_id"), None);
+    }
+}
