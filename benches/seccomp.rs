@@ -35,6 +35,11 @@ fn bench(c: &mut Criterion) {
     group.bench_function("cache hit (key + read + compare)", |b| {
         b.iter(|| black_box(seccomp::load_or_compile(black_box(s), Some(&dir)).expect("cached")))
     });
+    // Paid by every start with a profile, cache hit or not (the warnings for names
+    // the linked libseccomp does not know).
+    group.bench_function("unknown names scan", |b| {
+        b.iter(|| black_box(seccomp::compile::unknown_syscalls(black_box(s))))
+    });
     group.bench_function("cache key only", |b| {
         b.iter(|| black_box(cache::key(black_box(s))))
     });
