@@ -243,20 +243,33 @@ fn device_rule_access_rwa_is_rw() {
 /// children need. (runc's default parent is the root, which has one.)
 #[test]
 fn realtime_runtime_under_the_default_parent() {
+    let parent = Path::new("/sys/fs/cgroup/cpu/fastrun");
     if !Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
         eprintln!("no v1 cpu real-time bandwidth here: skipped");
         return;
     }
+    let read = |p: &Path| -> u64 {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // Ask for more than the parent has now (in its period), so that it must grow.
+    let before = read(&parent.join("cpu.rt_runtime_us"));
+    let period = read(&parent.join("cpu.rt_period_us")).max(1_000_000);
+    let runtime = (before * 100_000 / period) + 1000;
     let out = assert_same(
         "rtrun",
         "cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us /sys/fs/cgroup/cpu/cpu.rt_period_us",
         false,
         |c| {
             c["linux"]["resources"]["cpu"] =
-                json!({"realtimeRuntime": 1000, "realtimePeriod": 100000});
+                json!({"realtimeRuntime": runtime, "realtimePeriod": 100000});
         },
     );
-    assert_eq!(out, "1000\n100000\n");
+    assert_eq!(out, format!("{runtime}\n100000\n"));
+    // Give back what the test took (the runtime does not shrink its parent).
+    let _ = std::fs::write(parent.join("cpu.rt_runtime_us"), before.to_string());
 }
 
 /// Item 18: empty mount options (buildah's `-v SRC:DST`) are ignored.
