@@ -305,6 +305,28 @@ pub fn spec_cases() -> Vec<Case> {
             v["hostname"] = Value::Null;
         }),
         Case::run("spec-cgroupns", |v, _| add_ns(v, "cgroup")),
+        Case::run("spec-join-ns-by-path", |v, _| {
+            // The test's (the host's) network and ipc namespaces (never uts: a
+            // hostname would be the host's).
+            for ns in ["network", "ipc"] {
+                remove_ns(v, ns);
+            }
+            let me = std::process::id();
+            push(
+                v,
+                "linux.namespaces",
+                json!({"type": "network", "path": format!("/proc/{me}/ns/net")}),
+            );
+            push(
+                v,
+                "linux.namespaces",
+                json!({"type": "ipc", "path": format!("/proc/{me}/ns/ipc")}),
+            );
+            v["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|m| m["destination"] != "/dev/mqueue");
+        }),
         Case::run("spec-process-misc", |v, _| {
             v["process"]["oomScoreAdj"] = 100.into();
             v["process"]["cwd"] = "/tmp".into();
@@ -382,6 +404,12 @@ pub fn issue16_cases() -> Vec<Case> {
             v["process"]["terminal"] = true.into()
         })
         .mode(Mode::Exec(vec!["-d"])),
+        Case::run("i01-exec-process-file-terminal", |v, c| {
+            let mut p = v["process"].clone();
+            p["terminal"] = true.into();
+            std::fs::write(c.bundle.join("process.json"), p.to_string()).unwrap();
+        })
+        .mode(Mode::Exec(vec!["--process", "{B}/process.json"])),
         Case::run("i02-exec-errors", sleep).mode(sleep_steps(vec![
             vec![
                 "exec",

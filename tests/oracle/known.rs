@@ -101,6 +101,8 @@ pub static KNOWN: &[Known] = &[
     k("exec-cap", "status.CapInh", "15"),
     k("i01-exec-terminal-config", "dev /dev/pts/1", "16.1"),
     k("i01-exec-d-terminal-config", "exec.exit", "16.1"),
+    k("i01-exec-process-file-terminal", "exec.exit", "16.1"),
+    k("i01-exec-process-file-terminal", "report", "16.1"),
     k("i01-exec-d-terminal-config", "report", "16.1"),
     k("i02-exec-errors", "step*.exit", "16.2"),
     k("life-errors", "step*exec {ID} true.exit", "16.2"),

@@ -19,6 +19,12 @@
 //! being fixed on other branches are listed in [`known::KNOWN`] with their issue
 //! item; each entry fails loudly once the difference disappears, so the table (and
 //! docs/compatibility.md) shrinks as fixes land.
+//!
+//! A case is a name, a config mutation and a [`Mode`] (cases.rs); configs captured
+//! from real clients live in `fixtures/`. When a fix lands, delete its entries from
+//! known.rs and docs/compatibility.md; when a case shows a new difference, fix it
+//! or add an entry (with where it is tracked) to both. `ORACLE_VERBOSE=1` prints
+//! every case's commands and differences (with `--nocapture`).
 
 #[path = "../common/mod.rs"]
 mod common;

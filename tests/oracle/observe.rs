@@ -49,11 +49,10 @@ impl Rt {
 
 /// How a case drives the runtime.
 pub enum Mode {
-    /// `run --bundle B ID` in the foreground (stdin /dev/null, stdout/stderr files).
+    /// `run --bundle B ID` in the foreground (stdin /dev/null, stdout/stderr files);
+    /// with `process.terminal`, `run -d --console-socket S --bundle B ID`, wait
+    /// until stopped, `delete`.
     Run,
-    /// `run -d --console-socket S --bundle B ID` (a terminal), wait until stopped,
-    /// `delete`.
-    Console,
     /// containerd's form: `create --bundle B --pid-file P ID`, `start ID`, wait until
     /// stopped, `delete ID`.
     CreateStart,
@@ -472,7 +471,6 @@ fn observe_once(case: &Case, rt: Rt, ctx: &Ctx) -> (Obs, String) {
                 drop(cs.finish());
             }
         }
-        Mode::Console => unreachable!("use Mode::Run with process.terminal"),
         Mode::CreateStart => {
             let pid = ctx.bundle.join("init.pid");
             let cs = terminal.then(|| ConsoleSocket::new(sock.clone()));
