@@ -151,10 +151,12 @@ for ((i = 0; i < M; i++)); do
     dk run --rm --runtime "$rt-timed" --network none "$IMG" true >/dev/null
     RUN_IN[$rt]+="$(sum_log "$log") "
     cp "$log" "$D/$rt-run.log"
+    cat "$log" >>"$D/$rt-all.log"
     : >"$log"
     dk exec "timed-$rt" true
     EXEC_IN[$rt]+="$(sum_log "$log") "
     cp "$log" "$D/$rt-exec.log"
+    cat "$log" >>"$D/$rt-all.log"
   done
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -186,4 +188,13 @@ subcommands() { # log
 }
 for rt in runc fastrun; do
   echo "$rt invocations: docker run: $(subcommands "$D/$rt-run.log")| docker exec: $(subcommands "$D/$rt-exec.log")"
+done
+# The median of each subcommand's calls (ms), over the timed rounds.
+for rt in runc fastrun; do
+  printf '%-8s' "$rt"
+  for sub in create start delete exec; do
+    m=$(awk -v s="$sub" '{ for (i = 3; i <= NF; i++) if ($i ~ /^(create|start|delete|exec|state|kill|features)$/) { if ($i == s) print int(($2 - $1) * 1e6); break } }' "$D/$rt-all.log" | median)
+    printf ' %s %s ms' "$sub" "$(ms "${m:-0}")"
+  done
+  echo
 done

@@ -252,7 +252,9 @@ fn docker_exec_top_stats() {
         assert_eq!(f.get(1), Some(&"2"), "two processes: {o}");
         assert!(!o.stdout.contains("0B /"), "{o}");
         d.docker(&["rm", "-f", &name]).assert_success();
-        assert!(pids_with_cmdline(&["sleep", tag]).is_empty());
+        wait_for("the exec'd sleep to die", Duration::from_secs(10), || {
+            pids_with_cmdline(&["sleep", tag]).is_empty()
+        });
     });
     // Bad commands: the same status as runc, and the runtime's message.
     let mut status = Vec::new();
@@ -387,10 +389,17 @@ fn docker_resources_oom_update() {
         let o = d.run(
             rt,
             &["--memory", "20m", "--name", &name],
-            &["sh", "-c", "x=aaaaaaaa; while true; do x=$x$x; done"],
+            // The runc shim watches for OOM only once the runtime's `start` has
+            // returned: a hog that is killed before would make no `oom` event,
+            // whatever the runtime (and dockerd then reports OOMKilled false).
+            &[
+                "sh",
+                "-c",
+                "sleep 1; x=aaaaaaaa; while true; do x=$x$x; done",
+            ],
         );
         assert_eq!(o.status, Some(137), "{o}");
-        assert_eq!(d.inspect(&name, "{{.State.OOMKilled}}"), "true");
+        assert_eq!(d.inspect(&name, "{{.State.OOMKilled}}"), "true", "{rt}");
         d.docker(&["rm", &name]).assert_success();
 
         let o = d.run(
