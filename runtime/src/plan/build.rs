@@ -41,8 +41,6 @@ pub struct PlanInput {
     pub seccomp_cache: Option<PathBuf>,
 }
 
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// Bind mounts over /proc that runc allows (lxcfs and similar).
 const PROC_BIND_ALLOWED: &[&str] = &[
     "/proc/cpuinfo",
@@ -615,13 +613,16 @@ pub fn process_plan(p: &spec::Process<'_>, last_cap: u32) -> Result<ProcessPlan>
     let exec_candidates = if arg0.contains('/') {
         vec![cstring(arg0, "process.args[0]")?]
     } else {
+        // No PATH (or an empty one) searches nowhere, as runc (Go's exec.LookPath)
+        // and crun: the exec then fails with "executable file not found in $PATH".
         let path = p
             .env
             .iter()
             .rev()
             .find_map(|e| e.strip_prefix("PATH="))
-            .unwrap_or(DEFAULT_PATH);
+            .unwrap_or("");
         path.split(':')
+            .filter(|_| !path.is_empty())
             .map(|dir| {
                 let dir = if dir.is_empty() { "." } else { dir };
                 cstring(&format!("{dir}/{arg0}"), "process.args[0]")
