@@ -35,6 +35,10 @@ pub struct PlanInput {
     /// Fds of the preserved range the caller did not have open (sorted).
     pub preserve_absent: Vec<u32>,
     pub cgroups: CgroupView,
+    /// The runtime itself runs in a user namespace other than the initial one (e.g.
+    /// rootless podman's): devices are bound from the host, as in a container
+    /// with its own user namespace (mknod is refused there).
+    pub runtime_in_userns: bool,
     /// Highest capability the kernel knows (`/proc/sys/kernel/cap_last_cap`).
     pub last_cap: u32,
     /// Directory of compiled seccomp filters (None: always compile).
@@ -208,6 +212,7 @@ fn resolve_in_bundle(bundle: &Path, p: &str) -> PathBuf {
 }
 
 fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<RootfsPlan> {
+    let bind_devices = user_ns || input.runtime_in_userns;
     let root = config
         .root
         .as_ref()
@@ -248,7 +253,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             *minor,
             0,
             0,
-            user_ns,
+            bind_devices,
             "default devices",
         )?);
     }
@@ -285,7 +290,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
                 minor as u32,
                 d.uid.unwrap_or(0),
                 d.gid.unwrap_or(0),
-                user_ns,
+                bind_devices,
                 &what,
             )?);
         }

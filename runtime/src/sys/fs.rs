@@ -188,6 +188,13 @@ pub fn getcwd(buf: &mut [u8]) -> SysResult<usize> {
     Ok(n.saturating_sub(1))
 }
 
+/// `faccessat(AT_FDCWD, path, W_OK, AT_EACCESS)`: may this process (effective ids)
+/// write to `path` (for a directory: make entries in it)?
+pub fn is_writable(path: &CStr) -> bool {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
 /// `faccessat(AT_FDCWD, path, X_OK, AT_EACCESS)`-like check: is `path` an executable
 /// regular file? Uses the effective ids, as `execve` will.
 pub fn is_executable(path: &CStr) -> SysResult<()> {
