@@ -24,7 +24,7 @@ cargo build --release -q -p fastrun
 RUNC=$(command -v runc)
 CRUN=$(command -v crun)
 
-D=$(mktemp -d /tmp/fastrun-podman-rootless-bench-XXXXXX)
+D=$(mktemp -d /tmp/fastrun-prb-XXXXXX)   # podman: runroot under 50 characters
 chmod 755 "$D"
 U=frlbench$$
 USER_MADE=
