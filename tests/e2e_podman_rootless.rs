@@ -210,6 +210,17 @@ impl RootlessPodman {
         )
     }
 
+    /// `podman ARGS...` whose output is checked by `ok`: with runc, asked a second
+    /// time when `ok` fails (podman+runc rootless lose a short-lived process's
+    /// output now and then: the oracle's flake, not ours); fastrun gets one try.
+    fn podman_output(&self, rt: Rt, args: &[&str], ok: impl Fn(&Output) -> bool) -> Output {
+        let o = self.podman(rt, args);
+        if rt == Rt::Runc && !ok(&o) {
+            return self.podman(rt, args);
+        }
+        o
+    }
+
     /// `podman run --rm FLAGS IMAGE ARGS...`.
     fn run(&self, rt: Rt, flags: &[&str], args: &[&str]) -> Output {
         let mut v = vec!["run", "--rm"];
@@ -629,14 +640,23 @@ fn detached_lifecycle(p: &RootlessPodman, rt: Rt) {
         p.podman(rt, &["logs", n]).stdout.contains("started")
     });
 
-    let o = p.podman(rt, &["exec", n, "sh", "-c", "echo ex-$((6*7)); exit 3"]);
+    let o = p.podman_output(
+        rt,
+        &["exec", n, "sh", "-c", "echo ex-$((6*7)); exit 3"],
+        |o| o.stdout == "ex-42\n",
+    );
     assert_eq!((o.status, o.stdout.as_str()), (Some(3), "ex-42\n"), "{o}");
-    let o = p.podman(rt, &["exec", "-u", "1234:5678", n, "id"]);
+    let o = p.podman_output(rt, &["exec", "-u", "1234:5678", n, "id"], |o| {
+        o.stdout.starts_with("uid=1234 gid=5678")
+    });
     o.assert_success();
     assert!(o.stdout.starts_with("uid=1234 gid=5678"), "{o}");
     let o = p.podman_tty(rt, &["exec", "-it", n, "sh", "-c", "tty; exit 4"]);
     assert_eq!(o.status, Some(4), "{o}");
-    assert!(o.stdout.contains("/dev/pts/"), "{o}");
+    if rt == Rt::Fastrun {
+        // (runc's output of a short-lived process gets lost now and then, see above)
+        assert!(o.stdout.contains("/dev/pts/"), "{o}");
+    }
 
     let o = p.podman(rt, &["top", n]);
     o.assert_success();
@@ -653,7 +673,9 @@ fn detached_lifecycle(p: &RootlessPodman, rt: Rt) {
     std::os::unix::fs::chown(&src, Some(p.uid), Some(p.uid)).unwrap();
     p.podman(rt, &["cp", src.to_str().unwrap(), &format!("{n}:/tmp/in")])
         .assert_success();
-    let o = p.podman(rt, &["exec", n, "cat", "/tmp/in"]);
+    let o = p.podman_output(rt, &["exec", n, "cat", "/tmp/in"], |o| {
+        o.stdout == "copied in\n"
+    });
     assert_eq!(o.stdout, "copied in\n", "{o}");
     let dst = p.home().join(format!("cp-out-{n}"));
     p.podman(rt, &["cp", &format!("{n}:/tmp/in"), dst.to_str().unwrap()])
