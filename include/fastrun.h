@@ -204,7 +204,8 @@ typedef struct fastrun_context_options {
    */
   size_t struct_size;
   /**
-   * The state root, one directory per container (runc's `--root`). NULL: `/run/fastrun`.
+   * The state root, one directory per container (runc's `--root`). NULL: `/run/fastrun`,
+   * or `$XDG_RUNTIME_DIR/fastrun` rootless (as the CLI and runc decide).
    */
   const char *root;
   /**
@@ -381,7 +382,8 @@ int fastrun_parse_signal(const char *name, struct fastrun_error **err);
 
 /**
  * Create a context and store it in `*out`. `opts` may be NULL (defaults: root
- * `/run/fastrun`, cgroupfs driver, no logging). Returns 0.
+ * `/run/fastrun`, or `$XDG_RUNTIME_DIR/fastrun` when rootless as the CLI decides;
+ * cgroupfs driver, no logging). Returns 0.
  *
  * Fds: with `log_file`, the file stays open (O_APPEND, O_CLOEXEC) until
  * `fastrun_context_free`; nothing else is kept open.

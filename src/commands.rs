@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use fastrun_runtime::{Context, Error, DEFAULT_ROOT};
+use fastrun_runtime::{Context, Error};
 
 use crate::cli::{Command, Format, Global};
 use crate::log::Logger;
@@ -58,22 +58,12 @@ fn abs(p: Option<PathBuf>) -> Result<Option<PathBuf>> {
     .transpose()
 }
 
-/// The default state root: /run/fastrun for root; for other users (rootless)
-/// `$XDG_RUNTIME_DIR/fastrun`, else `/tmp/fastrun-<uid>` (runc does likewise).
-fn default_root() -> PathBuf {
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    if uid == 0 {
-        return PathBuf::from(DEFAULT_ROOT);
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("fastrun"),
-        None => PathBuf::from(format!("/tmp/fastrun-{uid}")),
-    }
-}
-
 fn context(g: &Global) -> Context {
-    let mut ctx = Context::new(g.root.clone().unwrap_or_else(default_root));
+    let mut ctx = Context::new(
+        g.root
+            .clone()
+            .unwrap_or_else(fastrun_runtime::rootless::default_root),
+    );
     ctx.systemd_cgroup = g.systemd_cgroup;
     ctx.spawn = g.spawn;
     ctx

@@ -110,6 +110,7 @@ mod tests {
             created: "2026-11-29T04:10:22.123456789Z".into(),
             owner: "root".into(),
             annotations,
+            own_cgroup: true,
         }
     }
 
@@ -136,6 +137,14 @@ mod tests {
             s.contains(
                 "  \"annotations\": {\n    \"a\": \"x\\ny\",\n    \"z\": \"1\"\n  },\n  \"owner\""
             ),
+            "{s}"
+        );
+        // rootless without a cgroup of its own: said after the owner
+        let mut no_cg = st("c1", vec![]);
+        no_cg.own_cgroup = false;
+        let s = state_json(&no_cg);
+        assert!(
+            s.ends_with("  \"owner\": \"root\",\n  \"cgroup\": \"none\"\n}\n"),
             "{s}"
         );
     }

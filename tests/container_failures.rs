@@ -124,6 +124,54 @@ fn binary_not_in_the_container() {
     );
 }
 
+/// No `PATH` in `process.env` (or an empty one): a bare command name is not looked
+/// up anywhere, as runc (Go's `exec.LookPath`) and crun do; runc fails the same way.
+#[test]
+fn bare_command_without_path_in_the_env() {
+    for env in [json!(["TERM=xterm"]), json!(["PATH=", "TERM=xterm"])] {
+        let b = Bundle::new("nopath")
+            .args(&["sh", "-c", "true"])
+            .modify(|v| {
+                let marker = v["process"]["env"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e.as_str().unwrap().starts_with(MARKER))
+                    .unwrap()
+                    .clone();
+                let mut env = env.clone();
+                env.as_array_mut().unwrap().push(marker);
+                v["process"]["env"] = env;
+            });
+        assert_fails(&b, &["exec: \"sh\": executable file not found in $PATH"]);
+
+        // The oracle, with the same bundle.
+        let runc_root = TempDir::new("fastrun-runc-root-");
+        let mut c = std::process::Command::new("runc");
+        c.arg("--root")
+            .arg(runc_root.path())
+            .args(["run", "--bundle"])
+            .arg(b.path())
+            .arg(b.id());
+        let o = run_cmd(c, None, std::time::Duration::from_secs(30));
+        assert_eq!(o.status, Some(1), "runc: {o}");
+        assert!(
+            o.stderr
+                .contains("exec: \\\"sh\\\": executable file not found in $PATH"),
+            "runc: {o}"
+        );
+    }
+    // A PATH with the directory still finds it.
+    let b = Bundle::new("withpath")
+        .args(&["sh", "-c", "echo found"])
+        .modify(|v| v["process"]["env"] = json!(["PATH=/bin"]));
+    let root = StateRoot::new();
+    let c = Container::new(&root, &b);
+    let o = c.run();
+    o.assert_success();
+    assert_eq!(o.stdout, "found\n", "{o}");
+}
+
 /// Worded as runc does (Go's lower-case errno text): dockerd maps a start error
 /// naming the command with "no such file or directory" to exit status 127 and one
 /// with "permission denied" to 126 (case-sensitive), anything else to 125.

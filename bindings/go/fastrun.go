@@ -175,7 +175,7 @@ const (
 // ContextOptions configures a Context. The zero value means: state root /run/fastrun,
 // the cgroupfs driver, no logging.
 type ContextOptions struct {
-	Root          string // the state root (runc's --root); "" means /run/fastrun
+	Root          string // the state root (runc's --root); "" means /run/fastrun ($XDG_RUNTIME_DIR/fastrun rootless)
 	SystemdCgroup bool   // use the systemd cgroup driver
 	// LogLevel is the most verbose level delivered; 0 means LogWarning.
 	LogLevel LogLevel

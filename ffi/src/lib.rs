@@ -92,7 +92,8 @@ pub type fastrun_log_fn =
 pub struct fastrun_context_options {
     /// `sizeof(struct fastrun_context_options)` as the caller compiled it.
     pub struct_size: usize,
-    /// The state root, one directory per container (runc's `--root`). NULL: `/run/fastrun`.
+    /// The state root, one directory per container (runc's `--root`). NULL: `/run/fastrun`,
+    /// or `$XDG_RUNTIME_DIR/fastrun` rootless (as the CLI and runc decide).
     pub root: *const c_char,
     /// Non-zero: use the systemd cgroup driver (`--systemd-cgroup`).
     pub systemd_cgroup: c_int,
@@ -355,7 +356,8 @@ unsafe fn str_arg_named<'a>(p: *const c_char, name: &str) -> Res<&'a str> {
 // ---------------------------------------------------------------------------
 
 /// Create a context and store it in `*out`. `opts` may be NULL (defaults: root
-/// `/run/fastrun`, cgroupfs driver, no logging). Returns 0.
+/// `/run/fastrun`, or `$XDG_RUNTIME_DIR/fastrun` when rootless as the CLI decides;
+/// cgroupfs driver, no logging). Returns 0.
 ///
 /// Fds: with `log_file`, the file stays open (O_APPEND, O_CLOEXEC) until
 /// `fastrun_context_free`; nothing else is kept open.
@@ -1211,6 +1213,21 @@ mod tests {
         let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
         assert_eq!(r, 0);
         ctx
+    }
+
+    /// NULL options: the CLI's default state root (runc's rule, rootless included).
+    #[test]
+    fn default_root_is_the_clis() {
+        let mut ctx = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        // SAFETY: NULL options are allowed; valid out-pointers.
+        let r = unsafe { fastrun_context_new(ptr::null(), &mut ctx, &mut err) };
+        assert_eq!(r, 0);
+        // SAFETY: a context just created by fastrun_context_new.
+        let root = unsafe { (*ctx).ctx.root.clone() };
+        assert_eq!(root, fastrun_runtime::rootless::default_root());
+        // SAFETY: the context is ours and freed once.
+        unsafe { fastrun_context_free(ctx) };
     }
 
     #[test]

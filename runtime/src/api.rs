@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Default state root, as `runc` uses `/run/runc`.
+/// Default state root, as `runc` uses `/run/runc` (rootless: see
+/// [`crate::rootless::default_root`], which [`Context::default`] uses).
 pub const DEFAULT_ROOT: &str = "/run/fastrun";
 
 /// Severity of a message the engine logs through [`Context::log`].
@@ -78,7 +79,7 @@ impl Context {
 impl Default for Context {
     fn default() -> Self {
         Context {
-            root: PathBuf::from(DEFAULT_ROOT),
+            root: crate::rootless::default_root(),
             systemd_cgroup: false,
             log: None,
             seccomp_cache: crate::seccomp::CacheDir::InRoot,
@@ -151,6 +152,9 @@ pub struct State {
     pub created: String,
     pub owner: String,
     pub annotations: Vec<(String, String)>,
+    /// False when the container has no cgroup of its own (rootless without write
+    /// access to the cgroup tree); the JSON then says `"cgroup": "none"`.
+    pub own_cgroup: bool,
 }
 
 impl Context {

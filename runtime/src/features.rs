@@ -136,7 +136,9 @@ pub fn features_json() -> String {
     "org.opencontainers.runc.checkpoint.enabled": "false",
     "run.fastrun.libseccomp-linkage": "{linkage}",
     "run.fastrun.version": "{version}",
-    "run.fastrun.exec-trampoline": "{trampoline}"
+    "run.fastrun.exec-trampoline": "{trampoline}",
+    "run.fastrun.rootless": "{rootless}",
+    "run.fastrun.cgroup": "{cgroup}"
   }},
   "potentiallyUnsafeConfigAnnotations": []
 }}
@@ -155,6 +157,13 @@ pub fn features_json() -> String {
         linkage = env!("FASTRUN_LIBSECCOMP_LINKAGE"),
         version = crate::version(),
         trampoline = crate::spawn::trampoline::AVAILABLE,
+        rootless = crate::rootless::is_rootless(),
+        // "none": containers without a cgroupsPath get no cgroup of their own here
+        cgroup = if crate::rootless::default_cgroup_writable() {
+            "own"
+        } else {
+            "none"
+        },
     )
 }
 

@@ -73,6 +73,10 @@ pub(crate) fn push_state(out: &mut String, st: &State, indent: Option<&str>) {
         fields.push(("annotations", a));
     }
     fields.push(("owner", json_string(&st.owner)));
+    if !st.own_cgroup {
+        // not in runc's state: only for a container without a cgroup of its own
+        fields.push(("cgroup", json_string("none")));
+    }
     out.push('{');
     out.push_str(nl);
     for (i, (k, v)) in fields.iter().enumerate() {

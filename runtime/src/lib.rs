@@ -19,6 +19,7 @@ pub mod json;
 mod lifecycle;
 pub mod plan;
 pub mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 mod signals;
 pub mod spawn;

@@ -105,12 +105,6 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| Error::path("write pid file", &path, e))
 }
 
-/// Are we an unprivileged user (rootless)?
-pub(crate) fn rootless() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() != 0 }
-}
-
 /// The terminal options must agree: a pty goes to the console socket, or (only in
 /// the foreground) to the caller's terminal.
 pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Result<()> {
@@ -150,17 +144,36 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     } else {
         Driver::Cgroupfs
     };
-    let rel = cgroups::path::resolve(
-        driver,
-        linux
-            .map(|l| l.cgroups_path.as_str())
-            .filter(|p| !p.is_empty()),
-        id,
-    )?;
+    let cgroups_path = linux
+        .map(|l| l.cgroups_path.as_str())
+        .filter(|p| !p.is_empty());
+    let rootless = crate::rootless::is_rootless();
+    let layout = Layout::detect()?;
+    // rootless on pure v2 without a path: under the parent of our own cgroup (a
+    // systemd user session's delegated subtree), as runc
+    let rel = match (rootless && cgroups_path.is_none() && layout.is_v2())
+        .then(crate::rootless::own_v2_cgroup_parent)
+        .flatten()
+    {
+        Some(parent) => {
+            cgroups::path::resolve(driver, Some(&parent.join(id).to_string_lossy()), id)?
+        }
+        None => cgroups::path::resolve(driver, cgroups_path, id)?,
+    };
     // linux.resources → cgroup writes, checked before anything is made.
-    let cg = Cgroup::new(Layout::detect()?, &rel);
+    let cg = Cgroup::new(layout, &rel);
+    let cg = if rootless {
+        cg.best_effort_extras()
+    } else {
+        cg
+    };
     let res = cgroups::for_container(linux)?;
-    let writes = cg.writes(&res)?;
+    let mut writes = cg.writes(&res)?;
+    if rootless {
+        // as runc: v1 device rules are not enforced rootless (only root of the
+        // initial user namespace may write devices.allow/deny)
+        writes.retain(|w| w.target != cgroups::resources::Target::V1("devices"));
+    }
     cg.check(&writes)?;
     // pure v2: the device rules become an eBPF program
     let device_prog = cg.device_program(&res.devices)?;
@@ -222,25 +235,30 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // cgroup exists, else a kill in between leaves a cgroup no record names.
     store.save(&record)?;
 
-    // Rootless without delegation: like runc, run without a cgroup when nothing
-    // asks for limits; refuse clearly when something does.
-    let wants_limits = linux.is_some_and(|l| l.resources.is_some());
+    // Rootless without write access to the cgroup tree and without a cgroupsPath:
+    // like runc, no cgroup of its own when no limit needs one; a clear error when
+    // one does. A given cgroupsPath (a cgroup handed over to the user) must work.
     let cg = match cg.create() {
         Ok(()) => Some(cg),
         Err(e)
-            if rootless()
+            if rootless
+                && cgroups_path.is_none()
                 && matches!(
                     e.errno(),
                     Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
                 ) =>
         {
-            if wants_limits {
+            // the hierarchies made before the refusal (none of them is ours to keep)
+            let _ = cg.destroy();
+            if let Some(w) = writes.first() {
                 return Err(Error::Config(format!(
-                    "linux.resources: {e}: a rootless container needs a delegated cgroup for limits \
-                     (remove linux.resources or run as root)"
+                    "linux.resources: cannot set {w}: {e}: a rootless container needs a \
+                     delegated cgroup for limits (give linux.cgroupsPath a cgroup you own, \
+                     remove the limits, or run as root)"
                 )));
             }
             ctx.debug(&format!("rootless: running without a cgroup ({e})"));
+            record.cgroup = None;
             None
         }
         Err(e) => return Err(e.into()),
@@ -257,7 +275,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
                 Ok(()) => {}
                 // as runc: a rootless container in a delegated cgroup cannot load
                 // BPF programs; the device rules are then not enforced
-                Err(e) if rootless() && e.errno() == Some(libc::EPERM) => {
+                Err(e) if rootless && e.errno() == Some(libc::EPERM) => {
                     ctx.debug(&format!("rootless: device rules not enforced ({e})"))
                 }
                 Err(e) => return Err(e.into()),
@@ -276,6 +294,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         preserve_fds: opts.preserve_fds,
         preserve_absent,
         cgroups: cg.as_ref().map(cgroup_view).unwrap_or_default(),
+        runtime_in_userns: crate::rootless::in_user_namespace(),
         last_cap: caps::last_cap(),
         seccomp_cache: ctx.seccomp_cache_dir(),
         start_state: hook_state(&record, "created", 0),
@@ -493,6 +512,7 @@ pub(crate) fn to_state(store: &Store, rec: Record) -> State {
         created: rec.created,
         owner: state::user_name(rec.owner_uid),
         annotations: rec.annotations,
+        own_cgroup: rec.cgroup.is_some(),
     }
 }
 

@@ -28,6 +28,8 @@ const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Cgroup {
     layout: Layout,
     rel: PathBuf,
+    /// See [`Cgroup::best_effort_extras`].
+    lenient_extras: bool,
 }
 
 impl Cgroup {
@@ -37,7 +39,28 @@ impl Cgroup {
         Cgroup {
             layout,
             rel: rel.into(),
+            lenient_extras: false,
         }
+    }
+
+    /// Rootless, as runc's "named" groups: the `name=systemd` hierarchy and the
+    /// unified tree of a hybrid layout hold no limits, so a refused mkdir or join
+    /// there (EACCES, EPERM, EROFS: e.g. a v1 cgroup handed over to a user, while
+    /// moving a process in the unified tree needs write access to the root's
+    /// `cgroup.procs`) skips that hierarchy instead of failing.
+    pub fn best_effort_extras(mut self) -> Cgroup {
+        self.lenient_extras = true;
+        self
+    }
+
+    /// Whether an error in this extra hierarchy is skipped (see above).
+    fn skip(&self, extra: bool, e: &CgroupError) -> bool {
+        self.lenient_extras
+            && extra
+            && matches!(
+                e.errno(),
+                Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+            )
     }
 
     /// Detects the layout and returns a manager for `rel`.
@@ -103,10 +126,16 @@ impl Cgroup {
     /// in each ancestor are enabled in its `cgroup.subtree_control`.
     pub fn create(&self) -> Result<(), CgroupError> {
         for h in self.managed() {
-            mkdir_levels(&h.mountpoint, &self.rel, h.has("cpuset"))?;
+            match mkdir_levels(&h.mountpoint, &self.rel, h.has("cpuset")) {
+                Err(e) if !self.skip(h.is_named(), &e) => return Err(e),
+                _ => {}
+            }
         }
         if let Some(root) = self.layout.unified() {
-            create_v2(root, &self.rel)?;
+            match create_v2(root, &self.rel) {
+                Err(e) if !self.skip(!self.layout.is_v2(), &e) => return Err(e),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -114,8 +143,18 @@ impl Cgroup {
     /// Moves `pid` into the cgroup: every managed v1 hierarchy, then the cgroup2 tree.
     pub fn add_pid(&self, pid: i32) -> Result<(), CgroupError> {
         let value = pid.to_string();
-        for dir in self.v1_dirs().into_iter().chain(self.v2_dir()) {
-            fsutil::write(&dir.join("cgroup.procs"), &value)?;
+        for h in self.managed() {
+            let dir = h.mountpoint.join(&self.rel);
+            match fsutil::write(&dir.join("cgroup.procs"), &value) {
+                Err(e) if !self.skip(h.is_named(), &e) => return Err(e),
+                _ => {}
+            }
+        }
+        if let Some(dir) = self.v2_dir() {
+            match fsutil::write(&dir.join("cgroup.procs"), &value) {
+                Err(e) if !self.skip(!self.layout.is_v2(), &e) => return Err(e),
+                _ => {}
+            }
         }
         Ok(())
     }

@@ -35,6 +35,10 @@ pub struct PlanInput {
     /// Fds of the preserved range the caller did not have open (sorted).
     pub preserve_absent: Vec<u32>,
     pub cgroups: CgroupView,
+    /// The runtime itself runs in a user namespace other than the initial one (e.g.
+    /// rootless podman's): devices are bound from the host, as in a container
+    /// with its own user namespace (mknod is refused there).
+    pub runtime_in_userns: bool,
     /// Highest capability the kernel knows (`/proc/sys/kernel/cap_last_cap`).
     pub last_cap: u32,
     /// Directory of compiled seccomp filters (None: always compile).
@@ -43,8 +47,6 @@ pub struct PlanInput {
     /// which the init replaces with its own pid.
     pub start_state: String,
 }
-
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Bind mounts over /proc that runc allows (lxcfs and similar).
 const PROC_BIND_ALLOWED: &[&str] = &[
@@ -355,6 +357,7 @@ fn host_root(config: &Config<'_>, input: &PlanInput) -> Result<PathBuf> {
 }
 
 fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<RootfsPlan> {
+    let bind_devices = user_ns || input.runtime_in_userns;
     let root = config
         .root
         .as_ref()
@@ -444,7 +447,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             *minor,
             0,
             0,
-            user_ns,
+            bind_devices,
             "default devices",
         )?);
     }
@@ -481,7 +484,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
                 minor as u32,
                 d.uid.unwrap_or(0),
                 d.gid.unwrap_or(0),
-                user_ns,
+                bind_devices,
                 &what,
             )?);
         }
@@ -911,13 +914,16 @@ pub fn process_plan(
     let exec_candidates = if arg0.contains('/') {
         vec![cstring(arg0, "process.args[0]")?]
     } else {
+        // No PATH (or an empty one) searches nowhere, as runc (Go's exec.LookPath)
+        // and crun: the exec then fails with "executable file not found in $PATH".
         let path = p
             .env
             .iter()
             .rev()
             .find_map(|e| e.strip_prefix("PATH="))
-            .unwrap_or(DEFAULT_PATH);
+            .unwrap_or("");
         path.split(':')
+            .filter(|_| !path.is_empty())
             .map(|dir| {
                 let dir = if dir.is_empty() { "." } else { dir };
                 cstring(&format!("{dir}/{arg0}"), "process.args[0]")

@@ -10,7 +10,7 @@ pub use time::{rfc3339, rfc3339_now};
 use std::fs;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -103,6 +103,12 @@ impl Store {
         b.recursive(true).mode(0o700);
         b.create(&self.root)
             .map_err(|e| Error::path("create state root", &self.root, e))?;
+        if crate::rootless::is_xdg_root(&self.root) {
+            // As runc: sticky, so that the XDG runtime dir's cleanup leaves it.
+            let mode = fs::Permissions::from_mode(0o1700);
+            fs::set_permissions(&self.root, mode)
+                .map_err(|e| Error::path("chmod state root", &self.root, e))?;
+        }
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

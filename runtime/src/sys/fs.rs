@@ -200,6 +200,13 @@ pub fn getcwd(buf: &mut [u8]) -> SysResult<usize> {
     Ok(n.saturating_sub(1))
 }
 
+/// `faccessat(AT_FDCWD, path, W_OK, AT_EACCESS)`: may this process (effective ids)
+/// write to `path` (for a directory: make entries in it)?
+pub fn is_writable(path: &CStr) -> bool {
+    // SAFETY: `path` is NUL-terminated.
+    unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
 /// Is `path` an executable regular file, for the effective ids (as `execve` will
 /// check)? Called after a seccomp filter may be loaded: a check that the profile
 /// denies (EPERM, ENOSYS) falls back to an older call (`faccessat2` → `faccessat`,

@@ -95,3 +95,9 @@ pub fn retry<T>(mut f: impl FnMut() -> SysResult<T>) -> SysResult<T> {
         }
     }
 }
+
+/// The effective uid of this process.
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    unsafe { libc::geteuid() }
+}
