@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use crate::api::{Context, ExecOptions, Status};
 use crate::error::{Error, Result};
-use crate::lifecycle::{cgroup_of, status, write_pid_file};
+use crate::lifecycle::{cgroup_of, join_fallback, join_fds, status, write_pid_file};
 use crate::plan::{process_plan, Namespaces, Plan};
 use crate::signals;
 use crate::spawn::{self, SpawnIo};
@@ -166,14 +166,16 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     });
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
-    let v2_fd = match &cg {
-        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
-        _ => None,
+    // As the init: born in the cgroup2 cgroup, joins the v1 ones itself.
+    let (v2_fd, tasks) = match &cg {
+        Some(cg) => join_fds(cg)?,
+        None => (None, Vec::new()),
     };
-    let mut after_clone = |pid: libc::pid_t| -> Result<()> {
+    let tasks_raw: Vec<libc::c_int> = tasks.iter().map(|f| f.as_raw_fd()).collect();
+    let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
         match &cg {
-            Some(cg) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
-            _ => Ok(()),
+            Some(cg) => join_fallback(ctx, cg, pid, joined),
+            None => Ok(()),
         }
     };
 
@@ -189,6 +191,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             SpawnIo {
                 start_fd: None,
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+                cgroup_tasks: &tasks_raw,
                 target_pidfd: Some(target.as_raw_fd()),
                 stdio: opts.stdio,
                 mode: ctx.spawn,

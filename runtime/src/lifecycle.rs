@@ -247,9 +247,9 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             }
         }
     }
-    let v2_fd = match &cg {
-        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
-        _ => None,
+    let (v2_fd, tasks) = match &cg {
+        Some(cg) => join_fds(cg)?,
+        None => (None, Vec::new()),
     };
 
     let input = PlanInput {
@@ -280,15 +280,13 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     } else {
         None
     };
-    // On v1 and hybrid the init joins its cgroups before it goes on; on v2 it was
-    // born there (CLONE_INTO_CGROUP).
-    let mut after_clone = |pid: libc::pid_t| -> Result<()> {
-        if v2_fd.is_none() {
-            if let Some(cg) = &cg {
-                cg.add_pid(pid)?;
-            }
+    // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
+    // ones itself before it goes on; we move it where that failed.
+    let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
+        match &cg {
+            Some(cg) => join_fallback(ctx, cg, pid, joined),
+            None => Ok(()),
         }
-        Ok(())
     };
     // prestart and createRuntime in our namespaces, createContainer in the
     // container's, while the init waits after its mounts, before pivot_root.
@@ -318,6 +316,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         SpawnIo {
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+            cgroup_tasks: &tasks.iter().map(|f| f.as_raw_fd()).collect::<Vec<_>>(),
             target_pidfd: None,
             stdio: opts.stdio,
             mode: ctx.spawn,
@@ -362,6 +361,43 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     }
     guard.armed = false;
     Ok(Created { init, record })
+}
+
+/// What a new process of the container `cg` joins its cgroups with: the cgroup2
+/// directory for CLONE_INTO_CGROUP and the v1 `tasks` files it writes itself.
+pub(crate) fn join_fds(cg: &Cgroup) -> Result<(Option<OwnedFd>, Vec<OwnedFd>)> {
+    let v2 = if cg.v2_dir().is_some() {
+        Some(cg.open_v2_dir()?)
+    } else {
+        None
+    };
+    Ok((v2, cg.open_v1_tasks()?))
+}
+
+/// After the clone: where the new process could not join its v1 cgroups itself
+/// (an older kernel, a write refused), the runtime moves it (`cgroup.procs`).
+pub(crate) fn join_fallback(
+    ctx: &Context,
+    cg: &Cgroup,
+    pid: libc::pid_t,
+    joined: spawn::SelfJoin,
+) -> Result<()> {
+    match joined {
+        spawn::SelfJoin::Done => Ok(()),
+        spawn::SelfJoin::NotAsked => Ok(cg.add_pid_v1(pid)?),
+        spawn::SelfJoin::Failed { index, errno } => {
+            ctx.debug(&format!(
+                "cgroup: process {pid} could not join its v1 cgroup {} itself ({}); \
+                 the runtime moves it",
+                cg.v1_dirs()
+                    .get(index as usize)
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+                std::io::Error::from_raw_os_error(errno)
+            ));
+            Ok(cg.add_pid_v1(pid)?)
+        }
+    }
 }
 
 /// The OCI state JSON given to hooks.

@@ -35,6 +35,9 @@ pub struct ChildFds<'a> {
     /// Every disposition is already default and the mask empty ([`vm_main`] did it
     /// first): no reset before the exec.
     pub signals_default: bool,
+    /// The `tasks` file of our cgroup in each v1 hierarchy (opened by the parent,
+    /// write-only): we join by writing `0` to each, first thing.
+    pub cgroup_tasks: &'a [libc::c_int],
 }
 
 struct Fail {
@@ -182,6 +185,9 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     }
     fs::close(fds.parent_sock);
+    if !fds.cgroup_tasks.is_empty() {
+        join_cgroups(fds.cgroup_tasks, fds.sock).map_err(fail(Step::WaitParent, 0))?;
+    }
     set_stdio(&fds.stdio).map_err(fail(Step::CloseFds, 0))?;
     close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
@@ -398,6 +404,29 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         };
     }
     Err(fail(Step::Exec, 0)(Errno::last()))
+}
+
+/// Join our v1 cgroups before anything else: write `0` (this thread, which is the
+/// whole process) to each hierarchy's `tasks` file and close it, then tell the
+/// parent which write failed, if one did (it then moves us with `cgroup.procs`).
+/// A thread moving itself skips the kernel's global threadgroup lock and its RCU
+/// grace period (see `Cgroup::open_v1_tasks`).
+fn join_cgroups(tasks: &[libc::c_int], sock: libc::c_int) -> Result<(), Errno> {
+    let mut failed = Msg {
+        kind: super::protocol::MSG_CGROUPS,
+        index: u32::MAX,
+        ..Default::default()
+    };
+    for (i, &fd) in tasks.iter().enumerate() {
+        if let Err(e) = fs::write_all(fd, b"0") {
+            if failed.index == u32::MAX {
+                failed.index = i as u32;
+                failed.errno = e.0;
+            }
+        }
+        fs::close(fd);
+    }
+    failed.send(sock)
 }
 
 /// Load the precompiled seccomp filter; with a listener, hand the notify fd to

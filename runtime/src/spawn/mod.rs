@@ -4,8 +4,11 @@
 //!    /dev/null, all moved above the `--preserve-fds` range.
 //! 2. `clone3` (namespace flags, `CLONE_PIDFD`, `CLONE_INTO_CGROUP` on v2); the child
 //!    runs [`child::main`] over the precomputed plan. No re-exec of the runtime.
-//! 3. The parent writes the id maps, joins the child to cgroups (v1), sets
-//!    `oom_score_adj`, then says go; the child reports ready or a failure.
+//!    The child first joins its v1 cgroups itself (writes `0` to each `tasks`
+//!    fd the parent opened) and reports how that went.
+//! 3. The parent writes the id maps, moves the child into the v1 cgroups if its
+//!    own join failed, sets `oom_score_adj`, then says go; the child reports
+//!    ready or a failure.
 
 mod child;
 pub mod describe;
@@ -21,20 +24,25 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
 use crate::sys::{fs, pidfd, Errno};
-use protocol::{Msg, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD};
+use protocol::{Msg, MSG_CGROUPS, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD};
 
 /// What the parent supplies besides the plan.
 pub struct SpawnIo<'a> {
     /// The exec fifo (opened O_RDWR) the init waits on until `start`; None for `run`,
     /// where the init waits on the sync socket instead.
     pub start_fd: Option<RawFd>,
-    /// The container's cgroup v2 directory for CLONE_INTO_CGROUP.
+    /// The container's cgroup2 directory for CLONE_INTO_CGROUP (pure v2, or the
+    /// unified tree of hybrid).
     pub cgroup_fd: Option<RawFd>,
+    /// The `tasks` files (write-only) of the container's v1 cgroups: the child
+    /// joins them itself, first thing. Empty on pure v2.
+    pub cgroup_tasks: &'a [RawFd],
     /// A pidfd of the process whose namespaces `plan.ns.join_target` names (exec).
     pub target_pidfd: Option<RawFd>,
-    /// Runs in the parent after the clone and before the child goes on (join v1
-    /// cgroups). An error aborts the spawn.
-    pub after_clone: &'a mut dyn FnMut(libc::pid_t) -> Result<()>,
+    /// Runs in the parent after the clone and before the child goes on, with the
+    /// outcome of the child's own cgroup join (the fallback: add it to the v1
+    /// cgroups whose `tasks` write failed). An error aborts the spawn.
+    pub after_clone: &'a mut dyn FnMut(libc::pid_t, SelfJoin) -> Result<()>,
     /// Runs when the child has made its mounts, before pivot_root (the create
     /// hooks): given the child's pid and pidfd. An error aborts the spawn.
     pub on_hooks: Option<&'a mut dyn FnMut(libc::pid_t, RawFd) -> Result<()>>,
@@ -42,6 +50,18 @@ pub struct SpawnIo<'a> {
     pub stdio: Option<[RawFd; 3]>,
     /// Which clone to use.
     pub mode: SpawnMode,
+}
+
+/// How the child's own join of its v1 cgroups went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfJoin {
+    /// No `tasks` files were given.
+    NotAsked,
+    /// The child is in every cgroup it was given.
+    Done,
+    /// The write to the `tasks` file number `index` failed with `errno` (the
+    /// later ones were still tried): the parent must move the child.
+    Failed { index: u32, errno: i32 },
 }
 
 /// How the init is cloned.
@@ -300,6 +320,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             ns_flags: plan.ns.clone_flags,
             cgroup_fd: io.cgroup_fd,
             pid_ns: pid_ns_source,
+            cgroup_tasks: io.cgroup_tasks.to_vec(),
         })?
     } else {
         let c = fork_child(
@@ -315,6 +336,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
+                cgroup_tasks: io.cgroup_tasks,
             },
             io.cgroup_fd,
             pid_ns_source,
@@ -338,7 +360,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             .unwrap_or_default(),
     };
 
-    if let Err(e) = prepare_child(plan, &init, io.after_clone) {
+    let asked = !io.cgroup_tasks.is_empty();
+    if let Err(e) = prepare_child(plan, &init, asked, io.after_clone) {
         init.kill_and_reap();
         return Err(e);
     }
@@ -422,7 +445,8 @@ fn fork_child(
 fn prepare_child(
     plan: &Plan,
     init: &Init,
-    after_clone: &mut dyn FnMut(libc::pid_t) -> Result<()>,
+    cgroups_asked: bool,
+    after_clone: &mut dyn FnMut(libc::pid_t, SelfJoin) -> Result<()>,
 ) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
         write_proc(
@@ -443,7 +467,25 @@ fn prepare_child(
             "linux.gidMappings: write",
         )?;
     }
-    after_clone(init.pid)?;
+    // The child joined its v1 cgroups meanwhile (it does not wait for the maps).
+    let joined = if cgroups_asked {
+        match Msg::recv(init.sock.as_raw_fd()) {
+            Ok(Some(m)) if m.kind == MSG_CGROUPS && m.index == u32::MAX => SelfJoin::Done,
+            Ok(Some(m)) if m.kind == MSG_CGROUPS => SelfJoin::Failed {
+                index: m.index,
+                errno: m.errno,
+            },
+            Ok(Some(m)) if m.kind == MSG_ERROR => return Err(describe::child_error(plan, &m)),
+            _ => {
+                return Err(Error::Internal(
+                    "container init exited before joining its cgroups".into(),
+                ))
+            }
+        }
+    } else {
+        SelfJoin::NotAsked
+    };
+    after_clone(init.pid, joined)?;
     if let Some(adj) = plan.process.oom_score_adj {
         write_proc(init.pid, "oom_score_adj", &adj.to_string(), "write").map_err(|e| {
             match e.errno() {

@@ -110,6 +110,9 @@ pub const MSG_SECCOMP_FD: u32 = 5;
 /// First message of a child sharing the parent's memory: its pid (`index`) and
 /// pidfd (`arg`), which only the sleeping helper thread's clone3 would return.
 pub const MSG_HELLO: u32 = 6;
+/// The child has written `0` to its v1 cgroups' `tasks` files: `index` is the
+/// first hierarchy whose write failed (`u32::MAX`: none) and `errno` its error.
+pub const MSG_CGROUPS: u32 = 7;
 
 /// One message from the child.
 #[repr(C)]
