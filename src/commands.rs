@@ -76,6 +76,7 @@ fn context(g: &Global) -> Context {
     let mut ctx = Context::new(g.root.clone().unwrap_or_else(default_root));
     ctx.systemd_cgroup = g.systemd_cgroup;
     ctx.spawn = g.spawn;
+    ctx.trace = g.trace.clone();
     ctx
 }
 

@@ -125,10 +125,12 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             )))
         }
     }
+    crate::trace::mark("state.load");
     let mut buf = process_json(opts, &rec)?;
     let mut process = spec::parse_process(&mut buf)?;
     apply_overrides(&mut process, opts)?;
     crate::lifecycle::check_terminal(process.terminal, opts.console_socket.is_some(), opts.detach)?;
+    crate::trace::mark("parse");
 
     // Pin the init with a pidfd, then check it is still the container's.
     let target = pidfd::open(rec.pid).map_err(|e| {
@@ -164,6 +166,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         hooks_sync: false,
         seccomp: seccomp_plan(ctx, &store, id)?,
     });
+    crate::trace::mark("plan");
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
     // As the init: born in the cgroup2 cgroup, joins the v1 ones itself.
@@ -172,6 +175,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         None => (None, Vec::new()),
     };
     let tasks_raw: Vec<libc::c_int> = tasks.iter().map(|f| f.as_raw_fd()).collect();
+    crate::trace::mark("cgroup.open");
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
         match &cg {
             Some(cg) => join_fallback(ctx, cg, pid, joined),
@@ -239,10 +243,12 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         if opts.detach {
             return Ok(0);
         }
-        match pty {
+        let r = match pty {
             Some(master) => crate::terminal::proxy_until_exit(&child, master, &mask),
             None => signals::forward_until_exit(&child, &mask),
-        }
+        };
+        crate::trace::mark("process");
+        r
     })();
     if let Some(old) = old {
         // As for run: late signals for the exited process must not kill us.

@@ -16,6 +16,7 @@ use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
 use crate::state::{self, Record, Store, EXEC_FIFO};
 use crate::sys::{caps, fs, pidfd, proc};
+use crate::trace;
 
 /// What `create` made.
 pub(crate) struct Created {
@@ -142,6 +143,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         .as_ref()
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
     check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
+    trace::mark("parse");
     let linux = config.linux.as_ref();
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd
@@ -162,6 +164,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     cg.check(&writes)?;
     // pure v2: the device rules become an eBPF program
     let device_prog = cg.device_program(&res.devices)?;
+    trace::mark("cgroup.plan");
 
     let store = Store::new(&ctx.root);
     let (dir, _lock) = store.create_dir(id)?;
@@ -208,6 +211,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // after a runtime killed at any point from here on: it is saved before the
     // cgroup exists, else a kill in between leaves a cgroup no record names.
     store.save(&record)?;
+    trace::mark("state.create");
 
     // Rootless without delegation: like runc, run without a cgroup when nothing
     // asks for limits; refuse clearly when something does.
@@ -233,6 +237,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         Err(e) => return Err(e.into()),
     };
     guard.cgroup = cg.clone();
+    trace::mark("cgroup.create");
     if let Some(cg) = &cg {
         cg.apply(&writes)?;
         if let Some(p) = &device_prog {
@@ -247,10 +252,12 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             }
         }
     }
+    trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
         Some(cg) => join_fds(cg)?,
         None => (None, Vec::new()),
     };
+    trace::mark("cgroup.open");
 
     let input = PlanInput {
         bundle,
@@ -280,6 +287,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     } else {
         None
     };
+    trace::mark("plan");
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
@@ -304,12 +312,14 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             Place::Runtime,
         )?;
         let flags = proc::differing_namespaces(pid);
-        hooks::run_all(
+        let r = hooks::run_all(
             "createContainer",
             &conv(&h.create_container),
             &state,
             Place::Container { pidfd, flags },
-        )
+        );
+        trace::mark("hooks.create");
+        r
     };
     let mut init = spawn::spawn(
         &plan,
@@ -336,6 +346,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         record.pid = init.pid;
         record.start_time = proc::start_time(init.pid).unwrap_or(0);
         store.save(&record)?;
+        trace::mark("state.save");
         if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
             let fd = notify_fd.ok_or_else(|| {
                 Error::Internal("the container init sent no seccomp notify fd".into())
@@ -352,6 +363,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         }
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, init.pid)?;
+            trace::mark("pid_file");
         }
         Ok(())
     };
@@ -497,8 +509,9 @@ pub(crate) fn to_state(store: &Store, rec: Record) -> State {
 /// Let a created container run its program.
 pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     let store = Store::new(&ctx.root);
-    let _lock = store.lock(id)?;
+    let lock = store.lock(id)?;
     let rec = store.load(id)?;
+    trace::mark("state.load");
     match status(&store, &rec) {
         Status::Created => {}
         s => {
@@ -513,6 +526,7 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
             "cannot start container {id}: container not running"
         ))
     })?;
+    trace::mark("status");
     start_container_hooks(&rec, init.as_raw_fd())?;
     let fifo = store.root().join(id).join(EXEC_FIFO);
     let c = CString::new(fifo.as_os_str().as_encoded_bytes())
@@ -535,8 +549,16 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     let r = fs::write_all(fd, b"s");
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
+    trace::mark("start.fifo");
     std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
-    poststart_hooks(&rec, init.as_raw_fd())
+    trace::mark("state.fifo_remove");
+    let r = poststart_hooks(&rec, init.as_raw_fd());
+    if rec.hooks.as_ref().is_some_and(|h| !h.poststart.is_empty()) {
+        trace::mark("hooks.poststart");
+    }
+    drop(lock);
+    trace::mark("state.unlock");
+    r
 }
 
 /// Open a pidfd on the container's init, checking it is still the same process.
@@ -600,7 +622,7 @@ fn wait_exit(fd: RawFd, timeout: Duration) -> bool {
 /// Delete a container.
 pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     let store = Store::new(&ctx.root);
-    let _lock = match store.lock(id) {
+    let lock = match store.lock(id) {
         Err(Error::NotFound(_)) if force => return Ok(()),
         other => other?,
     };
@@ -611,6 +633,7 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let st = status(&store, &rec);
+    trace::mark("state.load");
     match st {
         Status::Stopped | Status::Creating => {}
         Status::Created => kill_and_wait(&rec, false)?,
@@ -622,7 +645,12 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
             )))
         }
     }
-    destroy(ctx, &store, &rec)
+    trace::mark("kill");
+    let r = destroy(ctx, &store, &rec);
+    // The last close of the removed directory frees its inode (on a disk, it can wait).
+    drop(lock);
+    trace::mark("state.unlock");
+    r
 }
 
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
@@ -634,21 +662,27 @@ fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
         if let Err(e) = hooks::run_all("poststop", &h.poststop, &state, Place::Runtime) {
             ctx.warn(&e.to_string());
         }
+        trace::mark("hooks.poststop");
     }
     r
 }
 
 fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
     if let Some(cg) = cgroup_of(rec) {
+        trace::mark("cgroup.load");
         if cg.exists() {
             let _ = cg.thaw();
             cg.kill_all(libc::SIGKILL)?;
         }
+        trace::mark("cgroup.kill");
         // Unconditionally: a create killed while making the cgroup leaves some
         // hierarchies' directories without the primary one `exists` looks at.
         cg.destroy()?;
+        trace::mark("cgroup.rmdir");
     }
-    store.remove(&rec.id)
+    let r = store.remove(&rec.id);
+    trace::mark("state.remove");
+    r
 }
 
 fn kill_and_wait(rec: &Record, thaw: bool) -> Result<()> {
@@ -691,6 +725,7 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
                 None => signals::forward_until_exit(&created.init, &mask),
             });
+        trace::mark("container");
         if code.is_err() {
             created.init.kill_and_reap();
         }

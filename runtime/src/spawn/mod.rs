@@ -24,7 +24,17 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
 use crate::sys::{fs, pidfd, Errno};
-use protocol::{Msg, MSG_CGROUPS, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD};
+use protocol::{
+    Msg, MARK_NAMES, MSG_CGROUPS, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD,
+    MSG_TIME,
+};
+
+/// A `--trace` mark the child sent.
+fn child_mark(m: &Msg) {
+    if let Some(name) = MARK_NAMES.get(m.step as usize) {
+        crate::trace::child_mark(name, m.index as u64 | (m.arg as u64) << 32);
+    }
+}
 
 /// What the parent supplies besides the plan.
 pub struct SpawnIo<'a> {
@@ -147,8 +157,15 @@ impl Init {
     /// exec'd: the sync socket is close-on-exec, so EOF means the exec happened;
     /// a message means it failed, and says why.
     pub fn commit_and_confirm(&self) -> Result<()> {
+        crate::trace::mark("commit");
         self.commit()?;
-        match Msg::recv(self.sock.as_raw_fd()) {
+        let mut m = Msg::recv(self.sock.as_raw_fd());
+        // --trace: the child's last marks come before its exec
+        while let Ok(Some(t)) = m.as_ref().map(|m| m.filter(|m| m.kind == MSG_TIME)) {
+            child_mark(&t);
+            m = Msg::recv(self.sock.as_raw_fd());
+        }
+        let r = match m {
             Ok(None) => Ok(()),
             // Killed before it read the commit byte: a SEQPACKET peer that closes
             // with unread data resets the connection. Gone either way; its exit
@@ -166,7 +183,9 @@ impl Init {
                 op: "wait for the container process to start",
                 source: e.into_io(),
             }),
-        }
+        };
+        crate::trace::mark("exec");
+        r
     }
 
     /// Wait for the init to exit and return its exit code (128+N for signal N).
@@ -299,12 +318,14 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     };
     // The filter the child loads: known before the clone, so the child only copies
     // a pointer to the kernel.
+    let trace = crate::trace::active();
     let seccomp_prog = plan.seccomp.as_ref().map(|s| {
         crate::seccomp::with_exec_allowance(
             &s.program,
             trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
         )
     });
+    crate::trace::mark("spawn.prepare");
     let c = if vm {
         shared_vm::clone(shared_vm::Job {
             plan: Arc::clone(shared),
@@ -321,6 +342,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             cgroup_fd: io.cgroup_fd,
             pid_ns: pid_ns_source,
             cgroup_tasks: io.cgroup_tasks.to_vec(),
+            trace,
         })?
     } else {
         let c = fork_child(
@@ -337,6 +359,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
                 cgroup_tasks: io.cgroup_tasks,
+                trace,
             },
             io.cgroup_fd,
             pid_ns_source,
@@ -344,6 +367,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         drop(child_sock);
         c
     };
+    crate::trace::mark("spawn.clone");
     // SAFETY: clone3 gave us this pidfd; we own it now.
     let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
     let mut init = Init {
@@ -396,7 +420,11 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                     return Err(e);
                 }
             }
-            Ok(Some((m, _))) if m.kind == MSG_READY => return Ok(init),
+            Ok(Some((m, _))) if m.kind == MSG_TIME => child_mark(&m),
+            Ok(Some((m, _))) if m.kind == MSG_READY => {
+                crate::trace::mark("spawn.ready");
+                return Ok(init);
+            }
             Ok(Some((m, _))) if m.kind == MSG_ERROR => {
                 let _ = pidfd::wait(init.pidfd.as_raw_fd());
                 return Err(describe::child_error(plan, &m));
@@ -485,6 +513,7 @@ fn prepare_child(
     } else {
         SelfJoin::NotAsked
     };
+    crate::trace::mark("spawn.parent");
     after_clone(init.pid, joined)?;
     if let Some(adj) = plan.process.oom_score_adj {
         write_proc(init.pid, "oom_score_adj", &adj.to_string(), "write").map_err(|e| {
@@ -496,6 +525,7 @@ fn prepare_child(
             }
         })?;
     }
+    crate::trace::mark("spawn.go");
     fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))
 }
 

@@ -69,6 +69,8 @@ pub struct Job {
     pub pid_ns: Option<RawFd>,
     /// The `tasks` files of the v1 cgroups the child joins.
     pub cgroup_tasks: Vec<RawFd>,
+    /// `--trace`: the child marks its steps.
+    pub trace: bool,
 }
 
 /// Clone the child for `job` and return once it has said hello (or failed).
@@ -154,6 +156,7 @@ impl Job {
                 stdio: self.stdio,
                 signals_default: true,
                 cgroup_tasks: &self.cgroup_tasks,
+                trace: self.trace,
             },
             pid: &pid,
             pidfd: &pidfd,
