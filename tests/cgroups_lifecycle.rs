@@ -600,8 +600,14 @@ fn with_cgroup_ns(b: Bundle) -> Bundle {
     })
 }
 
-/// `runc run` of the same bundle (state in a temp root); its stdout.
+/// `runc run` of the same bundle (state in a temp root); its stdout. The bundle
+/// must name its cgroup (`linux.cgroupsPath`): without one, runc nests it under the
+/// caller's own cgroup, which may belong to the machine.
 fn runc_run(b: &Bundle) -> Output {
+    assert!(
+        b.config()["linux"]["cgroupsPath"].is_string(),
+        "runc_run needs linux.cgroupsPath"
+    );
     let state = TempDir::new("runc-state-");
     let mut c = Command::new("runc");
     c.arg("--root")
@@ -624,6 +630,8 @@ fn init_reads_its_own_cgroups_first() {
     // in its own cgroup namespace, its cgroups are the root of every hierarchy
     // (the namespace is made once the init is in them), as with runc
     let b = with_cgroup_ns(Bundle::new("cg-self-ns").args(&["cat", "/proc/self/cgroup"]));
+    let path = format!("/fastrun/{}", b.id());
+    let b = b.modify(|c| c["linux"]["cgroupsPath"] = json!(path));
     let o = Container::new(&root, &b).run();
     o.assert_success();
     assert_cgroup_lines(&o.stdout, "/");
