@@ -22,6 +22,9 @@ use crate::trace;
 pub(crate) struct Created {
     pub init: Init,
     pub record: Record,
+    /// The container's cgroup (None: rootless without one), for `run`'s cleanup:
+    /// no second layout detection.
+    pub cgroup: Option<Cgroup>,
 }
 
 /// Removes what a failed create made (cgroup, state dir), unless disarmed.
@@ -372,7 +375,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         return Err(e);
     }
     guard.armed = false;
-    Ok(Created { init, record })
+    Ok(Created {
+        init,
+        record,
+        cgroup: cg,
+    })
 }
 
 /// What a new process of the container `cg` joins its cgroups with: the cgroup2
@@ -646,7 +653,7 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         }
     }
     trace::mark("kill");
-    let r = destroy(ctx, &store, &rec);
+    let r = destroy(ctx, &store, &rec, cgroup_of(&rec));
     // The last close of the removed directory frees its inode (on a disk, it can wait).
     drop(lock);
     trace::mark("state.unlock");
@@ -655,8 +662,8 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
 
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
 /// state; then run the poststop hooks (a failure there is only a warning).
-fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
-    let r = destroy_quietly(store, rec);
+fn destroy(ctx: &Context, store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+    let r = destroy_quietly(store, rec, cg);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
         if let Err(e) = hooks::run_all("poststop", &h.poststop, &state, Place::Runtime) {
@@ -667,9 +674,9 @@ fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
     r
 }
 
-fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
-    if let Some(cg) = cgroup_of(rec) {
-        trace::mark("cgroup.load");
+fn destroy_quietly(store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+    trace::mark("cgroup.load");
+    if let Some(cg) = cg {
         if cg.exists() {
             let _ = cg.thaw();
             cg.kill_all(libc::SIGKILL)?;
@@ -730,7 +737,8 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
             created.init.kill_and_reap();
         }
         if !opts.keep {
-            destroy(ctx, &Store::new(&ctx.root), &created.record)?;
+            let cg = created.cgroup.take();
+            destroy(ctx, &Store::new(&ctx.root), &created.record, cg)?;
         }
         code
     })();
