@@ -584,6 +584,14 @@ fn child_dirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
 }
 
 fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    // Usually a leaf: one rmdir, without listing the directory's control files
+    // first (a readdir per hierarchy). Child cgroups make it fail (EBUSY): then
+    // children first, deepest first.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     for child in child_dirs(dir)? {
         remove_tree(&child)?;
     }
