@@ -266,9 +266,27 @@ impl Cgroup {
     /// Performs the writes in order; the error names the file and the value.
     pub fn apply(&self, writes: &[Write]) -> Result<(), CgroupError> {
         let mut deferred: Vec<(PathBuf, &Write)> = Vec::new();
+        // Consecutive writes to one file (the device rules: one `devices.allow` write
+        // per rule) go through one open fd; each write(2) is still one rule.
+        let mut open: Option<(PathBuf, std::fs::File)> = None;
         for w in writes {
             let path = self.dir_for(w)?.join(&w.file);
-            match fsutil::write_raw(&path, &w.value) {
+            let written = match &mut open {
+                Some((p, f)) if *p == path => {
+                    use std::io::Write as _;
+                    f.write_all(w.value.as_bytes())
+                }
+                _ => std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|mut f| {
+                        use std::io::Write as _;
+                        let r = f.write_all(w.value.as_bytes());
+                        open = Some((path.clone(), f));
+                        r
+                    }),
+            };
+            match written {
                 Ok(()) => {}
                 Err(e) if w.if_exists && e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) if w.retry_einval && e.raw_os_error() == Some(libc::EINVAL) => {
