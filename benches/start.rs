@@ -9,8 +9,11 @@
 //!   runtimes' state roots are on a tmpfs there, as `/run` is on a usual host
 //!   (`FASTRUN_BENCH_STATE=disk` keeps them on the temp dir's filesystem).
 //! - Measures, interleaved round by round (the order of the runtimes rotates):
-//!   1. `run` start-to-exit, and the floor `unshare -m -p -i -u -n -C --fork chroot
-//!      ROOTFS /bin/true`;
+//!   1. `run` start-to-exit, and two floors: `unshare -m -p -i -u -n -C --fork chroot
+//!      ROOTFS /bin/true` (three dynamically linked execs), and the static clone3
+//!      floor (`benches/clone3_floor.c`, built here with `cc -O2 -static`: one
+//!      clone3 into new mount, pid, ipc, uts, net and cgroup namespaces, chroot,
+//!      exec /bin/true, wait);
 //!   2. create + start + wait + delete (the init is reparented, so the wait polls a
 //!      pidfd of the pid from `--pid-file`);
 //!   3. both again for fastrun through the library in-process
@@ -20,7 +23,14 @@
 //!   6. fastrun's in-process `run` from a host process with a 2 GiB touched heap
 //!      (4 KiB pages, the vfork-style spawn that `SpawnMode::Auto` picks there)
 //!      against a small host, and the same big host forced to the fork-like clone;
-//!   7. peak RSS of `run` (`/usr/bin/time -v`, median of 15) and binary sizes.
+//!   7. peak RSS of `run` (`/usr/bin/time -v`, median of 15) and binary sizes;
+//!   8. the host's own layout (cgroup v1 hybrid here, where crun 1.8.1 refuses to
+//!      run): fastrun (and the `FASTRUN_BENCH_EXTRA` binaries) against runc, `run`
+//!      and the lifecycle, interleaved with fastrun in the pure-v2 namespace, for
+//!      the ratio. These commands enter the host's mount namespace (an fd of it is
+//!      kept across the re-exec) and keep their state on /dev/shm (a tmpfs); the
+//!      bundle names its cgroup (`/fastrun/bench-<pid>`, as runc would otherwise
+//!      nest it under the caller's cgroup).
 //!
 //! Run (as root): `cargo bench --bench start`, or `benches/README-table.sh`, which
 //! builds the static binary (`cargo build-static`), measures it and rewrites the
@@ -30,7 +40,8 @@
 //!   `target/release/fastrun`, which `cargo bench` builds: dynamic glibc);
 //! - `FASTRUN_BENCH_EXTRA`: more binaries to measure side by side in 1-2 and 7,
 //!   `name=path,name=path` (e.g. a dynamic build against the static one);
-//! - `FASTRUN_BENCH_SKIP`: sections to skip, comma-separated: `exec`, `conc`, `heap`;
+//! - `FASTRUN_BENCH_SKIP`: sections to skip, comma-separated: `exec`, `conc`, `heap`,
+//!   `hybrid`, `rss` (RSS and sizes);
 //! - `FASTRUN_BENCH_HEAP_MB`: the big host's heap (default 2048).
 //!
 //! `-- --markdown` prints the README table at the end; `-- --criterion` also runs
@@ -47,6 +58,8 @@ use fastrun_runtime::{Context, CreateOptions};
 use serde_json::{json, Value};
 
 const IN_NS: &str = "FASTRUN_BENCH_IN_NS";
+/// The fd (kept across the re-exec) of the host's mount namespace.
+const HOST_MNT_NS: &str = "FASTRUN_BENCH_HOST_MNT_NS";
 const CONC: [usize; 4] = [1, 8, 32, 128];
 
 fn main() {
@@ -76,6 +89,7 @@ fn main() {
     let bundle = work.0.join("bundle");
     let rootfs = bundle.join("rootfs");
     build_bundle(&bundle, &fastrun);
+    let clone3_floor = build_clone3_floor(&work.0);
     let sleep_bundle = work.0.join("bundle-sleep");
     build_sleep_bundle(&bundle, &sleep_bundle);
     let state = work.0.join("run");
@@ -118,6 +132,7 @@ fn main() {
     let mut run_t: Vec<Vec<f64>> = vec![Vec::new(); k + 1];
     let mut life_t: Vec<Vec<f64>> = vec![Vec::new(); k + 1];
     let mut floor_t = Vec::new();
+    let mut floor2_t = Vec::new();
     let warmup = 20;
     let mut n = 0u64;
     for round in 0..warmup + iters {
@@ -147,14 +162,38 @@ fn main() {
         if round >= warmup {
             floor_t.push(t);
         }
+        if let Some(f) = &clone3_floor {
+            let t = clone3_floor_once(f, &rootfs);
+            if round >= warmup {
+                floor2_t.push(t);
+            }
+        }
     }
     let mut names: Vec<String> = runtimes.iter().map(|r| r.name.clone()).collect();
     names.push("fastrun (in-process)".into());
 
     println!("\n## `run` of /bin/true, start to exit ({iters} interleaved rounds)\n");
-    table.run = stats_table(&names, &run_t, Some(&floor_t));
+    let mut floors: Vec<(&str, &[f64])> = vec![("unshare floor", &floor_t)];
+    if !floor2_t.is_empty() {
+        floors.push(("clone3 floor", &floor2_t));
+    }
+    table.run = stats_table(&names, &run_t, &floors);
     println!("\n## create + start + wait + delete ({iters} interleaved rounds)\n");
-    table.life = stats_table(&names, &life_t, None);
+    table.life = stats_table(&names, &life_t, &[]);
+
+    // 8 (early, while the machine is as it was for 1-3): the host's own layout.
+    if !skip.contains(&"hybrid") {
+        match host_runtimes(&runtimes, &bundle, &work.0) {
+            Some((host, hb)) => {
+                let hi = env_num("FASTRUN_BENCH_HYBRID_ITERS", iters);
+                let (r, l) = hybrid_bench(&host, &hb, &runtimes[0], &bundle, hi);
+                table.hybrid_run = r;
+                table.hybrid_life = l;
+                table.hybrid_iters = hi;
+            }
+            None => println!("\n(no host mount namespace fd: the host-layout section is skipped)"),
+        }
+    }
 
     // 4: exec.
     if !skip.contains(&"exec") {
@@ -181,6 +220,12 @@ fn main() {
     }
 
     // 7: RSS and sizes.
+    if skip.contains(&"rss") {
+        if markdown {
+            table.print_markdown(&runtimes, iters);
+        }
+        return;
+    }
     println!("\n## peak RSS of `run` (/usr/bin/time -v, median of 15)\n");
     println!("| runtime | peak RSS |\n|---|---|");
     for rt in &runtimes {
@@ -271,6 +316,9 @@ fn env_num(name: &str, default: usize) -> usize {
 /// pure cgroup2 mount.
 fn reexec_in_private_namespace() -> ! {
     let exe = std::env::current_exe().expect("current_exe");
+    // The host's mount namespace, for section 8: an fd the re-exec inherits.
+    // SAFETY: a NUL-terminated path; the fd is ours and deliberately inheritable.
+    let host_ns = unsafe { libc::open(c"/proc/self/ns/mnt".as_ptr(), libc::O_RDONLY) };
     let script =
         "umount -R /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"";
     let err = Command::new("unshare")
@@ -278,6 +326,7 @@ fn reexec_in_private_namespace() -> ! {
         .arg(exe)
         .args(std::env::args_os().skip(1))
         .env(IN_NS, "1")
+        .env(HOST_MNT_NS, host_ns.to_string())
         .exec();
     panic!("exec unshare: {err}");
 }
@@ -366,6 +415,8 @@ struct Runtime {
     name: String,
     bin: PathBuf,
     root: PathBuf,
+    /// Run in this mount namespace (an fd of the host's, section 8).
+    mnt_ns: Option<i32>,
 }
 
 fn ms(t: Instant) -> f64 {
@@ -403,6 +454,7 @@ impl Runtime {
             name: name.into(),
             bin,
             root,
+            mnt_ns: None,
         }
     }
 
@@ -416,6 +468,17 @@ impl Runtime {
         c.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        if let Some(fd) = self.mnt_ns {
+            // SAFETY: between fork and exec only setns, which is async-signal-safe.
+            unsafe {
+                c.pre_exec(move || {
+                    if libc::setns(fd, libc::CLONE_NEWNS) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         c
     }
 
@@ -518,6 +581,95 @@ impl Runtime {
     }
 }
 
+/// Section 8's runtimes: fastrun (and the extras) and runc in the host's mount
+/// namespace, state on /dev/shm, and a bundle that names its cgroup.
+fn host_runtimes(
+    runtimes: &[Runtime],
+    bundle: &Path,
+    work: &Path,
+) -> Option<(Vec<Runtime>, PathBuf)> {
+    let fd: i32 = std::env::var(HOST_MNT_NS).ok()?.parse().ok()?;
+    // SAFETY: F_GETFD only reads the fd's flags.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    let state = PathBuf::from(format!("/dev/shm/fastrun-bench-{}", std::process::id()));
+    let mut host = Vec::new();
+    for rt in runtimes.iter().filter(|r| r.name != "crun") {
+        let mut h = Runtime::new(&rt.name, rt.bin.clone(), &state);
+        h.mnt_ns = Some(fd);
+        host.push(h);
+    }
+    let hb = work.join("bundle-host");
+    std::fs::create_dir_all(&hb).unwrap();
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("config.json")).unwrap())
+            .unwrap();
+    v["root"]["path"] = json!(bundle.join("rootfs"));
+    v["linux"]["cgroupsPath"] = json!(format!("/fastrun/bench-{}", std::process::id()));
+    std::fs::write(
+        hb.join("config.json"),
+        serde_json::to_string_pretty(&v).unwrap(),
+    )
+    .unwrap();
+    for rt in &host {
+        if let Err(e) = rt.run_once(&hb, "probe-host") {
+            panic!(
+                "{} cannot run the bundle on the host's layout: {e}",
+                rt.name
+            );
+        }
+    }
+    Some((host, hb))
+}
+
+/// Named statistics, one row per runtime.
+type Rows = Vec<(String, Stats)>;
+
+/// Section 8: `run` and the lifecycle on the host's layout, interleaved with
+/// fastrun's in the pure-v2 namespace ("fastrun (pure v2)").
+fn hybrid_bench(
+    host: &[Runtime],
+    host_bundle: &Path,
+    v2: &Runtime,
+    v2_bundle: &Path,
+    iters: usize,
+) -> (Rows, Rows) {
+    let k = host.len() + 1;
+    let mut run_t: Vec<Vec<f64>> = vec![Vec::new(); k];
+    let mut life_t: Vec<Vec<f64>> = vec![Vec::new(); k];
+    let warmup = 10;
+    let mut n = 0u64;
+    for round in 0..warmup + iters {
+        for j in 0..k {
+            let i = (round + j) % k;
+            n += 1;
+            let (rt, b) = match host.get(i) {
+                Some(rt) => (rt, host_bundle),
+                None => (v2, v2_bundle),
+            };
+            let t = rt.run_once(b, &format!("h{n}")).expect("run");
+            let t2 = rt.lifecycle_once(b, &format!("hl{n}")).expect("lifecycle");
+            if round >= warmup {
+                run_t[i].push(t);
+                life_t[i].push(t2);
+            }
+        }
+    }
+    let mut names: Vec<String> = host.iter().map(|r| r.name.clone()).collect();
+    names.push("fastrun (pure v2)".into());
+    println!("\n## the host's own layout (cgroup v1 hybrid): `run` of /bin/true ({iters} interleaved rounds)\n");
+    let r = stats_table(&names, &run_t, &[]);
+    println!(
+        "\n## the host's own layout: create + start + wait + delete ({iters} interleaved rounds)\n"
+    );
+    let l = stats_table(&names, &life_t, &[]);
+    if let Some(dir) = host.first().and_then(|h| h.root.parent()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    (r, l)
+}
+
 /// A running `sleep` container per runtime, force-deleted on drop.
 struct Sleeper<'a> {
     rt: &'a Runtime,
@@ -550,7 +702,7 @@ fn exec_bench(runtimes: &[Runtime], sleep_bundle: &Path, iters: usize) -> Vec<(S
         }
     }
     let names: Vec<String> = runtimes.iter().map(|r| r.name.clone()).collect();
-    stats_table(&names, &t, None)
+    stats_table(&names, &t, &[])
 }
 
 /// Per runtime and N: (total ms, per-container ms), medians over rounds.
@@ -794,6 +946,41 @@ fn floor_once(rootfs: &Path) -> f64 {
     ms(t)
 }
 
+/// Build benches/clone3_floor.c (static; dynamic if there is no static libc).
+fn build_clone3_floor(work: &Path) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/clone3_floor.c");
+    let out = work.join("clone3-floor");
+    for flags in [&["-O2", "-static"][..], &["-O2"][..]] {
+        let ok = Command::new("cc")
+            .args(flags)
+            .arg("-o")
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(out);
+        }
+    }
+    println!(
+        "clone3 floor: cannot build {} (no cc?), not measured",
+        src.display()
+    );
+    None
+}
+
+fn clone3_floor_once(floor: &Path, rootfs: &Path) -> f64 {
+    let t = Instant::now();
+    let st = Command::new(floor)
+        .arg(rootfs)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("clone3 floor");
+    assert!(st.success(), "clone3 floor: {st}");
+    ms(t)
+}
+
 fn floor_rss_kb(rootfs: &Path) -> Option<u64> {
     let mut v = Vec::new();
     for _ in 0..15 {
@@ -876,7 +1063,7 @@ fn stats(v: &[f64]) -> Stats {
 fn stats_table(
     names: &[String],
     times: &[Vec<f64>],
-    floor: Option<&[f64]>,
+    floors: &[(&str, &[f64])],
 ) -> Vec<(String, Stats)> {
     println!("| | mean | median | min | stddev |\n|---|---|---|---|---|");
     let mut rows: Vec<(String, Stats)> = names
@@ -885,8 +1072,8 @@ fn stats_table(
         .filter(|(_, t)| !t.is_empty())
         .map(|(name, t)| (name.clone(), stats(t)))
         .collect();
-    if let Some(f) = floor {
-        rows.push(("unshare floor".into(), stats(f)));
+    for (name, f) in floors {
+        rows.push((name.to_string(), stats(f)));
     }
     for (name, s) in &rows {
         println!(
@@ -916,6 +1103,10 @@ struct Table {
     heap: Option<(Stats, Stats, Stats, usize)>,
     rss: Vec<(String, u64)>,
     floor_rss: Option<u64>,
+    /// Section 8: fastrun, runc, ... on the host's layout, and "fastrun (pure v2)".
+    hybrid_run: Vec<(String, Stats)>,
+    hybrid_life: Vec<(String, Stats)>,
+    hybrid_iters: usize,
     size: Vec<(String, u64, String)>,
 }
 
@@ -1076,8 +1267,52 @@ impl Table {
                 f.median / fl.median
             );
         }
+        if let (Some(f), Some(fl)) = (find(&self.run, "fastrun"), find(&self.run, "clone3 floor")) {
+            println!(
+                "The static clone3 floor (one clone3 into new mount/pid/ipc/uts/net/cgroup namespaces, chroot, exec, wait) took {:.2} ms median ({:.2} mean): fastrun's `run` is {:.2}x it by median ({:.2}x by mean).",
+                fl.median,
+                fl.mean,
+                f.median / fl.median,
+                f.mean / fl.mean
+            );
+        }
         if let Some(kb) = self.floor_rss {
             println!("Peak RSS of the floor: {:.1} MB.", kb as f64 / 1000.0);
+        }
+        if !self.hybrid_run.is_empty() {
+            println!();
+            println!(
+                "On the host's own layout (cgroup v1 hybrid; crun 1.8.1 refuses it), {} interleaved rounds, fastrun in the pure-v2 namespace in the same rounds:\n",
+                self.hybrid_iters
+            );
+            println!("| measure | runc (host) | fastrun (host) | fastrun (pure v2) | fastrun host/v2 | fastrun/runc (host) |");
+            println!("|---|---|---|---|---|---|");
+            for (label, rows) in [
+                ("`run` of busybox `true`, median (mean)", &self.hybrid_run),
+                (
+                    "create + start + wait + delete, median (mean)",
+                    &self.hybrid_life,
+                ),
+            ] {
+                let (Some(f), Some(v2)) = (find(rows, "fastrun"), find(rows, "fastrun (pure v2)"))
+                else {
+                    continue;
+                };
+                let r = find(rows, "runc");
+                println!(
+                    "| {label} | {} | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) | {:.2} | {} |",
+                    r.map_or(String::new(), |r| format!(
+                        "{:.2} ms ({:.2})",
+                        r.median, r.mean
+                    )),
+                    f.median,
+                    f.mean,
+                    v2.median,
+                    v2.mean,
+                    f.median / v2.median,
+                    r.map_or(String::new(), |r| format!("{:.2}", f.median / r.median)),
+                );
+            }
         }
         if let Some((f1, f128)) = self
             .conc

@@ -233,6 +233,14 @@ typedef struct fastrun_context_options {
    * How container processes are cloned: a `FASTRUN_SPAWN_*` value (0: auto).
    */
   int spawn_mode;
+  /**
+   * A file to append one JSON line per step of each create, start, run, exec and
+   * delete to, as `fastrun --trace FILE` (the step, who made it (`runtime` or
+   * `init`), its start in µs since the operation began and its duration in µs;
+   * a last `total` line per operation). NULL: no trace. A caller whose struct
+   * ends before this field gets no trace.
+   */
+  const char *trace_file;
 } fastrun_context_options;
 
 /**

@@ -59,6 +59,8 @@ pub struct Global {
     pub criu: Option<String>,
     /// How container processes are cloned (`FASTRUN_SPAWN=auto|fork|vm`).
     pub spawn: fastrun_runtime::SpawnMode,
+    /// `--trace FILE`: append one JSON line per step of the operation.
+    pub trace: Option<PathBuf>,
 }
 
 /// One validated command.
@@ -224,6 +226,12 @@ pub const GLOBAL_FLAGS: &[FlagDef] = &[
         "log format: text or json (default \"text\")",
     ),
     flag(&["debug"], "enable debug logging"),
+    opt(
+        &["trace"],
+        "FILE",
+        "append one JSON line per step of create/start/run/exec/delete to FILE (start and \
+         duration in µs)",
+    ),
     flag(&["systemd-cgroup"], "use the systemd cgroup driver"),
     FlagDef {
         names: &["rootless"],
@@ -675,6 +683,7 @@ pub fn parse_globals(args: &[String]) -> Result<Globals> {
         };
     }
     global.debug = gm.bool("debug");
+    global.trace = gm.path("trace");
     global.systemd_cgroup = gm.bool("systemd-cgroup");
     if let Ok(v) = std::env::var("FASTRUN_SPAWN") {
         global.spawn = match v.parse() {

@@ -66,6 +66,7 @@ fn context(g: &Global) -> Context {
     );
     ctx.systemd_cgroup = g.systemd_cgroup;
     ctx.spawn = g.spawn;
+    ctx.trace = g.trace.clone();
     ctx
 }
 

@@ -574,6 +574,235 @@ fn bad_resources_leave_nothing_behind() {
 }
 
 // ---------------------------------------------------------------------------
+// Joining the cgroups on v1 and hybrid: the init (and an exec'd process) writes `0`
+// to each v1 hierarchy's `tasks` file itself, first thing; the cgroup2 tree is
+// joined with CLONE_INTO_CGROUP; the runtime moves it where its own write fails.
+// ---------------------------------------------------------------------------
+
+/// Checks a `/proc/<pid>/cgroup` text: one line per hierarchy of [`HIERARCHIES`],
+/// each naming `want` as its path.
+#[track_caller]
+fn assert_cgroup_lines(text: &str, want: &str) {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), HIERARCHIES.len(), "{text}");
+    for l in lines {
+        let path = l.splitn(3, ':').nth(2).unwrap_or("");
+        assert_eq!(path, want, "not in its cgroup: {l}\n{text}");
+    }
+}
+
+fn with_cgroup_ns(b: Bundle) -> Bundle {
+    b.modify(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}))
+    })
+}
+
+/// `runc run` of the same bundle (state in a temp root); its stdout. The bundle
+/// must name its cgroup (`linux.cgroupsPath`): without one, runc nests it under the
+/// caller's own cgroup, which may belong to the machine.
+fn runc_run(b: &Bundle) -> Output {
+    assert!(
+        b.config()["linux"]["cgroupsPath"].is_string(),
+        "runc_run needs linux.cgroupsPath"
+    );
+    let state = TempDir::new("runc-state-");
+    let mut c = Command::new("runc");
+    c.arg("--root")
+        .arg(state.path())
+        .args(["run", "--bundle"])
+        .arg(b.path())
+        .arg(format!("{}-runc", b.id()));
+    run_cmd(c, None, TIMEOUT)
+}
+
+#[test]
+fn init_reads_its_own_cgroups_first() {
+    let root = StateRoot::new();
+    // the container's program reads /proc/self/cgroup before anything else
+    let b = Bundle::new("cg-self").args(&["cat", "/proc/self/cgroup"]);
+    let o = Container::new(&root, &b).run();
+    o.assert_success();
+    assert_cgroup_lines(&o.stdout, &format!("/fastrun/{}", b.id()));
+
+    // in its own cgroup namespace, its cgroups are the root of every hierarchy
+    // (the namespace is made once the init is in them), as with runc
+    let b = with_cgroup_ns(Bundle::new("cg-self-ns").args(&["cat", "/proc/self/cgroup"]));
+    let path = format!("/fastrun/{}", b.id());
+    let b = b.modify(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let o = Container::new(&root, &b).run();
+    o.assert_success();
+    assert_cgroup_lines(&o.stdout, "/");
+    let r = runc_run(&b);
+    r.assert_success();
+    assert_eq!(o.stdout, r.stdout, "fastrun and runc differ");
+    for h in HIERARCHIES {
+        assert!(!cgroup_dir(h, b.id()).exists(), "cgroup left in {h}");
+    }
+}
+
+#[test]
+fn device_rules_hold_for_nodes_the_init_creates() {
+    let root = StateRoot::new();
+    // /dev/full is made by the init (linux.devices, allowed); /dev/mem's number is
+    // not allowed: creating the node works (`c *:* m`), opening it does not
+    let b = Bundle::new("cg-dev")
+        .args(&[
+            "sh",
+            "-c",
+            "echo x > /dev/full; echo full=$?; mknod /dev/m c 1 1 && echo mknod-ok; \
+             head -c1 /dev/m; echo mem=$?; head -c1 /dev/null; echo null=$?",
+        ])
+        .modify(|c| {
+            c["linux"]["devices"] = json!([{"path": "/dev/full", "type": "c", "major": 1,
+                "minor": 7, "fileMode": 438, "uid": 0, "gid": 0}]);
+            for set in ["bounding", "effective", "permitted"] {
+                c["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!("CAP_MKNOD"));
+            }
+        });
+    let o = Container::new(&root, &b).run();
+    o.assert_success();
+    assert!(o.stderr.contains("No space left on device"), "{o}");
+    assert!(o.stdout.contains("full=1"), "{o}");
+    assert!(o.stdout.contains("mknod-ok"), "{o}");
+    assert!(o.stdout.contains("mem=1"), "{o}");
+    assert!(o.stderr.contains("Operation not permitted"), "{o}");
+    assert!(o.stdout.contains("null=0"), "{o}");
+}
+
+#[test]
+fn userns_container_joins_every_cgroup() {
+    let root = StateRoot::new();
+    let b = with_cgroup_ns(
+        Bundle::new("cg-userns")
+            .args(&["sh", "-c", "cat /proc/self/cgroup; exec sleep 100"])
+            .modify(|v| {
+                v["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": "user"}));
+                v["linux"]["uidMappings"] =
+                    json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+                v["linux"]["gidMappings"] =
+                    json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+            }),
+    );
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    let pid = c.pid().unwrap();
+    // from the host: in the container's cgroup of every hierarchy before start
+    assert_cgroup_lines(
+        &read(format!("/proc/{pid}/cgroup")),
+        &format!("/fastrun/{}", c.id()),
+    );
+    c.start().assert_success();
+    wait_until("the init's output", || c.output().0.lines().count() >= 10);
+    c.delete(true).assert_success();
+    // from inside: the root of its own cgroup namespace
+    assert_cgroup_lines(&c.output().0, "/");
+    for h in HIERARCHIES {
+        assert!(!cgroup_dir(h, c.id()).exists(), "cgroup left in {h}");
+    }
+}
+
+#[test]
+fn exec_joins_every_cgroup() {
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-exec").args(&["sleep", "100"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    let o = c.fastrun(&["exec", c.id(), "cat", "/proc/self/cgroup"]);
+    o.assert_success();
+    assert_cgroup_lines(&o.stdout, &format!("/fastrun/{}", c.id()));
+    c.delete(true).assert_success();
+}
+
+#[test]
+fn a_failed_self_join_falls_back_to_the_runtime() {
+    // Test builds only: FASTRUN_TEST_BREAK_SELF_JOIN hands the init a read-only
+    // `tasks` fd for the last hierarchy, so its own write fails for real.
+    let root = StateRoot::new();
+    let log = TempDir::new("cg-fallback-log-");
+    let log_file = log.path().join("log.json");
+    let b = with_cgroup_ns(Bundle::new("cg-fallback").args(&[
+        "sh",
+        "-c",
+        "cat /proc/self/cgroup; exec sleep 100",
+    ]));
+    let c = Container::new(&root, &b);
+    let mut cmd = root.command(&[
+        "--debug",
+        "--log",
+        log_file.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        "--pid-file",
+        b.pid_file().to_str().unwrap(),
+        c.id(),
+    ]);
+    cmd.env("FASTRUN_TEST_BREAK_SELF_JOIN", "1");
+    let out_file = log.path().join("create.out");
+    run_cmd_to_files(cmd, log.path(), "create", TIMEOUT).assert_success();
+    let pid = c.pid().unwrap();
+    assert_cgroup_lines(
+        &read(format!("/proc/{pid}/cgroup")),
+        &format!("/fastrun/{}", c.id()),
+    );
+    let fell_back = |lines: &[Value]| {
+        lines.iter().any(|l| {
+            l["msg"]
+                .as_str()
+                .is_some_and(|m| m.contains("could not join its v1 cgroup"))
+        })
+    };
+    assert!(fell_back(&log_lines(&log_file)), "no fallback in the log");
+    // the same for an exec'd process
+    let mut cmd = root.command(&[
+        "--debug",
+        "--log",
+        log_file.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "exec",
+        c.id(),
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    cmd.env("FASTRUN_TEST_BREAK_SELF_JOIN", "1");
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    assert_cgroup_lines(&o.stdout, "/");
+    assert!(
+        log_lines(&log_file)
+            .iter()
+            .filter(|l| l["msg"]
+                .as_str()
+                .is_some_and(|m| m.contains("could not join its v1 cgroup")))
+            .count()
+            >= 2,
+        "no fallback for exec in the log"
+    );
+    c.start().assert_success();
+    wait_until("the init's output", || {
+        std::fs::read_to_string(&out_file).is_ok_and(|s| s.lines().count() >= 10)
+    });
+    assert_cgroup_lines(&read(&out_file), "/");
+    c.delete(true).assert_success();
+    for h in HIERARCHIES {
+        assert!(!cgroup_dir(h, c.id()).exists(), "cgroup left in {h}");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Pure cgroup v2: each fastrun invocation runs in a private mount namespace with a
 // fresh cgroup2 mount over /sys/fs/cgroup. The cgroup2 hierarchy is the one the host
 // shows at /sys/fs/cgroup/unified, so the host sees the same directories there.

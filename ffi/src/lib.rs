@@ -108,6 +108,12 @@ pub struct fastrun_context_options {
     pub log_file: *const c_char,
     /// How container processes are cloned: a `FASTRUN_SPAWN_*` value (0: auto).
     pub spawn_mode: c_int,
+    /// A file to append one JSON line per step of each create, start, run, exec and
+    /// delete to, as `fastrun --trace FILE` (the step, who made it (`runtime` or
+    /// `init`), its start in µs since the operation began and its duration in µs;
+    /// a last `total` line per operation). NULL: no trace. A caller whose struct
+    /// ends before this field gets no trace.
+    pub trace_file: *const c_char,
 }
 
 /// Options of `fastrun_container_create` and `fastrun_container_run` (the CLI's flags).
@@ -400,6 +406,12 @@ pub unsafe extern "C" fn fastrun_context_new(
                         .map_err(|e| Error::path("resolve root", &root, e))?;
                 }
                 ctx.systemd_cgroup = flag(o.systemd_cgroup);
+                if let Some(path) = support::opt_path(o.trace_file, "trace_file")? {
+                    ctx.trace = Some(
+                        std::path::absolute(&path)
+                            .map_err(|e| Error::path("resolve trace_file", &path, e))?,
+                    );
+                }
                 ctx.spawn = match o.spawn_mode {
                     FASTRUN_SPAWN_AUTO => fastrun_runtime::SpawnMode::Auto,
                     FASTRUN_SPAWN_FORK => fastrun_runtime::SpawnMode::Fork,
@@ -1296,6 +1308,39 @@ mod tests {
         let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
         assert_eq!(r, -FASTRUN_E_INVALID_ARGUMENT);
         assert!(take(err).2.contains("spawn_mode 3"));
+    }
+
+    #[test]
+    fn trace_file_is_optional() {
+        let dir = std::env::temp_dir().join(format!("fastrun-ffi-trace-{}", std::process::id()));
+        let path = std::ffi::CString::new(dir.join("trace.json").to_str().unwrap()).unwrap();
+        // SAFETY: all-zero is a valid options struct.
+        let mut o: fastrun_context_options = unsafe { std::mem::zeroed() };
+        let mut ctx = ptr::null_mut();
+        let mut err = ptr::null_mut();
+        // A caller built before trace_file existed: its struct ends before the field.
+        o.struct_size = std::mem::offset_of!(fastrun_context_options, trace_file);
+        o.trace_file = path.as_ptr(); // beyond the caller's struct: never read
+                                      // SAFETY: valid pointers; struct_size within the struct.
+        let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
+        assert_eq!(r, 0);
+        // SAFETY: a live context.
+        unsafe {
+            assert_eq!((*ctx).ctx.trace, None);
+            fastrun_context_free(ctx);
+        }
+        o.struct_size = std::mem::size_of::<fastrun_context_options>();
+        // SAFETY: as above.
+        let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
+        assert_eq!(r, 0);
+        // SAFETY: a live context.
+        unsafe {
+            assert_eq!(
+                (*ctx).ctx.trace.as_deref(),
+                Some(dir.join("trace.json").as_path())
+            );
+            fastrun_context_free(ctx);
+        }
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct Context {
     /// How container processes are cloned: fork-like, or sharing this process's
     /// memory until their exec (start time independent of the caller's size).
     pub spawn: crate::spawn::SpawnMode,
+    /// Append one JSON line per step of each operation to this file (`--trace`;
+    /// see [`crate::trace`] for the format).
+    pub trace: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Context {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Context {
             .field("log", &self.log.is_some())
             .field("seccomp_cache", &self.seccomp_cache)
             .field("spawn", &self.spawn)
+            .field("trace", &self.trace)
             .finish()
     }
 }
@@ -84,6 +88,7 @@ impl Default for Context {
             log: None,
             seccomp_cache: crate::seccomp::CacheDir::InRoot,
             spawn: Default::default(),
+            trace: None,
         }
     }
 }
@@ -169,27 +174,40 @@ impl Context {
     /// Create a container: its init exists and waits before the user program.
     /// Returns the init's host pid.
     pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<i32> {
-        let created = crate::lifecycle::create(self, id, opts, true)?;
-        // The state is saved: let the init go on to block on the exec fifo.
-        created.init.commit()?;
-        Ok(created.init.pid)
+        let trace = crate::trace::begin(self, "create", id);
+        let r = (|| {
+            let created = crate::lifecycle::create(self, id, opts, true)?;
+            // The state is saved: let the init go on to block on the exec fifo.
+            crate::trace::mark("commit");
+            created.init.commit()?;
+            Ok(created.init.pid)
+        })();
+        trace.finish(&r);
+        r
     }
 
     /// Let a created container's init run the user program.
     pub fn start(&self, id: &str) -> Result<()> {
-        crate::lifecycle::start(self, id)
+        let trace = crate::trace::begin(self, "start", id);
+        let r = crate::lifecycle::start(self, id);
+        trace.finish(&r);
+        r
     }
 
     /// Create and start a container, wait for it, and return its exit status
     /// (128+N when killed by signal N). Signals sent to the caller are forwarded.
     /// With `detach`, return 0 once started.
     pub fn run(&self, id: &str, opts: &CreateOptions, detach: bool) -> Result<i32> {
-        if detach {
-            self.create(id, opts)?;
-            self.start(id)?;
-            return Ok(0);
-        }
-        crate::lifecycle::run(self, id, opts)
+        let trace = crate::trace::begin(self, "run", id);
+        let r = if detach {
+            self.create(id, opts)
+                .and_then(|_| self.start(id))
+                .map(|()| 0)
+        } else {
+            crate::lifecycle::run(self, id, opts)
+        };
+        trace.finish(&r);
+        r
     }
 
     /// The state of one container. A container whose create is still in
@@ -234,7 +252,10 @@ impl Context {
     /// Delete a stopped container; with `force`, kill it first. Deleting a missing
     /// container with `force` succeeds.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        crate::lifecycle::delete(self, id, force)
+        let trace = crate::trace::begin(self, "delete", id);
+        let r = crate::lifecycle::delete(self, id, force);
+        trace.finish(&r);
+        r
     }
 }
 
@@ -464,7 +485,10 @@ impl Context {
     /// Run a new process in a running container. Returns its exit status, or 0
     /// once it runs with `detach`.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
-        crate::exec::exec(self, id, opts)
+        let trace = crate::trace::begin(self, "exec", id);
+        let r = crate::exec::exec(self, id, opts);
+        trace.finish(&r);
+        r
     }
 
     /// The host pids of every process in the container's cgroup, sorted (also after

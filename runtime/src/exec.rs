@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::api::{Context, ExecOptions, Status};
 use crate::error::{Error, Result};
-use crate::lifecycle::{cgroup_of, status, write_pid_file};
+use crate::lifecycle::{cgroup_of, join_fallback, join_fds, status, write_pid_file};
 use crate::plan::{process_plan, Namespaces, Plan};
 use crate::signals;
 use crate::spawn::{self, SpawnIo};
@@ -133,6 +133,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     // The container's own process: its capabilities stand in for a `--process`
     // file that has none (runc), never "all of root's".
     let mut saved_buf = rec.process.clone().map(String::into_bytes);
+    crate::trace::mark("state.load");
     let mut buf = process_json(opts, &rec)?;
     let mut process = spec::parse_process(&mut buf)?;
     if process.capabilities.is_none() {
@@ -142,6 +143,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     }
     apply_overrides(&mut process, opts)?;
     crate::lifecycle::check_terminal(process.terminal, opts.console_socket.is_some(), opts.detach)?;
+    crate::trace::mark("parse");
 
     // Pin the init with a pidfd, then check it is still the container's.
     let target = pidfd::open(rec.pid).map_err(|e| {
@@ -189,6 +191,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         start_state: Default::default(),
         loopback_up: false,
     });
+    crate::trace::mark("plan");
 
     let cg = cgroup_of(&rec).filter(|cg| cg.exists());
     // `--cgroup`: existing sub-cgroups of the container's, checked before the clone.
@@ -201,16 +204,22 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         }
         _ => None,
     };
-    let v2_fd = match &cg {
-        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir_at(&sub)?),
-        _ => None,
+    // As the init: born in the cgroup2 cgroup, joins the v1 ones itself. Into
+    // sub-cgroups (`--cgroup`) the runtime moves it after the clone (born in the
+    // sub-cgroup on pure v2).
+    let (v2_fd, tasks) = match (&cg, &sub_dirs) {
+        (Some(cg), None) => join_fds(cg)?,
+        (Some(cg), Some(_)) if cg.layout().is_v2() => (Some(cg.open_v2_dir_at(&sub)?), Vec::new()),
+        _ => (None, Vec::new()),
     };
-    let mut after_clone = |pid: libc::pid_t| -> Result<()> {
+    let tasks_raw: Vec<libc::c_int> = tasks.iter().map(|f| f.as_raw_fd()).collect();
+    crate::trace::mark("cgroup.open");
+    let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
         match (&cg, &sub_dirs) {
             (Some(cg), Some(dirs)) if v2_fd.is_none() => {
                 cg.add_pid_to(pid, dirs).map_err(Error::from)
             }
-            (Some(cg), None) if v2_fd.is_none() => cg.add_pid(pid).map_err(Error::from),
+            (Some(cg), None) => join_fallback(ctx, cg, pid, joined),
             _ => Ok(()),
         }
     };
@@ -227,6 +236,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             SpawnIo {
                 start_fd: None,
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+                cgroup_tasks: &tasks_raw,
                 target_pidfd: Some(target.as_raw_fd()),
                 stdio: opts.stdio,
                 mode: ctx.spawn,
@@ -274,10 +284,12 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         if opts.detach {
             return Ok(0);
         }
-        match pty {
+        let r = match pty {
             Some(master) => crate::terminal::proxy_until_exit(&child, master, &mask),
             None => signals::forward_until_exit(&child, &mask),
-        }
+        };
+        crate::trace::mark("process");
+        r
     })();
     if let Some(old) = old {
         // As for run: late signals for the exited process must not kill us.

@@ -27,6 +27,7 @@ pub mod spec;
 pub mod state;
 pub mod sys;
 mod terminal;
+mod trace;
 
 pub use api::*;
 pub use error::{Error, ErrorKind, Result};

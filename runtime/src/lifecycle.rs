@@ -17,11 +17,15 @@ use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
 use crate::state::{self, Record, Store, EXEC_FIFO};
 use crate::sys::{caps, fs, pidfd, proc};
+use crate::trace;
 
 /// What `create` made.
 pub(crate) struct Created {
     pub init: Init,
     pub record: Record,
+    /// The container's cgroup (None: rootless without one), for `run`'s cleanup:
+    /// no second layout detection.
+    pub cgroup: Option<Cgroup>,
 }
 
 /// Removes what a failed create made (cgroup, state dir), unless disarmed.
@@ -138,6 +142,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
     check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
     plan::check_sysctl_namespaces(&config)?;
+    trace::mark("parse");
     let linux = config.linux.as_ref();
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd
@@ -177,6 +182,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     cg.check(&writes)?;
     // pure v2: the device rules become an eBPF program
     let device_prog = cg.device_program(&res.devices)?;
+    trace::mark("cgroup.plan");
 
     let store = Store::new(&ctx.root);
     let (dir, _lock) = store.create_dir(id)?;
@@ -234,6 +240,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // after a runtime killed at any point from here on: it is saved before the
     // cgroup exists, else a kill in between leaves a cgroup no record names.
     store.save(&record)?;
+    trace::mark("state.create");
 
     // Rootless without write access to the cgroup tree and without a cgroupsPath:
     // like runc, no cgroup of its own when no limit needs one; a clear error when
@@ -264,6 +271,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         Err(e) => return Err(e.into()),
     };
     guard.cgroup = cg.clone();
+    trace::mark("cgroup.create");
     if let Some(cg) = &cg {
         // Made now under a frozen parent: frozen too (removed by the guard).
         if cg.is_frozen_for_new_processes()? {
@@ -282,10 +290,12 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             }
         }
     }
-    let v2_fd = match &cg {
-        Some(cg) if cg.layout().is_v2() => Some(cg.open_v2_dir()?),
-        _ => None,
+    trace::mark("cgroup.apply");
+    let (v2_fd, tasks) = match &cg {
+        Some(cg) => join_fds(cg)?,
+        None => (None, Vec::new()),
     };
+    trace::mark("cgroup.open");
 
     let input = PlanInput {
         bundle,
@@ -322,15 +332,14 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     } else {
         None
     };
-    // On v1 and hybrid the init joins its cgroups before it goes on; on v2 it was
-    // born there (CLONE_INTO_CGROUP).
-    let mut after_clone = |pid: libc::pid_t| -> Result<()> {
-        if v2_fd.is_none() {
-            if let Some(cg) = &cg {
-                cg.add_pid(pid)?;
-            }
+    trace::mark("plan");
+    // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
+    // ones itself before it goes on; we move it where that failed.
+    let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
+        match &cg {
+            Some(cg) => join_fallback(ctx, cg, pid, joined),
+            None => Ok(()),
         }
-        Ok(())
     };
     // prestart and createRuntime in our namespaces, createContainer in the
     // container's, while the init waits after its mounts, before pivot_root.
@@ -372,7 +381,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .rootfs
             .as_ref()
             .map(|r| PathBuf::from(std::ffi::OsStr::from_bytes(r.path.to_bytes())));
-        hooks::run_all_in(
+        let r = hooks::run_all_in(
             "createContainer",
             &conv(&h.create_container),
             &state,
@@ -381,13 +390,16 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
                 fallback: Some(&process_env),
                 cwd: root.as_deref(),
             },
-        )
+        );
+        trace::mark("hooks.create");
+        r
     };
     let mut init = spawn::spawn(
         &plan,
         SpawnIo {
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
+            cgroup_tasks: &tasks.iter().map(|f| f.as_raw_fd()).collect::<Vec<_>>(),
             target_pidfd: None,
             stdio: opts.stdio,
             mode: ctx.spawn,
@@ -407,6 +419,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         record.pid = init.pid;
         record.start_time = proc::start_time(init.pid).unwrap_or(0);
         store.save(&record)?;
+        trace::mark("state.save");
         if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
             let fd = notify_fd.ok_or_else(|| {
                 Error::Internal("the container init sent no seccomp notify fd".into())
@@ -423,6 +436,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         }
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, init.pid)?;
+            trace::mark("pid_file");
         }
         Ok(())
     };
@@ -431,7 +445,48 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         return Err(e);
     }
     guard.armed = false;
-    Ok(Created { init, record })
+    Ok(Created {
+        init,
+        record,
+        cgroup: cg,
+    })
+}
+
+/// What a new process of the container `cg` joins its cgroups with: the cgroup2
+/// directory for CLONE_INTO_CGROUP and the v1 `tasks` files it writes itself.
+pub(crate) fn join_fds(cg: &Cgroup) -> Result<(Option<OwnedFd>, Vec<OwnedFd>)> {
+    let v2 = if cg.v2_dir().is_some() {
+        Some(cg.open_v2_dir()?)
+    } else {
+        None
+    };
+    Ok((v2, cg.open_v1_tasks()?))
+}
+
+/// After the clone: where the new process could not join its v1 cgroups itself
+/// (an older kernel, a write refused), the runtime moves it (`cgroup.procs`).
+pub(crate) fn join_fallback(
+    ctx: &Context,
+    cg: &Cgroup,
+    pid: libc::pid_t,
+    joined: spawn::SelfJoin,
+) -> Result<()> {
+    match joined {
+        spawn::SelfJoin::Done => Ok(()),
+        spawn::SelfJoin::NotAsked => Ok(cg.add_pid_v1(pid)?),
+        spawn::SelfJoin::Failed { index, errno } => {
+            ctx.debug(&format!(
+                "cgroup: process {pid} could not join its v1 cgroup {} itself ({}); \
+                 the runtime moves it",
+                cg.v1_dirs()
+                    .get(index as usize)
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+                std::io::Error::from_raw_os_error(errno)
+            ));
+            Ok(cg.add_pid_v1(pid)?)
+        }
+    }
 }
 
 /// The OCI state JSON given to hooks.
@@ -519,8 +574,9 @@ pub(crate) fn to_state(store: &Store, rec: Record) -> State {
 /// Let a created container run its program.
 pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     let store = Store::new(&ctx.root);
-    let _lock = store.lock(id)?;
+    let lock = store.lock(id)?;
     let rec = store.load(id)?;
+    trace::mark("state.load");
     match status(&store, &rec) {
         Status::Created => {}
         s => {
@@ -536,6 +592,7 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
         ))
     })?;
     // startContainer hooks: the init runs them itself once let go (plan.start_hooks).
+    trace::mark("status");
     let fifo = store.root().join(id).join(EXEC_FIFO);
     let c = CString::new(fifo.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Internal("NUL in state path".into()))?;
@@ -557,14 +614,22 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     let r = fs::write_all(fd, b"s");
     fs::close(fd);
     r.map_err(|e| Error::path("write", &fifo, e.into_io()))?;
+    trace::mark("start.fifo");
     std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
-    poststart_hooks(&rec, init.as_raw_fd(), None).inspect_err(|_| {
+    trace::mark("state.fifo_remove");
+    let r = poststart_hooks(&rec, init.as_raw_fd(), None).inspect_err(|_| {
         // As runc (not the runtime-spec's "warn and go on"): a failing poststart
         // hook fails the command and the container is killed and removed, its
         // poststop hooks run (see docs/compatibility.md).
         let _ = kill_and_wait(&rec, false);
-        let _ = destroy(ctx, &store, &rec);
-    })
+        let _ = destroy(ctx, &store, &rec, None);
+    });
+    if rec.hooks.as_ref().is_some_and(|h| !h.poststart.is_empty()) {
+        trace::mark("hooks.poststart");
+    }
+    drop(lock);
+    trace::mark("state.unlock");
+    r
 }
 
 /// Open a pidfd on the container's init, checking it is still the same process.
@@ -628,7 +693,7 @@ fn wait_exit(fd: RawFd, timeout: Duration) -> bool {
 /// Delete a container.
 pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     let store = Store::new(&ctx.root);
-    let _lock = match store.lock(id) {
+    let lock = match store.lock(id) {
         Err(Error::NotFound(_)) if force => return Ok(()),
         other => other?,
     };
@@ -639,6 +704,7 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     let st = status(&store, &rec);
+    trace::mark("state.load");
     match st {
         Status::Stopped | Status::Creating => {}
         Status::Created => kill_and_wait(&rec, false)?,
@@ -650,18 +716,29 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
             )))
         }
     }
-    destroy(ctx, &store, &rec)
+    trace::mark("kill");
+    let r = destroy(ctx, &store, &rec, cgroup_of(&rec));
+    // The last close of the removed directory frees its inode (on a disk, it can wait).
+    drop(lock);
+    trace::mark("state.unlock");
+    r
 }
 
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
 /// state; then run the poststop hooks (a failure there is only a warning).
-fn destroy(ctx: &Context, store: &Store, rec: &Record) -> Result<()> {
-    destroy_in(ctx, store, rec, None)
+fn destroy(ctx: &Context, store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+    destroy_in(ctx, store, rec, cg, None)
 }
 
 /// [`destroy`], the poststop hooks running in `cwd` (`run`: the bundle, as runc).
-fn destroy_in(ctx: &Context, store: &Store, rec: &Record, cwd: Option<&Path>) -> Result<()> {
-    let r = destroy_quietly(store, rec);
+fn destroy_in(
+    ctx: &Context,
+    store: &Store,
+    rec: &Record,
+    cg: Option<Cgroup>,
+    cwd: Option<&Path>,
+) -> Result<()> {
+    let r = destroy_quietly(store, rec, cg);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
         let env = hooks::Env {
@@ -671,21 +748,27 @@ fn destroy_in(ctx: &Context, store: &Store, rec: &Record, cwd: Option<&Path>) ->
         if let Err(e) = hooks::run_all_in("poststop", &h.poststop, &state, Place::Runtime, env) {
             ctx.warn(&e.to_string());
         }
+        trace::mark("hooks.poststop");
     }
     r
 }
 
-fn destroy_quietly(store: &Store, rec: &Record) -> Result<()> {
-    if let Some(cg) = cgroup_of(rec) {
+fn destroy_quietly(store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+    trace::mark("cgroup.load");
+    if let Some(cg) = cg {
         if cg.exists() {
             let _ = cg.thaw();
             cg.kill_all(libc::SIGKILL)?;
         }
+        trace::mark("cgroup.kill");
         // Unconditionally: a create killed while making the cgroup leaves some
         // hierarchies' directories without the primary one `exists` looks at.
         cg.destroy()?;
+        trace::mark("cgroup.rmdir");
     }
-    store.remove(&rec.id)
+    let r = store.remove(&rec.id);
+    trace::mark("state.remove");
+    r
 }
 
 fn kill_and_wait(rec: &Record, thaw: bool) -> Result<()> {
@@ -730,12 +813,14 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
                 None => signals::forward_until_exit(&created.init, &mask),
             });
+        trace::mark("container");
         if code.is_err() {
             created.init.kill_and_reap();
         }
         if !opts.keep {
+            let cg = created.cgroup.take();
             let rec = &created.record;
-            destroy_in(ctx, &Store::new(&ctx.root), rec, Some(&rec.bundle))?;
+            destroy_in(ctx, &Store::new(&ctx.root), rec, cg, Some(&rec.bundle))?;
         }
         code
     })();

@@ -328,3 +328,24 @@ fn destroy_of_missing_cgroup_is_fine() {
     assert!(!g.cg.exists());
     assert!(g.cg.pids().unwrap().is_empty());
 }
+
+#[test]
+fn destroy_removes_child_cgroups_deepest_first() {
+    let Some(layout) = layout() else { return };
+    let g = Guard::new(&layout);
+    g.cg.create().unwrap();
+    // what a container with a writable cgroup mount may leave: nested cgroups
+    for d in g.cg.v1_dirs().into_iter().chain(g.cg.v2_dir()) {
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::fs::create_dir(d.join("c")).unwrap();
+    }
+    g.cg.destroy().unwrap();
+    for d in g.cg.v1_dirs().into_iter().chain(g.cg.v2_dir()) {
+        assert!(!d.exists(), "{} left", d.display());
+    }
+    // a leaf, and a cgroup that is gone already
+    g.cg.create().unwrap();
+    g.cg.destroy().unwrap();
+    g.cg.destroy().unwrap();
+    assert!(!g.cg.exists());
+}

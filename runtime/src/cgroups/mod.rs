@@ -17,10 +17,13 @@
 //!    On pure v2 also `let prog = cg.device_program(&resources.devices)?;`.
 //!    Then, before the clone: `cg.create()?; cg.apply(&writes)?;` and
 //!    `cg.set_device_program(&prog)?` when there is one.
-//! 3. Pure v2: `let fd = cg.open_v2_dir()?` and pass it to `clone3` with
-//!    `CLONE_INTO_CGROUP` (the child starts inside the cgroup, nothing else to do).
-//!    v1 and hybrid: after the clone, before letting the child run its plan
-//!    (before namespaces are entered and before `execve`), `cg.add_pid(child)?`.
+//! 3. The cgroup2 tree (pure v2, or the unified tree of hybrid): `let fd =
+//!    cg.open_v2_dir()?` and pass it to `clone3` with `CLONE_INTO_CGROUP` (the child
+//!    starts inside that cgroup). v1 hierarchies (v1 and hybrid): `let tasks =
+//!    cg.open_v1_tasks()?` before the clone; the child writes `0` to each first
+//!    thing (see [`manager::Cgroup::open_v1_tasks`] for why that is fast); if one
+//!    of its writes fails, the runtime does `cg.add_pid_v1(child)?` before letting
+//!    the child go on.
 //! 4. On failure or `delete`: `cg.kill_all(SIGKILL)` if needed, then `cg.destroy()`.
 
 pub mod convert;

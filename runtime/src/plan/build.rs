@@ -71,7 +71,16 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         .as_ref()
         .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
 
-    let (ns, user_ns) = namespaces(config)?;
+    let (mut ns, user_ns) = namespaces(config)?;
+    if matches!(input.cgroups, CgroupView::V1 { .. })
+        && ns.clone_flags & libc::CLONE_NEWCGROUP as u64 != 0
+    {
+        // A new cgroup namespace is rooted where its creator is at that moment. On
+        // v1 and hybrid the init joins its v1 cgroups after the clone: it creates the
+        // namespace once it is in them (as runc), so that its cgroups are its root.
+        ns.clone_flags &= !(libc::CLONE_NEWCGROUP as u64);
+        ns.unshare_flags |= libc::CLONE_NEWCGROUP;
+    }
     let id_maps = if ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0 {
         let l = linux.ok_or_else(|| {
             Error::Config("linux.uidMappings: required with a new user namespace".into())

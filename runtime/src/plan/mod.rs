@@ -74,7 +74,8 @@ pub struct Namespaces {
     /// CLONE_NEW* flags for clone3.
     pub clone_flags: u64,
     /// CLONE_NEW* flags the child unshares after joining (when it joins a user
-    /// namespace, the new namespaces must be owned by that one).
+    /// namespace, the new namespaces must be owned by that one; a cgroup namespace
+    /// on v1 and hybrid, created once the init is in its cgroups).
     pub unshare_flags: libc::c_int,
     /// Namespaces to join with setns, in order (user first).
     pub join: Vec<JoinNs>,

@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::protocol::{Msg, Step, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY};
+use super::protocol::{Mark, Msg, Step, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_TIME};
 use crate::plan::{HookPlan, Plan};
 use crate::rootfs::{self, Fd, Op, StepError};
 use crate::sys::clone::exit_now;
@@ -37,6 +37,47 @@ pub struct ChildFds<'a> {
     /// Every disposition is already default and the mask empty ([`vm_main`] did it
     /// first): no reset before the exec.
     pub signals_default: bool,
+    /// The `tasks` file of our cgroup in each v1 hierarchy (opened by the parent,
+    /// write-only): we join by writing `0` to each, first thing.
+    pub cgroup_tasks: &'a [libc::c_int],
+    /// `--trace`: record when each step ends and send it to the parent.
+    pub trace: bool,
+}
+
+/// `--trace` marks: CLOCK_MONOTONIC (vDSO) at the end of each step, kept on our
+/// stack and sent in fixed-size messages; nothing when tracing is off.
+struct Marks {
+    on: bool,
+    t: [u64; super::protocol::MARK_NAMES.len()],
+}
+
+impl Marks {
+    fn mark(&mut self, m: Mark) {
+        if self.on {
+            self.t[m as usize] = crate::sys::monotonic_ns();
+        }
+    }
+
+    /// Send the marks recorded so far (and forget them).
+    fn flush(&mut self, sock: libc::c_int) -> Result<(), Errno> {
+        if !self.on {
+            return Ok(());
+        }
+        for (i, t) in self.t.iter_mut().enumerate() {
+            if *t != 0 {
+                Msg {
+                    kind: MSG_TIME,
+                    step: i as u32,
+                    index: *t as u32,
+                    arg: (*t >> 32) as u32,
+                    ..Default::default()
+                }
+                .send(sock)?;
+                *t = 0;
+            }
+        }
+        Ok(())
+    }
 }
 
 struct Fail {
@@ -170,6 +211,11 @@ pub fn main(plan: &Plan, fds: &ChildFds) -> ! {
 }
 
 fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
+    let mut marks = Marks {
+        on: fds.trace,
+        t: [0; super::protocol::MARK_NAMES.len()],
+    };
+    marks.mark(Mark::Start);
     // First of all (CVE-2019-5736): until its final execve this process is a clone
     // of the runtime (the host binary mapped, the caller's environment, host fds, a
     // host root and cwd until the mount namespace is set up). Non-dumpable, its
@@ -184,8 +230,13 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     }
     fs::close(fds.parent_sock);
+    if !fds.cgroup_tasks.is_empty() {
+        join_cgroups(fds.cgroup_tasks, fds.sock).map_err(fail(Step::WaitParent, 0))?;
+        marks.mark(Mark::CgroupJoin);
+    }
     set_stdio(&fds.stdio).map_err(fail(Step::CloseFds, 0))?;
     close_inherited(plan, fds).map_err(fail(Step::CloseFds, 0))?;
+    marks.mark(Mark::Fds);
     // The parent writes id maps, cgroup membership and oom_score_adj, then says go.
     let mut go = [0u8; 1];
     match fs::read(fds.sock, &mut go) {
@@ -193,6 +244,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         Ok(_) => exit_now(1), // the parent is gone: nobody to report to
         Err(e) => return Err(fail(Step::WaitParent, 0)(e)),
     }
+    marks.mark(Mark::WaitParent);
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     // Our own session and process group, as runc's init and exec'd processes: not
     // the caller's (outside the pid namespace, where getpgrp() would say 0). A pty
@@ -242,6 +294,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         crate::sys::socket::loopback_up().map_err(fail(Step::Loopback, 0))?;
     }
 
+    marks.mark(Mark::Namespaces);
     // SAFETY: umask cannot fail. Devices and mount points get exact modes.
     unsafe { libc::umask(0) };
 
@@ -277,12 +330,14 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         for (i, m) in rf.mounts.iter().enumerate() {
             rootfs::mount(root.0, m, fds.idmaps, fds.trees).map_err(fail_op(Step::Mount, i))?;
         }
+        marks.mark(Mark::Mounts);
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
         }
         for (i, l) in rf.links.iter().enumerate() {
             rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
         }
+        marks.mark(Mark::Devices);
         // Before readonlyPaths makes /proc/sys read-only (runc's order too).
         if !plan.sysctls.is_empty() {
             let sys = open_proc_sys(root.0).map_err(fail(Step::Sysctl, 0))?;
@@ -302,11 +357,14 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             rootfs::open_in_root(root.0, cwd, rootfs::Create::Dir, false)
                 .map_err(fail(Step::Cwd, 0))?;
         }
+        marks.mark(Mark::Masks);
         if plan.hooks_sync {
             hooks_sync(fds.sock).map_err(fail(Step::Hooks, 0))?;
+            marks.mark(Mark::Hooks);
         }
         if p_terminal(plan) {
             setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
+            marks.mark(Mark::Terminal);
         }
         if rf.dev_readonly.is_some() {
             rootfs::dev_readonly(root.0).map_err(fail_op(Step::RootReadonly, 1))?;
@@ -320,6 +378,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             crate::sys::mount_api::mount(None, c"/", None, p, None)
                 .map_err(fail(Step::RootfsPropagation, 0))?;
         }
+        marks.mark(Mark::SwitchRoot);
     }
 
     if plan.rootfs.is_none() {
@@ -374,6 +433,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     preserve_fds(plan.preserve_fds, &plan.preserve_absent).map_err(fail(Step::PreserveFds, 0))?;
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
+    marks.mark(Mark::Process);
 
     if !p.no_new_privs {
         // Without no_new_privs, loading needs CAP_SYS_ADMIN: before dropping it (runc).
@@ -396,6 +456,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         // write/read, signal resets and the (allowed) trampoline execveat.
         load_seccomp(plan, fds)?;
     }
+    marks.mark(Mark::Identity);
+    marks.flush(fds.sock).map_err(fail(Step::WaitParent, 0))?;
 
     Msg {
         kind: MSG_READY,
@@ -419,6 +481,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
     }
 
+    marks.mark(Mark::WaitCommit);
     if !fds.signals_default {
         // Ignored signals would survive execve (the Rust runtime ignores SIGPIPE,
         // callers may ignore others, glibc's reserved 32 and 33 included).
@@ -441,6 +504,11 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
                 errno,
             });
         }
+    }
+    if fds.start_fd < 0 {
+        // The runtime waits for our exec (EOF on the socket): it reads these first.
+        marks.mark(Mark::ExecPrep);
+        let _ = marks.flush(fds.sock);
     }
     if fds.trampoline >= 0 {
         // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
@@ -465,6 +533,29 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         };
     }
     Err(fail(Step::Exec, 0)(Errno::last()))
+}
+
+/// Join our v1 cgroups before anything else: write `0` (this thread, which is the
+/// whole process) to each hierarchy's `tasks` file and close it, then tell the
+/// parent which write failed, if one did (it then moves us with `cgroup.procs`).
+/// A thread moving itself skips the kernel's global threadgroup lock and its RCU
+/// grace period (see `Cgroup::open_v1_tasks`).
+fn join_cgroups(tasks: &[libc::c_int], sock: libc::c_int) -> Result<(), Errno> {
+    let mut failed = Msg {
+        kind: super::protocol::MSG_CGROUPS,
+        index: u32::MAX,
+        ..Default::default()
+    };
+    for (i, &fd) in tasks.iter().enumerate() {
+        if let Err(e) = fs::write_all(fd, b"0") {
+            if failed.index == u32::MAX {
+                failed.index = i as u32;
+                failed.errno = e.0;
+            }
+        }
+        fs::close(fd);
+    }
+    failed.send(sock)
 }
 
 /// Load the precompiled seccomp filter; with a listener, hand the notify fd to

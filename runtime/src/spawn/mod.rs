@@ -4,8 +4,11 @@
 //!    /dev/null, all moved above the `--preserve-fds` range.
 //! 2. `clone3` (namespace flags, `CLONE_PIDFD`, `CLONE_INTO_CGROUP` on v2); the child
 //!    runs [`child::main`] over the precomputed plan. No re-exec of the runtime.
-//! 3. The parent writes the id maps, joins the child to cgroups (v1), sets
-//!    `oom_score_adj`, then says go; the child reports ready or a failure.
+//!    The child first joins its v1 cgroups itself (writes `0` to each `tasks`
+//!    fd the parent opened) and reports how that went.
+//! 3. The parent writes the id maps, moves the child into the v1 cgroups if its
+//!    own join failed, sets `oom_score_adj`, then says go; the child reports
+//!    ready or a failure.
 
 mod child;
 pub mod describe;
@@ -21,20 +24,35 @@ use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
 use crate::sys::{fs, pidfd, Errno};
-use protocol::{Msg, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD};
+use protocol::{
+    Msg, MARK_NAMES, MSG_CGROUPS, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD,
+    MSG_TIME,
+};
+
+/// A `--trace` mark the child sent.
+fn child_mark(m: &Msg) {
+    if let Some(name) = MARK_NAMES.get(m.step as usize) {
+        crate::trace::child_mark(name, m.index as u64 | (m.arg as u64) << 32);
+    }
+}
 
 /// What the parent supplies besides the plan.
 pub struct SpawnIo<'a> {
     /// The exec fifo (opened O_RDWR) the init waits on until `start`; None for `run`,
     /// where the init waits on the sync socket instead.
     pub start_fd: Option<RawFd>,
-    /// The container's cgroup v2 directory for CLONE_INTO_CGROUP.
+    /// The container's cgroup2 directory for CLONE_INTO_CGROUP (pure v2, or the
+    /// unified tree of hybrid).
     pub cgroup_fd: Option<RawFd>,
+    /// The `tasks` files (write-only) of the container's v1 cgroups: the child
+    /// joins them itself, first thing. Empty on pure v2.
+    pub cgroup_tasks: &'a [RawFd],
     /// A pidfd of the process whose namespaces `plan.ns.join_target` names (exec).
     pub target_pidfd: Option<RawFd>,
-    /// Runs in the parent after the clone and before the child goes on (join v1
-    /// cgroups). An error aborts the spawn.
-    pub after_clone: &'a mut dyn FnMut(libc::pid_t) -> Result<()>,
+    /// Runs in the parent after the clone and before the child goes on, with the
+    /// outcome of the child's own cgroup join (the fallback: add it to the v1
+    /// cgroups whose `tasks` write failed). An error aborts the spawn.
+    pub after_clone: &'a mut dyn FnMut(libc::pid_t, SelfJoin) -> Result<()>,
     /// Runs when the child has made its mounts, before pivot_root (the create
     /// hooks): given the child's pid and pidfd. An error aborts the spawn.
     pub on_hooks: Option<&'a mut dyn FnMut(libc::pid_t, RawFd) -> Result<()>>,
@@ -42,6 +60,18 @@ pub struct SpawnIo<'a> {
     pub stdio: Option<[RawFd; 3]>,
     /// Which clone to use.
     pub mode: SpawnMode,
+}
+
+/// How the child's own join of its v1 cgroups went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfJoin {
+    /// No `tasks` files were given.
+    NotAsked,
+    /// The child is in every cgroup it was given.
+    Done,
+    /// The write to the `tasks` file number `index` failed with `errno` (the
+    /// later ones were still tried): the parent must move the child.
+    Failed { index: u32, errno: i32 },
 }
 
 /// How the init is cloned.
@@ -129,8 +159,15 @@ impl Init {
     /// exec'd: the sync socket is close-on-exec, so EOF means the exec happened;
     /// a message means it failed, and says why.
     pub fn commit_and_confirm(&self) -> Result<()> {
+        crate::trace::mark("commit");
         self.commit()?;
-        match Msg::recv(self.sock.as_raw_fd()) {
+        let mut m = Msg::recv(self.sock.as_raw_fd());
+        // --trace: the child's last marks come before its exec
+        while let Ok(Some(t)) = m.as_ref().map(|m| m.filter(|m| m.kind == MSG_TIME)) {
+            child_mark(&t);
+            m = Msg::recv(self.sock.as_raw_fd());
+        }
+        let r = match m {
             Ok(None) => Ok(()),
             // Killed before it read the commit byte: a SEQPACKET peer that closes
             // with unread data resets the connection. Gone either way; its exit
@@ -160,7 +197,9 @@ impl Init {
                 op: "wait for the container process to start",
                 source: e.into_io(),
             }),
-        }
+        };
+        crate::trace::mark("exec");
+        r
     }
 
     /// Wait for the init to exit and return its exit code (128+N for signal N).
@@ -334,12 +373,14 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     };
     // The filter the child loads: known before the clone, so the child only copies
     // a pointer to the kernel.
+    let trace = crate::trace::active();
     let seccomp_prog = plan.seccomp.as_ref().map(|s| {
         crate::seccomp::with_exec_allowance(
             &s.program,
             trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
         )
     });
+    crate::trace::mark("spawn.prepare");
     let c = if vm {
         shared_vm::clone(shared_vm::Job {
             plan: Arc::clone(shared),
@@ -356,6 +397,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             ns_flags: plan.ns.clone_flags,
             cgroup_fd: io.cgroup_fd,
             pid_ns: pid_ns_source,
+            cgroup_tasks: io.cgroup_tasks.to_vec(),
+            trace,
         })?
     } else {
         let c = fork_child(
@@ -372,6 +415,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
+                cgroup_tasks: io.cgroup_tasks,
+                trace,
             },
             io.cgroup_fd,
             pid_ns_source,
@@ -379,6 +424,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         drop(child_sock);
         c
     };
+    crate::trace::mark("spawn.clone");
     // SAFETY: clone3 gave us this pidfd; we own it now.
     let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
     let mut init = Init {
@@ -400,7 +446,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             .collect(),
     };
 
-    if let Err(e) = prepare_child(plan, &init, io.after_clone) {
+    let asked = !io.cgroup_tasks.is_empty();
+    if let Err(e) = prepare_child(plan, &init, asked, io.after_clone) {
         init.kill_and_reap();
         return Err(e);
     }
@@ -435,7 +482,11 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                     return Err(e);
                 }
             }
-            Ok(Some((m, _))) if m.kind == MSG_READY => return Ok(init),
+            Ok(Some((m, _))) if m.kind == MSG_TIME => child_mark(&m),
+            Ok(Some((m, _))) if m.kind == MSG_READY => {
+                crate::trace::mark("spawn.ready");
+                return Ok(init);
+            }
             Ok(Some((m, _))) if m.kind == MSG_ERROR => {
                 let _ = pidfd::wait(init.pidfd.as_raw_fd());
                 return Err(describe::child_error(plan, &m));
@@ -484,7 +535,8 @@ fn fork_child(
 fn prepare_child(
     plan: &Plan,
     init: &Init,
-    after_clone: &mut dyn FnMut(libc::pid_t) -> Result<()>,
+    cgroups_asked: bool,
+    after_clone: &mut dyn FnMut(libc::pid_t, SelfJoin) -> Result<()>,
 ) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
         write_proc(
@@ -505,7 +557,26 @@ fn prepare_child(
             "linux.gidMappings: write",
         )?;
     }
-    after_clone(init.pid)?;
+    // The child joined its v1 cgroups meanwhile (it does not wait for the maps).
+    let joined = if cgroups_asked {
+        match Msg::recv(init.sock.as_raw_fd()) {
+            Ok(Some(m)) if m.kind == MSG_CGROUPS && m.index == u32::MAX => SelfJoin::Done,
+            Ok(Some(m)) if m.kind == MSG_CGROUPS => SelfJoin::Failed {
+                index: m.index,
+                errno: m.errno,
+            },
+            Ok(Some(m)) if m.kind == MSG_ERROR => return Err(describe::child_error(plan, &m)),
+            _ => {
+                return Err(Error::Internal(
+                    "container init exited before joining its cgroups".into(),
+                ))
+            }
+        }
+    } else {
+        SelfJoin::NotAsked
+    };
+    crate::trace::mark("spawn.parent");
+    after_clone(init.pid, joined)?;
     if let Some(adj) = plan.process.oom_score_adj {
         write_proc(init.pid, "oom_score_adj", &adj.to_string(), "write").map_err(|e| {
             match e.errno() {
@@ -516,6 +587,7 @@ fn prepare_child(
             }
         })?;
     }
+    crate::trace::mark("spawn.go");
     fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))
 }
 

@@ -116,6 +116,57 @@ pub const MSG_SECCOMP_FD: u32 = 5;
 /// First message of a child sharing the parent's memory: its pid (`index`) and
 /// pidfd (`arg`), which only the sleeping helper thread's clone3 would return.
 pub const MSG_HELLO: u32 = 6;
+/// The child has written `0` to its v1 cgroups' `tasks` files: `index` is the
+/// first hierarchy whose write failed (`u32::MAX`: none) and `errno` its error.
+pub const MSG_CGROUPS: u32 = 7;
+/// `--trace`: the child finished step [`Mark`] `step` at CLOCK_MONOTONIC
+/// nanoseconds `index | arg << 32`. Sent in a batch before READY, and for a
+/// process without an exec fifo once more just before its exec.
+pub const MSG_TIME: u32 = 8;
+
+/// The steps the child marks for `--trace`, in the order it passes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Mark {
+    /// The child runs (the clone's latency, from the runtime's mark before).
+    Start = 0,
+    CgroupJoin,
+    Fds,
+    /// The parent wrote the id maps, checked the cgroup join, said go.
+    WaitParent,
+    Namespaces,
+    Mounts,
+    Devices,
+    Masks,
+    Hooks,
+    Terminal,
+    SwitchRoot,
+    Process,
+    Identity,
+    /// The runtime saved the state and committed (run, exec).
+    WaitCommit,
+    /// Signal reset: the next thing is the execve.
+    ExecPrep,
+}
+
+/// Names of the [`Mark`]s, as `--trace` prints them.
+pub const MARK_NAMES: [&str; 15] = [
+    "init.start",
+    "init.cgroup_join",
+    "init.fds",
+    "init.wait_parent",
+    "init.namespaces",
+    "init.mounts",
+    "init.devices",
+    "init.masks",
+    "init.hooks",
+    "init.terminal",
+    "init.switch_root",
+    "init.process",
+    "init.identity",
+    "init.wait_commit",
+    "init.exec_prep",
+];
 
 /// One message from the child.
 #[repr(C)]

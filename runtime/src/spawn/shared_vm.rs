@@ -68,6 +68,10 @@ pub struct Job {
     pub cgroup_fd: Option<RawFd>,
     /// A pid namespace (fd or pidfd) the child must be born in.
     pub pid_ns: Option<RawFd>,
+    /// The `tasks` files of the v1 cgroups the child joins.
+    pub cgroup_tasks: Vec<RawFd>,
+    /// `--trace`: the child marks its steps.
+    pub trace: bool,
 }
 
 /// Clone the child for `job` and return once it has said hello (or failed).
@@ -153,6 +157,8 @@ impl Job {
                 trampoline: self.trampoline,
                 stdio: self.stdio,
                 signals_default: true,
+                cgroup_tasks: &self.cgroup_tasks,
+                trace: self.trace,
             },
             pid: &pid,
             pidfd: &pidfd,

@@ -101,3 +101,16 @@ pub fn geteuid() -> u32 {
     // SAFETY: geteuid takes no arguments and cannot fail.
     unsafe { libc::geteuid() }
 }
+
+/// `CLOCK_MONOTONIC` in nanoseconds (glibc's vDSO call: no system call, no
+/// allocation, safe in the child). The `--trace` timestamps of the runtime and of
+/// the child come from this one clock.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
