@@ -22,8 +22,13 @@ pub struct ChildFds<'a> {
     pub parent_sock: libc::c_int,
     /// Where to wait for `start`: the exec fifo (create) or -1 (wait on `sock`, run).
     pub start_fd: libc::c_int,
-    /// The sealed exec trampoline (see [`super::trampoline`]), or -1.
+    /// The sealed exec trampoline (see [`super::trampoline`]), or -1. It knows the
+    /// numbers of `sock` and `start_fd`: it waits for the commit and `start`.
     pub trampoline: libc::c_int,
+    /// The pid namespace of `target` is joined here, for our children only: the
+    /// trampoline forks the process that runs the user program (exec). Nothing of
+    /// ours is ever visible in the container's pid namespace.
+    pub join_pid_ns: bool,
     /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
     pub target: libc::c_int,
     /// The seccomp filter to load (plan's program behind the exec allowance), or empty.
@@ -198,7 +203,11 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         fs_cvt(unsafe { libc::setns(*fd, *flag) }).map_err(fail(Step::SetNs, i))?;
     }
 
-    let target_flags = plan.ns.join_target & !libc::CLONE_NEWPID;
+    let target_flags = if fds.join_pid_ns {
+        plan.ns.join_target
+    } else {
+        plan.ns.join_target & !libc::CLONE_NEWPID
+    };
     if target_flags != 0 && fds.target >= 0 {
         // SAFETY: setns on a pidfd joins several namespaces at once (user first).
         fs_cvt(unsafe { libc::setns(fds.target, target_flags) })
@@ -327,6 +336,17 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     preserve_fds(plan.preserve_fds, &plan.preserve_absent).map_err(fail(Step::PreserveFds, 0))?;
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
+    if fds.trampoline >= 0 {
+        // The trampoline waits on these: they stay open across its exec (it closes
+        // them before the user program's).
+        for fd in [fds.sock, fds.start_fd] {
+            if fd >= 0 {
+                // SAFETY: F_SETFD on an fd of ours.
+                fs_cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })
+                    .map_err(fail(Step::CloseFds, 0))?;
+            }
+        }
+    }
 
     if !p.no_new_privs {
         // Without no_new_privs, loading needs CAP_SYS_ADMIN: before dropping it (runc).
@@ -340,7 +360,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(p.umask.unwrap_or(0o022)) };
 
-    let exe = find_executable(plan).map_err(fail(Step::FindExecutable, 0))?;
+    let exe = find_executable(plan, fds.join_pid_ns).map_err(fail(Step::FindExecutable, 0))?;
     // Changing credentials may have reset dumpability (to fs.suid_dumpable): make
     // sure it is still off before the wait for `start`.
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
@@ -357,8 +377,30 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     .send(fds.sock)
     .map_err(fail(Step::WaitParent, 0))?;
 
-    // The parent commits (state saved) with a byte on the socket; if it dies
-    // first we see EOF and leave, so a killed runtime never strands a blocked init.
+    if fds.trampoline >= 0 {
+        // Become the trampoline now, before the runtime saves the state (it waits
+        // for the trampoline's report): from here on, what anyone can see of this
+        // process is the sealed stub, which waits for the commit and `start`.
+        if !fds.signals_default {
+            reset_signals();
+        }
+        // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fds.trampoline,
+                c"".as_ptr(),
+                p.trampoline_argv[exe].as_ptr(),
+                p.envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        return Err(fail(Step::Exec, 0)(Errno::last()));
+    }
+
+    // No trampoline on this architecture: wait here. The parent commits (state
+    // saved) with a byte on the socket; if it dies first we see EOF and leave, so a
+    // killed runtime never strands a blocked init.
     let mut b = [0u8; 1];
     match fs::read(fds.sock, &mut b) {
         Ok(1) => {}
@@ -371,32 +413,17 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             _ => exit_now(1),
         }
     }
-
     if !fds.signals_default {
         reset_signals();
     }
-    if fds.trampoline >= 0 {
-        // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                fds.trampoline,
-                c"".as_ptr(),
-                p.trampoline_argv[exe].as_ptr(),
-                p.envp.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-    } else {
-        // SAFETY: the path and argv/envp arrays are NUL-terminated and outlive the call.
-        unsafe {
-            libc::execve(
-                p.exec_candidates[exe].as_ptr(),
-                p.argv.as_ptr(),
-                p.envp.as_ptr(),
-            )
-        };
-    }
+    // SAFETY: the path and argv/envp arrays are NUL-terminated and outlive the call.
+    unsafe {
+        libc::execve(
+            p.exec_candidates[exe].as_ptr(),
+            p.argv.as_ptr(),
+            p.envp.as_ptr(),
+        )
+    };
     Err(fail(Step::Exec, 0)(Errno::last()))
 }
 
@@ -710,10 +737,18 @@ fn set_identity(plan: &Plan) -> Result<(), (Step, Errno)> {
     Ok(())
 }
 
-/// The index of the first executable candidate.
-fn find_executable(plan: &Plan) -> Result<usize, Errno> {
+/// The index of the first executable candidate. Outside the container's pid
+/// namespace (`outside_pid_ns`), its procfs has no `self` for us: a candidate under
+/// `/proc/self/` names the exec'd process's own entry, which only its execve can
+/// check (a failure there ends with status 127).
+fn find_executable(plan: &Plan, outside_pid_ns: bool) -> Result<usize, Errno> {
     let mut last = Errno(libc::ENOENT);
     for (i, c) in plan.process.exec_candidates.iter().enumerate() {
+        let b = c.to_bytes();
+        if outside_pid_ns && (b.starts_with(b"/proc/self/") || b.starts_with(b"/proc/thread-self/"))
+        {
+            return Ok(i);
+        }
         match fs::is_executable(c) {
             Ok(()) => return Ok(i),
             Err(e) => {

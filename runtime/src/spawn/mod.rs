@@ -257,11 +257,6 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         None => Vec::new(),
     };
     let idmap_raw: Vec<RawFd> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
-    let trampoline = if trampoline::AVAILABLE {
-        Some(above(trampoline::memfd(true)?, min)?)
-    } else {
-        None
-    };
     let start_fd = match io.start_fd {
         Some(fd) if fd < min as RawFd => {
             return Err(Error::Internal(
@@ -270,11 +265,33 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         }
         other => other,
     };
+    // Joining the pid namespace of a running container (exec): the child stays
+    // outside it and its trampoline forks the process the container sees (see
+    // [`trampoline`]).
+    let fork = trampoline::AVAILABLE
+        && io.target_pidfd.is_some()
+        && plan.ns.join_target & libc::CLONE_NEWPID != 0;
+    let cookie = if fork {
+        crate::sys::random_u64().map_err(sys("getrandom"))?
+    } else {
+        0
+    };
+    let trampoline = if trampoline::AVAILABLE {
+        let sync = trampoline::Sync {
+            sock: child_sock.as_raw_fd(),
+            fifo: start_fd.unwrap_or(-1),
+            fork,
+            cookie,
+        };
+        Some(above(trampoline::memfd(true, Some(sync))?, min)?)
+    } else {
+        None
+    };
 
     // A pid namespace to join applies to children of the cloning thread.
     let pid_ns_source = match (&pid_ns_join, io.target_pidfd) {
         (Some(fd), _) => Some(fd.as_raw_fd()),
-        (None, Some(t)) if plan.ns.join_target & libc::CLONE_NEWPID != 0 => Some(t),
+        (None, Some(t)) if plan.ns.join_target & libc::CLONE_NEWPID != 0 && !fork => Some(t),
         _ => None,
     };
     // The filter the child loads: known before the clone, so the child only copies
@@ -283,6 +300,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         crate::seccomp::with_exec_allowance(
             &s.program,
             trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            fork.then_some(cookie),
         )
     });
     let c = if vm {
@@ -296,6 +314,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             start_fd: start_fd.unwrap_or(-1),
             target: io.target_pidfd.unwrap_or(-1),
             trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            join_pid_ns: fork,
             stdio: io.stdio.unwrap_or([-1; 3]),
             ns_flags: plan.ns.clone_flags,
             cgroup_fd: io.cgroup_fd,
@@ -313,6 +332,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 target: io.target_pidfd.unwrap_or(-1),
                 idmaps: &idmap_raw,
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                join_pid_ns: fork,
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
             },
@@ -373,7 +393,15 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                     return Err(e);
                 }
             }
-            Ok(Some((m, _))) if m.kind == MSG_READY => return Ok(init),
+            Ok(Some((m, _))) if m.kind == MSG_READY => {
+                if trampoline.is_some() {
+                    if let Err(e) = trampoline_report(plan, &mut init) {
+                        init.kill_and_reap();
+                        return Err(e);
+                    }
+                }
+                return Ok(init);
+            }
             Ok(Some((m, _))) if m.kind == MSG_ERROR => {
                 let _ = pidfd::wait(init.pidfd.as_raw_fd());
                 return Err(describe::child_error(plan, &m));
@@ -388,6 +416,61 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             }
         }
     }
+}
+
+/// After READY the child execs the trampoline, which reports: index 0 when it is
+/// the same process (it now waits for the commit), else the pid of the process it
+/// forked (exec), which from now on is the one the runtime follows. The forking
+/// process has exited by then: reap it.
+fn trampoline_report(plan: &Plan, init: &mut Init) -> Result<()> {
+    let m = match Msg::recv(init.sock.as_raw_fd()) {
+        Ok(Some(m)) => m,
+        Ok(None) | Err(_) => {
+            let status = pidfd::wait(init.pidfd.as_raw_fd())
+                .map(pidfd::exit_code)
+                .unwrap_or(-1);
+            return Err(Error::Internal(format!(
+                "container process exited before its exec trampoline reported (exit status {status})"
+            )));
+        }
+    };
+    if m.kind == MSG_ERROR {
+        let _ = pidfd::wait(init.pidfd.as_raw_fd());
+        return Err(describe::child_error(plan, &m));
+    }
+    if m.kind != trampoline::MSG_STUB {
+        return Err(Error::Internal(format!(
+            "unexpected message {} from the exec trampoline",
+            m.kind
+        )));
+    }
+    if m.index == 0 {
+        return Ok(());
+    }
+    let pid = m.index as libc::pid_t;
+    let fd = pidfd::open(pid).map_err(sys("pidfd_open of the exec'd process"))?;
+    // SAFETY: a fresh pidfd we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // The stub cloned it with CLONE_PARENT: a child of ours. Anything else (a pid a
+    // process in the container managed to send) is refused.
+    if !pidfd::is_child(fd.as_raw_fd()) || pid == init.pid {
+        let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        return Err(Error::Internal(format!(
+            "the exec trampoline reported pid {pid}, which is not a child of the runtime"
+        )));
+    }
+    let status = pidfd::wait(init.pidfd.as_raw_fd()).map_err(sys("reap the exec trampoline"))?;
+    if pidfd::exit_code(status) != 0 {
+        let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        let _ = pidfd::wait(fd.as_raw_fd());
+        return Err(Error::Internal(format!(
+            "the exec trampoline exited with status {}",
+            pidfd::exit_code(status)
+        )));
+    }
+    init.pid = pid;
+    init.pidfd = fd;
+    Ok(())
 }
 
 /// The fork-like clone: the child runs [`child::main`] on a copy of our memory.

@@ -62,6 +62,8 @@ pub struct Job {
     pub start_fd: RawFd,
     pub target: RawFd,
     pub trampoline: RawFd,
+    /// See [`ChildFds::join_pid_ns`].
+    pub join_pid_ns: bool,
     pub stdio: [RawFd; 3],
     pub ns_flags: u64,
     pub cgroup_fd: Option<RawFd>,
@@ -149,6 +151,7 @@ impl Job {
                 target: self.target,
                 idmaps: &self.idmaps,
                 trampoline: self.trampoline,
+                join_pid_ns: self.join_pid_ns,
                 stdio: self.stdio,
                 signals_default: true,
             },
