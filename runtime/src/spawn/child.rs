@@ -281,7 +281,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             hooks_sync(fds.sock).map_err(fail(Step::Hooks, 0))?;
         }
         if p_terminal(plan) {
-            setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
+            setup_pty(plan, Some((root.0, rf)), fds.sock, fds.join_pid_ns)
+                .map_err(fail(Step::Terminal, 0))?;
         }
         rootfs::switch_root(root.0, rf).map_err(fail(Step::SwitchRoot, 0))?;
         drop(root);
@@ -296,7 +297,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
 
     if plan.rootfs.is_none() && p_terminal(plan) {
         // exec: the joined mount namespace gave us the container's root.
-        setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
+        setup_pty(plan, None, fds.sock, fds.join_pid_ns).map_err(fail(Step::Terminal, 0))?;
     }
     if plan.rootfs.is_none() {
         for (i, s) in plan.sysctls.iter().enumerate() {
@@ -531,6 +532,7 @@ fn setup_pty(
     plan: &Plan,
     root: Option<(libc::c_int, &crate::plan::RootfsPlan)>,
     sock: libc::c_int,
+    forks: bool,
 ) -> Result<(), Errno> {
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
     let master = Fd(match root {
@@ -582,10 +584,14 @@ fn setup_pty(
     drop(master);
     // SAFETY: setsid/ioctl/dup2 on fds we own; the slave becomes fds 0-2.
     unsafe {
-        if libc::setsid() < 0 {
-            return Err(Errno::last());
+        // When the trampoline forks the process (exec), that process takes the
+        // terminal: we exit, and a session leader's exit hangs up its terminal.
+        if !forks {
+            if libc::setsid() < 0 {
+                return Err(Errno::last());
+            }
+            fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
         }
-        fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
         for fd in 0..3 {
             fs_cvt(libc::dup2(slave.0, fd))?;
         }

@@ -281,6 +281,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             sock: child_sock.as_raw_fd(),
             fifo: start_fd.unwrap_or(-1),
             fork,
+            tty: fork && plan.process.terminal,
             cookie,
         };
         Some(above(trampoline::memfd(true, Some(sync))?, min)?)
