@@ -223,7 +223,7 @@ fn cve_2019_5736_proc_self_exe_entrypoint_cannot_reach_the_runtime() {
 
 /// A program that embeds libfastrun (bindings/c/embedder.c, linked statically):
 /// the init is a clone of it, so it is the binary an attack would reach.
-fn embedder_binary(scratch: &Path) -> PathBuf {
+pub fn embedder_binary(scratch: &Path) -> PathBuf {
     let installed = common::libfastrun::Installed::new();
     let out = scratch.join("embedder");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("bindings/c/embedder.c");

@@ -22,7 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use super::exe::{RuntimeCopy, TRAMPOLINE_EXE};
+use super::exe::{embedder_binary, RuntimeCopy, TRAMPOLINE_EXE};
 use super::*;
 
 const ATTACKER_C: &str = r#"
@@ -283,6 +283,70 @@ fn cve_2019_5736_ptrace_exec_helper_is_never_the_runtime() {
 #[test]
 fn cve_2019_5736_ptrace_exec_helper_is_never_the_runtime_shared_vm() {
     exec_under_attack("vm");
+}
+
+/// A container started by `bin` (`args` before the bundle: `run`, or `create`
+/// then `start`) joins the attacker's pid namespace by path, as containers of a
+/// Kubernetes pod with a shared process namespace do.
+fn join_under_attack(bin: &RuntimeCopy, spawn: &str, create: bool, rounds: usize) {
+    let host = HostDir::new("ptrace-join");
+    let root = StateRoot::new();
+    let attacker = attacker_bundle("ptrace-join", &host);
+    let rootfs = rootfs_of(&attacker);
+    let (a, pid) = start_attacker(bin, &root, &attacker, &host);
+    let long = long_path();
+    for _ in 0..rounds {
+        let victim = Bundle::new("ptrace-victim").args(&["true"]).modify(|v| {
+            for ns in v["linux"]["namespaces"].as_array_mut().unwrap() {
+                if ns["type"] == "pid" {
+                    ns["path"] = format!("/proc/{pid}/ns/pid").into();
+                }
+            }
+            let env = v["process"]["env"].as_array_mut().unwrap();
+            env.retain(|e| !e.as_str().unwrap().starts_with("PATH="));
+            env.push(long.clone().into());
+        });
+        let v = Container::new(&root, &victim);
+        let bundle = victim.path().to_str().unwrap();
+        let cmd = |args: &[&str]| {
+            let mut c = bin.command(&root, args);
+            c.current_dir(host.path()).env("FASTRUN_SPAWN", spawn);
+            c
+        };
+        if create {
+            run_cmd(cmd(&["create", "--bundle", bundle, v.id()]), None, T).assert_success();
+            // The created init waits for `start` in the attacker's sight.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            run_cmd(cmd(&["start", v.id()]), None, T).assert_success();
+            v.wait_status("stopped", T);
+        } else {
+            run_cmd(cmd(&["run", "--bundle", bundle, v.id()]), None, T).assert_success();
+        }
+        v.delete(true);
+        v.assert_no_leftovers();
+    }
+    let log = attacker_log(&rootfs);
+    assert_attack_failed(&log, bin);
+    drop(a);
+}
+
+#[test]
+fn cve_2019_5736_ptrace_run_joining_a_pid_namespace() {
+    join_under_attack(&RuntimeCopy::new(), "fork", false, 15);
+}
+
+#[test]
+fn cve_2019_5736_ptrace_create_joining_a_pid_namespace() {
+    join_under_attack(&RuntimeCopy::new(), "vm", true, 10);
+}
+
+/// A libfastrun host (bindings/c/embedder.c, linked statically): its own binary is
+/// what a visible clone of it would expose.
+#[test]
+fn cve_2019_5736_ptrace_libfastrun_host() {
+    let scratch = TempDir::new("fastrun-sec-embedder-");
+    let bin = RuntimeCopy::of(&embedder_binary(scratch.path()));
+    join_under_attack(&bin, "vm", false, 10);
 }
 
 /// `exec` into a created container: the attacker, exec'd there, sees the init

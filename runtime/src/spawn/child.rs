@@ -14,8 +14,8 @@ use crate::sys::{caps, fs, Errno};
 pub struct ChildFds<'a> {
     /// Our end of the sync socket.
     pub sock: libc::c_int,
-    /// Namespaces to join: (CLONE_NEW* type, fd), user first. A pid namespace
-    /// was already entered by the parent for the clone.
+    /// Namespaces to join: (CLONE_NEW* type, fd), user first. A pid namespace is
+    /// here only with `join_pid_ns` (else the parent entered it for the clone).
     pub join: &'a [(libc::c_int, libc::c_int)],
     /// The parent's end of the sync socket: closed first, so that the child sees
     /// EOF if the parent dies.
@@ -29,6 +29,9 @@ pub struct ChildFds<'a> {
     /// trampoline forks the process that runs the user program (exec). Nothing of
     /// ours is ever visible in the container's pid namespace.
     pub join_pid_ns: bool,
+    /// The pid namespace a new procfs shows (joined here by path), or -1: the
+    /// procfs of the pid namespace we are in.
+    pub proc_pidns: libc::c_int,
     /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
     pub target: libc::c_int,
     /// The seccomp filter to load (plan's program behind the exec allowance), or empty.
@@ -259,7 +262,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m, fds.idmaps).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps, fds.proc_pidns)
+                .map_err(fail_op(Step::Mount, i))?;
         }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;

@@ -89,6 +89,12 @@ impl SpawnMode {
     }
 }
 
+/// Whether a procfs can be mounted for a pid namespace we are not in (asked once).
+fn proc_takes_pidns() -> bool {
+    static P: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *P.get_or_init(crate::sys::mount_api::proc_takes_pidns)
+}
+
 fn peak_rss_kb() -> libc::c_long {
     // SAFETY: rusage is plain data and getrusage fills it.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -233,17 +239,30 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     let parent_sock = above(parent_sock, min)?;
     let child_sock = above(child_sock, min)?;
 
+    // Joining the pid namespace of a running container (exec, or a pid namespace
+    // joined by path): the child stays outside it, joins it for its children only,
+    // and its trampoline forks the process the container sees (see [`trampoline`]).
+    // A procfs for a pid namespace we are not in needs the kernel's `pidns`
+    // parameter (6.18): without it a joined path keeps the old way.
+    let joins_pid_path = plan.ns.join.iter().any(|j| j.flag == libc::CLONE_NEWPID);
+    let fork = trampoline::AVAILABLE
+        && ((io.target_pidfd.is_some() && plan.ns.join_target & libc::CLONE_NEWPID != 0)
+            || (joins_pid_path && (plan.rootfs.is_none() || proc_takes_pidns())));
     let mut join_fds = Vec::with_capacity(plan.ns.join.len());
     let mut pid_ns_join: Option<OwnedFd> = None;
     for j in &plan.ns.join {
         let fd = open_owned(&j.path, libc::O_RDONLY)
             .map_err(|e| Error::Config(format!("linux.namespaces: {}: {e}", j.path.display())))?;
-        if j.flag == libc::CLONE_NEWPID {
+        if j.flag == libc::CLONE_NEWPID && !fork {
             pid_ns_join = Some(fd);
         } else {
             join_fds.push((j.flag, above(fd, min)?));
         }
     }
+    let proc_pidns = join_fds
+        .iter()
+        .find(|(flag, _)| *flag == libc::CLONE_NEWPID)
+        .map_or(-1, |(_, fd)| fd.as_raw_fd());
     let join_raw: Vec<(libc::c_int, RawFd)> = join_fds
         .iter()
         .map(|(flag, fd)| (*flag, fd.as_raw_fd()))
@@ -265,12 +284,6 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         }
         other => other,
     };
-    // Joining the pid namespace of a running container (exec): the child stays
-    // outside it and its trampoline forks the process the container sees (see
-    // [`trampoline`]).
-    let fork = trampoline::AVAILABLE
-        && io.target_pidfd.is_some()
-        && plan.ns.join_target & libc::CLONE_NEWPID != 0;
     let cookie = if fork {
         crate::sys::random_u64().map_err(sys("getrandom"))?
     } else {
@@ -316,6 +329,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             target: io.target_pidfd.unwrap_or(-1),
             trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
             join_pid_ns: fork,
+            proc_pidns,
             stdio: io.stdio.unwrap_or([-1; 3]),
             ns_flags: plan.ns.clone_flags,
             cgroup_fd: io.cgroup_fd,
@@ -334,6 +348,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 idmaps: &idmap_raw,
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
                 join_pid_ns: fork,
+                proc_pidns,
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
             },

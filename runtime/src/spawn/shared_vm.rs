@@ -64,6 +64,7 @@ pub struct Job {
     pub trampoline: RawFd,
     /// See [`ChildFds::join_pid_ns`].
     pub join_pid_ns: bool,
+    pub proc_pidns: RawFd,
     pub stdio: [RawFd; 3],
     pub ns_flags: u64,
     pub cgroup_fd: Option<RawFd>,
@@ -152,6 +153,7 @@ impl Job {
                 idmaps: &self.idmaps,
                 trampoline: self.trampoline,
                 join_pid_ns: self.join_pid_ns,
+                proc_pidns: self.proc_pidns,
                 stdio: self.stdio,
                 signals_default: true,
             },
