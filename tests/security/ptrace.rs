@@ -388,3 +388,38 @@ fn cve_2019_5736_ptrace_created_init_waiting_for_start() {
         "the attacker did not see the waiting init at all: {log}"
     );
 }
+
+/// The engine in-process, as the shim (containerd-shim-fastrun-v2) and libfastrun
+/// hosts run it: `exec` from this multi-threaded test process, with the
+/// shared-memory spawn (the shim's large-host path) and the fork-like one. The
+/// process the container could reach would run this test binary: it must never
+/// be seen, nor anything of the host through it.
+#[test]
+fn cve_2019_5736_ptrace_engine_in_process_exec() {
+    use fastrun_runtime::{Context, ExecOptions, SpawnMode};
+    let host = HostDir::new("ptrace-engine");
+    let bin = RuntimeCopy::new();
+    let root = StateRoot::new();
+    let attacker = attacker_bundle("ptrace-engine", &host);
+    let (a, _pid) = start_attacker(&bin, &root, &attacker, &host);
+    let this = std::fs::read_link("/proc/self/exe").unwrap();
+    let opts = ExecOptions {
+        args: vec!["true".into()],
+        env: vec![long_path()],
+        ..Default::default()
+    };
+    for mode in [SpawnMode::SharedVm, SpawnMode::Fork] {
+        let mut ctx = Context::new(root.path());
+        ctx.spawn = mode;
+        for _ in 0..15 {
+            assert_eq!(ctx.exec(a.id(), &opts).expect("exec"), 0);
+        }
+    }
+    let log = attacker_log(&rootfs_of(&attacker));
+    assert!(
+        !log.contains(this.to_str().unwrap()),
+        "the container saw this host process's binary: {log}"
+    );
+    assert_attack_failed(&log, &bin);
+    drop(a);
+}
