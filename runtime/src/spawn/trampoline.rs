@@ -23,12 +23,14 @@
 //!     `exec` in a created container, or a container joining its pid namespace,
 //!     sees as pid 1 is the stub: sealed exe, the container's root, cwd,
 //!     credentials and seccomp filter, no fd of the runtime but the sync socket.
-//!   - an existing pid namespace (`exec`): the child is cloned outside it, joins
-//!     its other namespaces and sets everything up there, enters the pid namespace
-//!     for its children only, and execs the stub in *fork* mode: the stub clones the
-//!     process that runs the user program (`CLONE_PARENT`: a child of the runtime),
-//!     reports its pid and exits. The first process the container can see is a
-//!     copy of the stub.
+//!   - an existing pid namespace (`exec`, and a pid namespace joined by path at
+//!     create where the kernel can mount a procfs for it from outside, 6.18+): the
+//!     child is cloned outside it, joins its other namespaces and sets everything up
+//!     there, enters the pid namespace for its children only, and execs the stub in
+//!     *fork* mode: the stub clones the process that runs the user program
+//!     (`CLONE_PARENT`: a child of the runtime), reports its pid and exits. The
+//!     first process the container can see is a copy of the stub (which waits for
+//!     the commit and `start` as above).
 //!
 //! This costs one extra execve of a one-page binary (and for `exec` one fork of
 //! it), instead of re-executing the whole runtime from a memfd copy or a read-only
