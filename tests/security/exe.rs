@@ -298,7 +298,7 @@ fn cve_2019_5736_exec_of_a_proc_self_exe_script_cannot_reach_the_runtime() {
 
 /// Restrict the calling thread to the capabilities of a default container process
 /// (capabilities are per thread): CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE.
-fn drop_thread_caps_to_container_default() {
+pub fn drop_thread_caps_to_container_default() {
     #[repr(C)]
     struct Header {
         version: u32,

@@ -423,3 +423,51 @@ fn cve_2019_5736_ptrace_engine_in_process_exec() {
     assert_attack_failed(&log, &bin);
     drop(a);
 }
+
+/// Without CAP_SYS_PTRACE, a container process (root with the default
+/// capabilities) cannot reach the stub waiting for `start` either: the stub is
+/// non-dumpable like the runtime's child before it, so its fds (the sync socket,
+/// the exec fifo in the state directory) and memory stay closed.
+#[test]
+fn the_stub_waiting_for_start_is_closed_to_default_capabilities() {
+    let root = StateRoot::new();
+    let b = Bundle::new("stub-dumpable").args(&["true"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    let pid = c.pid().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
+        Path::new(TRAMPOLINE_EXE)
+    );
+    let reached = std::thread::spawn(move || {
+        super::exe::drop_thread_caps_to_container_default();
+        let mut r = Vec::new();
+        // Listing the numbers is allowed to the owner; following them is not.
+        for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+        {
+            let path = e.unwrap().path();
+            if std::fs::read_link(&path).is_ok() || std::fs::File::open(&path).is_ok() {
+                r.push("fd");
+            }
+        }
+        if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok() {
+            r.push("exe");
+        }
+        if std::fs::File::open(format!("/proc/{pid}/mem")).is_ok() {
+            r.push("mem");
+        }
+        r
+    })
+    .join()
+    .unwrap();
+    assert!(
+        reached.is_empty(),
+        "a container process reached the waiting stub: {reached:?}"
+    );
+    c.start().assert_success();
+    c.wait_status("stopped", T);
+    c.delete(false).assert_success();
+    c.assert_no_leftovers();
+}
