@@ -385,6 +385,9 @@ fn pause_freezes_and_resume_thaws() {
     o.assert_failure();
     assert!(o.stderr.contains("it is running, not paused"), "{o}");
 
+    // `running` means started, not that the shell has forked yet: freezing it
+    // before would leave one process for good.
+    wait_until("two processes", || ps_json(&root, c.id()).len() == 2);
     root.fastrun(&["pause", c.id()]).assert_success();
     assert_eq!(c.state_json()["status"], "paused");
     let freezer = cgroup_dir("freezer", c.id()).join("freezer.state");

@@ -352,6 +352,44 @@ fn notify_listener_gets_the_fd_and_answers() {
     assert_no_leftovers(root.path(), b.id());
 }
 
+/// `exec` forks the process that runs the user program from the sealed trampoline
+/// (CVE-2019-5736 with CAP_SYS_PTRACE): a profile denying every way to fork still
+/// lets exactly that one through, and nothing else.
+#[test]
+fn a_profile_denying_fork_still_execs_and_still_denies_fork() {
+    let root = StateRoot::new();
+    let b = with_seccomp(
+        Bundle::new("sc-nofork").args(&["sleep", "600"]),
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["clone", "clone3", "fork", "vfork"], "action": "SCMP_ACT_ERRNO"}]
+        }),
+    );
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    c.wait_status("running", Duration::from_secs(20));
+    for spawn in ["fork", "vm"] {
+        let mut cmd = root.command(&[
+            "exec",
+            c.id(),
+            "sh",
+            "-c",
+            "echo in; /bin/true & wait; echo forked",
+        ]);
+        cmd.env("FASTRUN_SPAWN", spawn);
+        let o = run_cmd(cmd, None, Duration::from_secs(30));
+        // The exec'd shell ran; its own fork was denied (busybox sh then exits 2).
+        assert_eq!(o.stdout, "in\n", "{o}");
+        assert!(o.stderr.contains("can't fork"), "the shell could fork: {o}");
+        assert_eq!(o.status, Some(2), "{o}");
+    }
+    c.kill("KILL").assert_success();
+    c.wait_status("stopped", Duration::from_secs(20));
+    c.delete(false).assert_success();
+    c.assert_no_leftovers();
+}
+
 #[test]
 fn exec_joins_the_containers_filter() {
     let root = StateRoot::new();

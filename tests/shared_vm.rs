@@ -100,33 +100,85 @@ fn shares_memory_with_us(pid: i32) -> bool {
     seen
 }
 
+/// A bundle whose createRuntime hook, run while the init is still setting up,
+/// writes the init's pid to `<bundle>/hook.pid` and waits for `<bundle>/hook.go`.
+fn paused_in_setup(b: Bundle) -> Bundle {
+    let dir = b.path().to_path_buf();
+    let (pid_file, go) = (dir.join("hook.pid"), dir.join("hook.go"));
+    let script = format!(
+        "grep -o '\"pid\": *[0-9]*' | grep -o '[0-9]*$' > {p}.tmp && mv {p}.tmp {p}; \
+         while [ ! -e {g} ]; do sleep 0.01; done",
+        p = pid_file.display(),
+        g = go.display()
+    );
+    b.modify(|c| {
+        c["hooks"] = serde_json::json!({
+            "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]
+        });
+    })
+}
+
+/// Create `b` (made with [`paused_in_setup`]) with `mode`; returns whether the init
+/// shared our memory while it was setting up, and its pid once created (the init
+/// execs the sealed trampoline before `create` returns).
+fn create_sharing(root: &StateRoot, b: &Bundle, mode: SpawnMode) -> (bool, i32) {
+    during_setup(root, b, mode, shares_memory_with_us)
+}
+
+/// Create `b` (made with [`paused_in_setup`]) with `mode`, calling `f` with the
+/// init's pid while it is paused in its setup; returns what `f` did and the pid.
+fn during_setup<R: Send>(
+    root: &StateRoot,
+    b: &Bundle,
+    mode: SpawnMode,
+    f: impl FnOnce(i32) -> R,
+) -> (R, i32) {
+    let (pid_file, go) = (b.path().join("hook.pid"), b.path().join("hook.go"));
+    let created = std::thread::scope(|s| {
+        let ctx = context(root, mode);
+        let t = s.spawn(move || ctx.create(b.id(), &opts(b)).expect("create"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = loop {
+            if let Some(p) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse::<i32>().ok())
+            {
+                break p;
+            }
+            assert!(Instant::now() < deadline, "the hook never ran");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let r = f(pid);
+        std::fs::write(&go, "").unwrap();
+        (r, t.join().unwrap())
+    });
+    created
+}
+
 #[test]
 fn the_init_shares_the_host_memory_until_its_exec() {
     let _serial = serial();
     let root = StateRoot::new();
-    let b = Bundle::new("vm-share").args(&["sleep", "60"]);
+    let b = paused_in_setup(Bundle::new("vm-share").args(&["sleep", "60"]));
     let _guard = Container::new(&root, &b);
     let ctx = context(&root, SpawnMode::SharedVm);
     let fds = open_fds();
-    let pid = ctx.create(b.id(), &opts(&b)).expect("create");
+    let (shared, pid) = create_sharing(&root, &b, SpawnMode::SharedVm);
+    assert!(shared, "the init did not share our memory while setting up");
     // No fd of the spawn outlives the call (the helper thread's copy of the sync
-    // socket included), although the init has not exec'd yet.
+    // socket included). The created init has exec'd the trampoline: its own
+    // address space, a sealed exe.
     assert_eq!(open_fds(), fds);
     assert!(
-        shares_memory_with_us(pid),
-        "created init does not share our memory"
+        !shares_memory_with_us(pid),
+        "created init shares our memory"
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/exe")).unwrap(),
+        Path::new("/memfd:fastrun-exec (deleted)")
     );
     ctx.start(b.id()).expect("start");
     wait_status(&ctx, b.id(), Status::Running);
-    // After the exec the init has its own address space (sleep's).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while shares_memory_with_us(pid) {
-        assert!(
-            Instant::now() < deadline,
-            "init still shares our memory after start"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
     // The user program starts with no signal blocked or ignored (the reset made at
     // the child's start is the only one on this path).
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -147,12 +199,10 @@ fn the_init_shares_the_host_memory_until_its_exec() {
 fn fork_mode_copies_and_auto_picks_shared_memory_for_a_large_host() {
     let _serial = serial();
     let root = StateRoot::new();
-    let b = Bundle::new("vm-fork").args(&["sleep", "60"]);
+    let b = paused_in_setup(Bundle::new("vm-fork").args(&["sleep", "60"]));
     let _guard = Container::new(&root, &b);
-    let pid = context(&root, SpawnMode::Fork)
-        .create(b.id(), &opts(&b))
-        .expect("create");
-    assert!(!shares_memory_with_us(pid), "fork mode shares memory");
+    let (shared, pid) = create_sharing(&root, &b, SpawnMode::Fork);
+    assert!(!shared, "fork mode shares memory");
     let ctx = context(&root, SpawnMode::Fork);
     ctx.delete(b.id(), true).expect("delete");
     reap(pid);
@@ -163,14 +213,11 @@ fn fork_mode_copies_and_auto_picks_shared_memory_for_a_large_host() {
         big[i] = 1;
     }
     std::hint::black_box(&big);
-    let b2 = Bundle::new("vm-auto").args(&["sleep", "60"]);
+    let b2 = paused_in_setup(Bundle::new("vm-auto").args(&["sleep", "60"]));
     let _guard2 = Container::new(&root, &b2);
     let ctx = context(&root, SpawnMode::Auto);
-    let pid = ctx.create(b2.id(), &opts(&b2)).expect("create");
-    assert!(
-        shares_memory_with_us(pid),
-        "auto did not share memory for a large host"
-    );
+    let (shared, pid) = create_sharing(&root, &b2, SpawnMode::Auto);
+    assert!(shared, "auto did not share memory for a large host");
     ctx.delete(b2.id(), true).expect("delete");
     reap(pid);
     assert_no_leftovers(root.path(), b2.id());
@@ -275,7 +322,7 @@ fn dumpable() -> i32 {
 fn the_host_is_non_dumpable_only_while_an_init_shares_it() {
     let _serial = serial();
     let root = StateRoot::new();
-    let b = Bundle::new("vm-dump").args(&["true"]);
+    let b = paused_in_setup(Bundle::new("vm-dump").args(&["true"]));
     let _guard = Container::new(&root, &b);
     let ctx = context(&root, SpawnMode::SharedVm);
     // Other tests of this file may hold a created init meanwhile: wait for a quiet
@@ -285,26 +332,17 @@ fn the_host_is_non_dumpable_only_while_an_init_shares_it() {
         assert!(Instant::now() < deadline, "host never dumpable");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let pid = ctx.create(b.id(), &opts(&b)).expect("create");
     // The init's /proc entries are closed to others: they are the host's too.
+    let (during, pid) = during_setup(&root, &b, SpawnMode::SharedVm, |_| dumpable());
+    assert_eq!(during, 0, "host dumpable while an init shares it");
+    // Created, the init has exec'd the trampoline: the host is itself again.
     assert_eq!(
         dumpable(),
-        0,
-        "host dumpable while a created init shares it"
+        1,
+        "host still non-dumpable after the init's exec"
     );
-    let st = std::fs::metadata(format!("/proc/{pid}/mem")).expect("stat mem");
-    use std::os::unix::fs::MetadataExt;
-    assert_eq!(st.uid(), 0);
     ctx.start(b.id()).expect("start");
     assert_eq!(reap(pid), 0);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while dumpable() != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "host still non-dumpable after the exec"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
     ctx.delete(b.id(), false).expect("delete");
 }
 

@@ -1,9 +1,10 @@
-//! `exec`: run another process in a running container. The new process is
-//! cloned straight into the container's pid namespace (the parent enters it
-//! through the init's pidfd for the clone), into its cgroup (CLONE_INTO_CGROUP
-//! on v2), then joins every other namespace of the init with one `setns` on the
-//! pidfd, and applies the process's identity, rlimits, cwd and capabilities from a
-//! precomputed plan, like the init.
+//! `exec`: run another process in a running container. The helper is cloned into
+//! the container's cgroup (CLONE_INTO_CGROUP on v2) but outside its pid namespace,
+//! joins every namespace of the init with one `setns` on the pidfd (the pid
+//! namespace for its children only), applies the process's identity, rlimits, cwd
+//! and capabilities from a precomputed plan, like the init, and execs the sealed
+//! trampoline, which forks the process the container sees (CVE-2019-5736 with
+//! CAP_SYS_PTRACE: see spawn/trampoline.rs).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;

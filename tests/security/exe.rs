@@ -13,19 +13,19 @@ use std::process::Command;
 use super::*;
 
 /// A private copy of the fastrun binary, used as the runtime.
-struct RuntimeCopy {
+pub struct RuntimeCopy {
     _dir: TempDir,
     path: PathBuf,
     original: Vec<u8>,
 }
 
 impl RuntimeCopy {
-    fn new() -> RuntimeCopy {
+    pub fn new() -> RuntimeCopy {
         RuntimeCopy::of(fastrun_bin())
     }
 
     /// A private copy of `bin` (the fastrun CLI, or a program embedding libfastrun).
-    fn of(bin: &Path) -> RuntimeCopy {
+    pub fn of(bin: &Path) -> RuntimeCopy {
         let dir = TempDir::new("fastrun-sec-bin-");
         // Traversable, like /usr/bin: the container root is root, ownership decides.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -40,7 +40,7 @@ impl RuntimeCopy {
         }
     }
 
-    fn command(&self, root: &StateRoot, args: &[&str]) -> Command {
+    pub fn command(&self, root: &StateRoot, args: &[&str]) -> Command {
         let mut c = Command::new(&self.path);
         c.arg("--root").arg(root.path()).args(args);
         c
@@ -51,7 +51,7 @@ impl RuntimeCopy {
     }
 
     #[track_caller]
-    fn assert_unchanged(&self) {
+    pub fn assert_unchanged(&self) {
         let now = std::fs::read(&self.path).unwrap();
         assert!(
             now == self.original,
@@ -161,7 +161,7 @@ fn assert_attack_failed(log: &str, bin: &RuntimeCopy) {
 }
 
 /// What `readlink /proc/PID/exe` shows for the exec trampoline.
-const TRAMPOLINE_EXE: &str = "/memfd:fastrun-exec (deleted)";
+pub const TRAMPOLINE_EXE: &str = "/memfd:fastrun-exec (deleted)";
 
 fn start_attacker<'a>(
     bin: &RuntimeCopy,
@@ -223,7 +223,7 @@ fn cve_2019_5736_proc_self_exe_entrypoint_cannot_reach_the_runtime() {
 
 /// A program that embeds libfastrun (bindings/c/embedder.c, linked statically):
 /// the init is a clone of it, so it is the binary an attack would reach.
-fn embedder_binary(scratch: &Path) -> PathBuf {
+pub fn embedder_binary(scratch: &Path) -> PathBuf {
     let installed = common::libfastrun::Installed::new();
     let out = scratch.join("embedder");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("bindings/c/embedder.c");
@@ -298,7 +298,7 @@ fn cve_2019_5736_exec_of_a_proc_self_exe_script_cannot_reach_the_runtime() {
 
 /// Restrict the calling thread to the capabilities of a default container process
 /// (capabilities are per thread): CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE.
-fn drop_thread_caps_to_container_default() {
+pub fn drop_thread_caps_to_container_default() {
     #[repr(C)]
     struct Header {
         version: u32,

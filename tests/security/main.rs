@@ -3,6 +3,7 @@
 //! family; SECURITY.md maps each defence to its CVE and its test here.
 //!
 //! - `exe`: CVE-2019-5736, overwriting the runtime binary through `/proc/self/exe`.
+//! - `ptrace`: CVE-2019-5736 again, by a container with `CAP_SYS_PTRACE`.
 //! - `fds`: CVE-2024-21626, leaked fds and `/proc/self/fd/N` as the cwd; exec hygiene.
 //! - `mounts`: CVE-2021-30465 / CVE-2024-45310 symlinked and raced mount destinations,
 //!   `/proc` tricks (CVE-2019-16884, CVE-2019-19921), masks with a container-controlled
@@ -24,6 +25,7 @@ mod fds;
 mod mounts;
 mod names;
 mod privs;
+mod ptrace;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -250,6 +250,7 @@ pub fn mount(
     step: &MountStep,
     idmap_fds: &[libc::c_int],
     trees: &[libc::c_int],
+    proc_pidns: libc::c_int,
 ) -> Result<(), StepError> {
     let create = if step.dest_is_file {
         Create::File
@@ -263,6 +264,14 @@ pub fn mount(
             attrs,
         } => {
             let fsfd = Fd(m::fsopen(fstype).map_err(at(Op::Fsopen))?);
+            if proc_pidns >= 0 && fstype.to_bytes() == b"proc" {
+                // Mounted from outside the container's pid namespace: name it.
+                m::fsconfig_fd(fsfd.0, c"pidns", proc_pidns).map_err(|errno| StepError {
+                    op: Op::Fsconfig,
+                    arg: u32::MAX,
+                    errno,
+                })?;
+            }
             for (i, opt) in options.iter().enumerate() {
                 let r = match &opt.value {
                     Some(v) => m::fsconfig_string(fsfd.0, &opt.key, v),

@@ -193,8 +193,15 @@ const fn off_arg_low(i: u32) -> u32 {
     16 + 8 * i + if cfg!(target_endian = "big") { 4 } else { 0 }
 }
 
-/// Length of [`with_exec_allowance`]'s prologue.
+/// The high 32 bits of argument `i`.
+const fn off_arg_high(i: u32) -> u32 {
+    16 + 8 * i + if cfg!(target_endian = "big") { 0 } else { 4 }
+}
+
+/// Length of [`with_exec_allowance`]'s prologue without a fork cookie.
 pub const EXEC_ALLOWANCE_LEN: usize = if cfg!(target_arch = "x86_64") { 9 } else { 0 };
+/// What a fork cookie adds to it.
+pub const FORK_ALLOWANCE_LEN: usize = if cfg!(target_arch = "x86_64") { 10 } else { 0 };
 
 /// The program the child loads: `program` behind a prologue that allows exactly
 /// the child's own `execveat(trampoline_fd, "", argv, envp, AT_EMPTY_PATH)`, so
@@ -205,28 +212,79 @@ pub const EXEC_ALLOWANCE_LEN: usize = if cfg!(target_arch = "x86_64") { 9 } else
 /// What this lets through after the start is `execveat` on that one fd number with
 /// an empty path and exactly AT_EMPTY_PATH: executing an already open file, which
 /// a process allowed `execve` can do anyway through `/proc/self/fd/N`.
-pub fn with_exec_allowance(program: &[Insn], trampoline_fd: libc::c_int) -> Vec<Insn> {
-    let mut out = Vec::with_capacity(program.len() + EXEC_ALLOWANCE_LEN);
+///
+/// With `fork_cookie` (an `exec`, whose trampoline forks the process that runs the
+/// user program), also exactly the trampoline's `clone(CLONE_PARENT|SIGCHLD, 0,
+/// cookie, ...)`: the cookie is 64 random bits in an argument `clone` ignores, so
+/// that a profile denying `clone` still denies it to the container's processes.
+pub fn with_exec_allowance(
+    program: &[Insn],
+    trampoline_fd: libc::c_int,
+    fork_cookie: Option<u64>,
+) -> Vec<Insn> {
+    let mut out = Vec::with_capacity(program.len() + EXEC_ALLOWANCE_LEN + FORK_ALLOWANCE_LEN);
     #[cfg(target_arch = "x86_64")]
     if trampoline_fd >= 0 {
         const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-        let i = |code, jt, jf, k| Insn { code, jt, jf, k };
-        // A failed test jumps past the prologue's end (index 9) into the profile.
+        let end = EXEC_ALLOWANCE_LEN + fork_cookie.map_or(0, |_| FORK_ALLOWANCE_LEN);
+        // A failed test jumps to `to` (the profile, at `end`, by default); `at` is
+        // the index of the jump itself.
+        let jeq = |at: usize, k: u32, to: usize| Insn {
+            code: JEQ_K,
+            jt: 0,
+            jf: (to - at - 1) as u8,
+            k,
+        };
+        let ld = |k| Insn {
+            code: LD_W_ABS,
+            jt: 0,
+            jf: 0,
+            k,
+        };
+        let allow = Insn {
+            code: RET_K,
+            jt: 0,
+            jf: 0,
+            k: RET_ALLOW,
+        };
+        // Not execveat: on to the clone test (or the profile), with the nr loaded.
+        let not_execveat = if fork_cookie.is_some() {
+            EXEC_ALLOWANCE_LEN
+        } else {
+            end
+        };
         out.extend_from_slice(&[
-            i(LD_W_ABS, 0, 0, OFF_ARCH),
-            i(JEQ_K, 0, 7, AUDIT_ARCH_X86_64),
-            i(LD_W_ABS, 0, 0, OFF_NR),
-            i(JEQ_K, 0, 5, libc::SYS_execveat as u32),
-            i(LD_W_ABS, 0, 0, off_arg_low(0)),
-            i(JEQ_K, 0, 3, trampoline_fd as u32),
-            i(LD_W_ABS, 0, 0, off_arg_low(4)),
-            i(JEQ_K, 0, 1, libc::AT_EMPTY_PATH as u32),
-            i(RET_K, 0, 0, RET_ALLOW),
+            ld(OFF_ARCH),
+            jeq(1, AUDIT_ARCH_X86_64, end),
+            ld(OFF_NR),
+            jeq(3, libc::SYS_execveat as u32, not_execveat),
+            ld(off_arg_low(0)),
+            jeq(5, trampoline_fd as u32, end),
+            ld(off_arg_low(4)),
+            jeq(7, libc::AT_EMPTY_PATH as u32, end),
+            allow,
         ]);
         debug_assert_eq!(out.len(), EXEC_ALLOWANCE_LEN);
+        if let Some(cookie) = fork_cookie {
+            let flags = crate::spawn::trampoline::CLONE_FLAGS;
+            let b = EXEC_ALLOWANCE_LEN;
+            out.extend_from_slice(&[
+                jeq(b, libc::SYS_clone as u32, end),
+                ld(off_arg_low(0)),
+                jeq(b + 2, flags as u32, end),
+                ld(off_arg_high(0)),
+                jeq(b + 4, (flags >> 32) as u32, end),
+                ld(off_arg_low(2)),
+                jeq(b + 6, cookie as u32, end),
+                ld(off_arg_high(2)),
+                jeq(b + 8, (cookie >> 32) as u32, end),
+                allow,
+            ]);
+        }
+        debug_assert_eq!(out.len(), end);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = trampoline_fd;
+    let _ = (trampoline_fd, fork_cookie);
     out.extend_from_slice(program);
     out
 }

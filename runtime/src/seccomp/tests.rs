@@ -232,7 +232,7 @@ fn exec_allowance_lets_only_the_trampoline_exec_through() {
     ))
     .unwrap();
     let fd = 7;
-    let full = with_exec_allowance(&p, fd);
+    let full = with_exec_allowance(&p, fd, None);
     assert_eq!(full.len(), p.len() + EXEC_ALLOWANCE_LEN);
     let empty = libc::AT_EMPTY_PATH as u64;
     assert_eq!(decide(&full, EXECVEAT, [7, 0, 0, 0, empty, 0]), ALLOW);
@@ -253,7 +253,52 @@ fn exec_allowance_lets_only_the_trampoline_exec_through() {
         run(&full, &data(I386, EXECVEAT, [7, 0, 0, 0, empty, 0])),
         run(&p, &data(I386, EXECVEAT, [7, 0, 0, 0, empty, 0]))
     );
-    assert_eq!(with_exec_allowance(&p, -1), p);
+    assert_eq!(with_exec_allowance(&p, -1, None), p);
+}
+
+#[test]
+fn fork_allowance_lets_only_the_trampolines_clone_through() {
+    const CLONE: i32 = 56;
+    let p = compile(&sec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execveat","clone"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    ))
+    .unwrap();
+    let cookie: u64 = 0x1234_5678_9abc_def0;
+    let full = with_exec_allowance(&p, 7, Some(cookie));
+    assert_eq!(
+        full.len(),
+        p.len() + EXEC_ALLOWANCE_LEN + FORK_ALLOWANCE_LEN
+    );
+    let flags = crate::spawn::trampoline::CLONE_FLAGS;
+    assert_eq!(decide(&full, CLONE, [flags, 0, cookie, 0, 0, 0]), ALLOW);
+    // Any other cookie, half of it, or other flags: the profile decides.
+    assert_eq!(
+        decide(&full, CLONE, [flags, 0, cookie ^ 1, 0, 0, 0]),
+        errno(1)
+    );
+    assert_eq!(
+        decide(&full, CLONE, [flags, 0, cookie & 0xffff_ffff, 0, 0, 0]),
+        errno(1)
+    );
+    assert_eq!(
+        decide(&full, CLONE, [flags, 0, cookie ^ 1 << 40, 0, 0, 0]),
+        errno(1)
+    );
+    assert_eq!(decide(&full, CLONE, [17, 0, cookie, 0, 0, 0]), errno(1));
+    assert_eq!(
+        decide(&full, CLONE, [flags | 1 << 32, 0, cookie, 0, 0, 0]),
+        errno(1)
+    );
+    assert_eq!(decide(&full, CLONE, [flags, 0, 0, cookie, 0, 0]), errno(1));
+    // The exec allowance is unchanged, and the rest goes to the profile.
+    let empty = libc::AT_EMPTY_PATH as u64;
+    assert_eq!(decide(&full, EXECVEAT, [7, 0, 0, 0, empty, 0]), ALLOW);
+    assert_eq!(decide(&full, EXECVEAT, [8, 0, 0, 0, empty, 0]), errno(1));
+    assert_eq!(decide(&full, MKDIR, [0; 6]), ALLOW);
+    assert_eq!(
+        run(&full, &data(I386, CLONE, [flags, 0, cookie, 0, 0, 0])),
+        run(&p, &data(I386, CLONE, [flags, 0, cookie, 0, 0, 0]))
+    );
 }
 
 fn docker_profile() -> String {

@@ -14,16 +14,24 @@ use crate::sys::{caps, fs, Errno};
 pub struct ChildFds<'a> {
     /// Our end of the sync socket.
     pub sock: libc::c_int,
-    /// Namespaces to join: (CLONE_NEW* type, fd), user first. A pid namespace
-    /// was already entered by the parent for the clone.
+    /// Namespaces to join: (CLONE_NEW* type, fd), user first. A pid namespace is
+    /// here only with `join_pid_ns` (else the parent entered it for the clone).
     pub join: &'a [(libc::c_int, libc::c_int)],
     /// The parent's end of the sync socket: closed first, so that the child sees
     /// EOF if the parent dies.
     pub parent_sock: libc::c_int,
     /// Where to wait for `start`: the exec fifo (create) or -1 (wait on `sock`, run).
     pub start_fd: libc::c_int,
-    /// The sealed exec trampoline (see [`super::trampoline`]), or -1.
+    /// The sealed exec trampoline (see [`super::trampoline`]), or -1. It knows the
+    /// numbers of `sock` and `start_fd`: it waits for the commit and `start`.
     pub trampoline: libc::c_int,
+    /// The pid namespace of `target` is joined here, for our children only: the
+    /// trampoline forks the process that runs the user program (exec). Nothing of
+    /// ours is ever visible in the container's pid namespace.
+    pub join_pid_ns: bool,
+    /// The pid namespace a new procfs shows (joined here by path), or -1: the
+    /// procfs of the pid namespace we are in.
+    pub proc_pidns: libc::c_int,
     /// A pidfd whose namespaces `plan.ns.join_target` names (exec), or -1.
     pub target: libc::c_int,
     /// The seccomp filter to load (plan's program behind the exec allowance), or empty.
@@ -267,7 +275,11 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         fs_cvt(unsafe { libc::setns(*fd, *flag) }).map_err(fail(Step::SetNs, i))?;
     }
 
-    let target_flags = plan.ns.join_target & !libc::CLONE_NEWPID;
+    let target_flags = if fds.join_pid_ns {
+        plan.ns.join_target
+    } else {
+        plan.ns.join_target & !libc::CLONE_NEWPID
+    };
     if target_flags != 0 && fds.target >= 0 {
         // SAFETY: setns on a pidfd joins several namespaces at once (user first).
         fs_cvt(unsafe { libc::setns(fds.target, target_flags) })
@@ -328,7 +340,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m, fds.idmaps, fds.trees).map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(root.0, m, fds.idmaps, fds.trees, fds.proc_pidns)
+                .map_err(fail_op(Step::Mount, i))?;
         }
         marks.mark(Mark::Mounts);
         for (i, d) in rf.devices.iter().enumerate() {
@@ -363,7 +376,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             marks.mark(Mark::Hooks);
         }
         if p_terminal(plan) {
-            setup_pty(plan, Some((root.0, rf)), fds.sock).map_err(fail(Step::Terminal, 0))?;
+            setup_pty(plan, Some((root.0, rf)), fds.sock, fds.join_pid_ns)
+                .map_err(fail(Step::Terminal, 0))?;
             marks.mark(Mark::Terminal);
         }
         if rf.dev_readonly.is_some() {
@@ -397,7 +411,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
         if p_terminal(plan) {
             // exec: the joined mount namespace gave us the container's root.
-            setup_pty(plan, None, fds.sock).map_err(fail(Step::Terminal, 0))?;
+            setup_pty(plan, None, fds.sock, fds.join_pid_ns).map_err(fail(Step::Terminal, 0))?;
         }
     }
     if let Some(h) = &plan.hostname {
@@ -434,6 +448,21 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     fs::close_range(3 + plan.preserve_fds, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
         .map_err(fail(Step::CloseFds, 0))?;
     marks.mark(Mark::Process);
+    // The sealed stub waits for the commit and `start` in our place (see
+    // `spawn::trampoline`), except with startContainer hooks: those run after
+    // `start` from the container's init, so this process waits itself.
+    let stub = fds.trampoline >= 0 && plan.start_hooks.is_empty();
+    if stub {
+        // The trampoline waits on these: they stay open across its exec (it closes
+        // them before the user program's).
+        for fd in [fds.sock, fds.start_fd] {
+            if fd >= 0 {
+                // SAFETY: F_SETFD on an fd of ours.
+                fs_cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })
+                    .map_err(fail(Step::CloseFds, 0))?;
+            }
+        }
+    }
 
     if !p.no_new_privs {
         // Without no_new_privs, loading needs CAP_SYS_ADMIN: before dropping it (runc).
@@ -447,7 +476,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(p.umask.unwrap_or(0o022)) };
 
-    let exe = find_executable(plan).map_err(fail(Step::FindExecutable, 0))?;
+    let exe = find_executable(plan, fds.join_pid_ns).map_err(fail(Step::FindExecutable, 0))?;
     // Changing credentials may have reset dumpability (to fs.suid_dumpable): make
     // sure it is still off before the wait for `start`.
     let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
@@ -466,8 +495,31 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     .send(fds.sock)
     .map_err(fail(Step::WaitParent, 0))?;
 
-    // The parent commits (state saved) with a byte on the socket; if it dies
-    // first we see EOF and leave, so a killed runtime never strands a blocked init.
+    if stub {
+        // Become the trampoline now, before the runtime saves the state (it waits
+        // for the trampoline's report): from here on, what anyone can see of this
+        // process is the sealed stub, which waits for the commit and `start`.
+        if !fds.signals_default {
+            signals_to_default();
+        }
+        // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
+        unsafe {
+            libc::syscall(
+                libc::SYS_execveat,
+                fds.trampoline,
+                c"".as_ptr(),
+                p.trampoline_argv[exe].as_ptr(),
+                p.envp.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        return Err(fail(Step::Exec, 0)(Errno::last()));
+    }
+
+    // No trampoline on this architecture, or startContainer hooks: wait here. The
+    // parent commits (state
+    // saved) with a byte on the socket; if it dies first we see EOF and leave, so a
+    // killed runtime never strands a blocked init.
     let mut b = [0u8; 1];
     match fs::read(fds.sock, &mut b) {
         Ok(1) => {}
@@ -511,6 +563,8 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         let _ = marks.flush(fds.sock);
     }
     if fds.trampoline >= 0 {
+        // The plain trampoline (no sync: made so for startContainer hooks), so that
+        // the user program never runs with the runtime as `/proc/self/exe`.
         // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
         unsafe {
             libc::syscall(
@@ -522,16 +576,16 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
                 libc::AT_EMPTY_PATH,
             )
         };
-    } else {
-        // SAFETY: the path and argv/envp arrays are NUL-terminated and outlive the call.
-        unsafe {
-            libc::execve(
-                p.exec_candidates[exe].as_ptr(),
-                p.argv.as_ptr(),
-                p.envp.as_ptr(),
-            )
-        };
+        return Err(fail(Step::Exec, 0)(Errno::last()));
     }
+    // SAFETY: the path and argv/envp arrays are NUL-terminated and outlive the call.
+    unsafe {
+        libc::execve(
+            p.exec_candidates[exe].as_ptr(),
+            p.argv.as_ptr(),
+            p.envp.as_ptr(),
+        )
+    };
     Err(fail(Step::Exec, 0)(Errno::last()))
 }
 
@@ -664,6 +718,7 @@ fn setup_pty(
     plan: &Plan,
     root: Option<(libc::c_int, &crate::plan::RootfsPlan)>,
     sock: libc::c_int,
+    forks: bool,
 ) -> Result<(), Errno> {
     let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
     let master = Fd(match root {
@@ -724,9 +779,13 @@ fn setup_pty(
         }
     }
     // SAFETY: ioctl/dup2 on fds we own; the slave becomes fds 0-2. We are a
-    // session leader already (see `run`).
+    // session leader already (see `run`). When the trampoline forks the process
+    // (exec), that process takes the terminal in a session of its own: we exit,
+    // and a session leader's exit hangs up its controlling terminal.
     unsafe {
-        fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
+        if !forks {
+            fs_cvt(libc::ioctl(slave.0, libc::TIOCSCTTY, 0))?;
+        }
         for fd in 0..3 {
             fs_cvt(libc::dup2(slave.0, fd))?;
         }
@@ -885,10 +944,18 @@ fn set_identity(plan: &Plan) -> Result<(), (Step, Errno)> {
     Ok(())
 }
 
-/// The index of the first executable candidate.
-fn find_executable(plan: &Plan) -> Result<usize, Errno> {
+/// The index of the first executable candidate. Outside the container's pid
+/// namespace (`outside_pid_ns`), its procfs has no `self` for us: a candidate under
+/// `/proc/self/` names the exec'd process's own entry, which only its execve can
+/// check (a failure there ends with status 127).
+fn find_executable(plan: &Plan, outside_pid_ns: bool) -> Result<usize, Errno> {
     let mut last = Errno(libc::ENOENT);
     for (i, c) in plan.process.exec_candidates.iter().enumerate() {
+        let b = c.to_bytes();
+        if outside_pid_ns && (b.starts_with(b"/proc/self/") || b.starts_with(b"/proc/thread-self/"))
+        {
+            return Ok(i);
+        }
         match fs::is_executable(c) {
             Ok(()) => return Ok(i),
             Err(e) => {

@@ -119,6 +119,12 @@ impl SpawnMode {
     }
 }
 
+/// Whether a procfs can be mounted for a pid namespace we are not in (asked once).
+fn proc_takes_pidns() -> bool {
+    static P: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *P.get_or_init(crate::sys::mount_api::proc_takes_pidns)
+}
+
 fn peak_rss_kb() -> libc::c_long {
     // SAFETY: rusage is plain data and getrusage fills it.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -319,17 +325,34 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     let parent_sock = above(parent_sock, min)?;
     let child_sock = above(child_sock, min)?;
 
+    // Joining the pid namespace of a running container (exec, or a pid namespace
+    // joined by path): the child stays outside it, joins it for its children only,
+    // and its trampoline forks the process the container sees (see [`trampoline`]).
+    // A procfs for a pid namespace we are not in needs the kernel's `pidns`
+    // parameter (6.18): without it a joined path keeps the old way.
+    let joins_pid_path = plan.ns.join.iter().any(|j| j.flag == libc::CLONE_NEWPID);
+    // startContainer hooks run from the init after `start`: then the init waits for
+    // `start` itself instead of the stub (and the stub never forks).
+    let stub_waits = plan.start_hooks.is_empty();
+    let fork = trampoline::AVAILABLE
+        && stub_waits
+        && ((io.target_pidfd.is_some() && plan.ns.join_target & libc::CLONE_NEWPID != 0)
+            || (joins_pid_path && (plan.rootfs.is_none() || proc_takes_pidns())));
     let mut join_fds = Vec::with_capacity(plan.ns.join.len());
     let mut pid_ns_join: Option<OwnedFd> = None;
     for j in &plan.ns.join {
         let fd = open_owned(&j.path, libc::O_RDONLY)
             .map_err(|e| Error::Config(format!("linux.namespaces: {}: {e}", j.path.display())))?;
-        if j.flag == libc::CLONE_NEWPID {
+        if j.flag == libc::CLONE_NEWPID && !fork {
             pid_ns_join = Some(fd);
         } else {
             join_fds.push((j.flag, above(fd, min)?));
         }
     }
+    let proc_pidns = join_fds
+        .iter()
+        .find(|(flag, _)| *flag == libc::CLONE_NEWPID)
+        .map_or(-1, |(_, fd)| fd.as_raw_fd());
     let join_raw: Vec<(libc::c_int, RawFd)> = join_fds
         .iter()
         .map(|(flag, fd)| (*flag, fd.as_raw_fd()))
@@ -351,11 +374,6 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         _ => Vec::new(),
     };
     let tree_raw: Vec<RawFd> = tree_fds.iter().map(|f| f.as_raw_fd()).collect();
-    let trampoline = if trampoline::AVAILABLE {
-        Some(above(trampoline::memfd(true)?, min)?)
-    } else {
-        None
-    };
     let start_fd = match io.start_fd {
         Some(fd) if fd < min as RawFd => {
             return Err(Error::Internal(
@@ -364,11 +382,31 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         }
         other => other,
     };
+    let cookie = if fork {
+        crate::sys::random_u64().map_err(sys("getrandom"))?
+    } else {
+        0
+    };
+    let trampoline = if trampoline::AVAILABLE {
+        let sync = trampoline::Sync {
+            sock: child_sock.as_raw_fd(),
+            fifo: start_fd.unwrap_or(-1),
+            fork,
+            tty: fork && plan.process.terminal,
+            cookie,
+        };
+        Some(above(
+            trampoline::memfd(true, stub_waits.then_some(sync))?,
+            min,
+        )?)
+    } else {
+        None
+    };
 
     // A pid namespace to join applies to children of the cloning thread.
     let pid_ns_source = match (&pid_ns_join, io.target_pidfd) {
         (Some(fd), _) => Some(fd.as_raw_fd()),
-        (None, Some(t)) if plan.ns.join_target & libc::CLONE_NEWPID != 0 => Some(t),
+        (None, Some(t)) if plan.ns.join_target & libc::CLONE_NEWPID != 0 && !fork => Some(t),
         _ => None,
     };
     // The filter the child loads: known before the clone, so the child only copies
@@ -378,6 +416,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         crate::seccomp::with_exec_allowance(
             &s.program,
             trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            fork.then_some(cookie),
         )
     });
     crate::trace::mark("spawn.prepare");
@@ -393,6 +432,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             start_fd: start_fd.unwrap_or(-1),
             target: io.target_pidfd.unwrap_or(-1),
             trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+            join_pid_ns: fork,
+            proc_pidns,
             stdio: io.stdio.unwrap_or([-1; 3]),
             ns_flags: plan.ns.clone_flags,
             cgroup_fd: io.cgroup_fd,
@@ -413,6 +454,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 idmaps: &idmap_raw,
                 trees: &tree_raw,
                 trampoline: trampoline.as_ref().map_or(-1, |f| f.as_raw_fd()),
+                join_pid_ns: fork,
+                proc_pidns,
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
                 cgroup_tasks: io.cgroup_tasks,
@@ -485,6 +528,12 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             Ok(Some((m, _))) if m.kind == MSG_TIME => child_mark(&m),
             Ok(Some((m, _))) if m.kind == MSG_READY => {
                 crate::trace::mark("spawn.ready");
+                if trampoline.is_some() && stub_waits {
+                    if let Err(e) = trampoline_report(plan, &mut init) {
+                        init.kill_and_reap();
+                        return Err(e);
+                    }
+                }
                 return Ok(init);
             }
             Ok(Some((m, _))) if m.kind == MSG_ERROR => {
@@ -501,6 +550,61 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             }
         }
     }
+}
+
+/// After READY the child execs the trampoline, which reports: index 0 when it is
+/// the same process (it now waits for the commit), else the pid of the process it
+/// forked (exec), which from now on is the one the runtime follows. The forking
+/// process has exited by then: reap it.
+fn trampoline_report(plan: &Plan, init: &mut Init) -> Result<()> {
+    let m = match Msg::recv(init.sock.as_raw_fd()) {
+        Ok(Some(m)) => m,
+        Ok(None) | Err(_) => {
+            let status = pidfd::wait(init.pidfd.as_raw_fd())
+                .map(pidfd::exit_code)
+                .unwrap_or(-1);
+            return Err(Error::Internal(format!(
+                "container process exited before its exec trampoline reported (exit status {status})"
+            )));
+        }
+    };
+    if m.kind == MSG_ERROR {
+        let _ = pidfd::wait(init.pidfd.as_raw_fd());
+        return Err(describe::child_error(plan, &m));
+    }
+    if m.kind != trampoline::MSG_STUB {
+        return Err(Error::Internal(format!(
+            "unexpected message {} from the exec trampoline",
+            m.kind
+        )));
+    }
+    if m.index == 0 {
+        return Ok(());
+    }
+    let pid = m.index as libc::pid_t;
+    let fd = pidfd::open(pid).map_err(sys("pidfd_open of the exec'd process"))?;
+    // SAFETY: a fresh pidfd we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // The stub cloned it with CLONE_PARENT: a child of ours. Anything else (a pid a
+    // process in the container managed to send) is refused.
+    if !pidfd::is_child(fd.as_raw_fd()) || pid == init.pid {
+        let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        return Err(Error::Internal(format!(
+            "the exec trampoline reported pid {pid}, which is not a child of the runtime"
+        )));
+    }
+    let status = pidfd::wait(init.pidfd.as_raw_fd()).map_err(sys("reap the exec trampoline"))?;
+    if pidfd::exit_code(status) != 0 {
+        let _ = pidfd::send_signal(fd.as_raw_fd(), libc::SIGKILL);
+        let _ = pidfd::wait(fd.as_raw_fd());
+        return Err(Error::Internal(format!(
+            "the exec trampoline exited with status {}",
+            pidfd::exit_code(status)
+        )));
+    }
+    init.pid = pid;
+    init.pidfd = fd;
+    Ok(())
 }
 
 /// The fork-like clone: the child runs [`child::main`] on a copy of our memory.

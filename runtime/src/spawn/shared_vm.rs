@@ -63,6 +63,9 @@ pub struct Job {
     pub start_fd: RawFd,
     pub target: RawFd,
     pub trampoline: RawFd,
+    /// See [`ChildFds::join_pid_ns`].
+    pub join_pid_ns: bool,
+    pub proc_pidns: RawFd,
     pub stdio: [RawFd; 3],
     pub ns_flags: u64,
     pub cgroup_fd: Option<RawFd>,
@@ -155,6 +158,8 @@ impl Job {
                 idmaps: &self.idmaps,
                 trees: &self.trees,
                 trampoline: self.trampoline,
+                join_pid_ns: self.join_pid_ns,
+                proc_pidns: self.proc_pidns,
                 stdio: self.stdio,
                 signals_default: true,
                 cgroup_tasks: &self.cgroup_tasks,

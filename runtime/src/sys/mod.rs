@@ -65,6 +65,26 @@ impl fmt::Display for Errno {
 /// Result of a raw system call.
 pub type SysResult<T> = Result<T, Errno>;
 
+/// 64 random bits from the kernel (`getrandom`, blocking only before the pool is
+/// initialised at boot).
+pub fn random_u64() -> SysResult<u64> {
+    let mut b = [0u8; 8];
+    let mut done = 0;
+    while done < b.len() {
+        // SAFETY: the buffer and length describe the unfilled tail of `b`.
+        let n = unsafe { libc::getrandom(b[done..].as_mut_ptr().cast(), b.len() - done, 0) };
+        if n < 0 {
+            let e = Errno::last();
+            if e.0 == libc::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        done += n as usize;
+    }
+    Ok(u64::from_ne_bytes(b))
+}
+
 /// Turn a `-1`-on-error return into a result.
 #[inline]
 pub fn cvt(ret: libc::c_int) -> SysResult<libc::c_int> {

@@ -10,6 +10,7 @@ pub const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
 pub const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
 pub const FSCONFIG_SET_FLAG: libc::c_uint = 0;
 pub const FSCONFIG_SET_STRING: libc::c_uint = 1;
+pub const FSCONFIG_SET_FD: libc::c_uint = 5;
 pub const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 pub const OPEN_TREE_CLONE: libc::c_uint = 1;
 pub const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
@@ -75,6 +76,46 @@ pub fn fsconfig_string(fd: libc::c_int, key: &CStr, value: &CStr) -> SysResult<(
         )
     };
     cvt_long(ret).map(drop)
+}
+
+/// `fsconfig(fd, FSCONFIG_SET_FD, key, NULL, value)`.
+pub fn fsconfig_fd(fd: libc::c_int, key: &CStr, value: libc::c_int) -> SysResult<()> {
+    // SAFETY: `key` is NUL-terminated; value must be NULL for SET_FD.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fd,
+            FSCONFIG_SET_FD,
+            key.as_ptr(),
+            std::ptr::null::<libc::c_char>(),
+            value,
+        )
+    };
+    cvt_long(ret).map(drop)
+}
+
+/// Whether this kernel mounts a procfs of a pid namespace given by fd (the
+/// `pidns` parameter, Linux 6.18): a procfs for a pid namespace we are not in.
+pub fn proc_takes_pidns() -> bool {
+    let Ok(fs) = fsopen(c"proc") else {
+        return false;
+    };
+    let ns = super::fs::openat(
+        libc::AT_FDCWD,
+        c"/proc/self/ns/pid",
+        libc::O_RDONLY | libc::O_CLOEXEC,
+        0,
+    );
+    let ok = match ns {
+        Ok(ns) => {
+            let ok = fsconfig_fd(fs, c"pidns", ns).is_ok();
+            super::fs::close(ns);
+            ok
+        }
+        Err(_) => false,
+    };
+    super::fs::close(fs);
+    ok
 }
 
 /// `fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`.

@@ -49,6 +49,24 @@ pub fn wait(pidfd: libc::c_int) -> SysResult<libc::c_int> {
     })
 }
 
+/// Whether the process behind `pidfd` is a child of this process (ours to wait
+/// for): `waitid` without waiting or reaping, which fails with ECHILD otherwise.
+pub fn is_child(pidfd: libc::c_int) -> bool {
+    // SAFETY: siginfo_t is plain data; zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` outlives the call; P_PIDFD (3) takes the fd as id. WNOHANG and
+    // WNOWAIT: nothing is waited for or reaped.
+    let ret = unsafe {
+        libc::waitid(
+            3 as libc::idtype_t,
+            pidfd as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    ret == 0
+}
+
 /// Convert a waitpid-style status to a shell-style exit code (128+N for signal N).
 pub fn exit_code(status: libc::c_int) -> i32 {
     if libc::WIFEXITED(status) {

@@ -186,6 +186,26 @@ impl Config<'_> {
                     }
                 }
             }
+            // startContainer hooks run from the init after `start`, so the init waits
+            // for `start` running the runtime's code instead of the sealed stub. A
+            // container process holding CAP_SYS_PTRACE over the runtime's credentials
+            // (no user namespace of its own) could ptrace it then (CVE-2019-5736).
+            let user_ns = self
+                .linux
+                .as_ref()
+                .is_some_and(|l| l.namespace("user").is_some());
+            let ptrace = proc
+                .capabilities
+                .as_ref()
+                .is_some_and(|c| c.bounding.iter().any(|n| n.as_str() == "CAP_SYS_PTRACE"));
+            if !hooks.start_container.is_empty() && ptrace && !user_ns {
+                return Err(err(
+                    "hooks.startContainer",
+                    "not with CAP_SYS_PTRACE in process.capabilities.bounding and no user \
+                     namespace of the container's own: the init running the hooks would be \
+                     open to ptrace from the container",
+                ));
+            }
         }
         let uts = self
             .linux
@@ -233,6 +253,33 @@ pub(crate) mod tests {
 
     pub(crate) fn s(v: &'static str) -> Str<'static> {
         Str::borrowed(v)
+    }
+
+    #[test]
+    fn start_container_hooks_refuse_cap_sys_ptrace_without_a_user_namespace() {
+        let hook = || Hook {
+            path: s("/bin/true"),
+            ..Default::default()
+        };
+        let e = invalid(|c| {
+            c.hooks = Some(Hooks {
+                start_container: vec![hook()],
+                ..Default::default()
+            });
+            let caps = c.process.as_mut().unwrap().capabilities.as_mut().unwrap();
+            caps.bounding.push(s("CAP_SYS_PTRACE"));
+        });
+        assert!(
+            e.starts_with("hooks.startContainer: not with CAP_SYS_PTRACE"),
+            "{e}"
+        );
+        // Without the capability, or with a user namespace of its own: fine.
+        let mut c = base();
+        c.hooks = Some(Hooks {
+            start_container: vec![hook()],
+            ..Default::default()
+        });
+        c.validate().unwrap();
     }
 
     #[test]
