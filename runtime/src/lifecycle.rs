@@ -307,7 +307,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         runtime_in_userns: crate::rootless::in_user_namespace(),
         last_cap: caps::last_cap(),
         seccomp_cache: ctx.seccomp_cache_dir(),
-        start_state: hook_state(&record, "created", 0),
+        start_state: hook_state(&record, "created", plan::STATE_PID_PLACEHOLDER),
     };
     let plan = std::sync::Arc::new(plan::build(&config, &input)?);
     if let Some(s) = config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
@@ -455,6 +455,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
 /// What a new process of the container `cg` joins its cgroups with: the cgroup2
 /// directory for CLONE_INTO_CGROUP and the v1 `tasks` files it writes itself.
 pub(crate) fn join_fds(cg: &Cgroup) -> Result<(Option<OwnedFd>, Vec<OwnedFd>)> {
+    if cg.is_best_effort() {
+        // Rootless: joins the named and unified hierarchies may refuse are skipped;
+        // the runtime moves the process (`join_fallback`), as before the self-join.
+        return Ok((None, Vec::new()));
+    }
     let v2 = if cg.v2_dir().is_some() {
         Some(cg.open_v2_dir()?)
     } else {
@@ -473,6 +478,7 @@ pub(crate) fn join_fallback(
 ) -> Result<()> {
     match joined {
         spawn::SelfJoin::Done => Ok(()),
+        spawn::SelfJoin::NotAsked if cg.is_best_effort() => Ok(cg.add_pid(pid)?),
         spawn::SelfJoin::NotAsked => Ok(cg.add_pid_v1(pid)?),
         spawn::SelfJoin::Failed { index, errno } => {
             ctx.debug(&format!(
@@ -548,7 +554,13 @@ fn is_frozen(rec: &Record) -> bool {
 /// The container's cgroup manager, when it has one.
 pub(crate) fn cgroup_of(rec: &Record) -> Option<Cgroup> {
     let rel = rec.cgroup.as_ref()?;
-    Cgroup::load(rel).ok()
+    let cg = Cgroup::load(rel).ok()?;
+    // As at create: rootless, the named and unified hierarchies are best effort.
+    Some(if crate::rootless::is_rootless() {
+        cg.best_effort_extras()
+    } else {
+        cg
+    })
 }
 
 pub(crate) fn to_state(store: &Store, rec: Record) -> State {
@@ -622,7 +634,7 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
         // hook fails the command and the container is killed and removed, its
         // poststop hooks run (see docs/compatibility.md).
         let _ = kill_and_wait(&rec, false);
-        let _ = destroy(ctx, &store, &rec, None);
+        let _ = destroy(ctx, &store, &rec, cgroup_of(&rec));
     });
     if rec.hooks.as_ref().is_some_and(|h| !h.poststart.is_empty()) {
         trace::mark("hooks.poststart");

@@ -209,12 +209,14 @@ fn force_delete_all(root: &Path) {
     }
 }
 
-/// The container ids with a fastrun state directory under `root`.
+/// The container ids with a fastrun state directory under `root` (not the
+/// runtime's own `.seccomp-cache`: no container id starts with a dot).
 pub fn state_ids(root: &Path) -> Vec<String> {
     std::fs::read_dir(root)
         .map(|rd| {
             rd.flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect()
         })

@@ -53,6 +53,11 @@ impl Cgroup {
         self
     }
 
+    /// Whether [`Cgroup::best_effort_extras`] applies (rootless).
+    pub fn is_best_effort(&self) -> bool {
+        self.lenient_extras
+    }
+
     /// Whether an error in this extra hierarchy is skipped (see above).
     fn skip(&self, extra: bool, e: &CgroupError) -> bool {
         self.lenient_extras

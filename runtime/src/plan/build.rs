@@ -204,13 +204,20 @@ fn hook_plan(h: &spec::Hook<'_>, process_env: &[spec::Str<'_>], what: &str) -> R
     })
 }
 
-/// The state JSON cut around the value of its first `"pid":` field.
+/// The pid the startContainer hooks' state JSON is written with (a pid of 0 is
+/// left out of a hook's state): the init puts its own in its place.
+pub const STATE_PID_PLACEHOLDER: i32 = i32::MAX;
+
+/// The state JSON cut around the value of its `"pid":` field (the placeholder).
 fn split_state(state: &str) -> (Vec<u8>, Vec<u8>) {
-    const PID: &str = "\"pid\":0";
-    match state.find(PID) {
+    let pid = format!("\"pid\":{STATE_PID_PLACEHOLDER}");
+    match state.find(&pid) {
         Some(i) => {
-            let (head, tail) = state.split_at(i + PID.len() - 1);
-            (head.as_bytes().to_vec(), tail.as_bytes()[1..].to_vec())
+            let (head, tail) = state.split_at(i + "\"pid\":".len());
+            (
+                head.as_bytes().to_vec(),
+                tail.as_bytes()[pid.len() - "\"pid\":".len()..].to_vec(),
+            )
         }
         None => (state.as_bytes().to_vec(), Vec::new()),
     }
@@ -1022,9 +1029,9 @@ mod tests {
 
     #[test]
     fn state_is_cut_around_the_pid() {
-        let (head, tail) = split_state(
-            r#"{"ociVersion":"1.0.2","id":"c","status":"created","pid":0,"bundle":"/b"}"#,
-        );
+        let (head, tail) = split_state(&format!(
+            r#"{{"ociVersion":"1.0.2","id":"c","status":"created","pid":{STATE_PID_PLACEHOLDER},"bundle":"/b"}}"#
+        ));
         assert_eq!(
             String::from_utf8(head).unwrap(),
             r#"{"ociVersion":"1.0.2","id":"c","status":"created","pid":"#

@@ -8,7 +8,9 @@ pub mod cstr;
 pub mod home;
 pub mod mount_options;
 
-pub use build::{build, check_sysctl_namespaces, process_plan, CgroupView, PlanInput};
+pub use build::{
+    build, check_sysctl_namespaces, process_plan, CgroupView, PlanInput, STATE_PID_PLACEHOLDER,
+};
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 
 use std::ffi::CString;
