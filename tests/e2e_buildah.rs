@@ -41,7 +41,6 @@ fn buildah_from_archive_run() {
 
 /// `run -v SRC:DST` without options: buildah sends `["", "rw", "private", "rbind"]`.
 #[test]
-#[ignore = "needs mounts-proc (issue 16 item 18)"]
 fn buildah_run_volume_without_options() {
     let b = Buildah::new();
     let src = b.dir().join("src");

@@ -671,7 +671,6 @@ impl Drop for RestoreSysctl {
 /// net.*, `--ipc host`: kernel.msg*) is refused, and the host is unchanged; runc
 /// refuses it too.
 #[test]
-#[ignore = "needs esc-config (issue 15 item 4)"]
 fn docker_sysctl_host_namespace_refused() {
     let d = Docker::start(false);
     let net = "net.ipv4.tcp_keepalive_probes";
