@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let mut buf = data.to_vec();
     if let Ok(p) = parse_process(&mut buf) {
         let last_cap = (CAPABILITIES.len() - 1) as u32;
-        if let Ok(plan) = process_plan(&p, last_cap) {
+        if let Ok(plan) = process_plan(&p, last_cap, None) {
             assert_eq!(plan.argv.len(), p.args.len());
             assert_eq!(plan.envp.len(), p.env.len());
             assert_eq!(plan.trampoline_argv.len(), plan.exec_candidates.len());

@@ -290,7 +290,17 @@ fn build_images(dir: &Path) -> Result<(), String> {
     remove_tree(&unpacked);
     ok(cmd(
         "umoci",
-        &["config", "--image", &img, "--config.cmd", "/bin/sh"],
+        // PATH in the image's Env, as every real image has: a bare command name
+        // is not looked up without one (runc and fastrun alike).
+        &[
+            "config",
+            "--image",
+            &img,
+            "--config.env",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--config.cmd",
+            "/bin/sh",
+        ],
     ))?;
     ok(cmd(
         "umoci",
