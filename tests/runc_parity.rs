@@ -554,6 +554,34 @@ fn home_from_the_containers_passwd() {
     assert_eq!(out, "HOME=/from-bind\n");
 }
 
+/// Item 19: a `/etc/passwd` hidden by `maskedPaths` (the file, or `/etc`) lists
+/// nobody: HOME is "/", as runc reads it after the masks.
+#[test]
+fn home_with_a_masked_passwd_is_the_root_directory() {
+    let probe = "env | grep '^HOME='";
+    for masked in ["/etc/passwd", "/etc"] {
+        let out = assert_same(&format!("homemask{}", masked.len()), probe, false, |c| {
+            let env = c["process"]["env"].as_array_mut().unwrap();
+            env.retain(|e| !e.as_str().unwrap().starts_with("HOME="));
+            push(&mut c["linux"], "maskedPaths", json!(masked));
+        });
+        assert_eq!(out, "HOME=/\n", "masked {masked}");
+    }
+}
+
+/// Item 22: a startContainer hook without `env` gets the process's environment as
+/// the process gets it (runc runs it from its init, after HOME is set).
+#[test]
+fn start_container_hook_gets_the_processs_home() {
+    let out = assert_same("starthome", "cat /tmp/hook.env", true, |c| {
+        let env = c["process"]["env"].as_array_mut().unwrap();
+        env.retain(|e| !e.as_str().unwrap().starts_with("HOME="));
+        c["hooks"] = json!({"startContainer": [{"path": "/bin/sh",
+            "args": ["sh", "-c", "env | grep -e ^HOME= -e ^PATH= | sort > /tmp/hook.env"]}]});
+    });
+    assert!(out.starts_with("HOME=/root\nPATH="), "{out}");
+}
+
 /// Item 19: `exec` sets HOME the same way, for the uid it runs as.
 #[test]
 fn exec_sets_home_for_its_user() {

@@ -137,6 +137,13 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
     } else {
         None
     };
+    // startContainer hooks without `env` get the process's environment as the
+    // process gets it (runc runs them from its init, after HOME is set).
+    let home_var = home.as_ref().map(|h| format!("HOME={h}"));
+    let start_env: Vec<&str> = dedup_env(&process.env)
+        .into_iter()
+        .chain(home_var.as_deref())
+        .collect();
     let loopback_up = (ns.clone_flags | ns.unshare_flags as u64) & libc::CLONE_NEWNET as u64 != 0;
     Ok(Plan {
         ns,
@@ -166,7 +173,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
                 .start_container
                 .iter()
                 .enumerate()
-                .map(|(i, h)| hook_plan(h, &process.env, &format!("hooks.startContainer[{i}]")))
+                .map(|(i, h)| hook_plan(h, &start_env, &format!("hooks.startContainer[{i}]")))
                 .collect::<Result<_>>()?,
             None => Vec::new(),
         },
@@ -178,7 +185,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
 /// A hook the init runs; without `env`, it gets the container process's
 /// environment (runc's init runs it with the environment it has set for the
 /// process), never the runtime's.
-fn hook_plan(h: &spec::Hook<'_>, process_env: &[spec::Str<'_>], what: &str) -> Result<HookPlan> {
+fn hook_plan(h: &spec::Hook<'_>, process_env: &[&str], what: &str) -> Result<HookPlan> {
     let path = cstring(&h.path, &format!("{what}.path"))?;
     let argv = if h.args.is_empty() {
         CStrArray::new([h.path.as_str()], &format!("{what}.path"))?
@@ -187,14 +194,10 @@ fn hook_plan(h: &spec::Hook<'_>, process_env: &[spec::Str<'_>], what: &str) -> R
     };
     Ok(HookPlan {
         trampoline_argv: PtrArray::with_head(&path, &argv),
-        envp: CStrArray::new(
-            h.env
-                .as_deref()
-                .unwrap_or(process_env)
-                .iter()
-                .map(|e| e.as_str()),
-            &format!("{what}.env"),
-        )?,
+        envp: match &h.env {
+            Some(env) => CStrArray::new(env.iter().map(|e| e.as_str()), &format!("{what}.env"))?,
+            None => CStrArray::new(process_env.iter().copied(), &format!("{what}.env"))?,
+        },
         argv,
         path,
         timeout: h

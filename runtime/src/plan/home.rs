@@ -72,8 +72,21 @@ pub fn home_in_root(root: &Path, uid: u32) -> String {
 /// HOME for `uid` before a container's mounts exist: `/etc/passwd` as the
 /// container will see it, i.e. through the last mount of the config that covers
 /// it (a bind of a file onto /etc/passwd, or of a directory onto /etc or /), else
-/// through the root. A non-bind mount there hides the root's file: "/".
+/// through the root. A non-bind mount there hides the root's file: "/"; so does a
+/// `maskedPaths` entry on it (masks come after the mounts, as in runc).
 pub fn home_for_config(config: &spec::Config<'_>, bundle: &Path, root: &Path, uid: u32) -> String {
+    let covers = |p: &str, what: &str| {
+        crate::plan::InRootPath::new(p, what)
+            .is_ok_and(|d| matches!(d.display.as_str(), "/etc/passwd" | "/etc" | "/"))
+    };
+    let masked = config.linux.as_ref().is_some_and(|l| {
+        l.masked_paths
+            .iter()
+            .any(|p| covers(p.as_str(), "linux.maskedPaths"))
+    });
+    if masked {
+        return "/".into();
+    }
     let covering = config.mounts.iter().rev().find_map(|m| {
         let dest = crate::plan::InRootPath::new(&m.destination, "mounts").ok()?;
         let rest = match dest.display.as_str() {
