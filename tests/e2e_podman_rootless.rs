@@ -274,13 +274,17 @@ impl RootlessPodman {
     }
 
     /// The runtimes' state entries under the user's XDG_RUNTIME_DIR.
+    /// Container state left in XDG_RUNTIME_DIR (not fastrun's bounded seccomp
+    /// cache, `.seccomp-cache`: no container id starts with a dot).
     fn xdg_state(&self) -> Vec<String> {
         let mut v = Vec::new();
         for rt in ["fastrun", "runc"] {
             if let Ok(rd) = std::fs::read_dir(self.xdg().join(rt)) {
                 v.extend(
                     rd.flatten()
-                        .map(|e| format!("{rt}/{}", e.file_name().to_string_lossy())),
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| !(rt == "fastrun" && n == ".seccomp-cache"))
+                        .map(|n| format!("{rt}/{n}")),
                 );
             }
         }
