@@ -502,18 +502,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         if !fds.signals_default {
             signals_to_default();
         }
-        // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                fds.trampoline,
-                c"".as_ptr(),
-                p.trampoline_argv[exe].as_ptr(),
-                p.envp.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        return Err(fail(Step::Exec, 0)(Errno::last()));
+        return Err(fail(Step::Exec, 0)(exec_trampoline(fds.trampoline, p, exe)));
     }
 
     // No trampoline on this architecture, or startContainer hooks: wait here. The
@@ -565,18 +554,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
     if fds.trampoline >= 0 {
         // The plain trampoline (no sync: made so for startContainer hooks), so that
         // the user program never runs with the runtime as `/proc/self/exe`.
-        // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
-        unsafe {
-            libc::syscall(
-                libc::SYS_execveat,
-                fds.trampoline,
-                c"".as_ptr(),
-                p.trampoline_argv[exe].as_ptr(),
-                p.envp.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        return Err(fail(Step::Exec, 0)(Errno::last()));
+        return Err(fail(Step::Exec, 0)(exec_trampoline(fds.trampoline, p, exe)));
     }
     // SAFETY: the path and argv/envp arrays are NUL-terminated and outlive the call.
     unsafe {
@@ -587,6 +565,23 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         )
     };
     Err(fail(Step::Exec, 0)(Errno::last()))
+}
+
+/// Execute the user program `exe` through the trampoline memfd `trampoline`; only
+/// returns on failure, with the errno.
+fn exec_trampoline(trampoline: libc::c_int, p: &crate::plan::ProcessPlan, exe: usize) -> Errno {
+    // SAFETY: the trampoline argv/envp arrays are NULL-terminated and outlive the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            trampoline,
+            c"".as_ptr(),
+            p.trampoline_argv[exe].as_ptr(),
+            p.envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    Errno::last()
 }
 
 /// Join our v1 cgroups before anything else: write `0` (this thread, which is the
