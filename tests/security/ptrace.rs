@@ -87,8 +87,15 @@ static void hold(const char *p)
     keys[nkeys++] = st;
     held[nheld++] = fd;
     fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0)
-        held[nheld++] = fd;
+    if (fd >= 0) {
+        /* The process may have exec'd one of the container's own programs between
+         * the two opens: keep this one only if it is still the file checked above. */
+        struct stat again;
+        if (fstat(fd, &again) == 0 && again.st_dev == st.st_dev && again.st_ino == st.st_ino)
+            held[nheld++] = fd;
+        else
+            close(fd);
+    }
 }
 
 static void probe(int pid)
