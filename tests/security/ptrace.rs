@@ -184,6 +184,13 @@ int main(int argc, char **argv)
 }
 "#;
 
+/// The attackers spin on `/proc`: one attack at a time, so that on a 2-core machine
+/// the victims' starts are not starved past their timeouts by the other attacks.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A container whose process is the attacker, with CAP_SYS_PTRACE in every set.
 fn attacker_bundle(name: &str, host: &HostDir) -> Bundle {
     let marker = host.path().join("HOST_MARKER");
@@ -291,11 +298,13 @@ fn exec_under_attack(spawn: &str) {
 
 #[test]
 fn cve_2019_5736_ptrace_exec_helper_is_never_the_runtime() {
+    let _serial = one_at_a_time();
     exec_under_attack("fork");
 }
 
 #[test]
 fn cve_2019_5736_ptrace_exec_helper_is_never_the_runtime_shared_vm() {
+    let _serial = one_at_a_time();
     exec_under_attack("vm");
 }
 
@@ -346,11 +355,13 @@ fn join_under_attack(bin: &RuntimeCopy, spawn: &str, create: bool, rounds: usize
 
 #[test]
 fn cve_2019_5736_ptrace_run_joining_a_pid_namespace() {
+    let _serial = one_at_a_time();
     join_under_attack(&RuntimeCopy::new(), "fork", false, 15);
 }
 
 #[test]
 fn cve_2019_5736_ptrace_create_joining_a_pid_namespace() {
+    let _serial = one_at_a_time();
     join_under_attack(&RuntimeCopy::new(), "vm", true, 10);
 }
 
@@ -358,6 +369,7 @@ fn cve_2019_5736_ptrace_create_joining_a_pid_namespace() {
 /// what a visible clone of it would expose.
 #[test]
 fn cve_2019_5736_ptrace_libfastrun_host() {
+    let _serial = one_at_a_time();
     let scratch = TempDir::new("fastrun-sec-embedder-");
     let bin = RuntimeCopy::of(&embedder_binary(scratch.path()));
     join_under_attack(&bin, "vm", false, 10);
@@ -367,6 +379,7 @@ fn cve_2019_5736_ptrace_libfastrun_host() {
 /// that waits for `start` as pid 1.
 #[test]
 fn cve_2019_5736_ptrace_created_init_waiting_for_start() {
+    let _serial = one_at_a_time();
     let host = HostDir::new("ptrace-created");
     let bin = RuntimeCopy::new();
     let root = StateRoot::new();
@@ -410,6 +423,7 @@ fn cve_2019_5736_ptrace_created_init_waiting_for_start() {
 /// be seen, nor anything of the host through it.
 #[test]
 fn cve_2019_5736_ptrace_engine_in_process_exec() {
+    let _serial = one_at_a_time();
     use fastrun_runtime::{Context, ExecOptions, SpawnMode};
     let host = HostDir::new("ptrace-engine");
     let bin = RuntimeCopy::new();
@@ -444,6 +458,7 @@ fn cve_2019_5736_ptrace_engine_in_process_exec() {
 /// the exec fifo in the state directory) and memory stay closed.
 #[test]
 fn the_stub_waiting_for_start_is_closed_to_default_capabilities() {
+    let _serial = one_at_a_time();
     let root = StateRoot::new();
     let b = Bundle::new("stub-dumpable").args(&["true"]);
     let c = Container::new(&root, &b);
