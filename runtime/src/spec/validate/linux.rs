@@ -66,6 +66,23 @@ pub(super) fn linux(l: &Linux<'_>) -> Result {
             ));
         }
         absolute(&d.path, || at("path"))?;
+        // Lexically, as the plan resolves it (`..` never climbs above the root).
+        let depth = std::path::Path::new(d.path.as_str())
+            .components()
+            .fold(0usize, |depth, c| match c {
+                std::path::Component::Normal(_) => depth + 1,
+                std::path::Component::ParentDir => depth.saturating_sub(1),
+                _ => depth,
+            });
+        if depth == 0 {
+            return Err(err(
+                at("path"),
+                format!(
+                    "{:?} names the container's root, not a device",
+                    d.path.as_str()
+                ),
+            ));
+        }
         if d.typ != "p" {
             for (field, v) in [("major", d.major), ("minor", d.minor)] {
                 match v {
@@ -368,6 +385,15 @@ mod tests {
             }]),
             "linux.devices[0].path: must be absolute, not \"dev/x\""
         );
+        for root in ["/", "//", "/.", "/..", "/dev/.."] {
+            assert_eq!(
+                invalid(|c| l(c).devices = vec![Device {
+                    path: s(root),
+                    ..dev("p", None, None)
+                }]),
+                format!("linux.devices[0].path: {root:?} names the container's root, not a device")
+            );
+        }
         let mut c = super::super::tests::base();
         l(&mut c).devices = vec![dev("p", None, None)];
         c.validate().unwrap();
