@@ -583,33 +583,13 @@ fn full_proc_and_sysfs_outside(root: &Path) -> Result<Vec<CString>> {
         if *fs_root != "/" || !matches!(*fstype, "proc" | "sysfs") {
             continue;
         }
-        let point = unescape_mountinfo(point);
+        let point = crate::sys::proc::unescape_mountinfo(point);
         if Path::new(&point).starts_with(root) {
             continue;
         }
         out.push(cstring(&point, "--no-pivot")?);
     }
     Ok(out)
-}
-
-/// A mountinfo field with its octal escapes (`\040` for a space) decoded.
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 const DEFAULT_DEVICES: &[(&str, u32, u32)] = &[
@@ -1044,6 +1024,7 @@ mod tests {
 
     #[test]
     fn mountinfo_escapes_are_decoded() {
+        use crate::sys::proc::unescape_mountinfo;
         assert_eq!(unescape_mountinfo(r"/a\040b\011c\134d"), "/a b\tc\\d");
         assert_eq!(unescape_mountinfo(r"/plain"), "/plain");
         assert_eq!(unescape_mountinfo(r"/end\04"), r"/end\04");
