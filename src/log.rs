@@ -72,21 +72,15 @@ impl Logger {
 
     /// Move the log file's fd to `min` or above (close-on-exec), if it is lower.
     pub fn move_above(&mut self, min: u32) -> Result<(), String> {
-        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::fd::AsRawFd;
         let Some(f) = &self.file else { return Ok(()) };
         if f.as_raw_fd() >= min as i32 {
             return Ok(());
         }
-        // SAFETY: F_DUPFD_CLOEXEC on an fd we own; the new fd is ours.
-        let fd = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min as libc::c_int) };
-        if fd < 0 {
-            return Err(format!(
-                "move the log file above fd {min}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        // SAFETY: `fd` is a fresh fd nobody else owns; the old one closes on drop.
-        self.file = Some(std::sync::Arc::new(unsafe { File::from_raw_fd(fd) }));
+        let fd = fastrun_runtime::sys::fd::dup_above(f.as_ref(), min as libc::c_int)
+            .map_err(|e| format!("move the log file above fd {min}: {}", e.into_io()))?;
+        // The old fd closes on drop.
+        self.file = Some(std::sync::Arc::new(File::from(fd)));
         Ok(())
     }
 

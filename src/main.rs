@@ -9,6 +9,7 @@
 // `runtime_init` keeps the two parts of it fastrun relies on, explicitly. Not under
 // `cargo test`: the test harness brings its own `main`.
 #![cfg_attr(not(test), no_main)]
+#![deny(unsafe_code)]
 
 mod cli;
 mod commands;
@@ -22,10 +23,14 @@ use commands::Failure;
 
 /// The C entry point and the runtime init it does instead of std's.
 // Compiled under `cargo test` too (unexported there: the harness has its own main).
+// The C entry point: reads the argv the C runtime hands over (raw pointers).
+#[allow(unsafe_code)]
 #[cfg_attr(test, allow(dead_code))]
 mod entry {
     use std::ffi::{c_char, c_int, CStr, OsStr};
     use std::os::unix::ffi::OsStrExt;
+
+    use fastrun_runtime::sys::{fd, poll};
 
     /// The process entry point (called by the C runtime with the real argv).
     ///
@@ -57,33 +62,25 @@ mod entry {
     fn runtime_init() {
         // Fds 0-2 that are closed get /dev/null: else the first files the runtime
         // opens (state, exec fifo) would become "stdout" and receive output.
-        let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
-            fd,
-            events: 0,
-            revents: 0,
-        });
-        // SAFETY: three valid pollfds; a zero timeout never blocks.
-        let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0;
+        let mut fds = [0, 1, 2].map(|fd| poll::entry(fd, 0));
+        // A zero timeout (a deadline of now) never blocks.
+        let polled = poll::poll(&mut fds, Some(std::time::Instant::now())).is_ok();
         for (i, p) in fds.iter().enumerate() {
             let closed = if polled {
                 p.revents & libc::POLLNVAL != 0
             } else {
-                // SAFETY: F_GETFD only queries the fd.
-                let flags = unsafe { libc::fcntl(i as c_int, libc::F_GETFD) };
-                flags < 0
+                fd::cloexec(i as c_int).is_none()
             };
             if closed {
-                // SAFETY: a constant NUL-terminated path; O_RDWR on /dev/null. The
-                // lowest free fd is the closed one (fds below it are open); if
+                // The lowest free fd is the closed one (fds below it are open); if
                 // /dev/null cannot be opened there is nothing better to do than go on.
-                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+                let _ = fd::open_leak(c"/dev/null", libc::O_RDWR);
             }
         }
         // SIGPIPE ignored (as std does): a write to a closed pipe or socket (the sync
         // socket of a dead init, `fastrun list | head`) is an EPIPE error to report,
         // not a silent death. The init resets it to the default before exec.
-        // SAFETY: setting a standard disposition; no handler code involved.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        fastrun_runtime::sys::signal::ignore_sigpipe();
     }
 }
 

@@ -6,7 +6,7 @@
 //! trampoline, which forks the process the container sees (CVE-2019-5736 with
 //! CAP_SYS_PTRACE: see spawn/trampoline.rs).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::api::{Context, ExecOptions, Status};
@@ -153,8 +153,6 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             e.into_io()
         ))
     })?;
-    // SAFETY: a fresh pidfd we own.
-    let target = unsafe { OwnedFd::from_raw_fd(target) };
     if !proc::is_alive(rec.pid, Some(rec.start_time)) {
         return Err(Error::InvalidState(format!(
             "cannot exec in container {id}: container not running"

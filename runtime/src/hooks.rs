@@ -5,7 +5,7 @@
 //! exit status 3: <stderr>`.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -159,21 +159,7 @@ fn run_one(h: &Hook, state: &str, place: Place, env: Env<'_>) -> std::result::Re
         // Its own process group, so a timeout kills what the hook started too.
         .process_group(0);
     if let Place::Container { pidfd, flags } = place {
-        // SAFETY: the closure only calls setns and chdir (async-signal-safe) and
-        // reads copies; joining a mount namespace resets the cwd: chdir after.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setns(pidfd, flags) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if let Some(d) = &cwd {
-                    if libc::chdir(d.as_ptr()) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        crate::sys::process::join_before_exec(&mut cmd, pidfd, flags, cwd);
     }
     let mut child = cmd.spawn().map_err(|e| format!("start: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
@@ -189,8 +175,7 @@ fn run_one(h: &Hook, state: &str, place: Place, env: Env<'_>) -> std::result::Re
     let mut err = String::new();
     if let Some(s) = stderr.as_mut() {
         // What the hook wrote, without waiting for any descendant holding the pipe.
-        // SAFETY: fcntl on the pipe's fd, which `s` owns.
-        unsafe { libc::fcntl(s.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        let _ = crate::sys::fd::set_nonblocking(s.as_fd());
         let mut buf = [0u8; 4096];
         if let Ok(n) = s.read(&mut buf) {
             err = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -222,29 +207,14 @@ fn wait_timeout(
         return child.wait().map(Some).map_err(|e| format!("wait: {e}"));
     };
     let fd = pidfd::open(child.id() as libc::pid_t).map_err(|e| format!("pidfd: {e}"))?;
-    // SAFETY: a fresh pidfd we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as i32) };
-        if n > 0 {
-            return child.wait().map(Some).map_err(|e| format!("wait: {e}"));
-        }
-        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-            continue;
-        }
-        // SAFETY: kill(2) of the hook's process group (its pgid is its pid).
-        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-        let _ = child.wait();
-        return Ok(None);
+    if crate::sys::poll::readable(fd.as_raw_fd(), Some(deadline)).unwrap_or(false) {
+        return child.wait().map(Some).map_err(|e| format!("wait: {e}"));
     }
+    // The hook's process group (its pgid is its pid).
+    let _ = crate::sys::signal::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+    let _ = child.wait();
+    Ok(None)
 }
 
 #[cfg(test)]

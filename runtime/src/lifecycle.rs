@@ -3,7 +3,7 @@
 //! (except create/run, which parse it once).
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use crate::plan::{self, CgroupView, PlanInput};
 use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
 use crate::state::{self, Record, Store, EXEC_FIFO};
-use crate::sys::{caps, fs, pidfd, proc};
+use crate::sys::{self, caps, fs, pidfd, proc};
 use crate::trace;
 
 /// What `create` made.
@@ -76,26 +76,15 @@ fn make_fifo(dir: &Path, min_fd: u32) -> Result<OwnedFd> {
     let path = dir.join(EXEC_FIFO);
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Internal("NUL in state path".into()))?;
-    // SAFETY: `c` is NUL-terminated.
-    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
-        return Err(Error::path(
-            "mkfifo",
-            &path,
-            std::io::Error::last_os_error(),
-        ));
-    }
+    sys::fd::mkfifo(&c, 0o600).map_err(|e| Error::path("mkfifo", &path, e.into_io()))?;
     // O_RDWR never blocks on a fifo; the init inherits it and blocks in read()
     // until `start` writes. Above the preserved fd range, close-on-exec.
-    let fd = fs::openat(libc::AT_FDCWD, &c, libc::O_RDWR | libc::O_CLOEXEC, 0)
+    let fd = sys::fd::open_at(libc::AT_FDCWD, &c, libc::O_RDWR | libc::O_CLOEXEC, 0)
         .map_err(|e| Error::path("open", &path, e.into_io()))?;
-    // SAFETY: F_DUPFD_CLOEXEC on our fd; we own both results.
-    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min_fd as libc::c_int) };
-    fs::close(fd);
-    if high < 0 {
-        return Err(Error::last_os("dup exec fifo"));
-    }
-    // SAFETY: a fresh fd we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(high) })
+    sys::fd::dup_above(&fd, min_fd as libc::c_int).map_err(|e| Error::Sys {
+        op: "dup exec fifo",
+        source: e.into_io(),
+    })
 }
 
 /// Write the pid file atomically (temp file + rename), as containerd expects.
@@ -224,8 +213,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         },
         bundle: bundle.clone(),
         created: state::rfc3339_now(),
-        // SAFETY: geteuid cannot fail.
-        owner_uid: unsafe { libc::geteuid() },
+        owner_uid: sys::geteuid(),
         annotations: config
             .annotations
             .iter()
@@ -650,8 +638,6 @@ fn open_init(rec: &Record) -> Option<OwnedFd> {
         return None;
     }
     let fd = pidfd::open(rec.pid).ok()?;
-    // SAFETY: a fresh pidfd we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // Checked after opening: from here on the pidfd pins this very process.
     proc::is_alive(rec.pid, Some(rec.start_time)).then_some(fd)
 }
@@ -683,23 +669,10 @@ pub(crate) fn kill(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<()
 
 /// Wait until the process behind `fd` has exited (it is not our child: poll).
 fn wait_exit(fd: RawFd, timeout: Duration) -> bool {
+    // An embedding host's signals (Go preempts its threads with SIGURG) interrupt
+    // the poll: sys::poll goes on waiting for the rest of the time.
     let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis() as libc::c_int) };
-        // An embedding host's signals (Go preempts its threads with SIGURG) interrupt
-        // the poll: go on waiting for the rest of the time.
-        if n < 0 && crate::sys::Errno::last().0 == libc::EINTR && !left.is_zero() {
-            continue;
-        }
-        return n > 0;
-    }
+    sys::poll::readable(fd, Some(deadline)).unwrap_or(false)
 }
 
 /// Delete a container.

@@ -4,13 +4,15 @@
 //! caller's terminal (raw mode, window size forwarded, restored on exit).
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::spawn::Init;
-use crate::sys::pidfd;
+use crate::sys::poll::{self, entry};
+use crate::sys::signal::{read_signal, SigSet};
+use crate::sys::{fs, pidfd, term};
 
 /// Send the pty master to the unix socket at `path`.
 pub fn send_to_console_socket(path: &Path, master: &OwnedFd) -> Result<()> {
@@ -29,31 +31,24 @@ struct RawMode {
 
 impl RawMode {
     fn enter(fd: RawFd) -> Option<RawMode> {
-        // SAFETY: termios is plain data filled by tcgetattr; isatty/tcsetattr on an fd.
-        unsafe {
-            if libc::isatty(fd) != 1 {
-                return None;
-            }
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut saved) != 0 {
-                return None;
-            }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            // As runc (containerd/console's SetRaw): output processing stays on, so
-            // the terminal still turns the process's bare "\n" (the pty's ONLCR is
-            // cleared, see `prepare_foreground`) into a new line.
-            raw.c_oflag |= libc::OPOST;
-            libc::tcsetattr(fd, libc::TCSANOW, &raw);
-            Some(RawMode { fd, saved })
+        if !term::isatty(fd) {
+            return None;
         }
+        let saved = term::get_attr(fd)?;
+        let mut raw = saved;
+        term::make_raw(&mut raw);
+        // As runc (containerd/console's SetRaw): output processing stays on, so
+        // the terminal still turns the process's bare "\n" (the pty's ONLCR is
+        // cleared, see `prepare_foreground`) into a new line.
+        raw.c_oflag |= libc::OPOST;
+        term::set_attr(fd, &raw);
+        Some(RawMode { fd, saved })
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        // SAFETY: restoring settings saved from the same fd.
-        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+        term::set_attr(self.fd, &self.saved);
     }
 }
 
@@ -63,32 +58,24 @@ impl Drop for RawMode {
 /// "\r\n" where it should, so the process's lines reach it as written.
 pub(crate) fn prepare_foreground(from: RawFd, master: RawFd) {
     copy_winsize(from, master);
-    // SAFETY: termios is plain data filled by tcgetattr; tcsetattr on our own fd.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(master, &mut t) == 0 {
-            t.c_oflag &= !libc::ONLCR;
-            libc::tcsetattr(master, libc::TCSANOW, &t);
-        }
+    if let Some(mut t) = term::get_attr(master) {
+        t.c_oflag &= !libc::ONLCR;
+        term::set_attr(master, &t);
     }
 }
 
 /// Give the pty the caller's window size (a caller without one keeps consoleSize).
 /// Done before the process is let go, so that it never reads a stale size.
 fn copy_winsize(from: RawFd, to: RawFd) {
-    // SAFETY: winsize is plain data; TIOCGWINSZ fills it, TIOCSWINSZ reads it.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        // A caller without a real size (0x0) keeps the configured consoleSize.
-        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 && (ws.ws_row, ws.ws_col) != (0, 0) {
-            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
-        }
+    // A caller without a real size (0x0) keeps the configured consoleSize.
+    if let Some(ws) = term::window_size(from).filter(|ws| (ws.ws_row, ws.ws_col) != (0, 0)) {
+        let _ = term::set_window_size(to, &ws);
     }
 }
 
 /// Proxy stdin/stdout to the pty master until the process exits; forward signals
 /// (SIGWINCH becomes a window size update). Returns the exit code.
-pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> Result<i32> {
+pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &SigSet) -> Result<i32> {
     let _raw = RawMode::enter(0);
     let sfd = crate::signals::signalfd(mask)?;
     let mut stdin_open = true;
@@ -96,54 +83,31 @@ pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> 
     let mut out = std::io::stdout().lock();
     loop {
         let mut fds = [
-            libc::pollfd {
-                fd: init.pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: master.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if stdin_open { 0 } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            entry(init.pidfd.as_raw_fd(), libc::POLLIN),
+            entry(sfd.as_raw_fd(), libc::POLLIN),
+            entry(master.as_raw_fd(), libc::POLLIN),
+            entry(if stdin_open { 0 } else { -1 }, libc::POLLIN),
         ];
-        // SAFETY: four valid pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(Error::last_os("poll"));
-        }
+        poll::poll(&mut fds, None).map_err(|e| Error::Sys {
+            op: "poll",
+            source: e.into_io(),
+        })?;
         if fds[2].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-            // SAFETY: reading into our buffer.
-            let got = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if got > 0 {
-                let _ = out.write_all(&buf[..got as usize]);
+            if let Ok(got @ 1..) = fs::read(master.as_raw_fd(), &mut buf) {
+                let _ = out.write_all(&buf[..got]);
                 let _ = out.flush();
             }
         }
         if fds[3].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
-            // SAFETY: reading into our buffer.
-            let got = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
-            if got > 0 {
-                let _ = crate::sys::fs::write_all(master.as_raw_fd(), &buf[..got as usize]);
-            } else {
-                stdin_open = false;
+            match fs::read(0, &mut buf) {
+                Ok(got @ 1..) => {
+                    let _ = fs::write_all(master.as_raw_fd(), &buf[..got]);
+                }
+                _ => stdin_open = false,
             }
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            match crate::signals::read_signal(&sfd) {
+            match read_signal(sfd.as_fd()) {
                 Some(libc::SIGWINCH) => copy_winsize(0, master.as_raw_fd()),
                 Some(sig) => {
                     let _ = pidfd::send_signal(init.pidfd.as_raw_fd(), sig);
@@ -154,22 +118,17 @@ pub fn proxy_until_exit(init: &Init, master: OwnedFd, mask: &libc::sigset_t) -> 
         if fds[0].revents & libc::POLLIN != 0 {
             // Drain what the process wrote last.
             loop {
-                let mut p = libc::pollfd {
-                    fd: master.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd, no wait.
-                if unsafe { libc::poll(&mut p, 1, 0) } <= 0 || p.revents & libc::POLLIN == 0 {
+                let mut p = [entry(master.as_raw_fd(), libc::POLLIN)];
+                let now = Some(std::time::Instant::now());
+                if poll::poll(&mut p, now).unwrap_or(0) == 0 || p[0].revents & libc::POLLIN == 0 {
                     break;
                 }
-                // SAFETY: reading into our buffer.
-                let got =
-                    unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                if got <= 0 {
-                    break;
+                match fs::read(master.as_raw_fd(), &mut buf) {
+                    Ok(got @ 1..) => {
+                        let _ = out.write_all(&buf[..got]);
+                    }
+                    _ => break,
                 }
-                let _ = out.write_all(&buf[..got as usize]);
             }
             let _ = out.flush();
             return init.wait();

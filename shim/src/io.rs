@@ -4,26 +4,22 @@
 //! console socket (terminal).
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-fn last(op: &str, path: &str) -> String {
-    format!("{op} {path}: {}", std::io::Error::last_os_error())
+use fastrun_runtime::sys::{event, fd, fs, poll, socket, term, Errno};
+
+fn failed(op: &str, path: &str, e: Errno) -> String {
+    format!("{op} {path}: {}", e.into_io())
 }
 
 fn open(path: &str, flags: libc::c_int) -> Result<OwnedFd, String> {
     let c = CString::new(path).map_err(|_| format!("NUL in path {path:?}"))?;
-    // SAFETY: `c` is NUL-terminated.
-    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(last("open", path));
-    }
-    // SAFETY: a fresh fd we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    fd::open_at(libc::AT_FDCWD, &c, flags | libc::O_CLOEXEC, 0).map_err(|e| failed("open", path, e))
 }
 
 /// The write end of a fifo, without blocking until a reader comes: open it
@@ -41,34 +37,13 @@ fn open_fifo_reader(path: &str) -> Result<OwnedFd, String> {
 }
 
 fn eventfd() -> Result<Arc<OwnedFd>, String> {
-    // SAFETY: plain syscall.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(last("eventfd", ""));
-    }
-    // SAFETY: a fresh fd we own.
-    Ok(Arc::new(unsafe { OwnedFd::from_raw_fd(fd) }))
+    event::eventfd(0)
+        .map(Arc::new)
+        .map_err(|e| failed("eventfd", "", e))
 }
 
 fn signal(efd: &OwnedFd) {
-    let one = 1u64;
-    // SAFETY: an 8-byte write to our eventfd.
-    unsafe { libc::write(efd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-}
-
-fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
-    while !buf.is_empty() {
-        // SAFETY: valid buffer.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return false;
-        }
-        buf = &buf[n as usize..];
-    }
-    true
+    let _ = event::eventfd_add(efd, 1);
 }
 
 /// Copy `src` to `dst` until `src` ends or fails, `dst` fails, or `cancel` is
@@ -78,49 +53,27 @@ fn copy(src: OwnedFd, dst: OwnedFd, cancel: Arc<OwnedFd>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 32 * 1024];
         let mut fds = [
-            libc::pollfd {
-                fd: src.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: cancel.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            poll::entry(src.as_raw_fd(), libc::POLLIN),
+            poll::entry(cancel.as_raw_fd(), libc::POLLIN),
         ];
         loop {
-            // SAFETY: two valid pollfds.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-            if n < 0 {
-                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
+            if poll::poll(&mut fds, None).is_err() {
                 return;
             }
             let cancelled = fds[1].revents != 0;
             if cancelled {
                 // Drain what is there without blocking.
-                // SAFETY: F_SETFL on our fd.
-                unsafe {
-                    let fl = libc::fcntl(src.as_raw_fd(), libc::F_GETFL);
-                    libc::fcntl(src.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
-                }
+                let _ = fd::set_nonblocking(&src);
             }
             if fds[0].revents != 0 || cancelled {
                 loop {
-                    // SAFETY: valid buffer.
-                    let r =
-                        unsafe { libc::read(src.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                    if r <= 0 {
-                        let again = r < 0
-                            && std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN);
-                        if again && !cancelled {
-                            break;
-                        }
-                        return;
-                    }
-                    if !write_all(dst.as_raw_fd(), &buf[..r as usize]) {
+                    let r = match fs::read(src.as_raw_fd(), &mut buf) {
+                        Ok(0) => return,
+                        Ok(r) => r,
+                        Err(Errno(libc::EAGAIN)) if !cancelled => break,
+                        Err(_) => return,
+                    };
+                    if fs::write_all(dst.as_raw_fd(), &buf[..r]).is_err() {
                         return;
                     }
                     if !cancelled {
@@ -177,11 +130,7 @@ impl ProcIo {
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        // SAFETY: TIOCSWINSZ with a valid winsize.
-        if unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
-            return Err(last("resize pty", ""));
-        }
-        Ok(())
+        term::set_window_size(m.as_raw_fd(), &ws).map_err(|e| failed("resize pty", "", e))
     }
 }
 
@@ -225,13 +174,7 @@ impl Pending {
         }
         let mut stdio = [-1; 3];
         if !paths.stdin.is_empty() {
-            let mut pipe = [0; 2];
-            // SAFETY: valid out-array.
-            if unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-                return Err(last("pipe", ""));
-            }
-            // SAFETY: fresh fds we own.
-            let (r, w) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+            let (r, w) = fd::pipe2(libc::O_CLOEXEC).map_err(|e| failed("pipe", "", e))?;
             let src = open_fifo_reader(&paths.stdin)?;
             stdio[0] = r.as_raw_fd();
             p.child.push(r);
@@ -297,33 +240,9 @@ impl Pending {
 /// Receive one fd (SCM_RIGHTS) on a connected unix socket.
 fn recv_fd(sock: RawFd) -> Result<OwnedFd, String> {
     let mut data = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // Room for one fd, aligned for cmsghdr.
-    let mut cbuf = [0u64; 8];
-    // SAFETY: msghdr is plain data; the pointers below outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: valid msghdr.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(last("recvmsg", "console socket"));
+    match socket::recv_with_fd(sock, &mut data) {
+        Ok((_, Some(fd))) => Ok(fd),
+        Ok((_, None)) => Err("console socket: no pty master received".into()),
+        Err(e) => Err(failed("recvmsg", "console socket", e)),
     }
-    // SAFETY: walking the control buffer the kernel filled.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if !cmsg.is_null()
-            && (*cmsg).cmsg_level == libc::SOL_SOCKET
-            && (*cmsg).cmsg_type == libc::SCM_RIGHTS
-        {
-            let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const libc::c_int);
-            return Ok(OwnedFd::from_raw_fd(fd));
-        }
-    }
-    Err("console socket: no pty master received".into())
 }

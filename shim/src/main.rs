@@ -8,6 +8,9 @@
 //! container processes itself and publishes task events to containerd; `delete`
 //! cleans up after a crashed daemon.
 
+// No `unsafe` here: system calls go through `fastrun_runtime::sys`.
+#![deny(unsafe_code)]
+
 mod args;
 mod io;
 mod logger;
@@ -31,6 +34,7 @@ use containerd_shim_protos::protobuf::{Message, MessageField};
 use containerd_shim_protos::shim::shim::DeleteResponse;
 use containerd_shim_protos::shim::shim_ttrpc::create_task;
 use containerd_shim_protos::ttrpc::Server;
+use fastrun_runtime::sys;
 
 /// The runtime id containerd knows this shim by.
 pub const RUNTIME_ID: &str = "io.containerd.fastrun.v2";
@@ -171,20 +175,13 @@ fn serve(flags: &Flags) -> Result<(), String> {
         return Err("shim socket cannot be empty (-socket)".into());
     }
     reaper::block_sigchld()?;
-    // SAFETY: prctl with integer arguments.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-        return Err(format!(
-            "set child subreaper: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
+    sys::process::set_child_subreaper()
+        .map_err(|e| format!("set child subreaper: {}", e.into_io()))?;
     // Writes to a fifo whose reader went away must fail, not kill the shim.
-    // SAFETY: setting a signal disposition to SIG_IGN.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    sys::signal::ignore_sigpipe();
     // One malloc arena for all threads: the shim is mostly idle, and a per-thread
     // arena costs each of its threads pages of its own.
-    // SAFETY: mallopt with an integer parameter, before any other thread exists.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    sys::process::limit_malloc_arenas(1);
     if let Err(e) = logger::init(flags.debug) {
         eprintln!("{RUNTIME_ID}: logger: {e}");
     }
@@ -229,8 +226,7 @@ fn serve(flags: &Flags) -> Result<(), String> {
         .set_thread_count_max(256);
     server.start().map_err(|e| e.to_string())?;
     // Tell `start` (reading our stdout to EOF) that the server is up.
-    // SAFETY: dup2 of our own stdio fds.
-    unsafe { libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) };
+    let _ = sys::fd::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO);
     svc.wait_shutdown();
     server.shutdown();
     let _ = std::fs::remove_file(&path);

@@ -3,13 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
+use fastrun_runtime::sys::mount_api::{mount as sys_mount, umount2};
+use fastrun_runtime::sys::process;
+
 /// Unmount what `create` mounted on `<bundle>/rootfs` (all layers, lazily).
 pub fn unmount_rootfs(target: &Path) {
     let Ok(c) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) else {
         return;
     };
-    // SAFETY: `c` is NUL-terminated; EINVAL (not a mount point) ends the loop.
-    while unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {}
+    // EINVAL (not a mount point) ends the loop.
+    while umount2(&c, libc::MNT_DETACH).is_ok() {}
 }
 
 /// Mount one of containerd's rootfs mounts (overlay, bind) on `target`: the
@@ -40,13 +43,8 @@ pub fn mount(typ: &str, source: &str, options: &[String], target: &Path) -> Resu
 /// Give this thread its own working directory (CLONE_FS) and go to `dir`. The
 /// thread must end afterwards: Rust's threads are not reused.
 fn unshare_chdir(dir: &Path) -> Result<(), String> {
-    // SAFETY: unshare with a flag; only the calling thread's fs attributes change.
-    if unsafe { libc::unshare(libc::CLONE_FS) } != 0 {
-        return Err(format!(
-            "unshare(CLONE_FS): {}",
-            std::io::Error::last_os_error()
-        ));
-    }
+    // Only the calling thread's fs attributes change.
+    process::unshare(libc::CLONE_FS).map_err(|e| format!("unshare(CLONE_FS): {}", e.into_io()))?;
     std::env::set_current_dir(dir).map_err(|e| format!("chdir {}: {e}", dir.display()))
 }
 
@@ -56,9 +54,7 @@ fn options_size(options: &[String]) -> usize {
 }
 
 fn page_size() -> usize {
-    // SAFETY: sysconf with a constant name.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+    process::sysconf(libc::_SC_PAGESIZE).map_or(4096, |n| n as usize)
 }
 
 /// The overlay options with `lowerdir` relative to the deepest directory that is
@@ -108,53 +104,26 @@ fn mount_here(typ: &str, source: &str, options: &[String], target: &Path) -> Res
     let (src, ty, dat) = (c(source)?, c(typ)?, c(&data)?);
     let tgt = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
         .map_err(|_| "NUL in the rootfs path".to_string())?;
-    // SAFETY: NUL-terminated strings that outlive the call.
-    let r = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            tgt.as_ptr(),
-            ty.as_ptr(),
-            flags & !libc::MS_RDONLY,
-            dat.as_ptr().cast(),
-        )
-    };
-    if r != 0 {
-        return Err(format!(
+    sys_mount(
+        Some(&src),
+        &tgt,
+        Some(&ty),
+        flags & !libc::MS_RDONLY,
+        Some(&dat),
+    )
+    .map_err(|e| {
+        format!(
             "mount {typ} {source} on {}: {}",
             target.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
+            e.into_io()
+        )
+    })?;
     if flags & libc::MS_BIND != 0 && flags & libc::MS_RDONLY != 0 {
         // A read-only bind needs a remount.
-        // SAFETY: as above.
-        let r = unsafe {
-            libc::mount(
-                std::ptr::null(),
-                tgt.as_ptr(),
-                std::ptr::null(),
-                flags | libc::MS_REMOUNT,
-                std::ptr::null(),
-            )
-        };
-        if r != 0 {
-            return Err(format!(
-                "remount {} read-only: {}",
-                target.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
+        sys_mount(None, &tgt, None, flags | libc::MS_REMOUNT, None)
+            .map_err(|e| format!("remount {} read-only: {}", target.display(), e.into_io()))?;
     } else if flags & libc::MS_RDONLY != 0 {
-        // SAFETY: as above.
-        unsafe {
-            libc::mount(
-                std::ptr::null(),
-                tgt.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REMOUNT | flags,
-                dat.as_ptr().cast(),
-            )
-        };
+        let _ = sys_mount(None, &tgt, None, libc::MS_REMOUNT | flags, Some(&dat));
     }
     Ok(())
 }
@@ -249,8 +218,7 @@ mod tests {
     /// private mount namespace of its own thread (root only).
     #[test]
     fn overlay_of_many_layers_mounts() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if fastrun_runtime::sys::geteuid() != 0 {
             eprintln!("skipping: mounting an overlay needs root");
             return;
         }
@@ -286,22 +254,10 @@ mod tests {
         );
         let target = snaps.join("rootfs");
         let seen = std::thread::spawn(move || {
-            // SAFETY: unshare/mount with constant arguments, in this thread only
-            // (CLONE_NEWNS implies CLONE_FS, which a thread may unshare).
-            unsafe {
-                assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0);
-                let root = c"/";
-                assert_eq!(
-                    libc::mount(
-                        std::ptr::null(),
-                        root.as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_REC | libc::MS_PRIVATE,
-                        std::ptr::null()
-                    ),
-                    0
-                );
-            }
+            // In this thread only (CLONE_NEWNS implies CLONE_FS, which a thread
+            // may unshare).
+            process::unshare(libc::CLONE_NEWNS).unwrap();
+            sys_mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None).unwrap();
             mount("overlay", "overlay", &o, &target).unwrap();
             let seen = (0..40)
                 .filter(|i| target.join(format!("layer-{i}")).exists())

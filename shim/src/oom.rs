@@ -9,10 +9,11 @@
 //! it caused (the kernel signals the notifier before it sends SIGKILL).
 
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 
 use fastrun_runtime::cgroups::oom::OomNotifier;
+use fastrun_runtime::sys::event;
 
 /// The containers watched for OOM kills, by epoll token.
 pub struct Watcher {
@@ -37,17 +38,9 @@ impl Inner {
 
 impl Watcher {
     pub fn new() -> Result<Watcher, String> {
-        // SAFETY: epoll_create1 takes a flag and returns a new descriptor or -1.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(format!(
-                "epoll_create1: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+        let epoll = event::epoll().map_err(|e| format!("epoll_create1: {}", e.into_io()))?;
         Ok(Watcher {
-            // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-            epoll: unsafe { OwnedFd::from_raw_fd(fd) },
+            epoll,
             inner: Mutex::new(Inner::default()),
         })
     }
@@ -64,25 +57,14 @@ impl Watcher {
         }
         let token = inner.next;
         inner.next += 1;
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: token,
-        };
-        // SAFETY: both descriptors are open; `ev` lives across the call.
-        let r = unsafe {
-            libc::epoll_ctl(
-                self.epoll.as_raw_fd(),
-                libc::EPOLL_CTL_ADD,
-                std::os::fd::AsFd::as_fd(&notifier).as_raw_fd(),
-                &mut ev,
-            )
-        };
-        if r != 0 {
-            return Err(format!(
-                "epoll_ctl add the OOM notifier of {id}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+        event::epoll_ctl(
+            &self.epoll,
+            libc::EPOLL_CTL_ADD,
+            notifier.as_fd().as_raw_fd(),
+            libc::EPOLLIN as u32,
+            token,
+        )
+        .map_err(|e| format!("epoll_ctl add the OOM notifier of {id}: {}", e.into_io()))?;
         inner.by_token.insert(token, (id.to_string(), notifier));
         Ok(())
     }
@@ -97,15 +79,13 @@ impl Watcher {
 
     fn forget(&self, inner: &mut Inner, token: u64) {
         if let Some((_, n)) = inner.by_token.remove(&token) {
-            // SAFETY: both descriptors are open; DEL ignores the event pointer.
-            unsafe {
-                libc::epoll_ctl(
-                    self.epoll.as_raw_fd(),
-                    libc::EPOLL_CTL_DEL,
-                    std::os::fd::AsFd::as_fd(&n).as_raw_fd(),
-                    std::ptr::null_mut(),
-                )
-            };
+            let _ = event::epoll_ctl(
+                &self.epoll,
+                libc::EPOLL_CTL_DEL,
+                n.as_fd().as_raw_fd(),
+                0,
+                0,
+            );
         }
     }
 
@@ -146,14 +126,11 @@ impl Watcher {
     pub fn dispatch(&self, report: impl Fn(&str)) {
         const MAX: usize = 16;
         let mut evs = [libc::epoll_event { events: 0, u64: 0 }; MAX];
-        // SAFETY: `evs` has room for MAX events and lives across the call.
-        let n =
-            unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), evs.as_mut_ptr(), MAX as i32, 0) };
-        let Ok(n) = usize::try_from(n) else {
+        let Ok(ready) = event::epoll_wait(&self.epoll, &mut evs, 0) else {
             return;
         };
         let mut inner = self.lock();
-        for ev in &evs[..n] {
+        for ev in ready {
             let token = ev.u64;
             let Some(id) = inner.by_token.get(&token).map(|(id, _)| id.clone()) else {
                 continue;

@@ -6,30 +6,27 @@
 //! operation: while one is in progress ([`Service::busy`]), only processes the
 //! shim registered are reaped; a reap pass runs again when it ends.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
+
+use fastrun_runtime::sys::signal::SigSet;
+use fastrun_runtime::sys::{event, fs, pidfd, process};
 
 use crate::service::Service;
 
-fn sigchld_set() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; the calls initialise it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        set
-    }
+fn sigchld_set() -> SigSet {
+    let mut set = SigSet::empty();
+    set.add(libc::SIGCHLD);
+    set
 }
 
 /// Block SIGCHLD in this thread, so in every thread spawned after: call it before
 /// any thread exists, else SIGCHLD goes to a thread that ignores it.
 pub fn block_sigchld() -> Result<(), String> {
-    let set = sigchld_set();
-    // SAFETY: a valid sigset.
-    if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) } != 0 {
-        return Err("block SIGCHLD".into());
-    }
-    Ok(())
+    sigchld_set()
+        .block()
+        .map(drop)
+        .map_err(|_| "block SIGCHLD".into())
 }
 
 /// Start the reaper thread. It waits (epoll) on a signalfd for SIGCHLD (blocked by
@@ -38,56 +35,34 @@ pub fn block_sigchld() -> Result<(), String> {
 pub fn start(svc: Arc<Service>) -> Result<(), String> {
     const SIGNAL: u64 = 0;
     const OOM: u64 = 1;
-    let os = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
-    let set = sigchld_set();
-    // SAFETY: a valid sigset.
-    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
-    if sfd < 0 {
-        return Err(os("signalfd"));
-    }
-    // SAFETY: a fresh descriptor that nothing else owns.
-    let sfd = unsafe { OwnedFd::from_raw_fd(sfd) };
-    // SAFETY: epoll_create1 takes a flag and returns a new descriptor or -1.
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if ep < 0 {
-        return Err(os("epoll_create1"));
-    }
-    // SAFETY: a fresh descriptor that nothing else owns.
-    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+    let os = |what: &str, e: fastrun_runtime::sys::Errno| format!("{what}: {}", e.into_io());
+    let sfd = sigchld_set()
+        .signalfd(libc::SFD_NONBLOCK)
+        .map_err(|e| os("signalfd", e))?;
+    let ep = event::epoll().map_err(|e| os("epoll_create1", e))?;
     for (fd, token) in [(sfd.as_raw_fd(), SIGNAL), (svc.oom_fd(), OOM)] {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: token,
-        };
-        // SAFETY: open descriptors; `ev` lives across the call.
-        if unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
-            return Err(os("epoll_ctl"));
-        }
+        event::epoll_ctl(&ep, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, token)
+            .map_err(|e| os("epoll_ctl", e))?;
     }
     std::thread::Builder::new()
         .name("reaper".into())
         .spawn(move || loop {
             let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 2];
-            // SAFETY: `evs` has room for 2 events and lives across the call.
-            let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), evs.as_mut_ptr(), 2, -1) };
-            let Ok(n) = usize::try_from(n) else {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
+            let evs = match event::epoll_wait(&ep, &mut evs, -1) {
+                Ok(evs) => evs,
+                Err(e) => {
+                    log::error!("reaper: {}", os("epoll_wait", e));
+                    return;
                 }
-                log::error!("reaper: {}", os("epoll_wait"));
-                return;
             };
-            let ready = |token: u64| evs[..n].iter().any(|e| e.u64 == token);
+            let ready = |token: u64| evs.iter().any(|e| e.u64 == token);
             if ready(OOM) {
                 svc.oom_pass();
             }
             if ready(SIGNAL) {
                 // Drain the pending SIGCHLDs (coalesced: one pass reaps them all).
                 let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
-                // SAFETY: reading into a buffer of its size from our signalfd.
-                while unsafe { libc::read(sfd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0
-                {
-                }
+                while matches!(fs::read(sfd.as_raw_fd(), &mut buf), Ok(1..)) {}
                 svc.reap_pass();
             }
         })
@@ -97,38 +72,16 @@ pub fn start(svc: Arc<Service>) -> Result<(), String> {
 
 /// Peek at a child that has exited without reaping it.
 pub fn peek_exited() -> Option<i32> {
-    // SAFETY: siginfo_t is plain data; waitid fills it.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer; WNOWAIT leaves the child waitable.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_ALL,
-            0,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    if r != 0 {
-        return None;
-    }
-    // SAFETY: set by a successful waitid (0 when no child has exited).
-    let pid = unsafe { info.si_pid() };
-    (pid > 0).then_some(pid)
+    process::exited_child()
+        .ok()
+        .flatten()
+        .filter(|&pid| pid > 0)
 }
 
 /// Reap `pid` if it has exited: its exit code (128+N for signal N).
 pub fn try_reap(pid: i32) -> Option<i32> {
-    let mut status = 0;
-    // SAFETY: valid out-pointer.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    if r != pid {
-        return None;
-    }
-    Some(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        255
-    })
+    process::waitpid_nohang(pid)
+        .ok()
+        .flatten()
+        .map(pidfd::exit_code)
 }

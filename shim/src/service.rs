@@ -183,8 +183,7 @@ impl Drop for Busy<'_> {
         if last {
             // Idle again: give the pages of what the operation freed back to the
             // kernel (a shim lives as long as its pod, mostly idle).
-            // SAFETY: malloc_trim only releases free heap memory.
-            unsafe { libc::malloc_trim(0) };
+            fastrun_runtime::sys::process::malloc_trim();
         }
     }
 }
@@ -749,15 +748,10 @@ impl protos::Task for Service {
             return Err(not_found(&format!("exec {}: not running", req.exec_id)));
         }
         // Not reaped yet (we reap it under this lock): the pid is still this process.
-        // SAFETY: kill with integer arguments.
-        if unsafe { libc::kill(p.pid, sig) } != 0 {
+        if let Err(e) = fastrun_runtime::sys::signal::kill(p.pid, sig) {
             return Err(status(
                 Code::UNKNOWN,
-                format!(
-                    "kill exec {}: {}",
-                    req.exec_id,
-                    std::io::Error::last_os_error()
-                ),
+                format!("kill exec {}: {}", req.exec_id, e.into_io()),
             ));
         }
         Ok(api::Empty::new())

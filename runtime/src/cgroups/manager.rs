@@ -655,10 +655,8 @@ impl Cgroup {
 
     fn signal_each(&self, signal: i32) -> Result<(), CgroupError> {
         for pid in self.pids()? {
-            // SAFETY: kill(2) takes two integers and touches no memory of ours.
-            let rc = unsafe { libc::kill(pid, signal) };
-            if rc != 0 {
-                let e = std::io::Error::last_os_error();
+            if let Err(e) = crate::sys::signal::kill(pid, signal) {
+                let e = e.into_io();
                 if e.raw_os_error() != Some(libc::ESRCH) {
                     return Err(CgroupError::io(
                         "cgroup: kill",
@@ -1034,8 +1032,7 @@ mod tests {
     /// one program of ours (the second) and keeps a program that is not ours.
     #[test]
     fn device_program_is_replaced_and_foreign_ones_stay() {
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
+        if crate::sys::geteuid() != 0 {
             eprintln!("skipped: needs root");
             return;
         }

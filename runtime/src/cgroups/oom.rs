@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,10 +37,6 @@ pub fn oom_kills(events: &str) -> u64 {
         .map_or(0, |(_, v)| v)
 }
 
-fn last_os(op: &'static str, path: &Path) -> CgroupError {
-    CgroupError::io(op, path, std::io::Error::last_os_error())
-}
-
 impl OomNotifier {
     /// Registers for OOM events of `cg`: v1 memory hierarchy if mounted, else the v2
     /// tree's `memory.events` if it exists.
@@ -64,13 +60,10 @@ impl OomNotifier {
     fn register_v1(dir: &Path) -> Result<OomNotifier, CgroupError> {
         let control = dir.join("memory.oom_control");
         let oom = File::open(&control).map_err(|e| CgroupError::io("cgroup: open", &control, e))?;
-        // SAFETY: eventfd takes two integers and returns a new descriptor or -1.
-        let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if raw < 0 {
-            return Err(last_os("cgroup: eventfd for", &control));
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let eventfd = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        let eventfd = File::from(
+            crate::sys::event::eventfd(0)
+                .map_err(|e| CgroupError::io("cgroup: eventfd for", &control, e.into_io()))?,
+        );
         let line = format!("{} {}", eventfd.as_raw_fd(), oom.as_raw_fd());
         fsutil::write(&dir.join("cgroup.event_control"), &line)?;
         // The kernel took its own references: `oom` can be closed now.
@@ -81,22 +74,15 @@ impl OomNotifier {
     }
 
     fn register_v2(events: &Path) -> Result<OomNotifier, CgroupError> {
-        // SAFETY: inotify_init1 takes an integer and returns a new descriptor or -1.
-        let raw = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return Err(last_os("cgroup: inotify for", events));
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let inotify = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        let inotify = File::from(
+            crate::sys::event::inotify()
+                .map_err(|e| CgroupError::io("cgroup: inotify for", events, e.into_io()))?,
+        );
         let c = std::ffi::CString::new(events.as_os_str().as_bytes()).map_err(|_| {
             CgroupError::Config(format!("cgroup: path {} has a NUL byte", events.display()))
         })?;
-        // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
-        let wd =
-            unsafe { libc::inotify_add_watch(inotify.as_raw_fd(), c.as_ptr(), libc::IN_MODIFY) };
-        if wd < 0 {
-            return Err(last_os("cgroup: inotify_add_watch", events));
-        }
+        crate::sys::event::inotify_add_watch(&inotify, &c, libc::IN_MODIFY)
+            .map_err(|e| CgroupError::io("cgroup: inotify_add_watch", events, e.into_io()))?;
         let last = oom_kills(&fsutil::read(events)?);
         Ok(OomNotifier::V2 {
             inotify,
@@ -198,23 +184,9 @@ impl AsFd for OomNotifier {
 
 /// Waits until `fd` is readable; false on timeout.
 fn poll_in(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<bool, CgroupError> {
-    let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis()).unwrap_or(i32::MAX));
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: `p` is one valid pollfd living on our stack for the whole call.
-        let rc = unsafe { libc::poll(&mut p, 1, ms) };
-        if rc >= 0 {
-            return Ok(rc > 0);
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(CgroupError::io("cgroup: poll", "OOM notifier", e));
-        }
-    }
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    crate::sys::poll::readable(fd.as_raw_fd(), deadline)
+        .map_err(|e| CgroupError::io("cgroup: poll", "OOM notifier", e.into_io()))
 }
 
 #[cfg(test)]

@@ -247,9 +247,7 @@ fn num(dir: &Path, file: &str) -> Result<u64, CgroupError> {
 }
 
 fn clk_tck() -> u64 {
-    // SAFETY: sysconf reads a constant; no pointers are involved.
-    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(v).ok().filter(|v| *v > 0).unwrap_or(100)
+    crate::sys::process::sysconf(libc::_SC_CLK_TCK).map_or(100, |v| v as u64)
 }
 
 fn v1_memory_entry(dir: &Path, prefix: &str) -> Result<MemoryEntry, CgroupError> {

@@ -5,16 +5,15 @@ use std::ffi::{CStr, CString};
 use crate::error::{Error, Result};
 
 /// A NUL-terminated array of C strings (argv/envp), with the pointer array prebuilt.
+///
+/// The pointers are kept as addresses (`usize`, the same layout as a pointer): the
+/// value is then `Send` and `Sync` without an `unsafe impl`. They point into the heap
+/// buffers of `strings`, which this value owns and never mutates; moving the value
+/// does not move those buffers.
 pub struct CStrArray {
     strings: Vec<CString>,
-    ptrs: Vec<*const libc::c_char>,
+    ptrs: Vec<usize>,
 }
-
-// SAFETY: the pointers point into the heap buffers of `strings`, which this value owns
-// and never mutates; moving the value does not move those buffers.
-unsafe impl Send for CStrArray {}
-// SAFETY: as above; shared access only reads.
-unsafe impl Sync for CStrArray {}
 
 impl CStrArray {
     /// Build from strings; `what` names the field for errors (e.g. `process.args`).
@@ -24,14 +23,19 @@ impl CStrArray {
             .enumerate()
             .map(|(i, s)| cstring(s, &format!("{what}[{i}]")))
             .collect::<Result<Vec<_>>>()?;
-        let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
-        ptrs.push(std::ptr::null());
+        let mut ptrs: Vec<usize> = strings.iter().map(|s| s.as_ptr() as usize).collect();
+        ptrs.push(0);
         Ok(CStrArray { strings, ptrs })
     }
 
     /// The NULL-terminated pointer array, for execve.
     pub fn as_ptr(&self) -> *const *const libc::c_char {
-        self.ptrs.as_ptr()
+        self.ptrs.as_ptr().cast()
+    }
+
+    /// Whether the pointer array ends with NULL after one entry per string.
+    pub fn is_null_terminated(&self) -> bool {
+        self.ptrs.len() == self.strings.len() + 1 && self.ptrs.last() == Some(&0)
     }
 
     /// The strings.
@@ -61,26 +65,22 @@ impl std::fmt::Debug for CStrArray {
 
 /// A NULL-terminated pointer array whose strings are owned elsewhere in the same
 /// [`super::Plan`] (used for the trampoline's argv: `[path, argv0, argv1, ..., NULL]`).
-pub struct PtrArray(Vec<*const libc::c_char>);
-
-// SAFETY: the pointers point into C strings owned by the same Plan, which are never
-// mutated or dropped while the Plan lives; the array is only read.
-unsafe impl Send for PtrArray {}
-// SAFETY: as above.
-unsafe impl Sync for PtrArray {}
+/// The pointers point into C strings owned by the same Plan, which are never mutated
+/// or dropped while the Plan lives; kept as addresses, as in [`CStrArray`].
+pub struct PtrArray(Vec<usize>);
 
 impl PtrArray {
     /// `[head, rest..., NULL]`. The caller keeps `head` and `rest` alive as long as this.
     pub fn with_head(head: &CStr, rest: &CStrArray) -> Self {
         let mut v = Vec::with_capacity(rest.len() + 2);
-        v.push(head.as_ptr());
-        v.extend(rest.iter().map(|s| s.as_ptr()));
-        v.push(std::ptr::null());
+        v.push(head.as_ptr() as usize);
+        v.extend(rest.iter().map(|s| s.as_ptr() as usize));
+        v.push(0);
         PtrArray(v)
     }
 
     pub fn as_ptr(&self) -> *const *const libc::c_char {
-        self.0.as_ptr()
+        self.0.as_ptr().cast()
     }
 }
 
@@ -207,9 +207,7 @@ mod tests {
     fn cstr_array_is_null_terminated() {
         let a = CStrArray::new(["sh", "-c", "true"], "process.args").unwrap();
         assert_eq!(a.len(), 3);
-        // SAFETY: the array has len + 1 entries, the last being NULL.
-        let last = unsafe { *a.as_ptr().add(3) };
-        assert!(last.is_null());
+        assert!(a.is_null_terminated());
         assert_eq!(a.first().unwrap().to_str().unwrap(), "sh");
     }
 }

@@ -4,11 +4,10 @@
 //! through the container's root with `openat2(RESOLVE_IN_ROOT)`.
 
 use std::ffi::CString;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::spec;
-use crate::sys::fs::{self, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
+use crate::sys::fs::{RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
 
 /// More than any real passwd file; a bigger one is not read (HOME is "/").
 const MAX_PASSWD: u64 = 4 << 20;
@@ -33,17 +32,15 @@ pub fn home_in_passwd(text: &str, uid: u32) -> Option<String> {
 /// "/") and read it, bounded. None on any failure.
 fn read_in_root(root: &Path, rel: &str) -> Option<String> {
     let root_c = CString::new(root.as_os_str().as_encoded_bytes()).ok()?;
-    let dir = fs::openat(
+    let dir = crate::sys::fd::open_at(
         libc::AT_FDCWD,
         &root_c,
         libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
         0,
     )
     .ok()?;
-    // SAFETY: a fresh fd we own.
-    let dir = unsafe { OwnedFd::from_raw_fd(dir) };
     let rel_c = CString::new(rel).ok()?;
-    let fd = fs::openat2(
+    let fd = crate::sys::fd::open_at2(
         std::os::fd::AsRawFd::as_raw_fd(&dir),
         &rel_c,
         libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK,
@@ -51,8 +48,7 @@ fn read_in_root(root: &Path, rel: &str) -> Option<String> {
         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
     )
     .ok()?;
-    // SAFETY: a fresh fd we own.
-    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let file = std::fs::File::from(fd);
     if !file.metadata().ok()?.is_file() {
         return None;
     }

@@ -84,14 +84,7 @@ fn at(op: Op) -> impl Fn(Errno) -> StepError {
     move |errno| StepError { op, arg: 0, errno }
 }
 
-/// An fd closed on drop (child side: no allocation involved).
-pub struct Fd(pub libc::c_int);
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        fs::close(self.0);
-    }
-}
+pub use crate::sys::fd::Fd;
 
 /// What to create when a path is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,8 +384,7 @@ pub fn device(root: libc::c_int, d: &DeviceStep) -> Result<(), StepError> {
             fs::close(fd);
             let st = st.map_err(at(Op::Mknod))?;
             if st.st_mode & libc::S_IFMT != d.mode & libc::S_IFMT || st.st_rdev != d.dev {
-                // SAFETY: `name` is NUL-terminated and `dir` a directory fd.
-                unsafe { libc::unlinkat(dir.0, name.as_ptr(), 0) };
+                let _ = crate::sys::fd::unlinkat(dir.0, name, 0);
                 fs::mknodat(dir.0, name, d.mode, d.dev).map_err(at(Op::Mknod))?;
             }
         }

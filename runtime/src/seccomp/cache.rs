@@ -70,8 +70,7 @@ pub fn read(dir: &Path, key: &[u8]) -> Option<Vec<Insn>> {
         .open(&p)
         .ok()?;
     let md = f.metadata().ok()?;
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::sys::geteuid();
     if !md.file_type().is_file() || md.uid() != me || md.mode() & 0o022 != 0 {
         return None;
     }
@@ -109,8 +108,7 @@ pub fn write(dir: &Path, key: &[u8], prog: &[Insn]) -> std::io::Result<()> {
         _ => {}
     }
     let md = std::fs::symlink_metadata(dir)?;
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = crate::sys::geteuid();
     if !md.is_dir() || md.uid() != me || md.mode() & 0o022 != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,

@@ -2,7 +2,7 @@
 //! user namespace, its maps are written, and an fd of the namespace is kept (the
 //! namespace lives on through the fd after the process is gone).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::error::{Error, Result};
 use crate::plan::IdMaps;
@@ -11,13 +11,10 @@ use crate::sys::{fs, pidfd};
 
 /// A user namespace with `maps`, as an fd.
 pub fn userns_fd(maps: &IdMaps) -> Result<OwnedFd> {
-    let mut p = [0 as libc::c_int; 2];
-    // SAFETY: `p` is a valid out-array of two fds.
-    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(Error::last_os("pipe for an idmap user namespace"));
-    }
-    // SAFETY: both fds are fresh and ours.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) };
+    let (rd, wr) = crate::sys::fd::pipe2(libc::O_CLOEXEC).map_err(|e| Error::Sys {
+        op: "pipe for an idmap user namespace",
+        source: e.into_io(),
+    })?;
     let cloned = fork_into(libc::CLONE_NEWUSER as u64, None).map_err(|e| Error::Sys {
         op: "clone a user namespace for an idmapped mount",
         source: e.into_io(),
@@ -32,16 +29,16 @@ pub fn userns_fd(maps: &IdMaps) -> Result<OwnedFd> {
         }
         Side::Parent(c) => c,
     };
-    // SAFETY: the pidfd from clone3 is ours.
-    let child = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
+    let pid = c.pid;
+    let child = c.into_pidfd();
     drop(rd);
     let result = (|| {
         for (file, content) in [("uid_map", &maps.uid_map), ("gid_map", &maps.gid_map)] {
-            let path = format!("/proc/{}/{file}", c.pid);
+            let path = format!("/proc/{pid}/{file}");
             std::fs::write(&path, content)
                 .map_err(|e| Error::path("mounts[].idmap: write", path, e))?;
         }
-        let path = format!("/proc/{}/ns/user", c.pid);
+        let path = format!("/proc/{pid}/ns/user");
         std::fs::File::open(&path)
             .map(OwnedFd::from)
             .map_err(|e| Error::path("open", path, e))

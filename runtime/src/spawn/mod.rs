@@ -10,14 +10,20 @@
 //!    own join failed, sets `oom_score_adj`, then says go; the child reports
 //!    ready or a failure.
 
+// The child executor: runs between clone and exec on raw system calls without
+// allocating (a pointer-level `VmArg` in the shared-memory mode), so `unsafe` here.
+#[allow(unsafe_code)]
 mod child;
 pub mod describe;
 mod idmap;
 pub mod protocol;
+// Hands this process's memory to the child (`clone_vm` with a raw entry point
+// and argument): part of the child executor.
+#[allow(unsafe_code)]
 pub mod shared_vm;
 pub mod trampoline;
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -126,13 +132,7 @@ fn proc_takes_pidns() -> bool {
 }
 
 fn peak_rss_kb() -> libc::c_long {
-    // SAFETY: rusage is plain data and getrusage fills it.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a valid out-pointer.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
-        return 0;
-    }
-    ru.ru_maxrss
+    crate::sys::process::max_rss_kib().unwrap_or(0)
 }
 
 /// A spawned init, ready and blocked before the user program.
@@ -236,22 +236,17 @@ fn above(fd: OwnedFd, min: u32) -> Result<OwnedFd> {
     if fd.as_raw_fd() >= min as RawFd {
         return Ok(fd);
     }
-    // SAFETY: F_DUPFD_CLOEXEC on an fd we own returns a new fd we then own.
-    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min as libc::c_int) };
-    if new < 0 {
-        return Err(Error::last_os("dup fd above preserved range"));
-    }
-    // SAFETY: `new` is a fresh fd owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+    crate::sys::fd::dup_above(&fd, min as RawFd).map_err(|e| Error::Sys {
+        op: "dup fd above preserved range",
+        source: e.into_io(),
+    })
 }
 
 fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::InvalidArgument(format!("{}: NUL in path", path.display())))?;
-    let fd = fs::openat(libc::AT_FDCWD, &c, flags | libc::O_CLOEXEC, 0)
-        .map_err(|e| Error::path("open", path, e.into_io()))?;
-    // SAFETY: a fresh fd we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    crate::sys::fd::open_at(libc::AT_FDCWD, &c, flags | libc::O_CLOEXEC, 0)
+        .map_err(|e| Error::path("open", path, e.into_io()))
 }
 
 /// The fds of the preserved range `3..3+n` that are not open now (sorted). Call it
@@ -260,11 +255,7 @@ fn open_owned(path: &std::path::Path, flags: libc::c_int) -> Result<OwnedFd> {
 /// must not reach the container as if the caller had passed it (CVE-2024-21626).
 pub fn absent_fds(n: u32) -> Vec<u32> {
     (3..3u32.saturating_add(n))
-        .filter(|&fd| {
-            // SAFETY: F_GETFD only reads the fd's flags; EBADF means not open.
-            let flags = unsafe { libc::fcntl(fd as libc::c_int, libc::F_GETFD) };
-            flags < 0
-        })
+        .filter(|&fd| crate::sys::fd::cloexec(fd as RawFd).is_none())
         .collect()
 }
 
@@ -292,10 +283,7 @@ fn preopen_trees(r: &crate::plan::RootfsPlan, min: u32) -> Result<Vec<OwnedFd>> 
                     e.errno
                 ))
             })?;
-            // SAFETY: open_bind_tree returned a fresh fd; we take it over.
-            let fd = unsafe { OwnedFd::from_raw_fd(tree.0) };
-            std::mem::forget(tree);
-            out.push(above(fd, min)?);
+            out.push(above(tree.into_owned(), min)?);
         }
     }
     Ok(out)
@@ -306,22 +294,13 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     let plan: &Plan = shared;
     let vm = io.mode.shares_memory(plan);
     let min = 3 + plan.preserve_fds;
-    let mut pair = [0 as libc::c_int; 2];
-    // SAFETY: `pair` is a valid out-array of two fds.
-    let ret = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            pair.as_mut_ptr(),
-        )
-    };
-    if ret != 0 {
-        return Err(Error::last_os("socketpair"));
-    }
-    // SAFETY: both fds are fresh and owned by us.
     let (parent_sock, child_sock) =
-        unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+        crate::sys::fd::socketpair(libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC).map_err(|e| {
+            Error::Sys {
+                op: "socketpair",
+                source: e.into_io(),
+            }
+        })?;
     let parent_sock = above(parent_sock, min)?;
     let child_sock = above(child_sock, min)?;
 
@@ -366,8 +345,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         None => Vec::new(),
     };
     let idmap_raw: Vec<RawFd> = idmap_fds.iter().map(|f| f.as_raw_fd()).collect();
-    // SAFETY: geteuid cannot fail.
-    let host_root = unsafe { libc::geteuid() } == 0;
+    let host_root = crate::sys::geteuid() == 0;
     let tree_fds = match &plan.rootfs {
         // An unprivileged runtime cannot clone trees: the child opens them.
         Some(r) if r.preopened > 0 && host_root => preopen_trees(r, min)?,
@@ -468,10 +446,10 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         c
     };
     crate::trace::mark("spawn.clone");
-    // SAFETY: clone3 gave us this pidfd; we own it now.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(c.pidfd) };
+    let pid = c.pid;
+    let pidfd = c.into_pidfd();
     let mut init = Init {
-        pid: c.pid,
+        pid,
         pidfd,
         pty: None,
         sock: parent_sock,
@@ -497,16 +475,14 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     loop {
         match Msg::recv_with_fd(init.sock.as_raw_fd()) {
             Ok(Some((m, fd))) if m.kind == MSG_PTY => match fd {
-                // SAFETY: the fd just arrived with SCM_RIGHTS and is ours.
-                Some(fd) => init.pty = Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+                Some(fd) => init.pty = Some(fd),
                 None => {
                     init.kill_and_reap();
                     return Err(Error::Internal("pty message without an fd".into()));
                 }
             },
             Ok(Some((m, fd))) if m.kind == MSG_SECCOMP_FD => match fd {
-                // SAFETY: the fd just arrived with SCM_RIGHTS and is ours.
-                Some(fd) => init.seccomp_notify = Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+                Some(fd) => init.seccomp_notify = Some(fd),
                 None => {
                     init.kill_and_reap();
                     return Err(Error::Internal("seccomp message without an fd".into()));
@@ -583,8 +559,6 @@ fn trampoline_report(plan: &Plan, init: &mut Init) -> Result<()> {
     }
     let pid = m.index as libc::pid_t;
     let fd = pidfd::open(pid).map_err(sys("pidfd_open of the exec'd process"))?;
-    // SAFETY: a fresh pidfd we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // The stub cloned it with CLONE_PARENT: a child of ours. Anything else (a pid a
     // process in the container managed to send) is refused.
     if !pidfd::is_child(fd.as_raw_fd()) || pid == init.pid {
@@ -617,18 +591,16 @@ fn fork_child(
     let own_pid_ns = match pid_ns {
         Some(source) => {
             let own = open_owned("/proc/self/ns/pid".as_ref(), libc::O_RDONLY)?;
-            // SAFETY: setns with an fd (namespace fd or pidfd) that lives through the call.
-            if unsafe { libc::setns(source, libc::CLONE_NEWPID) } != 0 {
-                return Err(Error::last_os("join pid namespace"));
-            }
+            crate::sys::process::setns(source, libc::CLONE_NEWPID)
+                .map_err(sys("join pid namespace"))?;
             Some(own)
         }
         None => None,
     };
     let cloned = fork_into(plan.ns.clone_flags, cgroup_fd);
     if let Some(own) = &own_pid_ns {
-        // SAFETY: setns back into our own pid namespace (always allowed).
-        unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWPID) };
+        // Back into our own pid namespace (always allowed).
+        let _ = crate::sys::process::setns(own.as_raw_fd(), libc::CLONE_NEWPID);
     }
     match cloned.map_err(sys("clone3"))? {
         Side::Child => child::main(plan, fds),
@@ -649,8 +621,7 @@ fn prepare_child(
             &maps.uid_map,
             "linux.uidMappings: write",
         )?;
-        // SAFETY: geteuid cannot fail.
-        if unsafe { libc::geteuid() } != 0 {
+        if crate::sys::geteuid() != 0 {
             // Unprivileged: gid_map is only writable once setgroups is denied.
             write_proc(init.pid, "setgroups", "deny", "linux.gidMappings: write")?;
         }

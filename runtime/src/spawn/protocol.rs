@@ -229,13 +229,13 @@ impl Msg {
     }
 
     /// Receive one message and the fd sent with it, if any; `Ok(None)` on EOF.
-    pub fn recv_with_fd(sock: libc::c_int) -> SysResult<Option<(Msg, Option<libc::c_int>)>> {
+    pub fn recv_with_fd(
+        sock: libc::c_int,
+    ) -> SysResult<Option<(Msg, Option<std::os::fd::OwnedFd>)>> {
         let mut data = [0u8; MSG_SIZE];
         let (n, fd) = crate::sys::socket::recv_with_fd(sock, &mut data)?;
         if n != MSG_SIZE {
-            if let Some(fd) = fd {
-                fs::close(fd);
-            }
+            drop(fd);
             return if n == 0 {
                 Ok(None)
             } else {

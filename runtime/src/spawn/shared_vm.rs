@@ -43,8 +43,7 @@ const HELPER_STACK: usize = 64 << 10;
 pub fn supported(plan: &Plan) -> bool {
     cfg!(target_arch = "x86_64")
         && plan.ns.time_offsets.is_none()
-        // SAFETY: geteuid cannot fail.
-        && (plan.id_maps.is_none() || unsafe { libc::geteuid() } == 0)
+        && (plan.id_maps.is_none() || crate::sys::geteuid() == 0)
 }
 
 /// What the helper thread owns for the child: everything the child reads.
@@ -129,10 +128,9 @@ impl Job {
     fn run(self) -> std::result::Result<Cloned, (&'static str, Errno)> {
         block_all_signals();
         if let Some(ns) = self.pid_ns {
-            // SAFETY: setns of this (helper) thread with an fd that lives through the call.
-            if unsafe { libc::setns(ns, libc::CLONE_NEWPID) } != 0 {
-                return Err(("join pid namespace", Errno::last()));
-            }
+            // setns of this (helper) thread with an fd that lives through the call.
+            crate::sys::process::setns(ns, libc::CLONE_NEWPID)
+                .map_err(|e| ("join pid namespace", e))?;
         }
         let stack = ChildStack::new(CHILD_STACK).map_err(|e| ("map the child's stack", e))?;
         let Some(sock) = self
@@ -198,14 +196,9 @@ fn take(fd: &Mutex<Option<OwnedFd>>) -> Option<OwnedFd> {
     fd.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
+/// Changes only this (helper) thread's mask.
 fn block_all_signals() {
-    // SAFETY: sigset_t is plain data that sigfillset initialises; pthread_sigmask
-    // changes only this (helper) thread's mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    }
+    crate::sys::signal::SigSet::full().set_mask();
 }
 
 /// The host's dumpable flag while children share its address space: each child

@@ -69,7 +69,7 @@
 //! socket closed and acts as the plain trampoline: with one argument fewer each
 //! round, it ends with exit status 127. It never runs the runtime.
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use crate::error::{Error, Result};
 
@@ -262,35 +262,28 @@ const MFD_EXEC: libc::c_uint = 0x10;
 #[cfg(target_arch = "x86_64")]
 pub fn memfd(cloexec: bool, sync: Option<Sync>) -> Result<OwnedFd> {
     let flags = MFD_ALLOW_SEALING | if cloexec { MFD_CLOEXEC } else { 0 };
-    // SAFETY: memfd_create with a static name; MFD_EXEC (6.3+) keeps it executable
-    // where vm.memfd_noexec would otherwise refuse; older kernels reject the flag.
-    let mut fd = unsafe {
-        libc::syscall(
-            libc::SYS_memfd_create,
-            c"fastrun-exec".as_ptr(),
-            flags | MFD_EXEC,
-        )
-    };
-    if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
-        // SAFETY: as above, without MFD_EXEC.
-        fd = unsafe { libc::syscall(libc::SYS_memfd_create, c"fastrun-exec".as_ptr(), flags) };
+    use crate::sys::fd::{add_seals, memfd_create};
+    use std::os::fd::{AsFd, AsRawFd};
+    // MFD_EXEC (6.3+) keeps it executable where vm.memfd_noexec would otherwise
+    // refuse; older kernels reject the flag.
+    let fd = match memfd_create(c"fastrun-exec", flags | MFD_EXEC) {
+        Err(crate::sys::Errno(libc::EINVAL)) => memfd_create(c"fastrun-exec", flags),
+        r => r,
     }
-    if fd < 0 {
-        return Err(Error::last_os("memfd_create for the exec trampoline"));
-    }
-    // SAFETY: a fresh fd we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
-    use std::os::fd::AsRawFd;
+    .map_err(|e| Error::Sys {
+        op: "memfd_create for the exec trampoline",
+        source: e.into_io(),
+    })?;
     let img = image(sync);
     crate::sys::fs::write_all(fd.as_raw_fd(), &img).map_err(|e| Error::Sys {
         op: "write exec trampoline",
         source: e.into_io(),
     })?;
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: fcntl on our fd.
-    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-        return Err(Error::last_os("seal exec trampoline"));
-    }
+    add_seals(fd.as_fd(), seals).map_err(|e| Error::Sys {
+        op: "seal exec trampoline",
+        source: e.into_io(),
+    })?;
     Ok(fd)
 }
 

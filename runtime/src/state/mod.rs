@@ -9,7 +9,7 @@ pub use time::{rfc3339, rfc3339_now};
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -122,13 +122,8 @@ impl Store {
 
     fn lock_dir(&self, dir: &Path) -> Result<Lock> {
         let file = fs::File::open(dir).map_err(|e| Error::path("open state directory", dir, e))?;
-        // SAFETY: flock on an fd we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(Error::path(
-                "lock state directory",
-                dir,
-                std::io::Error::last_os_error(),
-            ));
+        if let Err(e) = crate::sys::fd::lock_exclusive(file.as_fd()) {
+            return Err(Error::path("lock state directory", dir, e.into_io()));
         }
         Ok(Lock { _file: file })
     }

@@ -6,13 +6,23 @@ use super::{cvt_long, Errno, SysResult};
 /// `CLONE_INTO_CGROUP` as the u64 clone3 takes (libc's c_int constant overflows).
 pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
-/// What a successful clone returned, seen from the parent.
-#[derive(Debug, Clone, Copy)]
+/// What a successful clone returned, seen from the parent (not `Copy`: it holds
+/// the one pidfd, see [`Cloned::into_pidfd`]).
+#[derive(Debug)]
 pub struct Cloned {
     /// The child's pid in the caller's pid namespace.
     pub pid: libc::pid_t,
     /// A pidfd for the child (CLONE_PIDFD); always valid.
     pub pidfd: libc::c_int,
+}
+
+impl Cloned {
+    /// The pidfd as an owned fd (the parent's side; the child executor, which must
+    /// not run destructors, reads `pidfd` directly).
+    pub fn into_pidfd(self) -> std::os::fd::OwnedFd {
+        // SAFETY: CLONE_PIDFD gave us this fd and `self` (not Copy) is consumed.
+        unsafe { super::fd::adopt(self.pidfd) }
+    }
 }
 
 /// Which side of a fork-like clone we are on.

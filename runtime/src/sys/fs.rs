@@ -141,9 +141,10 @@ pub fn close(fd: libc::c_int) {
 
 /// `read(fd, buf)`, retrying on EINTR.
 pub fn read(fd: libc::c_int, buf: &mut [u8]) -> SysResult<usize> {
-    // SAFETY: `buf` is valid for writes of its length.
     retry(|| {
-        cvt_long(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } as libc::c_long)
+        // SAFETY: `buf` is valid for writes of its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        cvt_long(n as libc::c_long)
     })
     .map(|n| n as usize)
 }

@@ -9,13 +9,19 @@
 pub mod bpf;
 pub mod caps;
 pub mod clone;
+pub mod event;
+pub mod fd;
 pub mod fs;
 pub mod libseccomp;
 pub mod mount_api;
 pub mod pidfd;
+pub mod poll;
 pub mod proc;
+pub mod process;
 pub mod seccomp;
+pub mod signal;
 pub mod socket;
+pub mod term;
 
 use std::fmt;
 

@@ -3,10 +3,12 @@
 use super::{cvt, cvt_long, SysResult};
 
 /// `pidfd_open(pid, 0)`, close-on-exec by default.
-pub fn open(pid: libc::pid_t) -> SysResult<libc::c_int> {
+pub fn open(pid: libc::pid_t) -> SysResult<std::os::fd::OwnedFd> {
     // SAFETY: plain syscall with integer arguments.
     let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    cvt_long(ret).map(|fd| fd as libc::c_int)
+    let fd = cvt_long(ret)? as libc::c_int;
+    // SAFETY: pidfd_open returned a fresh fd we own.
+    Ok(unsafe { super::fd::adopt(fd) })
 }
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.

@@ -53,7 +53,10 @@ pub fn send_with_fd(sock: libc::c_int, data: &[u8], fd: libc::c_int) -> SysResul
 
 /// Receive into `buf`, accepting at most one fd (close-on-exec). Returns the bytes
 /// read (0 at EOF) and the fd if one came; extra fds are closed.
-pub fn recv_with_fd(sock: libc::c_int, buf: &mut [u8]) -> SysResult<(usize, Option<libc::c_int>)> {
+pub fn recv_with_fd(
+    sock: libc::c_int,
+    buf: &mut [u8],
+) -> SysResult<(usize, Option<std::os::fd::OwnedFd>)> {
     let mut cbuf = CmsgBuf { buf: [0u8; 64] };
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr() as *mut libc::c_void,
@@ -98,10 +101,9 @@ pub fn recv_with_fd(sock: libc::c_int, buf: &mut [u8]) -> SysResult<(usize, Opti
             c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
+    // SAFETY: SCM_RIGHTS installed this fd in our table for us alone.
+    let got = got.map(|fd| unsafe { super::fd::adopt(fd) });
     if msg.msg_flags & libc::MSG_CTRUNC != 0 {
-        if let Some(fd) = got {
-            super::fs::close(fd);
-        }
         return Err(Errno(libc::EPROTO));
     }
     Ok((n, got))
@@ -139,35 +141,21 @@ mod tests {
 
     #[test]
     fn fd_round_trips_over_a_socketpair() {
-        let mut pair = [0; 2];
-        // SAFETY: valid out-array.
-        assert_eq!(
-            unsafe {
-                libc::socketpair(
-                    libc::AF_UNIX,
-                    libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-                    0,
-                    pair.as_mut_ptr(),
-                )
-            },
-            0
-        );
-        let f = std::fs::File::open("/proc/self/exe").unwrap();
         use std::os::fd::AsRawFd;
-        assert_eq!(send_with_fd(pair[0], b"hi", f.as_raw_fd()).unwrap(), 2);
+        let (a, b) =
+            super::super::fd::socketpair(libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC).unwrap();
+        let f = std::fs::File::open("/proc/self/exe").unwrap();
+        assert_eq!(
+            send_with_fd(a.as_raw_fd(), b"hi", f.as_raw_fd()).unwrap(),
+            2
+        );
         let mut buf = [0u8; 8];
-        let (n, fd) = recv_with_fd(pair[1], &mut buf).unwrap();
+        let (n, fd) = recv_with_fd(b.as_raw_fd(), &mut buf).unwrap();
         assert_eq!(&buf[..n], b"hi");
         let fd = fd.expect("an fd");
-        assert_ne!(fd, f.as_raw_fd());
-        let a = super::super::fs::fstat(fd).unwrap();
-        let b = super::super::fs::fstat(f.as_raw_fd()).unwrap();
-        assert_eq!((a.st_dev, a.st_ino), (b.st_dev, b.st_ino));
-        // SAFETY: fds we own.
-        unsafe {
-            libc::close(fd);
-            libc::close(pair[0]);
-            libc::close(pair[1]);
-        }
+        assert_ne!(fd.as_raw_fd(), f.as_raw_fd());
+        let x = super::super::fs::fstat(fd.as_raw_fd()).unwrap();
+        let y = super::super::fs::fstat(f.as_raw_fd()).unwrap();
+        assert_eq!((x.st_dev, x.st_ino), (y.st_dev, y.st_ino));
     }
 }

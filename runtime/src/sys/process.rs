@@ -1,0 +1,105 @@
+//! Process-wide calls: namespaces, resource usage, system constants, waits.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use super::{cvt, retry, SysResult};
+
+/// `setns(fd, nstype)`.
+pub fn setns(fd: RawFd, nstype: libc::c_int) -> SysResult<()> {
+    // SAFETY: integer arguments; the kernel checks the fd.
+    cvt(unsafe { libc::setns(fd, nstype) }).map(drop)
+}
+
+/// `unshare(flags)`.
+pub fn unshare(flags: libc::c_int) -> SysResult<()> {
+    // SAFETY: integer argument.
+    cvt(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+/// `sysconf(name)` (None when unknown or unlimited).
+pub fn sysconf(name: libc::c_int) -> Option<i64> {
+    // SAFETY: integer argument.
+    let v = unsafe { libc::sysconf(name) };
+    (v > 0).then_some(v as i64)
+}
+
+/// This process's peak resident set size in KiB (`getrusage(RUSAGE_SELF)`).
+pub fn max_rss_kib() -> SysResult<i64> {
+    // SAFETY: rusage is plain data; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid out-pointer.
+    cvt(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) })?;
+    Ok(ru.ru_maxrss)
+}
+
+/// Become the subreaper of this process's descendants.
+pub fn set_child_subreaper() -> SysResult<()> {
+    // SAFETY: integer arguments.
+    cvt(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(drop)
+}
+
+/// `waitpid(pid, WNOHANG)`: `Ok(Some(status))` when it was reaped, `Ok(None)` when
+/// it still runs.
+pub fn waitpid_nohang(pid: libc::pid_t) -> SysResult<Option<libc::c_int>> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer.
+    let r = retry(|| cvt(unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) }))?;
+    Ok((r != 0).then_some(status))
+}
+
+/// The pid of some exited child, without reaping it (`waitid(P_ALL, WEXITED |
+/// WNOHANG | WNOWAIT)`); `Ok(None)` when none has exited.
+pub fn exited_child() -> SysResult<Option<libc::pid_t>> {
+    // SAFETY: siginfo_t is plain data; waitid fills it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    retry(|| {
+        // SAFETY: `info` is a valid out-pointer.
+        cvt(unsafe {
+            libc::waitid(
+                libc::P_ALL,
+                0,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        })
+    })?;
+    // SAFETY: waitid filled `info` for a child event (or left si_pid 0).
+    let pid = unsafe { info.si_pid() };
+    Ok((pid != 0).then_some(pid))
+}
+
+/// `malloc_trim(0)`: hand freed heap back to the kernel.
+pub fn malloc_trim() {
+    // SAFETY: no arguments to check; glibc's allocator is the global one.
+    unsafe { libc::malloc_trim(0) };
+}
+
+/// `mallopt(M_ARENA_MAX, n)`.
+pub fn limit_malloc_arenas(n: libc::c_int) {
+    // SAFETY: integer arguments.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, n) };
+}
+
+/// Have `cmd`'s child join the namespaces `flags` of `pidfd` (a pidfd or a
+/// namespace fd that stays open until the spawn), then chdir to `cwd`, before it
+/// execs (a hook run "in the container").
+pub fn join_before_exec(cmd: &mut Command, pidfd: RawFd, flags: libc::c_int, cwd: Option<CString>) {
+    // SAFETY: the closure only calls setns and chdir (async-signal-safe) and
+    // reads copies; joining a mount namespace resets the cwd: chdir after.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(pidfd, flags) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some(d) = &cwd {
+                if libc::chdir(d.as_ptr()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
