@@ -388,7 +388,7 @@ pub fn validate_config(json: &[u8]) -> Result<()> {
 pub(crate) fn load_config<'a>(
     json: &[u8],
     buf: &'a mut Vec<u8>,
-) -> Result<crate::spec::Config<'a>> {
+) -> Result<crate::spec::Validated<'a>> {
     buf.clear();
     buf.extend_from_slice(json);
     crate::spec::load(buf).map_err(|e| {

@@ -8,7 +8,7 @@ use super::cstr::{cstring, CStrArray, InRootPath, PtrArray};
 use super::mount_options::{self, MountOptions};
 use super::*;
 use crate::error::{Error, Result};
-use crate::spec::{self, Config};
+use crate::spec::{self, Config, Validated};
 use crate::sys::mount_api::{self as m, MountAttr};
 
 /// How the container's cgroups look from the host, for the `cgroup` mount type.
@@ -48,28 +48,16 @@ pub struct PlanInput {
     pub start_state: String,
 }
 
-/// Bind mounts over /proc that runc allows (lxcfs and similar).
-const PROC_BIND_ALLOWED: &[&str] = &[
-    "/proc/cpuinfo",
-    "/proc/diskstats",
-    "/proc/meminfo",
-    "/proc/stat",
-    "/proc/swaps",
-    "/proc/uptime",
-    "/proc/loadavg",
-    "/proc/slabinfo",
-    "/proc/net/dev",
-    "/proc/sys/kernel/ns_last_pid",
-    "/proc/sys/crypto/fips_enabled",
-];
-
-/// Build the plan for a container's init from a validated config.
-pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
+/// Build the plan for a container's init from a validated config: the rules that
+/// do not depend on the host are [`spec::validate`](crate::spec::Validated)'s; what
+/// is checked here is what only the host can answer (the root and bind sources on
+/// disk, a procfs bind source, the running kernel's capabilities).
+pub fn build(config: &Validated<'_>, input: &PlanInput) -> Result<Plan> {
     let linux = config.linux.as_ref();
     let process = config
         .process
         .as_ref()
-        .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
+        .ok_or_else(|| not_validated("process"))?;
 
     let (mut ns, user_ns) = namespaces(config)?;
     if matches!(input.cgroups, CgroupView::V1 { .. })
@@ -82,9 +70,7 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         ns.unshare_flags |= libc::CLONE_NEWCGROUP;
     }
     let id_maps = if ns.clone_flags & libc::CLONE_NEWUSER as u64 != 0 {
-        let l = linux.ok_or_else(|| {
-            Error::Config("linux.uidMappings: required with a new user namespace".into())
-        })?;
+        let l = linux.ok_or_else(|| not_validated("linux.uidMappings"))?;
         Some(IdMaps {
             uid_map: id_map(&l.uid_mappings),
             gid_map: id_map(&l.gid_mappings),
@@ -180,6 +166,12 @@ pub fn build(config: &Config<'_>, input: &PlanInput) -> Result<Plan> {
         start_state: split_state(&input.start_state),
         loopback_up,
     })
+}
+
+/// A rule that `spec::validate` owns did not hold: the caller skipped validation
+/// (a bug), not a config error.
+fn not_validated(what: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("{what}: the config was not validated"))
 }
 
 /// A hook the init runs; without `env`, it gets the container process's
@@ -286,12 +278,8 @@ fn namespaces(config: &Config<'_>) -> Result<(Namespaces, bool)> {
     };
     let mut joins_user = false;
     for (i, n) in linux.namespaces.iter().enumerate() {
-        let flag = spec::namespace_flag(&n.typ).ok_or_else(|| {
-            Error::Config(format!(
-                "linux.namespaces[{i}].type: unknown namespace {:?}",
-                n.typ.as_str()
-            ))
-        })?;
+        let flag = spec::namespace_flag(&n.typ)
+            .ok_or_else(|| not_validated(format!("linux.namespaces[{i}].type")))?;
         if n.path.is_empty() {
             ns.clone_flags |= flag as u64;
         } else {
@@ -362,7 +350,7 @@ fn host_root(config: &Config<'_>, input: &PlanInput) -> Result<PathBuf> {
     let root = config
         .root
         .as_ref()
-        .ok_or_else(|| Error::Config("root.path: required".into()))?;
+        .ok_or_else(|| not_validated("root.path"))?;
     let host_root = resolve_in_bundle(&input.bundle, &root.path);
     let host_root = std::fs::canonicalize(&host_root)
         .map_err(|e| Error::Config(format!("root.path: {}: {}", host_root.display(), e)))?;
@@ -380,18 +368,14 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     let root = config
         .root
         .as_ref()
-        .ok_or_else(|| Error::Config("root.path: required".into()))?;
+        .ok_or_else(|| not_validated("root.path"))?;
     let host_root = host_root(config, input)?;
     let linux = config.linux.as_ref();
     let prop = linux.map(|l| l.rootfs_propagation.as_str()).unwrap_or("");
     let asked = if prop.is_empty() {
         libc::MS_SLAVE | libc::MS_REC
     } else {
-        propagation_flags(prop).ok_or_else(|| {
-            Error::Config(format!(
-                "linux.rootfsPropagation: unknown propagation {prop:?}"
-            ))
-        })?
+        propagation_flags(prop).ok_or_else(|| not_validated("linux.rootfsPropagation"))?
     };
     // runc sets the asked propagation on "/" of the new mount namespace first.
     // An unbindable one would stop every bind (the root's included): start
@@ -477,18 +461,13 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
                 "c" | "u" => libc::S_IFCHR,
                 "b" => libc::S_IFBLK,
                 "p" => libc::S_IFIFO,
-                t => {
-                    return Err(Error::Config(format!(
-                        "{what}.type: unknown device type {t:?}"
-                    )))
-                }
+                _ => return Err(not_validated(format!("{what}.type"))),
             };
             let mode = kind | (d.file_mode.unwrap_or(0o666) & 0o7777);
-            let major = d.major.unwrap_or(0);
-            let minor = d.minor.unwrap_or(0);
-            if !(0..=u32::MAX as i64).contains(&major) || !(0..=u32::MAX as i64).contains(&minor) {
-                return Err(Error::Config(format!("{what}: major/minor out of range")));
-            }
+            let number = |n: Option<i64>, field: &str| {
+                u32::try_from(n.unwrap_or(0)).map_err(|_| not_validated(format!("{what}.{field}")))
+            };
+            let (major, minor) = (number(d.major, "major")?, number(d.minor, "minor")?);
             // A config device replaces a default one at the same path.
             devices.retain(|x: &DeviceStep| {
                 x.path.display
@@ -499,8 +478,8 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
             devices.push(device_step(
                 &d.path,
                 mode,
-                major as u32,
-                minor as u32,
+                major,
+                minor,
                 d.uid.unwrap_or(0),
                 d.gid.unwrap_or(0),
                 bind_devices,
@@ -658,15 +637,8 @@ fn mount_steps(
     let typ = mnt.typ.as_str();
     let is_bind = opts.bind || typ == "bind";
     let idmap = if opts.idmap || !mnt.uid_mappings.is_empty() || !mnt.gid_mappings.is_empty() {
-        if !is_bind {
-            return Err(Error::Config(format!(
-                "{what}: idmapped mounts are supported for bind mounts only"
-            )));
-        }
-        if mnt.uid_mappings.is_empty() || mnt.gid_mappings.is_empty() {
-            return Err(Error::Config(format!(
-                "{what}.uidMappings: an idmapped mount needs both uidMappings and gidMappings"
-            )));
+        if !is_bind || mnt.uid_mappings.is_empty() || mnt.gid_mappings.is_empty() {
+            return Err(not_validated(format!("{what}.uidMappings")));
         }
         let maps = IdMaps {
             uid_map: id_map(&mnt.uid_mappings),
@@ -686,7 +658,9 @@ fn mount_steps(
 
     // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc
     // (a proc mount, or as runc a bind whose source is a procfs: rootless
-    // `--pid host`), and only runc's allow-list of binds below it.
+    // `--pid host`), and only runc's allow-list of binds below it. What the config
+    // alone decides is `spec::validate`'s; the bind source's file system is the
+    // host's to tell.
     let procfs_only = dest.display == "/proc" && is_bind;
     if procfs_only {
         let source = resolve_in_bundle(&input.bundle, &mnt.source);
@@ -699,26 +673,10 @@ fn mount_steps(
                 source.display()
             )));
         }
-    } else if dest.display == "/proc" && typ != "proc" {
-        return Err(Error::Config(format!(
-            "{what}: /proc must be a mount of type proc, not {typ:?}"
-        )));
-    }
-    if dest.display.starts_with("/proc/") && !PROC_BIND_ALLOWED.contains(&dest.display.as_str()) {
-        return Err(Error::Config(format!(
-            "{what}.destination: {}: mounts over /proc are refused (only {} may be bind-mounted)",
-            dest.display,
-            PROC_BIND_ALLOWED.join(", ")
-        )));
     }
     let no_symlink = matches!(dest.display.as_str(), "/proc" | "/sys" | "/dev");
 
     if is_bind {
-        if mnt.source.is_empty() {
-            return Err(Error::Config(format!(
-                "{what}.source: required for a bind mount"
-            )));
-        }
         let source = resolve_in_bundle(&input.bundle, &mnt.source);
         let meta = std::fs::metadata(&source)
             .map_err(|e| Error::Config(format!("{what}.source: {}: {e}", source.display())))?;
@@ -742,9 +700,7 @@ fn mount_steps(
         return Ok(());
     }
     if typ.is_empty() {
-        return Err(Error::Config(format!(
-            "{what}.type: required for a non-bind mount"
-        )));
+        return Err(not_validated(format!("{what}.type")));
     }
     if typ == "cgroup" || typ == "cgroup2" {
         return cgroup_steps(i, dest, &opts, input, out);
@@ -896,14 +852,16 @@ fn dedup_env<'a>(env: &'a [spec::Str<'_>]) -> Vec<&'a str> {
 }
 
 /// The process part of a plan (also used alone by `exec`); `home` is appended
-/// to the environment as `HOME=` (see [`super::home`]).
+/// to the environment as `HOME=` (see [`super::home`]). `p` has passed
+/// `spec::validate`'s process rules (a config's, or `exec`'s `parse_process` and
+/// its checked overrides).
 pub fn process_plan(
     p: &spec::Process<'_>,
     last_cap: u32,
     home: Option<&str>,
 ) -> Result<ProcessPlan> {
     if p.args.is_empty() {
-        return Err(Error::Config("process.args: must not be empty".into()));
+        return Err(not_validated("process.args"));
     }
     let argv = CStrArray::new(p.args.iter().map(|s| s.as_str()), "process.args")?;
     let home = home.map(|h| format!("HOME={h}"));
@@ -938,12 +896,8 @@ pub fn process_plan(
             let mask = |names: &[spec::Str<'_>], set: &str| -> Result<u64> {
                 let mut m = 0u64;
                 for (i, n) in names.iter().enumerate() {
-                    let num = spec::capability_number(n).ok_or_else(|| {
-                        Error::Config(format!(
-                            "process.capabilities.{set}[{i}]: unknown capability {:?}",
-                            n.as_str()
-                        ))
-                    })?;
+                    let num = spec::capability_number(n)
+                        .ok_or_else(|| not_validated(format!("process.capabilities.{set}[{i}]")))?;
                     // Capabilities the running kernel does not know are ignored, as runc does.
                     if u32::from(num) <= last_cap {
                         m |= 1u64 << num;
@@ -963,12 +917,8 @@ pub fn process_plan(
 
     let mut rlimits = Vec::with_capacity(p.rlimits.len());
     for (i, r) in p.rlimits.iter().enumerate() {
-        let resource = spec::rlimit_resource(&r.typ).ok_or_else(|| {
-            Error::Config(format!(
-                "process.rlimits[{i}].type: unknown rlimit {:?}",
-                r.typ.as_str()
-            ))
-        })?;
+        let resource = spec::rlimit_resource(&r.typ)
+            .ok_or_else(|| not_validated(format!("process.rlimits[{i}].type")))?;
         rlimits.push(Rlimit {
             name: r.typ.to_string(),
             resource,

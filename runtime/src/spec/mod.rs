@@ -26,6 +26,8 @@ mod str;
 mod types;
 mod validate;
 
+pub use validate::Validated;
+
 use std::path::Path;
 
 pub use default::{default_config, default_config_json, default_config_with_ids};
@@ -59,17 +61,16 @@ pub fn parse<'a>(buf: &'a mut [u8]) -> Result<Config<'a>, SpecError> {
     parse::parse_doc(buf, parse::CONFIG)
 }
 
-/// [`parse`] then [`Config::validate`]: what `create` and `run` use.
-pub fn load<'a>(buf: &'a mut [u8]) -> Result<Config<'a>, SpecError> {
-    let config = parse(buf)?;
-    config.validate()?;
-    Ok(config)
+/// [`parse`] then [`Config::validate`]: what `create` and `run` use. The result
+/// proves the validation ([`Validated`]), which is what `plan::build` takes.
+pub fn load<'a>(buf: &'a mut [u8]) -> Result<Validated<'a>, SpecError> {
+    Validated::new(parse(buf)?)
 }
 
 /// Read `path` into `buf` (cleared first) and [`load`] it. A syntax error is
 /// reported with line and column: the file is read again for that, on the error
 /// path only (the buffer itself has been rewritten by the parser).
-pub fn load_file<'a>(path: &Path, buf: &'a mut Vec<u8>) -> Result<Config<'a>, SpecError> {
+pub fn load_file<'a>(path: &Path, buf: &'a mut Vec<u8>) -> Result<Validated<'a>, SpecError> {
     read_into(path, buf)?;
     let len = buf.len();
     load(buf.as_mut_slice()).map_err(|e| relocate(e, path, len))
@@ -126,7 +127,7 @@ mod tests {
         ))
         .unwrap();
         let c = load(&mut buf).unwrap();
-        let json = serde_json::to_value(&c).unwrap();
+        let json = serde_json::to_value(&*c).unwrap();
         assert!(json.is_object());
         let p = c.process.as_ref().unwrap();
         assert!(p.args.iter().chain(&p.env).all(Str::is_borrowed));
@@ -171,7 +172,7 @@ mod tests {
         std::fs::write(&path, default_config_json(false)).unwrap();
         let mut buf = Vec::new();
         let c = load_file(&path, &mut buf).unwrap();
-        assert_eq!(c, default_config(false));
+        assert_eq!(*c, default_config(false));
     }
 
     #[test]
@@ -200,7 +201,7 @@ mod tests {
         );
         assert!(c.hooks.as_ref().unwrap().prestart.is_empty());
         // Empty sections are dropped when serialized; the meaning is the same.
-        let mut out = serde_json::to_vec(&c).unwrap();
+        let mut out = serde_json::to_vec(&*c).unwrap();
         assert_eq!(parse(&mut out).unwrap().linux.unwrap().namespaces, []);
     }
 

@@ -83,18 +83,20 @@ pub(super) fn linux(l: &Linux<'_>) -> Result {
                 ),
             ));
         }
-        if d.typ != "p" {
-            for (field, v) in [("major", d.major), ("minor", d.minor)] {
-                match v {
-                    None => {
-                        return Err(err(
-                            at(field),
-                            format!("required for type {:?}", d.typ.as_str()),
-                        ))
-                    }
-                    Some(n) if n < 0 => return Err(err(at(field), "must not be negative")),
-                    Some(_) => {}
+        for (field, v) in [("major", d.major), ("minor", d.minor)] {
+            match v {
+                None if d.typ != "p" => {
+                    return Err(err(
+                        at(field),
+                        format!("required for type {:?}", d.typ.as_str()),
+                    ))
                 }
+                None => {}
+                Some(n) if n < 0 => return Err(err(at(field), "must not be negative")),
+                Some(n) if n > i64::from(u32::MAX) => {
+                    return Err(err(at(field), "must be at most 4294967295"))
+                }
+                Some(_) => {}
             }
         }
     }

@@ -13,6 +13,37 @@ pub(crate) use resources::resources;
 use super::error::SpecError;
 use super::types::{Config, IdMapping, Mount};
 
+/// Bind mounts over /proc that runc allows (lxcfs and similar).
+pub const PROC_BIND_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled",
+];
+
+/// `path` as the plan resolves it inside the container's root: lexically, `.` and
+/// empty components dropped, `..` never above the root (`/a/../proc/` is `/proc`).
+fn in_root(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// The most lines the kernel accepts in `uid_map`/`gid_map` (since 4.15).
 const MAX_MAPPINGS: usize = 340;
 
@@ -153,7 +184,77 @@ fn mount(m: &Mount<'_>, i: usize) -> Result {
         ));
     }
     id_mappings(&m.uid_mappings, &at("uidMappings"))?;
-    id_mappings(&m.gid_mappings, &at("gidMappings"))
+    id_mappings(&m.gid_mappings, &at("gidMappings"))?;
+    let is_bind = bind || m.typ == "bind";
+    let idmap = m.options.iter().any(|o| o == "idmap" || o == "ridmap")
+        || !m.uid_mappings.is_empty()
+        || !m.gid_mappings.is_empty();
+    if idmap && !is_bind {
+        return Err(err(
+            format!("mounts[{i}]"),
+            "id-mapped mounts are supported for bind mounts only",
+        ));
+    }
+    if idmap && m.uid_mappings.is_empty() {
+        return Err(err(
+            at("uidMappings"),
+            "an id-mapped mount needs both uidMappings and gidMappings",
+        ));
+    }
+    // /proc safety (CVE-2019-16884, CVE-2019-19921): only a real procfs on /proc
+    // (a proc mount, or a bind whose source the plan checks is a procfs), and only
+    // runc's allow-list of binds below it.
+    let dest = in_root(&m.destination);
+    if dest == "/proc" && !is_bind && m.typ != "proc" {
+        return Err(err(
+            format!("mounts[{i}]"),
+            format!(
+                "/proc must be a mount of type proc, not {:?}",
+                m.typ.as_str()
+            ),
+        ));
+    }
+    if dest.starts_with("/proc/") && !PROC_BIND_ALLOWED.contains(&dest.as_str()) {
+        return Err(err(
+            at("destination"),
+            format!(
+                "{dest}: mounts over /proc are refused (only {} may be bind-mounted)",
+                PROC_BIND_ALLOWED.join(", ")
+            ),
+        ));
+    }
+    if is_bind && m.source.is_empty() {
+        return Err(err(at("source"), "required for a bind mount"));
+    }
+    Ok(())
+}
+
+/// A config that passed [`Config::validate`]. [`Validated::new`] is the only way to
+/// make one and there is no mutable access, so a function that takes it (as
+/// `plan::build`) knows every host-independent rule holds and checks only what
+/// depends on the host.
+#[derive(Debug)]
+pub struct Validated<'a>(Config<'a>);
+
+impl<'a> Validated<'a> {
+    /// Validate `config`.
+    pub fn new(config: Config<'a>) -> std::result::Result<Self, SpecError> {
+        config.validate()?;
+        Ok(Validated(config))
+    }
+
+    /// The config, giving up the proof (to change it).
+    pub fn into_inner(self) -> Config<'a> {
+        self.0
+    }
+}
+
+impl<'a> std::ops::Deref for Validated<'a> {
+    type Target = Config<'a>;
+
+    fn deref(&self) -> &Config<'a> {
+        &self.0
+    }
 }
 
 impl Config<'_> {
@@ -454,5 +555,71 @@ pub(crate) mod tests {
                 .to_string(),
             "m[0]: range exceeds the 32-bit id space"
         );
+    }
+
+    /// The mount rules that only the plan checked before (#17): the config alone
+    /// decides them, so validation reports them, before anything is looked up.
+    #[test]
+    fn mount_rules_the_config_alone_decides() {
+        let add = |m: Mount<'static>| {
+            move |c: &mut Config<'static>| {
+                c.mounts.push(m);
+            }
+        };
+        let n = base().mounts.len();
+        let mount = |dest: &'static str,
+                     typ: &'static str,
+                     source: &'static str,
+                     opts: &[&'static str]| Mount {
+            destination: s(dest),
+            typ: s(typ),
+            source: s(source),
+            options: opts.iter().map(|o| s(o)).collect(),
+            ..Default::default()
+        };
+        assert_eq!(
+            invalid(add(mount("/proc", "tmpfs", "tmpfs", &[]))),
+            format!("mounts[{n}]: /proc must be a mount of type proc, not \"tmpfs\"")
+        );
+        assert!(
+            invalid(add(mount("/a/../proc/kcore", "", "/x", &["bind"]))).starts_with(&format!(
+                "mounts[{n}].destination: /proc/kcore: mounts over /proc are refused (only \
+             /proc/cpuinfo, "
+            ))
+        );
+        assert_eq!(
+            invalid(add(mount("/m", "tmpfs", "tmpfs", &["idmap"]))),
+            format!("mounts[{n}]: id-mapped mounts are supported for bind mounts only")
+        );
+        assert_eq!(
+            invalid(add(mount("/m", "", "/x", &["rbind", "ridmap"]))),
+            format!(
+                "mounts[{n}].uidMappings: an id-mapped mount needs both uidMappings and \
+                 gidMappings"
+            )
+        );
+        assert_eq!(
+            invalid(add(mount("/m", "bind", "", &[]))),
+            format!("mounts[{n}].source: required for a bind mount")
+        );
+        // What stays allowed: a bind of an allowed /proc file, a procfs on /proc.
+        let mut c = base();
+        c.mounts.push(mount("/proc/cpuinfo", "", "/x", &["bind"]));
+        c.mounts.push(mount("/proc", "proc", "proc", &[]));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn device_numbers_fit_32_bits() {
+        let e = invalid(|c| {
+            c.linux.as_mut().unwrap().devices.push(crate::spec::Device {
+                typ: s("c"),
+                path: s("/dev/big"),
+                major: Some(1 << 32),
+                minor: Some(0),
+                ..Default::default()
+            })
+        });
+        assert_eq!(e, "linux.devices[0].major: must be at most 4294967295");
     }
 }
