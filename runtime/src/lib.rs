@@ -14,6 +14,9 @@
 
 #![deny(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
 pub mod api;
 pub mod cgroups;
 mod control;

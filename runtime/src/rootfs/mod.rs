@@ -11,46 +11,28 @@ use crate::sys::fs::{self, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
 use crate::sys::mount_api::{self as m, MountAttr};
 use crate::sys::{Errno, SysResult};
 
-/// Which sub-operation of a step failed (reported to the parent for the message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Op {
-    None = 0,
-    OpenTarget = 1,
-    Fsopen = 2,
-    Fsconfig = 3,
-    Fsmount = 4,
-    OpenTree = 5,
-    Setattr = 6,
-    MoveMount = 7,
-    Propagation = 8,
-    Mknod = 9,
-    Chown = 10,
-    Symlink = 11,
-    Symlinked = 12,
-    Idmap = 13,
+u32_enum! {
+    /// Which sub-operation of a step failed (reported to the parent for the message).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Op {
+        default None = 0,
+        OpenTarget = 1,
+        Fsopen = 2,
+        Fsconfig = 3,
+        Fsmount = 4,
+        OpenTree = 5,
+        Setattr = 6,
+        MoveMount = 7,
+        Propagation = 8,
+        Mknod = 9,
+        Chown = 10,
+        Symlink = 11,
+        Symlinked = 12,
+        Idmap = 13,
+    }
 }
 
 impl Op {
-    pub fn from_u32(v: u32) -> Op {
-        match v {
-            1 => Op::OpenTarget,
-            2 => Op::Fsopen,
-            3 => Op::Fsconfig,
-            4 => Op::Fsmount,
-            5 => Op::OpenTree,
-            6 => Op::Setattr,
-            7 => Op::MoveMount,
-            8 => Op::Propagation,
-            9 => Op::Mknod,
-            10 => Op::Chown,
-            11 => Op::Symlink,
-            12 => Op::Symlinked,
-            13 => Op::Idmap,
-            _ => Op::None,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Op::None => "",
