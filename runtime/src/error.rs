@@ -60,10 +60,17 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The container's init failed during setup; the message names the step, the
-    /// config field or path, and the errno.
+    /// The container's init failed during setup: `step` is where (the child's
+    /// step, e.g. `Mount`), `field` the config field it was working on when there
+    /// is one (e.g. `mounts[3]`, `process.rlimits[0]`), `message` the whole line,
+    /// which names the step, the field or path, and the errno.
     #[error("{message}")]
-    Init { message: String, errno: i32 },
+    Init {
+        step: &'static str,
+        field: Option<String>,
+        message: String,
+        errno: i32,
+    },
     /// A hook failed; the message names the hook kind, index and path.
     #[error("{0}")]
     Hook(String),
@@ -73,6 +80,18 @@ pub enum Error {
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A cgroup operation failed (the message names the file and the value).
+    #[error("{}", cgroup_message(.0))]
+    Cgroup(#[from] crate::cgroups::CgroupError),
+}
+
+/// A cgroup error as the engine words it: a parse failure of a kernel file is a
+/// bug ("internal error: ..."), everything else reads as the cgroup room says.
+fn cgroup_message(e: &crate::cgroups::CgroupError) -> String {
+    match e {
+        crate::cgroups::CgroupError::Parse { .. } => format!("internal error: {e}"),
+        e => e.to_string(),
+    }
 }
 
 impl Error {
@@ -88,6 +107,16 @@ impl Error {
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Hook(_) => ErrorKind::System,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::Cgroup(e) => {
+                use crate::cgroups::CgroupError as C;
+                match e {
+                    C::Write { .. } | C::Io { .. } => ErrorKind::System,
+                    C::Parse { .. } => ErrorKind::Internal,
+                    C::Config(_) => ErrorKind::InvalidConfig,
+                    C::Unsupported(_) => ErrorKind::Unsupported,
+                    C::State(_) => ErrorKind::InvalidState,
+                }
+            }
         }
     }
 
@@ -96,6 +125,16 @@ impl Error {
         match self {
             Error::Path { source, .. } | Error::Sys { source, .. } => source.raw_os_error(),
             Error::Init { errno, .. } => Some(*errno),
+            Error::Cgroup(e) => e.errno(),
+            _ => None,
+        }
+    }
+
+    /// The config field an error is about, when the engine knows it apart from
+    /// the message (the init's setup steps).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Init { field, .. } => field.as_deref(),
             _ => None,
         }
     }

@@ -111,32 +111,6 @@ impl CgroupError {
     }
 }
 
-impl From<CgroupError> for crate::error::Error {
-    fn from(e: CgroupError) -> Self {
-        use crate::error::Error;
-        match e {
-            // `Error::Path` prints "{op} {path}: {source}". Its `op` is a static string,
-            // so the value goes at the head of the path field: the message reads
-            // "cgroup: write 1234 to /sys/fs/cgroup/...: Device or resource busy",
-            // and the errno stays available to `Error::errno()`.
-            CgroupError::Write {
-                path,
-                value,
-                source,
-            } => Error::Path {
-                op: "cgroup: write",
-                path: PathBuf::from(format!("{} to {}", value, path.display())),
-                source,
-            },
-            CgroupError::Io { op, path, source } => Error::Path { op, path, source },
-            e @ CgroupError::Parse { .. } => Error::Internal(e.to_string()),
-            CgroupError::Config(m) => Error::Config(m),
-            CgroupError::Unsupported(m) => Error::Unsupported(m),
-            CgroupError::State(m) => Error::InvalidState(m),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +138,27 @@ mod tests {
         assert_eq!(engine.kind(), crate::error::ErrorKind::InvalidConfig);
         let engine: crate::error::Error = CgroupError::Unsupported("no".into()).into();
         assert_eq!(engine.kind(), crate::error::ErrorKind::Unsupported);
+    }
+
+    /// The engine error keeps the cgroup error as it is (no path/value folded into
+    /// a `PathBuf`), and words a parse failure as the bug it is.
+    #[test]
+    fn engine_error_keeps_the_cgroup_error() {
+        use crate::error::{Error, ErrorKind};
+        let e: Error =
+            CgroupError::write("/f", "1", std::io::Error::from_raw_os_error(libc::EBUSY)).into();
+        assert!(matches!(&e, Error::Cgroup(CgroupError::Write { value, .. }) if value == "1"));
+        let e: Error = CgroupError::Parse {
+            path: "/x".into(),
+            msg: "bad".into(),
+        }
+        .into();
+        assert_eq!(e.to_string(), "internal error: cgroup: parse /x: bad");
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        let e: Error = CgroupError::State("frozen".into()).into();
+        assert_eq!(
+            (e.kind(), e.to_string().as_str()),
+            (ErrorKind::InvalidState, "frozen")
+        );
     }
 }

@@ -22,7 +22,8 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
     let op = Op::from_u32(m.op);
     let rf = plan.rootfs.as_ref();
     let p = &plan.process;
-    let msg = match Step::from_u32(m.step) {
+    let step = Step::from_u32(m.step);
+    let msg = match step {
         Step::Mount => match rf.and_then(|r| r.mounts.get(i)) {
             Some(mnt) => {
                 let field = if mnt.config_index == usize::MAX {
@@ -208,7 +209,58 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
         Step::WaitParent | Step::Unknown => format!("container init setup: {errno}"),
     };
     Error::Init {
+        step: step.as_str(),
+        field: config_field(&msg),
         message: msg,
         errno: m.errno,
+    }
+}
+
+/// The config field a setup message starts with (`mounts[2]`, `linux.sysctl["x"]`,
+/// `process.cwd`, `hostname`...): every message above that is about a field names
+/// it first, up to the first space or colon. None for the others (`pivot_root: ...`).
+fn config_field(msg: &str) -> Option<String> {
+    const ROOTS: [&str; 7] = [
+        "mounts[",
+        "linux.",
+        "process.",
+        "root.",
+        "hostname",
+        "domainname",
+        "hooks.",
+    ];
+    let head = &msg[..msg.find([' ', ':']).unwrap_or(msg.len())];
+    ROOTS
+        .iter()
+        .any(|r| head.starts_with(r))
+        .then(|| head.to_string())
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::config_field;
+
+    #[test]
+    fn the_field_is_the_messages_head() {
+        let f = |m: &str| config_field(m);
+        assert_eq!(
+            f("mounts[3]: mount tmpfs on /x: fsmount: EPERM").as_deref(),
+            Some("mounts[3]")
+        );
+        assert_eq!(
+            f("process.cwd \"/x\": chdir: ENOENT").as_deref(),
+            Some("process.cwd")
+        );
+        assert_eq!(
+            f("linux.sysctl[\"kernel.x\"]: write 1: EPERM").as_deref(),
+            Some("linux.sysctl[\"kernel.x\"]")
+        );
+        assert_eq!(
+            f("hostname: sethostname: EPERM").as_deref(),
+            Some("hostname")
+        );
+        assert_eq!(f("pivot_root: EINVAL"), None);
+        assert_eq!(f("mount #3: EPERM"), None);
+        assert_eq!(f("make /dev read-only: EPERM"), None);
     }
 }

@@ -194,6 +194,8 @@ impl Init {
             Ok(Some(m)) if m.kind == MSG_ERROR => {
                 let errno = Errno(m.errno);
                 Err(Error::Init {
+                    step: protocol::Step::Exec.as_str(),
+                    field: Some("process.args".into()),
                     message: describe::exec_message(&self.arg0, errno),
                     errno: m.errno,
                 })
