@@ -634,7 +634,7 @@ fn check(config: &Config<'_>, input: &PlanInput, plan: &Plan) {
     for m in &r.mounts {
         let given = config
             .mounts
-            .get(m.config_index)
+            .get(m.config_index.expect("every mount of a plan comes from the config"))
             .map(|c| c.destination.as_str());
         let cgroup_child = matches!(m.type_name.as_str(), "cgroup") && hierarchies > 0;
         check_path(&m.dest, if cgroup_child { None } else { given }, "mount");

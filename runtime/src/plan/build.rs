@@ -681,7 +681,7 @@ fn mount_steps(
         let meta = std::fs::metadata(&source)
             .map_err(|e| Error::Config(format!("{what}.source: {}: {e}", source.display())))?;
         out.push(MountStep {
-            config_index: i,
+            config_index: Some(i),
             dest,
             kind: MountKind::Bind {
                 source: cstring(&source.to_string_lossy(), &format!("{what}.source"))?,
@@ -729,7 +729,7 @@ fn mount_steps(
         });
     }
     out.push(MountStep {
-        config_index: i,
+        config_index: Some(i),
         dest,
         kind: MountKind::Fs {
             fstype: cstring(typ, &format!("{what}.type"))?,
@@ -758,7 +758,7 @@ fn cgroup_steps(
         opts.attr_clr,
     );
     let tmpfs = |dest: InRootPath, attrs: u64| MountStep {
-        config_index: i,
+        config_index: Some(i),
         dest,
         kind: MountKind::Fs {
             fstype: c"tmpfs".into(),
@@ -776,7 +776,7 @@ fn cgroup_steps(
     // The container's own cgroup directory of the host, bound read-only as asked.
     let bind = |dest: InRootPath, source: &PathBuf| -> Result<MountStep> {
         Ok(MountStep {
-            config_index: i,
+            config_index: Some(i),
             dest,
             kind: MountKind::Bind {
                 source: cstring(&source.to_string_lossy(), &what)?,
@@ -816,7 +816,7 @@ fn cgroup_steps(
             }
             if opts.attr_set & m::MOUNT_ATTR_RDONLY != 0 {
                 out.push(MountStep {
-                    config_index: i,
+                    config_index: Some(i),
                     dest: InRootPath::new(&base, &what)?,
                     kind: MountKind::Setattr {
                         attr: attr_of(m::MOUNT_ATTR_RDONLY, 0),

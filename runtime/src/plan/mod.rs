@@ -139,9 +139,10 @@ pub struct RootfsPlan {
     pub idmaps: Vec<IdMaps>,
     /// How many bind trees the runtime opens before the clone (`preopen`).
     pub preopened: usize,
-    /// A read-only /dev (the index of its mount in the config): mounted writable,
-    /// made read-only once what goes under it is in place (runc's finalizeRootfs).
-    pub dev_readonly: Option<usize>,
+    /// A read-only /dev (with the index of its mount in the config, when the config
+    /// gave it): mounted writable, made read-only once what goes under it is in
+    /// place (runc's finalizeRootfs).
+    pub dev_readonly: Option<Option<usize>>,
     /// `process.cwd` (unless "/"): created inside the root when missing, after the
     /// mounts and before the switch (runc and crun create it too).
     pub cwd: Option<InRootPath>,
@@ -150,8 +151,8 @@ pub struct RootfsPlan {
 /// One mount, in order.
 #[derive(Debug)]
 pub struct MountStep {
-    /// Index in the config's `mounts` (for messages), or usize::MAX for runtime-added mounts.
-    pub config_index: usize,
+    /// Index in the config's `mounts` (for messages); None for a mount the runtime adds.
+    pub config_index: Option<usize>,
     pub dest: InRootPath,
     pub kind: MountKind,
     /// Propagation to set on the new mount (MS_SHARED, MS_SLAVE, ...; 0 = leave).
@@ -162,6 +163,17 @@ pub struct MountStep {
     pub no_symlink: bool,
     /// The fs type name, for messages.
     pub type_name: String,
+}
+
+impl MountStep {
+    /// The config field this mount is, for messages: `mounts[3]`, or `mounts` for a
+    /// mount the runtime adds.
+    pub fn field(&self) -> String {
+        match self.config_index {
+            Some(i) => format!("mounts[{i}]"),
+            None => "mounts".to_string(),
+        }
+    }
 }
 
 /// How to make a mount.

@@ -26,11 +26,7 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
     let msg = match step {
         Step::Mount => match rf.and_then(|r| r.mounts.get(i)) {
             Some(mnt) => {
-                let field = if mnt.config_index == usize::MAX {
-                    "mounts".to_string()
-                } else {
-                    format!("mounts[{}]", mnt.config_index)
-                };
+                let field = mnt.field();
                 let detail = match (&mnt.kind, op) {
                     (MountKind::Fs { options, .. }, Op::Fsconfig) => {
                         match options.get(m.arg as usize) {
@@ -115,8 +111,8 @@ pub fn child_error(plan: &Plan, m: &Msg) -> Error {
             }
         ),
         Step::RootReadonly if i == 1 => match rf.and_then(|r| r.dev_readonly) {
-            Some(m) => format!("mounts[{m}]: make /dev read-only: {errno}"),
-            None => format!("make /dev read-only: {errno}"),
+            Some(Some(m)) => format!("mounts[{m}]: make /dev read-only: {errno}"),
+            _ => format!("make /dev read-only: {errno}"),
         },
         Step::RootReadonly => format!("root.readonly: remount / read-only: {errno}"),
         Step::RootfsPropagation => format!("linux.rootfsPropagation: {errno}"),

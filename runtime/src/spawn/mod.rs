@@ -273,10 +273,7 @@ fn preopen_trees(r: &crate::plan::RootfsPlan, min: u32) -> Result<Vec<OwnedFd>> 
         } = &m.kind
         {
             let tree = crate::rootfs::open_bind_tree(m).map_err(|e| {
-                let field = match m.config_index {
-                    usize::MAX => "mounts".to_string(),
-                    i => format!("mounts[{i}]"),
-                };
+                let field = m.field();
                 Error::Config(format!(
                     "{field}: bind {} on {}: {}: {}",
                     source.to_string_lossy(),
