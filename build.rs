@@ -1,8 +1,6 @@
-//! Build script of the `fastrun` CLI:
-//! - stamps the git commit into `FASTRUN_COMMIT` (for `--version`);
-//! - generates the C header of libfastrun (`ffi/src/lib.rs`) with cbindgen into
-//!   `$OUT_DIR/fastrun.h` (exposed as `FASTRUN_FRESH_HEADER` for `tests/header.rs`), and
-//!   copies it to `include/fastrun.h` when `FASTRUN_UPDATE_HEADER=1`.
+//! Build script of the `fastrun` CLI: stamps the git commit into `FASTRUN_COMMIT`
+//! (for `--version`). The C header of libfastrun is libfastrun's business
+//! (`ffi/build.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,9 +8,7 @@ use std::process::Command;
 fn main() {
     let manifest =
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     stamp_commit(&manifest);
-    header(&manifest, &out_dir);
 }
 
 fn git(manifest: &Path, args: &[&str]) -> Option<String> {
@@ -57,34 +53,5 @@ fn stamp_commit(manifest: &Path) {
     }
     for p in watch.iter().filter(|p| p.exists()) {
         println!("cargo:rerun-if-changed={}", p.display());
-    }
-}
-
-fn header(manifest: &Path, out_dir: &Path) {
-    let src = manifest.join("ffi/src/lib.rs");
-    let config_path = manifest.join("cbindgen.toml");
-    println!("cargo:rerun-if-changed={}", src.display());
-    println!("cargo:rerun-if-changed={}", config_path.display());
-    println!("cargo:rerun-if-env-changed=FASTRUN_UPDATE_HEADER");
-    let fresh = out_dir.join("fastrun.h");
-    println!("cargo:rustc-env=FASTRUN_FRESH_HEADER={}", fresh.display());
-
-    let config = cbindgen::Config::from_file(&config_path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", config_path.display()));
-    // Parse only the one source file: no `cargo metadata`, no recursion into the
-    // workspace, fast.
-    let bindings = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(&src)
-        .generate()
-        .unwrap_or_else(|e| panic!("cbindgen on {}: {e}", src.display()));
-    bindings.write_to_file(&fresh);
-
-    if std::env::var_os("FASTRUN_UPDATE_HEADER").is_some_and(|v| v == "1") {
-        let committed = manifest.join("include/fastrun.h");
-        std::fs::create_dir_all(manifest.join("include")).expect("create include/");
-        std::fs::copy(&fresh, &committed)
-            .unwrap_or_else(|e| panic!("copy to {}: {e}", committed.display()));
-        println!("cargo:warning=updated {}", committed.display());
     }
 }
