@@ -114,12 +114,14 @@ pub struct Env<'a> {
     pub cwd: Option<&'a std::path::Path>,
 }
 
-/// Run each hook of one kind in order; stop at the first failure.
-pub fn run_all(kind: &str, hooks: &[Hook], state: &str, place: Place) -> Result<()> {
+/// [`run_all_in`] in the runtime's environment and directory (the unit tests').
+#[cfg(test)]
+fn run_all(kind: &str, hooks: &[Hook], state: &str, place: Place) -> Result<()> {
     run_all_in(kind, hooks, state, place, Env::default())
 }
 
-/// [`run_all`] with an environment and working directory.
+/// Run each hook of one kind in order, with an environment and working directory;
+/// stop at the first failure.
 pub fn run_all_in(
     kind: &str,
     hooks: &[Hook],

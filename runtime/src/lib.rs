@@ -23,15 +23,25 @@ mod control;
 pub mod error;
 mod exec;
 pub mod features;
-pub mod hooks;
+pub(crate) mod hooks;
 pub mod json;
 mod lifecycle;
+// The plan and the seccomp compiler are internals: public only with the
+// `internals` feature, for the fuzz targets and the benchmarks.
+#[cfg(feature = "internals")]
 pub mod plan;
-pub mod rootfs;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code)]
+pub(crate) mod plan;
+pub(crate) mod rootfs;
 pub mod rootless;
+#[cfg(feature = "internals")]
 pub mod seccomp;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code)]
+pub(crate) mod seccomp;
 mod signals;
-pub mod spawn;
+pub(crate) mod spawn;
 pub mod spec;
 pub mod state;
 // The syscall room: safe wrappers over raw system calls, each block with its

@@ -28,6 +28,7 @@ macro_rules! u32_enum {
             }
 
             /// The variant's name.
+            #[allow(dead_code)]
             pub fn as_str(self) -> &'static str {
                 match self {
                     $name::$default => stringify!($default),
