@@ -162,7 +162,7 @@ fn delete(flags: &Flags) -> Result<(), String> {
     mount::unmount_rootfs(&bundle.join("rootfs"));
     let mut resp = DeleteResponse::new();
     resp.exit_status = 128 + libc::SIGKILL as u32;
-    resp.exited_at = MessageField::some(service::now());
+    resp.exited_at = MessageField::some(publish::now());
     let bytes = resp.write_to_bytes().map_err(|e| e.to_string())?;
     std::io::stdout()
         .write_all(&bytes)
@@ -187,7 +187,14 @@ fn serve(flags: &Flags) -> Result<(), String> {
     }
     let ttrpc_address = std::env::var("TTRPC_ADDRESS").map_err(|_| "TTRPC_ADDRESS not set")?;
     let svc = Arc::new(service::Service::new(&flags.namespace, &ttrpc_address)?);
-    reaper::start(svc.clone())?;
+    // The reaper thread calls back into the service: closures, so that the reaper
+    // knows nothing of it (no service <-> reaper circle).
+    let (oom, reap) = (svc.clone(), svc.clone());
+    reaper::start(
+        svc.oom_fd(),
+        move || oom.oom_pass(),
+        move || reap.reap_pass(),
+    )?;
 
     let mut methods = create_task(svc.clone());
     // containerd 1.x speaks `containerd.task.v2.Task`, 2.x `v3`: the messages are

@@ -8,6 +8,7 @@ use std::os::fd::IntoRawFd;
 use std::os::unix::net::UnixStream;
 
 use containerd_shim_protos::protobuf::well_known_types::any::Any;
+use containerd_shim_protos::protobuf::well_known_types::timestamp::Timestamp;
 use containerd_shim_protos::protobuf::{MessageDyn, MessageField};
 use containerd_shim_protos::shim::event::Envelope;
 use containerd_shim_protos::shim::events::ForwardRequest;
@@ -16,6 +17,17 @@ use containerd_shim_protos::ttrpc::context::Context;
 use containerd_shim_protos::{Client, EventsClient};
 
 /// The protobuf type of the event published on `topic`.
+/// The current time as a protobuf timestamp (events, exit times).
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut t = Timestamp::new();
+    t.seconds = d.as_secs() as i64;
+    t.nanos = d.subsec_nanos() as i32;
+    t
+}
+
 pub fn type_url(topic: &str) -> Option<&'static str> {
     Some(match topic {
         topics::TASK_CREATE_EVENT_TOPIC => "containerd.events.TaskCreate",
@@ -58,7 +70,7 @@ impl Publisher {
         let mut env = Envelope::new();
         env.topic = topic.to_string();
         env.namespace = namespace.to_string();
-        env.timestamp = MessageField::some(crate::service::now());
+        env.timestamp = MessageField::some(now());
         env.event = MessageField::some(any);
         let mut req = ForwardRequest::new();
         req.envelope = MessageField::some(env);

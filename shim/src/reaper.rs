@@ -3,16 +3,14 @@
 //! serves the OOM watcher's descriptor too, see `oom`).
 //!
 //! The engine itself waits for some children it forks (hooks) while it runs an
-//! operation: while one is in progress ([`Service::busy`]), only processes the
-//! shim registered are reaped; a reap pass runs again when it ends.
+//! operation: while one is in progress (the service's `busy` count), only
+//! processes the shim registered are reaped; a reap pass runs again when it ends.
+//! This module knows nothing of the service: it calls the closures it is given.
 
-use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, RawFd};
 
 use fastrun_runtime::sys::signal::SigSet;
 use fastrun_runtime::sys::{event, fs, pidfd, process};
-
-use crate::service::Service;
 
 fn sigchld_set() -> SigSet {
     let mut set = SigSet::empty();
@@ -30,9 +28,13 @@ pub fn block_sigchld() -> Result<(), String> {
 }
 
 /// Start the reaper thread. It waits (epoll) on a signalfd for SIGCHLD (blocked by
-/// [`block_sigchld`]) and on the OOM watcher's descriptor, and runs an OOM pass or
-/// a reap pass for what is ready: one thread for both.
-pub fn start(svc: Arc<Service>) -> Result<(), String> {
+/// [`block_sigchld`]) and on the OOM watcher's descriptor `oom_fd`, and runs
+/// `oom_pass` or `reap_pass` for what is ready: one thread for both.
+pub fn start(
+    oom_fd: RawFd,
+    oom_pass: impl Fn() + Send + 'static,
+    reap_pass: impl Fn() + Send + 'static,
+) -> Result<(), String> {
     const SIGNAL: u64 = 0;
     const OOM: u64 = 1;
     let os = |what: &str, e: fastrun_runtime::sys::Errno| format!("{what}: {}", e.into_io());
@@ -40,7 +42,7 @@ pub fn start(svc: Arc<Service>) -> Result<(), String> {
         .signalfd(libc::SFD_NONBLOCK)
         .map_err(|e| os("signalfd", e))?;
     let ep = event::epoll().map_err(|e| os("epoll_create1", e))?;
-    for (fd, token) in [(sfd.as_raw_fd(), SIGNAL), (svc.oom_fd(), OOM)] {
+    for (fd, token) in [(sfd.as_raw_fd(), SIGNAL), (oom_fd, OOM)] {
         event::epoll_ctl(&ep, libc::EPOLL_CTL_ADD, fd, libc::EPOLLIN as u32, token)
             .map_err(|e| os("epoll_ctl", e))?;
     }
@@ -57,13 +59,13 @@ pub fn start(svc: Arc<Service>) -> Result<(), String> {
             };
             let ready = |token: u64| evs.iter().any(|e| e.u64 == token);
             if ready(OOM) {
-                svc.oom_pass();
+                oom_pass();
             }
             if ready(SIGNAL) {
                 // Drain the pending SIGCHLDs (coalesced: one pass reaps them all).
                 let mut buf = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
                 while matches!(fs::read(sfd.as_raw_fd(), &mut buf), Ok(1..)) {}
-                svc.reap_pass();
+                reap_pass();
             }
         })
         .map_err(|e| e.to_string())?;
