@@ -250,14 +250,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
                 let fd = notify_fd.ok_or_else(|| {
                     Error::Internal("the exec'd process sent no seccomp notify fd".into())
                 })?;
-                let st = crate::seccomp::notify::ContainerState {
-                    oci_version: &rec.oci_version,
-                    id: &rec.id,
-                    status: "running",
-                    pid: rec.pid,
-                    bundle: &rec.bundle,
-                    annotations: &rec.annotations,
-                };
+                let st = crate::state::OciState::of(&rec, "running", rec.pid);
                 crate::seccomp::notify::send(l, &st, child.pid, fd)?;
             }
             if let (Some(master), Some(socket)) = (&child.pty, &opts.console_socket) {

@@ -68,31 +68,6 @@ impl SavedHooks {
     }
 }
 
-/// The OCI state document given to hooks on stdin.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HookState<'a> {
-    pub oci_version: &'a str,
-    pub id: &'a str,
-    pub status: &'a str,
-    /// Left out when there is no process (poststop), as runc does.
-    #[serde(skip_serializing_if = "no_pid")]
-    pub pid: i32,
-    pub bundle: &'a str,
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub annotations: std::collections::BTreeMap<&'a str, &'a str>,
-}
-
-fn no_pid(pid: &i32) -> bool {
-    *pid <= 0
-}
-
-impl HookState<'_> {
-    pub fn to_json(&self) -> String {
-        simd_json::serde::to_string(self).unwrap_or_else(|_| "{}".into())
-    }
-}
-
 /// Where a hook runs.
 #[derive(Clone, Copy)]
 pub enum Place {
@@ -287,40 +262,5 @@ mod tests {
             e.starts_with("hooks.prestart[0] (/nonexistent/hook): start:"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn state_json_shape() {
-        let mut ann = std::collections::BTreeMap::new();
-        ann.insert("a", "b\"c");
-        let s = HookState {
-            oci_version: "1.0.2",
-            id: "c1",
-            status: "creating",
-            pid: 42,
-            bundle: "/b",
-            annotations: ann,
-        }
-        .to_json();
-        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(v["ociVersion"], "1.0.2");
-        assert_eq!(v["pid"], 42);
-        assert_eq!(v["annotations"]["a"], "b\"c");
-    }
-
-    #[test]
-    fn state_json_has_no_pid_without_a_process() {
-        let s = HookState {
-            oci_version: "1.0.2",
-            id: "c1",
-            status: "stopped",
-            pid: 0,
-            bundle: "/b",
-            annotations: Default::default(),
-        }
-        .to_json();
-        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
-        assert!(v.get("pid").is_none(), "{s}");
-        assert_eq!(v["status"], "stopped");
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::api::{Context, CreateOptions, State, Status};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
 use crate::error::{Error, Result};
-use crate::hooks::{self, Hook, HookState, Place, SavedHooks};
+use crate::hooks::{self, Hook, Place, SavedHooks};
 use crate::plan::{self, CgroupView, PlanInput};
 use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
@@ -412,14 +412,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             let fd = notify_fd.ok_or_else(|| {
                 Error::Internal("the container init sent no seccomp notify fd".into())
             })?;
-            let st = crate::seccomp::notify::ContainerState {
-                oci_version: &record.oci_version,
-                id: &record.id,
-                status: "creating",
-                pid: record.pid,
-                bundle: &record.bundle,
-                annotations: &record.annotations,
-            };
+            let st = state::OciState::of(&record, "creating", record.pid);
             crate::seccomp::notify::send(l, &st, record.pid, fd)?;
         }
         if let Some(p) = &opts.pid_file {
@@ -485,19 +478,7 @@ pub(crate) fn join_fallback(
 
 /// The OCI state JSON given to hooks.
 pub(crate) fn hook_state(rec: &Record, status: &str, pid: i32) -> String {
-    HookState {
-        oci_version: &rec.oci_version,
-        id: &rec.id,
-        status,
-        pid,
-        bundle: rec.bundle.to_str().unwrap_or(""),
-        annotations: rec
-            .annotations
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect(),
-    }
-    .to_json()
+    state::OciState::of(rec, status, pid).to_json()
 }
 
 /// poststart hooks; on failure the container is killed and the error returned.

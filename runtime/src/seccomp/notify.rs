@@ -6,54 +6,41 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
+use serde::Serialize;
+
 use super::Listener;
 use crate::error::{Error, Result};
+use crate::state::OciState;
 
-/// The OCI state the listener gets.
-pub struct ContainerState<'a> {
-    pub oci_version: &'a str,
-    pub id: &'a str,
-    /// "creating" for the init, "running" (or "created") for an exec'd process.
-    pub status: &'a str,
-    /// The container's init.
-    pub pid: libc::pid_t,
-    pub bundle: &'a std::path::Path,
-    pub annotations: &'a [(String, String)],
+/// runc's `ContainerProcessState`: the fd names, the process that loaded the
+/// filter, the container's OCI state and the listener's metadata.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessState<'a> {
+    oci_version: &'a str,
+    fds: [&'a str; 1],
+    pid: libc::pid_t,
+    state: &'a OciState<'a>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    metadata: &'a str,
 }
 
 /// The `ContainerProcessState` JSON (runtime-spec `config-linux.md`); `pid` is
 /// the process that loaded the filter (the init, or an exec'd process).
-pub fn process_state_json(l: &Listener, st: &ContainerState<'_>, pid: libc::pid_t) -> Vec<u8> {
-    let mut state = serde_json::json!({
-        "ociVersion": st.oci_version,
-        "id": st.id,
-        "status": st.status,
-        "pid": st.pid,
-        "bundle": st.bundle.to_string_lossy(),
-    });
-    if !st.annotations.is_empty() {
-        let a: serde_json::Map<String, serde_json::Value> = st
-            .annotations
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        state["annotations"] = serde_json::Value::Object(a);
-    }
-    let mut msg = serde_json::json!({
-        "ociVersion": crate::OCI_SPEC_VERSION,
-        "fds": ["seccompFd"],
-        "pid": pid,
-        "state": state,
-    });
-    if !l.metadata.is_empty() {
-        msg["metadata"] = serde_json::Value::String(l.metadata.clone());
-    }
-    serde_json::to_vec(&msg).unwrap_or_default()
+pub fn process_state_json(l: &Listener, st: &OciState<'_>, pid: libc::pid_t) -> Vec<u8> {
+    serde_json::to_vec(&ProcessState {
+        oci_version: crate::OCI_SPEC_VERSION,
+        fds: ["seccompFd"],
+        pid,
+        state: st,
+        metadata: &l.metadata,
+    })
+    .unwrap_or_default()
 }
 
 /// Connect to the listener and send the state with the notify fd; our copy of the
 /// fd is closed afterwards (the listener then holds the only one).
-pub fn send(l: &Listener, st: &ContainerState<'_>, pid: libc::pid_t, fd: OwnedFd) -> Result<()> {
+pub fn send(l: &Listener, st: &OciState<'_>, pid: libc::pid_t, fd: OwnedFd) -> Result<()> {
     let at = |what: &str, e: std::io::Error| {
         Error::Config(format!(
             "linux.seccomp.listenerPath: {what} {}: {e}",

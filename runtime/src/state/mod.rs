@@ -3,8 +3,10 @@
 //! anyway), `<root>/<id>/exec.fifo` while the container is created but not started,
 //! and a lock against concurrent commands on one id.
 
+mod oci;
 mod time;
 
+pub use oci::OciState;
 pub use time::{rfc3339, rfc3339_now};
 
 use std::fs;
