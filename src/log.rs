@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::LogFormat;
-use crate::output::json_string;
 
 /// Where log lines go: the `--log` file, or stderr (debug lines only, with `--debug`).
 pub struct Logger {
@@ -120,49 +119,12 @@ impl Logger {
     }
 }
 
-/// One log line, newline-terminated.
+/// One log line, newline-terminated (`fastrun_runtime::log_line` writes it).
 pub fn format_line(format: LogFormat, level: &str, msg: &str, time: &str) -> String {
     match format {
-        LogFormat::Json => format!(
-            "{{\"level\":{},\"msg\":{},\"time\":{}}}\n",
-            json_string(level),
-            json_string(msg),
-            json_string(time)
-        ),
-        LogFormat::Text => format!(
-            "time={} level={} msg={}\n",
-            logfmt_value(time),
-            logfmt_value(level),
-            logfmt_value(msg)
-        ),
+        LogFormat::Json => fastrun_runtime::log_line::json(level, msg, time),
+        LogFormat::Text => fastrun_runtime::log_line::text(level, msg, time),
     }
-}
-
-/// logrus' text formatter quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`.
-fn logfmt_value(v: &str) -> String {
-    let plain = !v.is_empty()
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._/@^+".contains(&b));
-    if plain {
-        return v.to_string();
-    }
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                s.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
 }
 
 /// Now as `YYYY-MM-DDTHH:MM:SSZ` (logrus's RFC 3339 timestamps, to the second).

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-pub use fastrun_runtime::json::json_string;
+#[cfg(test)]
+use fastrun_runtime::json::json_string;
 use fastrun_runtime::State;
 
 /// `state`: the state as pretty JSON (2-space indent), newline-terminated.

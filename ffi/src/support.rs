@@ -331,13 +331,11 @@ impl Logger {
             }
             Sink::File(file) => {
                 // One JSON object a line, as runc's `--log-format json`.
-                let mut line = serde_json::json!({
-                    "level": level_name(level),
-                    "msg": msg,
-                    "time": fastrun_runtime::state::rfc3339_now(),
-                })
-                .to_string();
-                line.push('\n');
+                let line = fastrun_runtime::log_line::json(
+                    level_name(level),
+                    msg,
+                    &fastrun_runtime::state::rfc3339_now(),
+                );
                 // O_APPEND and a single write: lines of concurrent calls do not mix.
                 let _ = (&*file).write_all(line.as_bytes());
             }

@@ -26,6 +26,7 @@ pub mod features;
 pub(crate) mod hooks;
 pub mod json;
 mod lifecycle;
+pub mod log_line;
 // The plan and the seccomp compiler are internals: public only with the
 // `internals` feature, for the fuzz targets and the benchmarks.
 #[cfg(feature = "internals")]

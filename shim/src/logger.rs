@@ -66,53 +66,16 @@ fn level(debug: bool, env: Option<&str>) -> LevelFilter {
     }
 }
 
-/// One logrus line; the message is quoted as JSON (a quote or newline in it
-/// cannot end the field or start a fake record).
+/// One logrus line (`fastrun_runtime::log_line::quoted_text`).
 fn format_line(t: SystemTime, level: log::Level, msg: &str) -> String {
-    format!(
-        "time=\"{}\" level={} msg={}\n",
-        rfc3339(t),
-        level.as_str().to_lowercase(),
-        serde_json::to_string(msg).unwrap_or_default()
-    )
+    fastrun_runtime::log_line::quoted_text(&level.as_str().to_lowercase(), msg, &rfc3339(t))
 }
 
 /// RFC 3339 in UTC with the nanoseconds Go's RFC3339Nano prints (trailing zeros
-/// dropped, no fraction for a whole second).
+/// dropped, no fraction for a whole second): the engine's clock format.
 fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
-    let mut s = format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
-    let nanos = d.subsec_nanos();
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    fastrun_runtime::state::rfc3339(d.as_secs() as i64, d.subsec_nanos())
 }
 
 #[cfg(test)]
