@@ -1,5 +1,5 @@
 //! Container start latency: fastrun against runc and crun, per
-//! ../shared/notes/benchmarking.md.
+//! docs/benchmarking.md.
 //!
 //! - One busybox bundle for every runtime: `runc spec` (or `fastrun spec`), args
 //!   `/bin/true`, `terminal: false`, `ociVersion` 1.0.2, no `linux.resources`.

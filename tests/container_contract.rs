@@ -1,5 +1,5 @@
 //! The contract containerd's runc shim and podman rely on
-//! (../shared/notes/runtime-interface.md): create leaves a blocked init and no
+//! (docs/runtime-interface.md): create leaves a blocked init and no
 //! runtime process, start runs the program, state/list formats, kill forms and
 //! messages, delete rules, duplicate and invalid ids.
 
