@@ -123,16 +123,7 @@ impl InRootPath {
                 path.len()
             )));
         }
-        let mut parts: Vec<&str> = Vec::new();
-        for c in path.split('/') {
-            match c {
-                "" | "." => {}
-                ".." => {
-                    parts.pop();
-                }
-                c => parts.push(c),
-            }
-        }
+        let parts = crate::spec::in_root_components(path);
         let display = format!("/{}", parts.join("/"));
         let rel = if parts.is_empty() {
             ".".to_string()

@@ -26,7 +26,7 @@ mod str;
 mod types;
 mod validate;
 
-pub use validate::Validated;
+pub use validate::{in_root_components, Validated};
 
 use std::path::Path;
 

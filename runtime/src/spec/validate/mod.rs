@@ -28,9 +28,11 @@ pub const PROC_BIND_ALLOWED: &[&str] = &[
     "/proc/sys/crypto/fips_enabled",
 ];
 
-/// `path` as the plan resolves it inside the container's root: lexically, `.` and
-/// empty components dropped, `..` never above the root (`/a/../proc/` is `/proc`).
-fn in_root(path: &str) -> String {
+/// The components of `path` inside the container's root, resolved lexically:
+/// `.` and empty components dropped, `..` never above the root. The plan resolves
+/// container paths with it too (`plan::InRootPath`), so a rule checked here is
+/// about the path the child will open.
+pub fn in_root_components(path: &str) -> Vec<&str> {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {
@@ -41,7 +43,13 @@ fn in_root(path: &str) -> String {
             c => parts.push(c),
         }
     }
-    format!("/{}", parts.join("/"))
+    parts
+}
+
+/// `path` as the plan resolves it inside the container's root (`/a/../proc/` is
+/// `/proc`).
+fn in_root(path: &str) -> String {
+    format!("/{}", in_root_components(path).join("/"))
 }
 
 /// The most lines the kernel accepts in `uid_map`/`gid_map` (since 4.15).
@@ -192,7 +200,7 @@ fn mount(m: &Mount<'_>, i: usize) -> Result {
     if idmap && !is_bind {
         return Err(err(
             format!("mounts[{i}]"),
-            "id-mapped mounts are supported for bind mounts only",
+            "idmapped mounts are supported for bind mounts only",
         ));
     }
     if idmap && m.uid_mappings.is_empty() {
@@ -589,7 +597,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             invalid(add(mount("/m", "tmpfs", "tmpfs", &["idmap"]))),
-            format!("mounts[{n}]: id-mapped mounts are supported for bind mounts only")
+            format!("mounts[{n}]: idmapped mounts are supported for bind mounts only")
         );
         assert_eq!(
             invalid(add(mount("/m", "", "/x", &["rbind", "ridmap"]))),
