@@ -167,6 +167,12 @@ pub fn write_all(fd: libc::c_int, mut buf: &[u8]) -> SysResult<()> {
     Ok(())
 }
 
+/// `flock(fd, op)`, retrying on EINTR (a blocking lock waits for the holder).
+pub fn flock(fd: libc::c_int, op: libc::c_int) -> SysResult<()> {
+    // SAFETY: plain syscall with integer arguments.
+    retry(|| cvt(unsafe { libc::flock(fd, op) })).map(drop)
+}
+
 /// `close_range(first, last, flags)`.
 pub fn close_range(first: libc::c_uint, last: libc::c_uint, flags: libc::c_uint) -> SysResult<()> {
     // SAFETY: plain syscall with integer arguments.

@@ -1,0 +1,340 @@
+//! Crash-safe state (#18): concurrent calls on one id, through the CLI and through
+//! libfastrun (its C ABI, many threads in one host). Whatever the interleaving,
+//! afterwards the record tells the truth (a listed container is alive, an unlisted
+//! one has nothing left) and `delete --force` leaves nothing behind.
+
+mod common;
+
+use std::ffi::{CStr, CString};
+use std::process::Stdio;
+
+use common::*;
+
+/// The live processes of container `id` (its marker in their environment).
+fn live(id: &str) -> Vec<i32> {
+    marked_processes(id)
+        .into_iter()
+        .filter(|&p| {
+            // Zombies are gone from every cgroup already: not "live".
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, r)| r.trim_start().starts_with('Z'))
+                })
+                .is_some_and(|z| !z)
+        })
+        .collect()
+}
+
+/// After a round of racing calls: `state` and `list` agree with what is alive, and
+/// `delete --force` cleans up.
+#[track_caller]
+fn check_truthful_then_clean(root: &StateRoot, id: &str, what: &str) {
+    let st = root.fastrun(&["state", id]);
+    let listed = root.fastrun(&["list", "--format", "json"]);
+    assert_eq!(listed.status, Some(0), "{what}: list: {listed}");
+    let in_list = listed.stdout.contains(&format!("\"id\":\"{id}\""))
+        || listed.stdout.contains(&format!("\"id\": \"{id}\""));
+    let procs = live(id);
+    if st.success() {
+        let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+        assert!(
+            in_list,
+            "{what}: state knows {id} but list does not: {listed}"
+        );
+        let pid = v["pid"].as_i64().unwrap() as i32;
+        assert_eq!(v["status"], "created", "{what}: {}", st.stdout);
+        assert_eq!(
+            procs,
+            vec![pid],
+            "{what}: live processes vs the record's pid"
+        );
+    } else {
+        assert!(!in_list, "{what}: list shows {id}, state does not: {st}");
+        // A create may have lost the race after its clone: its init is on its way out.
+        wait_until(
+            &format!("{what}: no process without a record"),
+            TIMEOUT,
+            || live(id).is_empty(),
+        );
+        let left = leftovers(root.path(), id);
+        assert!(left.is_empty(), "{what}: no record, yet left: {left:?}");
+    }
+    let o = root.fastrun(&["delete", "--force", id]);
+    assert_eq!(o.status, Some(0), "{what}: delete --force: {o}");
+    wait_until(&format!("{what}: nothing left"), TIMEOUT, || {
+        leftovers(root.path(), id).is_empty()
+    });
+}
+
+#[test]
+fn cli_creates_and_force_deletes_of_one_id_race() {
+    let root = StateRoot::new();
+    let b = Bundle::new("race").args(&["sleep", "60"]);
+    let _guard = Container::new(&root, &b);
+    for round in 0..12 {
+        let mut children = Vec::new();
+        for i in 0..6 {
+            let args: Vec<&str> = if i % 3 == 2 {
+                vec!["delete", "--force", b.id()]
+            } else {
+                vec!["create", "--bundle", b.path().to_str().unwrap(), b.id()]
+            };
+            // stderr to a file: a created init keeps what it inherited open.
+            let err = b.path().join(format!("race-{i}.err"));
+            let mut c = root.command(&args);
+            c.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&err).unwrap());
+            children.push((args[0], err, c.spawn().unwrap()));
+        }
+        let mut errors = Vec::new();
+        for (op, err, mut c) in children {
+            let st = c.wait().unwrap();
+            if !st.success() {
+                let e = std::fs::read_to_string(&err).unwrap_or_default();
+                errors.push(format!("{op}: {}", e.trim()));
+            }
+        }
+        // The only acceptable failures: the id taken, or the container gone.
+        for e in &errors {
+            assert!(
+                e.contains("already exists") || e.contains("does not exist"),
+                "round {round}: unexpected failure: {e}\nall: {errors:#?}"
+            );
+        }
+        check_truthful_then_clean(&root, b.id(), &format!("round {round}"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The same through libfastrun, from threads of one host.
+// ---------------------------------------------------------------------------
+
+mod lib {
+    use super::*;
+    use fastrun::*;
+
+    pub struct Ctx(pub *mut fastrun_context);
+    // SAFETY: a libfastrun context may be used by several threads at once (its docs).
+    unsafe impl Send for Ctx {}
+    // SAFETY: as above.
+    unsafe impl Sync for Ctx {}
+
+    pub struct Ctr(pub *mut fastrun_container);
+    // SAFETY: a loaded container is immutable; the calls that take it are thread-safe.
+    unsafe impl Send for Ctr {}
+    // SAFETY: as above.
+    unsafe impl Sync for Ctr {}
+
+    fn take_err(err: *mut fastrun_error) -> String {
+        if err.is_null() {
+            return String::new();
+        }
+        // SAFETY: an error libfastrun returned, freed once here.
+        unsafe {
+            let m = CStr::from_ptr((*err).message)
+                .to_string_lossy()
+                .into_owned();
+            fastrun_error_free(err);
+            m
+        }
+    }
+
+    pub fn context(root: &std::path::Path) -> Ctx {
+        let root = CString::new(root.to_str().unwrap()).unwrap();
+        // SAFETY: zeroed options with struct_size set are the documented default.
+        let mut o: fastrun_context_options = unsafe { std::mem::zeroed() };
+        o.struct_size = std::mem::size_of::<fastrun_context_options>();
+        o.root = root.as_ptr();
+        let mut ctx = std::ptr::null_mut();
+        let mut err = std::ptr::null_mut();
+        // SAFETY: valid options and out-pointers.
+        let r = unsafe { fastrun_context_new(&o, &mut ctx, &mut err) };
+        assert_eq!(r, 0, "{}", take_err(err));
+        Ctx(ctx)
+    }
+
+    pub fn load(bundle: &std::path::Path) -> Ctr {
+        let b = CString::new(bundle.to_str().unwrap()).unwrap();
+        let mut c = std::ptr::null_mut();
+        let mut err = std::ptr::null_mut();
+        // SAFETY: valid strings and out-pointers.
+        let r = unsafe { fastrun_container_load(b.as_ptr(), &mut c, &mut err) };
+        assert_eq!(r, 0, "{}", take_err(err));
+        Ctr(c)
+    }
+
+    pub fn create(ctx: &Ctx, c: &Ctr, id: &str) -> Result<i32, String> {
+        let id = CString::new(id).unwrap();
+        let mut err = std::ptr::null_mut();
+        // SAFETY: live handles, a valid id, NULL options (defaults).
+        let r = unsafe {
+            fastrun_container_create(ctx.0, c.0, id.as_ptr(), std::ptr::null(), &mut err)
+        };
+        if r < 0 {
+            Err(take_err(err))
+        } else {
+            Ok(r)
+        }
+    }
+
+    pub fn delete(ctx: &Ctx, id: &str) -> Result<(), String> {
+        let id = CString::new(id).unwrap();
+        let mut err = std::ptr::null_mut();
+        // SAFETY: a live context and a valid id.
+        let r = unsafe { fastrun_container_delete(ctx.0, id.as_ptr(), 1, &mut err) };
+        if r < 0 {
+            Err(take_err(err))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn free(ctx: Ctx, c: Ctr) {
+        // SAFETY: live handles, freed once, no call running on them.
+        unsafe {
+            fastrun_container_free(c.0);
+            fastrun_context_free(ctx.0);
+        }
+    }
+}
+
+#[test]
+fn libfastrun_threads_create_and_force_delete_one_id() {
+    let root = StateRoot::new();
+    let b = Bundle::new("librace").args(&["sleep", "60"]);
+    let _guard = Container::new(&root, &b);
+    let ctx = lib::context(root.path());
+    let ctr = lib::load(b.path());
+    let created = std::sync::atomic::AtomicUsize::new(0);
+    for round in 0..6 {
+        let errors = std::sync::Mutex::new(Vec::new());
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            // 8 threads create the id (3 times each) while 4 force-delete it.
+            for t in 0..12 {
+                let (ctx, ctr, errors, id) = (&ctx, &ctr, &errors, b.id());
+                let (created, done) = (&created, &done);
+                s.spawn(move || {
+                    let note = |r: Result<(), String>| {
+                        if let Err(e) = r {
+                            errors.lock().unwrap().push(e);
+                        }
+                    };
+                    if t < 8 {
+                        for _ in 0..3 {
+                            note(lib::create(ctx, ctr, id).map(|_| {
+                                created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }));
+                        }
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    } else {
+                        while done.load(std::sync::atomic::Ordering::Relaxed) < 8 {
+                            note(lib::delete(ctx, id));
+                        }
+                    }
+                });
+            }
+        });
+        for e in errors.into_inner().unwrap() {
+            assert!(
+                e.contains("already exists") || e.contains("does not exist"),
+                "round {round}: unexpected failure: {e}"
+            );
+        }
+        check_truthful_then_clean(&root, b.id(), &format!("library round {round}"));
+    }
+    lib::free(ctx, ctr);
+    let n = created.into_inner();
+    eprintln!("libfastrun race: {n} creates succeeded in 6 rounds");
+    assert!(n >= 10, "too few creates succeeded to race anything: {n}");
+}
+
+// ---------------------------------------------------------------------------
+// A damaged record.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_damaged_record_hides_nothing_and_delete_force_removes_the_container() {
+    let root = StateRoot::new();
+    let good = Bundle::new("good").args(&["sleep", "60"]);
+    let bad = Bundle::new("damaged").args(&["sleep", "60"]);
+    let (g, d) = (Container::new(&root, &good), Container::new(&root, &bad));
+    g.create().assert_success();
+    d.create().assert_success();
+    let init = d.pid().expect("the damaged container's init pid");
+    // Truncated in the middle, as a full disk or a crash of another tool would.
+    let record = root.path().join(d.id()).join("state.json");
+    let text = std::fs::read(&record).unwrap();
+    std::fs::write(&record, &text[..text.len() / 2]).unwrap();
+
+    let log = root.path().with_extension("log");
+    let o = root.fastrun_with(
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "list",
+            "--format",
+            "json",
+        ],
+        None,
+        TIMEOUT,
+    );
+    assert_eq!(o.status, Some(0), "list fails for every container: {o}");
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let status_of = |id: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        status_of(g.id()).as_deref(),
+        Some("created"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        status_of(d.id()).as_deref(),
+        Some("unknown"),
+        "{}",
+        o.stdout
+    );
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        logged.contains("damaged state record") && logged.contains(d.id()),
+        "the reason is not in --log: {logged}"
+    );
+
+    let st = d.state();
+    assert!(!st.success(), "{st}");
+    assert!(
+        st.stderr.contains("damaged state record") && st.stderr.contains("state.json"),
+        "state does not say what is wrong: {st}"
+    );
+    // Without --force: refused, nothing removed.
+    assert!(!d.delete(false).success());
+    assert!(
+        process_alive(init),
+        "delete without --force killed the container"
+    );
+
+    let o = d.delete(true);
+    assert_eq!(o.status, Some(0), "{o}");
+    wait_until("the damaged container's init to die", TIMEOUT, || {
+        !process_alive(init)
+    });
+    wait_until("nothing left of the damaged container", TIMEOUT, || {
+        leftovers(root.path(), d.id()).is_empty()
+    });
+    // The other one is untouched.
+    assert_eq!(g.state_json()["status"], "created");
+    g.delete(true).assert_success();
+    g.assert_no_leftovers();
+}
