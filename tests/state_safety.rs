@@ -338,3 +338,212 @@ fn a_damaged_record_hides_nothing_and_delete_force_removes_the_container() {
     g.delete(true).assert_success();
     g.assert_no_leftovers();
 }
+
+// ---------------------------------------------------------------------------
+// Fault injection: the runtime SIGKILLed at each step of each operation
+// (FASTRUN_TEST_CRASH_AT, debug builds), then `state`/`list` answer and
+// `delete --force` leaves nothing.
+// ---------------------------------------------------------------------------
+
+/// The steps (`--trace` marks) to kill each operation at, in the order they run.
+const CREATE_STEPS: &[&str] = &[
+    "parse",
+    "cgroup.plan",
+    "state.create",
+    "cgroup.create",
+    "cgroup.apply",
+    "cgroup.open",
+    "plan",
+    "spawn.prepare",
+    "spawn.clone",
+    "spawn.ready",
+    "state.save",
+    "pid_file",
+    "commit",
+];
+const START_STEPS: &[&str] = &["state.load", "status", "start.fifo", "state.fifo_remove"];
+const EXEC_STEPS: &[&str] = &[
+    "state.load",
+    "parse",
+    "plan",
+    "cgroup.open",
+    "spawn.prepare",
+    "spawn.clone",
+    "spawn.ready",
+    "commit",
+];
+const DELETE_STEPS: &[&str] = &[
+    "state.lock",
+    "state.load",
+    "kill",
+    "cgroup.kill",
+    "cgroup.rmdir",
+    "state.remove",
+];
+const KILL_ALL_STEPS: &[&str] = &["state.load", "cgroup.kill"];
+
+/// Run `fastrun ARGS` with the crash switch set to `op:step`; it must die of SIGKILL.
+#[track_caller]
+fn crash_at(root: &StateRoot, b: &Bundle, op: &str, step: &str, args: &[&str]) {
+    let mut c = root.command(args);
+    c.env("FASTRUN_TEST_CRASH_AT", format!("{op}:{step}"));
+    let o = run_cmd_to_files(c, b.path(), "crashed", TIMEOUT);
+    assert_eq!(
+        o.signal,
+        Some(libc::SIGKILL),
+        "{op} was not killed at {step} (no such step?): {o}"
+    );
+}
+
+/// After a crash: `state` and `list` answer (no hang, list succeeds), then
+/// `delete --force` succeeds and nothing of the container is left.
+#[track_caller]
+fn answers_and_cleans_up(root: &StateRoot, id: &str, what: &str) {
+    let st = root.fastrun(&["state", id]);
+    assert!(!st.timed_out && st.status.is_some(), "{what}: state: {st}");
+    if st.success() {
+        let v: serde_json::Value = serde_json::from_str(&st.stdout)
+            .unwrap_or_else(|e| panic!("{what}: state printed no JSON ({e}): {st}"));
+        let s = v["status"].as_str().unwrap_or_default();
+        assert!(
+            ["created", "running", "stopped"].contains(&s),
+            "{what}: state status {s:?}"
+        );
+    }
+    let l = root.fastrun(&["list", "--format", "json"]);
+    assert_eq!(l.status, Some(0), "{what}: list: {l}");
+    let o = root.fastrun(&["delete", "--force", id]);
+    assert_eq!(o.status, Some(0), "{what}: delete --force: {o}");
+    wait_until(&format!("{what}: nothing left"), TIMEOUT, || {
+        leftovers(root.path(), id).is_empty()
+    });
+    let left = leftovers(root.path(), id);
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+    let lock = root.path().join(".locks").join(id);
+    assert!(!lock.exists(), "{what}: lock file left: {}", lock.display());
+}
+
+fn create_args(b: &Bundle) -> Vec<String> {
+    vec![
+        "create".into(),
+        "--bundle".into(),
+        b.path().to_str().unwrap().into(),
+        "--pid-file".into(),
+        b.pid_file().to_str().unwrap().into(),
+        b.id().into(),
+    ]
+}
+
+#[test]
+fn runtime_killed_at_each_step_leaves_what_delete_force_removes() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipping: the crash switch exists in debug builds only");
+        return;
+    }
+    let root = StateRoot::new();
+    let mut cases = 0;
+    for step in CREATE_STEPS {
+        let b = Bundle::new("crashcreate").args(&["sleep", "60"]);
+        let _guard = Container::new(&root, &b);
+        let args = create_args(&b);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crash_at(&root, &b, "create", step, &args);
+        answers_and_cleans_up(&root, b.id(), &format!("create killed at {step}"));
+        cases += 1;
+    }
+    for step in START_STEPS {
+        let b = Bundle::new("crashstart").args(&["sleep", "60"]);
+        let c = Container::new(&root, &b);
+        c.create().assert_success();
+        crash_at(&root, &b, "start", step, &["start", b.id()]);
+        answers_and_cleans_up(&root, b.id(), &format!("start killed at {step}"));
+        cases += 1;
+    }
+    for step in EXEC_STEPS {
+        let b = Bundle::new("crashexec").args(&["sleep", "60"]);
+        let c = Container::new(&root, &b);
+        c.create().assert_success();
+        c.start().assert_success();
+        crash_at(
+            &root,
+            &b,
+            "exec",
+            step,
+            &["exec", "-d", b.id(), "sleep", "61"],
+        );
+        answers_and_cleans_up(&root, b.id(), &format!("exec killed at {step}"));
+        cases += 1;
+    }
+    for step in DELETE_STEPS {
+        let b = Bundle::new("crashdelete").args(&["sleep", "60"]);
+        let c = Container::new(&root, &b);
+        c.create().assert_success();
+        c.start().assert_success();
+        crash_at(&root, &b, "delete", step, &["delete", "--force", b.id()]);
+        answers_and_cleans_up(&root, b.id(), &format!("delete killed at {step}"));
+        cases += 1;
+    }
+    for step in KILL_ALL_STEPS {
+        let b = Bundle::new("crashkill").args(&["sleep", "60"]);
+        let c = Container::new(&root, &b);
+        c.create().assert_success();
+        c.start().assert_success();
+        crash_at(&root, &b, "kill", step, &["kill", "--all", b.id(), "KILL"]);
+        answers_and_cleans_up(&root, b.id(), &format!("kill --all killed at {step}"));
+        cases += 1;
+    }
+    eprintln!("fault injection: {cases} kill points, all cleaned up");
+}
+
+/// A libfastrun host that dies during create (the library runs in the host's
+/// process, so the crash switch kills the host): as with the CLI, `state`/`list`
+/// answer and `delete --force` leaves nothing. The host is this test binary run
+/// again with only `libfastrun_host` selected and FASTRUN_TEST_HOST_* set.
+#[test]
+fn libfastrun_host_killed_during_create_leaves_what_delete_force_removes() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipping: the crash switch exists in debug builds only");
+        return;
+    }
+    let root = StateRoot::new();
+    // No pid file through the library without options: no `pid_file` step.
+    for step in CREATE_STEPS.iter().filter(|s| **s != "pid_file") {
+        let b = Bundle::new("hostcrash").args(&["sleep", "60"]);
+        let _guard = Container::new(&root, &b);
+        let mut c = std::process::Command::new(std::env::current_exe().unwrap());
+        c.args([
+            "--exact",
+            "libfastrun_host",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("FASTRUN_TEST_HOST_ROOT", root.path())
+        .env("FASTRUN_TEST_HOST_BUNDLE", b.path())
+        .env("FASTRUN_TEST_HOST_ID", b.id())
+        .env("FASTRUN_TEST_CRASH_AT", format!("create:{step}"));
+        let o = run_cmd_to_files(c, b.path(), "host", TIMEOUT);
+        assert_eq!(
+            o.signal,
+            Some(libc::SIGKILL),
+            "the host was not killed at {step}: {o}"
+        );
+        answers_and_cleans_up(&root, b.id(), &format!("libfastrun host killed at {step}"));
+    }
+}
+
+/// The host of the test above (does nothing unless run by it).
+#[test]
+fn libfastrun_host() {
+    let (Some(root), Some(bundle), Some(id)) = (
+        std::env::var_os("FASTRUN_TEST_HOST_ROOT"),
+        std::env::var_os("FASTRUN_TEST_HOST_BUNDLE"),
+        std::env::var("FASTRUN_TEST_HOST_ID").ok(),
+    ) else {
+        return;
+    };
+    let ctx = lib::context(std::path::Path::new(&root));
+    let ctr = lib::load(std::path::Path::new(&bundle));
+    let r = lib::create(&ctx, &ctr, &id);
+    panic!("the host should have been killed during create, it returned {r:?}");
+}
