@@ -547,3 +547,55 @@ fn libfastrun_host() {
     let r = lib::create(&ctx, &ctr, &id);
     panic!("the host should have been killed during create, it returned {r:?}");
 }
+
+/// The leftover check these tests rely on sees each kind of leak a container could
+/// leave (state directory, cgroup in some hierarchy, mount under its state root,
+/// process carrying its marker), and nothing of another id.
+#[test]
+fn leftover_check_sees_a_deliberate_leak() {
+    let root = StateRoot::new();
+    let b = Bundle::new("leak").args(&["sleep", "60"]);
+    let id = b.id().to_string();
+    assert!(leftovers(root.path(), &id).is_empty());
+    std::fs::create_dir_all(root.path().join(&id)).unwrap();
+    let cg = std::path::Path::new("/sys/fs/cgroup/pids/fastrun").join(&id);
+    let made_cg = std::fs::create_dir_all(&cg).is_ok();
+    let mnt = root.path().join(&id).join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "leak"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    // A process with the container's marker, as a leaked init would have.
+    let mut p = std::process::Command::new("sleep")
+        .arg("60")
+        .env(MARKER, &id)
+        .spawn()
+        .unwrap();
+    // (once it has exec'd: before, its environment is still ours)
+    wait_until("the marked process", TIMEOUT, || {
+        marked_processes(&id).contains(&(p.id() as i32))
+    });
+    let left = leftovers(root.path(), &id);
+    let other = leftovers(root.path(), &format!("{id}-other"));
+    let _ = p.kill();
+    let _ = p.wait();
+    if mounted {
+        let _ = std::process::Command::new("umount").arg(&mnt).status();
+    }
+    if made_cg {
+        let _ = std::fs::remove_dir(&cg);
+    }
+    std::fs::remove_dir_all(root.path().join(&id)).unwrap();
+    let has = |what: &str| left.iter().any(|l| l.starts_with(what));
+    assert!(has("state directory"), "{left:#?}");
+    assert!(has("process"), "{left:#?}");
+    assert!(!made_cg || has("cgroup"), "{left:#?}");
+    assert!(!mounted || has("mount"), "{left:#?}");
+    assert!(
+        other.is_empty(),
+        "another id's check saw this one's leaks: {other:#?}"
+    );
+    assert!(leftovers(root.path(), &id).is_empty());
+}
