@@ -31,7 +31,16 @@ TAG=soak$$
 R=$D/root
 cleanup() {
   set +e
+  # (interrupted: stop the workers first, then whatever they made)
+  pkill -P $$ xargs 2>/dev/null
   "$FASTRUN" --root "$R" list -q 2>/dev/null | xargs -r -n1 "$FASTRUN" --root "$R" delete -f
+  for p in /proc/[0-9]*; do
+    if { tr "\0" "\n" <"$p/environ"; } 2>/dev/null | grep -qx "SOAK=$TAG"; then
+      kill -9 "${p#/proc/}" 2>/dev/null
+    fi
+  done
+  sleep 0.2
+  for c in /sys/fs/cgroup/*/fastrun/"$TAG"-*; do [[ -d $c ]] && rmdir "$c"; done
   grep -F " $D" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
   rm -rf "$D"
 }
@@ -57,7 +66,7 @@ mkbundle "$D/bsleep" '["sleep","60"]'
 cli_one() {
   local i=$1 id code rc
   if ((i % 10 == 9)); then
-    id=soak-cli-shared-$((i % 4))
+    id=$TAG-cli-shared-$((i % 4))
     # Output to a file: a created init keeps its stdio open (no pipe to wait on).
     rc=0
     case $(((i / 10) % 3)) in
@@ -74,7 +83,7 @@ cli_one() {
     esac
     return 0
   fi
-  id=soak-cli-$i
+  id=$TAG-cli-$i
   code=$((i % 7))
   rc=0
   "$FASTRUN" --root "$R" run --bundle "$D/b$code" "$id" </dev/null >/dev/null 2>"$D/err.$i" || rc=$?
@@ -82,7 +91,7 @@ cli_one() {
   rm -f "$D/err.$i"
 }
 export -f cli_one
-export FASTRUN R D
+export FASTRUN R D TAG
 
 leftovers() { # what the soak could have left
   local found=0
@@ -90,7 +99,7 @@ leftovers() { # what the soak could have left
   if [[ -d $R/.locks ]] && [[ -n $(ls -A "$R/.locks") ]]; then
     echo "LEFT lock files: $(ls "$R/.locks" | head -5)"; found=1
   fi
-  for c in /sys/fs/cgroup/*/fastrun/soak-*; do
+  for c in /sys/fs/cgroup/*/fastrun/"$TAG"-*; do
     [[ -d $c ]] && { echo "LEFT cgroup $c"; found=1; }
   done
   if grep -qF "$D" /proc/self/mountinfo; then
@@ -107,7 +116,7 @@ leftovers() { # what the soak could have left
 fail=0
 t0=$(date +%s.%N)
 bad=$(seq 0 $((N - 1)) | xargs -P "$PAR" -n 1 bash -c 'cli_one "$1"' _ | tee /dev/stderr | grep -c '^BAD' || true)
-for k in 0 1 2 3; do "$FASTRUN" --root "$R" delete -f "soak-cli-shared-$k"; done
+for k in 0 1 2 3; do "$FASTRUN" --root "$R" delete -f "$TAG-cli-shared-$k"; done
 t1=$(date +%s.%N)
 listed=$("$FASTRUN" --root "$R" list -q | wc -l)
 echo "cli: $((N - N / 10)) lifecycles ($((N / 10)) races), $PAR at a time, $(echo "$t1 - $t0" | bc) s," \
@@ -120,7 +129,7 @@ leftovers || fail=1
 cc -O2 -pthread -I"$D/prefix/include" benches/soak_lib.c -o "$D/soak_lib" \
   -L"$D/prefix/lib" -lfastrun -Wl,-rpath,"$D/prefix/lib"
 t0=$(date +%s.%N)
-"$D/soak_lib" "$R" "$D/blib" "$N" "$PAR" || fail=1
+"$D/soak_lib" "$R" "$D/blib" "$N" "$PAR" "$TAG" || fail=1
 t1=$(date +%s.%N)
 echo "libfastrun: $(echo "$t1 - $t0" | bc) s"
 listed=$("$FASTRUN" --root "$R" list -q | wc -l)

@@ -2,7 +2,7 @@
  * container lifecycles through the C API, every 10th one a race on a few shared
  * ids (create / delete --force / kill --all from different threads).
  *
- *   soak_lib ROOT BUNDLE N THREADS
+ *   soak_lib ROOT BUNDLE N THREADS PREFIX   (container ids start with PREFIX)
  *
  * BUNDLE/config.json runs `sh -c 'exit __CODE__'`: each lifecycle loads it with its
  * own exit code (0..6) and checks that `fastrun_container_run` returns it. At the
@@ -28,6 +28,7 @@
 static struct fastrun_context *ctx;
 static struct fastrun_container *ctr[CODES];
 static int n_total, n_threads;
+static const char *prefix;
 static atomic_int next_i, bad, races, race_errors_ok, done_warmup;
 
 static int count_fds(void) {
@@ -93,7 +94,7 @@ static void *worker(void *arg) {
       atomic_store(&done_warmup, 1);
     if (i % 10 == 9) {
       int r, op = (t + i) % 3;
-      snprintf(id, sizeof id, "soak-lib-shared-%d", i % SHARED);
+      snprintf(id, sizeof id, "%s-lib-shared-%d", prefix, i % SHARED);
       if (op == 0)
         r = fastrun_container_create(ctx, ctr[0], id, NULL, &err);
       else if (op == 1)
@@ -115,7 +116,7 @@ static void *worker(void *arg) {
       struct fastrun_create_options o;
       memset(&o, 0, sizeof o);
       o.struct_size = sizeof o;
-      snprintf(id, sizeof id, "soak-lib-%d", i);
+      snprintf(id, sizeof id, "%s-lib-%d", prefix, i);
       r = fastrun_container_run(ctx, ctr[code], id, &o, &err);
       if (r != code) {
         fprintf(stderr, "soak_lib: %s: want exit status %d, got %d (%s)\n", id, code, r,
@@ -137,10 +138,11 @@ int main(int argc, char **argv) {
   int i, fds0 = -1, fds1;
   long rss0 = -1, rss1;
 
-  if (argc != 5) {
-    fprintf(stderr, "usage: soak_lib ROOT BUNDLE N THREADS\n");
+  if (argc != 6) {
+    fprintf(stderr, "usage: soak_lib ROOT BUNDLE N THREADS PREFIX\n");
     return 2;
   }
+  prefix = argv[5];
   n_total = atoi(argv[3]);
   n_threads = atoi(argv[4]);
   if (n_threads < 1 || n_threads > 64)
@@ -178,7 +180,7 @@ int main(int argc, char **argv) {
     pthread_join(th[i], NULL);
   for (i = 0; i < SHARED; i++) {
     char id[64];
-    snprintf(id, sizeof id, "soak-lib-shared-%d", i);
+    snprintf(id, sizeof id, "%s-lib-shared-%d", prefix, i);
     if (fastrun_container_delete(ctx, id, 1, &err) < 0) {
       fprintf(stderr, "soak_lib: final delete %s: %s\n", id, err->message);
       fastrun_error_free(err);

@@ -599,3 +599,179 @@ fn leftover_check_sees_a_deliberate_leak() {
     );
     assert!(leftovers(root.path(), &id).is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Resource faults: a clear error, nothing left behind.
+// ---------------------------------------------------------------------------
+
+/// A tmpfs mounted on a fresh temporary dir (removed, mount and all, on drop).
+struct SmallFs {
+    dir: TempDir,
+}
+
+impl SmallFs {
+    fn new(opts: &str) -> SmallFs {
+        let dir = TempDir::new("fastrun-smallfs-");
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "fastrun-smallfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "mount tmpfs {opts}: {o:?}");
+        SmallFs { dir }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    fn remount(&self, opts: &str) {
+        let o = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{opts}")])
+            .arg(self.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "remount {opts}: {o:?}");
+    }
+}
+
+/// `create` under a state root that fails it: a clear error naming the path and the
+/// errno, and nothing of the container anywhere.
+#[track_caller]
+fn create_fails_cleanly(root: &std::path::Path, b: &Bundle, want: &str, what: &str) {
+    let mut c = std::process::Command::new(fastrun_bin());
+    c.arg("--root").arg(root).args(create_args(b));
+    let o = run_cmd_to_files(c, b.path(), "create", TIMEOUT);
+    assert!(
+        matches!(o.status, Some(s) if s != 0),
+        "{what}: create should fail: {o}"
+    );
+    assert!(o.stderr.contains(want), "{what}: unclear error: {o}");
+    // (the test's own tmpfs on the root is not the container's)
+    let left: Vec<String> = leftovers(root, b.id())
+        .into_iter()
+        .filter(|l| !l.contains("fastrun-smallfs"))
+        .collect();
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+    assert!(
+        !root.join(".locks").join(b.id()).exists(),
+        "{what}: lock file left"
+    );
+}
+
+#[test]
+fn full_or_read_only_state_root_fails_create_cleanly() {
+    // Full: one page, already taken, so that the first record cannot be written.
+    let fs = SmallFs::new("size=4k,mode=0700");
+    std::fs::write(fs.path().join("filler"), vec![0u8; 4096]).unwrap();
+    let b = Bundle::new("enospc").args(&["sleep", "60"]);
+    let root = fs.path().to_path_buf();
+    create_fails_cleanly(&root, &b, "No space left on device", "full state root");
+    // No inodes left: the lock file or the state directory cannot be made.
+    let fs2 = SmallFs::new("nr_inodes=3,mode=0700");
+    let b2 = Bundle::new("enospc-inodes").args(&["sleep", "60"]);
+    let root2 = fs2.path().to_path_buf();
+    create_fails_cleanly(
+        &root2,
+        &b2,
+        "No space left on device",
+        "state root without inodes",
+    );
+    // Read-only.
+    let fs3 = SmallFs::new("mode=0700");
+    fs3.remount("ro");
+    let b3 = Bundle::new("erofs").args(&["sleep", "60"]);
+    let root3 = fs3.path().to_path_buf();
+    create_fails_cleanly(&root3, &b3, "Read-only file system", "read-only state root");
+    // A root that became read-only under a container: delete --force kills it and
+    // says why the state could not be removed; once writable again, it finishes.
+    let fs4 = SmallFs::new("mode=0700");
+    let root4 = fs4.path().to_path_buf();
+    let b4 = Bundle::new("erofs-delete").args(&["sleep", "60"]);
+    let mut c = std::process::Command::new(fastrun_bin());
+    c.arg("--root").arg(&root4).args(create_args(&b4));
+    run_cmd_to_files(c, b4.path(), "create", TIMEOUT).assert_success();
+    let init: i32 = std::fs::read_to_string(b4.pid_file())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    fs4.remount("ro");
+    let mut c = std::process::Command::new(fastrun_bin());
+    c.arg("--root")
+        .arg(&root4)
+        .args(["delete", "--force", b4.id()]);
+    let o = run_cmd(c, None, TIMEOUT);
+    assert!(!o.success(), "delete on a read-only root: {o}");
+    assert!(o.stderr.contains("Read-only file system"), "{o}");
+    wait_until("the init to die", TIMEOUT, || !process_alive(init));
+    fs4.remount("rw");
+    let mut c = std::process::Command::new(fastrun_bin());
+    c.arg("--root")
+        .arg(&root4)
+        .args(["delete", "--force", b4.id()]);
+    run_cmd(c, None, TIMEOUT).assert_success();
+    let left: Vec<String> = leftovers(&root4, b4.id())
+        .into_iter()
+        .filter(|l| !l.contains("fastrun-smallfs"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn out_of_fds_and_a_full_pids_cgroup_fail_cleanly() {
+    let root = StateRoot::new();
+    // EMFILE in the runtime: a soft limit of 12 fds.
+    let b = Bundle::new("emfile").args(&["sleep", "60"]);
+    let _g = Container::new(&root, &b);
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg("ulimit -n 12 && exec \"$@\"")
+        .arg("sh")
+        .arg(fastrun_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(create_args(&b));
+    let o = run_cmd_to_files(c, b.path(), "create", TIMEOUT);
+    assert!(
+        matches!(o.status, Some(s) if s != 0),
+        "create with 12 fds: {o}"
+    );
+    assert!(
+        o.stderr.contains("Too many open files"),
+        "unclear error: {o}"
+    );
+    assert!(
+        leftovers(root.path(), b.id()).is_empty(),
+        "{:?}",
+        leftovers(root.path(), b.id())
+    );
+
+    // A full pids cgroup: exec into a container at its pids limit fails clearly,
+    // leaves no process, and the container goes on.
+    let b = Bundle::new("pidsfull")
+        .args(&["sleep", "60"])
+        .modify(|c| c["linux"]["resources"]["pids"] = serde_json::json!({"limit": 1}));
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    let o = root.fastrun(&["exec", b.id(), "true"]);
+    assert!(
+        matches!(o.status, Some(s) if s != 0),
+        "exec into a full pids cgroup: {o}"
+    );
+    assert!(
+        o.stderr.contains("Resource temporarily unavailable") || o.stderr.contains("pids"),
+        "unclear error: {o}"
+    );
+    assert_eq!(c.state_json()["status"], "running");
+    let procs = root.fastrun(&["ps", "--format", "json", b.id()]);
+    let pids: Vec<i64> = serde_json::from_str(&procs.stdout).unwrap();
+    assert_eq!(
+        pids.len(),
+        1,
+        "a process of the failed exec is left: {procs}"
+    );
+    c.delete(true).assert_success();
+    c.assert_no_leftovers();
+}

@@ -676,7 +676,9 @@ fn open_init(rec: &Record) -> Option<OwnedFd> {
 
 /// Send a signal to the init (or, with `all`, every process of the container).
 pub(crate) fn kill(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<()> {
-    let c = Container::peek(ctx, id)?;
+    // Under the lock: a create in progress is signalled once it has committed,
+    // never half made (its init killed during setup).
+    let c = Container::load(ctx, id)?;
     trace::mark("state.load");
     if all {
         // Every process of the cgroup, also after the init has exited.

@@ -143,15 +143,24 @@ impl Store {
         }
         let path = locks.join(id);
         loop {
-            let file = fs::OpenOptions::new()
+            // Read-only when it exists (flock needs no more): a state root that
+            // became read-only still lets delete --force kill the container.
+            let file = match fs::File::options()
                 .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
                 .custom_flags(libc::O_CLOEXEC)
                 .open(&path)
-                .map_err(|e| Error::path("open lock file", &path, e))?;
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o600)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(&path),
+                other => other,
+            }
+            .map_err(|e| Error::path("open lock file", &path, e))?;
             crate::sys::fs::flock(file.as_raw_fd(), libc::LOCK_EX)
                 .map_err(|e| Error::path("lock", &path, e.into_io()))?;
             // The holder before us may have removed the id and its lock file: then
