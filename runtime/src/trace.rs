@@ -1,6 +1,6 @@
 //! `--trace FILE` (and libfastrun's `trace_file`): where an operation's time goes.
 //!
-//! An operation (`create`, `start`, `run`, `exec`, `delete`) is a timeline of
+//! An operation (`create`, `start`, `run`, `exec`, `delete`, `kill`) is a timeline of
 //! *marks*: the runtime marks the end of each of its steps ([`mark`]), the
 //! container's process marks the end of each of its own (monotonic timestamps in
 //! fixed-size messages over the sync socket, see [`crate::spawn::protocol::MSG_TIME`]).
