@@ -27,9 +27,6 @@ impl Context {
         let trace = crate::trace::begin(self, "create", id);
         let r = (|| {
             let created = crate::lifecycle::create(self, id, opts, true)?;
-            // The state is saved: let the init go on to block on the exec fifo.
-            crate::trace::mark("commit");
-            created.init.commit()?;
             Ok(created.init.pid)
         })();
         trace.finish(&r);
@@ -86,6 +83,12 @@ impl Context {
                 }
                 // Gone meanwhile, or a create that died before its first record.
                 Err(Error::NotFound(_)) => {}
+                // One damaged record hides none of the others: listed as
+                // `unknown`, the reason in the log (`state ID` says it too).
+                Err(e @ Error::CorruptState { .. }) => {
+                    self.warn(&e.to_string());
+                    out.push(State::unknown(id));
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -94,7 +97,10 @@ impl Context {
 
     /// Send a signal to the init, or with `all` to every process of the container.
     pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
-        crate::lifecycle::kill(self, id, signal, all)
+        let trace = crate::trace::begin(self, "kill", id);
+        let r = crate::lifecycle::kill(self, id, signal, all);
+        trace.finish(&r);
+        r
     }
 
     /// Delete a stopped container; with `force`, kill it first. Deleting a missing

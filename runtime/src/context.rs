@@ -128,6 +128,8 @@ pub enum Status {
     Running,
     Paused,
     Stopped,
+    /// The state record cannot be read (`list` only; `state` says why).
+    Unknown,
 }
 
 impl Status {
@@ -139,6 +141,7 @@ impl Status {
             Status::Running => "running",
             Status::Paused => "paused",
             Status::Stopped => "stopped",
+            Status::Unknown => "unknown",
         }
     }
 }
@@ -257,6 +260,22 @@ impl Default for EventsOptions {
 
 /// State JSON as `runc state` prints it (runc's field order and escaping).
 impl State {
+    /// What `list` shows of a container whose record cannot be read.
+    pub fn unknown(id: String) -> State {
+        State {
+            oci_version: String::new(),
+            id,
+            status: Status::Unknown,
+            pid: 0,
+            bundle: PathBuf::new(),
+            rootfs: PathBuf::new(),
+            created: String::new(),
+            owner: String::new(),
+            annotations: Vec::new(),
+            own_cgroup: false,
+        }
+    }
+
     /// Pretty, two-space indented, without a trailing newline.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(512);

@@ -109,6 +109,19 @@ fn seccomp_plan(
     crate::seccomp::prepare(&s, ctx.seccomp_cache_dir().as_deref(), no_new_privs).map(Some)
 }
 
+/// When the container's pids cgroup is at its limit (what makes a clone or the
+/// trampoline's fork fail with EAGAIN, reported without its reason): a clear error.
+fn pids_full_error(cg: Option<&crate::cgroups::Cgroup>) -> Option<Error> {
+    let dir = cg?.v1_dir("pids").or_else(|| cg?.v2_dir())?;
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+    let max: u64 = read("pids.max")?.trim().parse().ok()?;
+    let current: u64 = read("pids.current")?.trim().parse().ok()?;
+    (current >= max).then(|| Error::Sys {
+        op: "exec: the container's pids cgroup is full (linux.resources.pids.limit reached)",
+        source: std::io::Error::from_raw_os_error(libc::EAGAIN),
+    })
+}
+
 /// Run a process in a container; the exit status without `--detach`, else 0.
 pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     // Before opening anything: which of the fds to preserve the caller really has.
@@ -236,7 +249,8 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },
-        )?;
+        )
+        .map_err(|e| pids_full_error(cg.as_ref()).unwrap_or(e))?;
         let mut child = child;
         let notify_fd = child.seccomp_notify.take();
         let setup = || -> Result<()> {

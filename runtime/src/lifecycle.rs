@@ -15,7 +15,7 @@ use crate::hooks::{self, Hook, Place, SavedHooks};
 use crate::plan::{self, CgroupView, PlanInput};
 use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
-use crate::state::{self, cgroup_of, Container, Record, Store, EXEC_FIFO};
+use crate::state::{self, cgroup_of, Container, Lock, Record, Store, EXEC_FIFO};
 use crate::sys::{self, caps, fs, pidfd, proc};
 use crate::trace;
 
@@ -26,12 +26,16 @@ pub(crate) struct Created {
     /// The container's cgroup (None: rootless without one), for `run`'s cleanup:
     /// no second layout detection.
     pub cgroup: Option<Cgroup>,
+    /// The id's lock, for `run` to hold until its init has exec'd.
+    pub lock: Option<Lock>,
 }
 
-/// Removes what a failed create made (cgroup, state dir), unless disarmed.
+/// Holds the id's lock for the whole create; removes what a failed create made
+/// (cgroup, state dir), unless disarmed.
 struct CreateGuard<'a> {
     store: &'a Store,
     id: &'a str,
+    lock: Option<Lock>,
     cgroup: Option<Cgroup>,
     armed: bool,
 }
@@ -40,10 +44,12 @@ impl Drop for CreateGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             if let Some(cg) = &self.cgroup {
-                let _ = cg.kill_all(libc::SIGKILL);
+                let _ = kill_everything_in(cg);
                 let _ = cg.destroy();
             }
-            let _ = self.store.remove(self.id);
+            if let Some(lock) = &self.lock {
+                let _ = self.store.remove(self.id, lock);
+            }
         }
     }
 }
@@ -298,8 +304,8 @@ fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Op
     Ok(cg)
 }
 
-/// Create a container. With `fifo`, the init waits for `start`; without, it
-/// execs as soon as the caller commits (run).
+/// Create a container. With `fifo`, the init is committed (it waits for `start`);
+/// without, it execs as soon as the caller commits (run).
 pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
     // Before opening anything: which of the fds to preserve the caller really has.
     let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
@@ -322,10 +328,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     trace::mark("cgroup.plan");
 
     let store = Store::new(&ctx.root);
-    let (dir, _lock) = store.create_dir(id)?;
+    let (dir, lock) = store.create_dir(id)?;
     let mut guard = CreateGuard {
         store: &store,
         id,
+        lock: Some(lock),
         cgroup: None,
         armed: true,
     };
@@ -484,6 +491,12 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             write_pid_file(p, init.pid)?;
             trace::mark("pid_file");
         }
+        if fifo {
+            // The state is saved: let the init go on to block on the exec fifo,
+            // still under the lock (a delete waiting for it finds it created).
+            trace::mark("commit");
+            init.commit()?;
+        }
         Ok(())
     };
     if let Err(e) = finish() {
@@ -495,6 +508,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         init,
         record,
         cgroup: cg,
+        lock: guard.lock.take(),
     })
 }
 
@@ -605,7 +619,9 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
         // hook fails the command and the container is killed and removed, its
         // poststop hooks run (see docs/compatibility.md).
         let _ = kill_and_wait(rec, false);
-        let _ = destroy(ctx, &c.store, rec, c.cgroup());
+        if let Ok(lock) = c.held() {
+            let _ = destroy(ctx, &c.store, lock, rec, c.cgroup());
+        }
     });
     if rec.hooks.as_ref().is_some_and(|h| !h.poststart.is_empty()) {
         trace::mark("hooks.poststart");
@@ -627,11 +643,16 @@ fn open_init(rec: &Record) -> Option<OwnedFd> {
 
 /// Send a signal to the init (or, with `all`, every process of the container).
 pub(crate) fn kill(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<()> {
-    let c = Container::peek(ctx, id)?;
+    // Under the lock: a create in progress is signalled once it has committed,
+    // never half made (its init killed during setup).
+    let c = Container::load(ctx, id)?;
+    trace::mark("state.load");
     if all {
         // Every process of the cgroup, also after the init has exited.
         if let Some(cg) = c.cgroup().filter(|cg| cg.exists()) {
-            return cg.kill_all(signal).map_err(Error::from);
+            let r = cg.kill_all(signal).map_err(Error::from);
+            trace::mark("cgroup.kill");
+            return r;
         }
     }
     let init = open_init(&c.rec);
@@ -664,10 +685,20 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         Err(Error::NotFound(_)) if force => return Ok(()),
         other => other?,
     };
+    trace::mark("state.lock");
     let rec = match store.load(id) {
         Ok(r) => r,
-        // A state directory without a record: a create that died early.
-        Err(Error::NotFound(_)) | Err(Error::CorruptState { .. }) => return store.remove(id),
+        // A state directory without a record: a create that died before its first
+        // one (it held the lock we hold now), before it made anything else.
+        Err(Error::NotFound(_)) => return store.remove(id, &lock),
+        Err(e @ Error::CorruptState { .. }) if !force => return Err(e),
+        Err(Error::CorruptState { path, reason }) => {
+            ctx.warn(&format!(
+                "{}: damaged state record ({reason}): removing what the id names",
+                path.display()
+            ));
+            return destroy_damaged(ctx, &store, &lock, id, &path);
+        }
         Err(e) => return Err(e),
     };
     let st = state::status(&store, &rec);
@@ -684,28 +715,93 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         }
     }
     trace::mark("kill");
-    let r = destroy(ctx, &store, &rec, cgroup_of(&rec));
+    let r = destroy(ctx, &store, &lock, &rec, cgroup_of(&rec));
     // The last close of the removed directory frees its inode (on a disk, it can wait).
     drop(lock);
     trace::mark("state.unlock");
     r
 }
 
+/// `delete --force` of a container whose record cannot be read: what is in the
+/// cgroup the record still names (if that much can be read) and in the default
+/// cgroup of the id is killed, those cgroups removed, then the state directory.
+fn destroy_damaged(ctx: &Context, store: &Store, lock: &Lock, id: &str, path: &Path) -> Result<()> {
+    let driver = if ctx.systemd_cgroup {
+        Driver::Systemd
+    } else {
+        Driver::Cgroupfs
+    };
+    let mut rels = Vec::new();
+    if let Some(rel) = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("cgroup")?.as_str().map(PathBuf::from))
+    {
+        rels.push(rel);
+    }
+    if let Ok(rel) = cgroups::path::resolve(driver, None, id) {
+        rels.push(rel);
+    }
+    let mut first_err = None;
+    for rel in rels {
+        let Ok(cg) = Cgroup::load(&rel) else { continue };
+        let r = kill_everything_in(&cg).and_then(|()| cg.destroy().map_err(Error::from));
+        if let Err(e) = r {
+            first_err.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    store.remove(id, lock)
+}
+
+/// SIGKILL every process in the cgroup, in any hierarchy, and wait (bounded) until
+/// they have left it: a process that is only in some hierarchies (an init killed
+/// before it joined its v1 cgroups) keeps the cgroup busy otherwise.
+pub(crate) fn kill_everything_in(cg: &Cgroup) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let _ = cg.thaw();
+    loop {
+        let pids = cg.pids_in_any_hierarchy()?;
+        if pids.is_empty() {
+            return Ok(());
+        }
+        for pid in &pids {
+            let _ = sys::signal::kill(*pid, libc::SIGKILL);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Error::InvalidState(format!(
+                "cgroup {}: processes {pids:?} did not exit after SIGKILL",
+                cg.rel_path().display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
 /// state; then run the poststop hooks (a failure there is only a warning).
-fn destroy(ctx: &Context, store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
-    destroy_in(ctx, store, rec, cg, None)
+fn destroy(
+    ctx: &Context,
+    store: &Store,
+    lock: &Lock,
+    rec: &Record,
+    cg: Option<Cgroup>,
+) -> Result<()> {
+    destroy_in(ctx, store, lock, rec, cg, None)
 }
 
 /// [`destroy`], the poststop hooks running in `cwd` (`run`: the bundle, as runc).
 fn destroy_in(
     ctx: &Context,
     store: &Store,
+    lock: &Lock,
     rec: &Record,
     cg: Option<Cgroup>,
     cwd: Option<&Path>,
 ) -> Result<()> {
-    let r = destroy_quietly(store, rec, cg);
+    let r = destroy_quietly(store, lock, rec, cg);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
         let env = hooks::Env {
@@ -720,20 +816,17 @@ fn destroy_in(
     r
 }
 
-fn destroy_quietly(store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+fn destroy_quietly(store: &Store, lock: &Lock, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
     trace::mark("cgroup.load");
     if let Some(cg) = cg {
-        if cg.exists() {
-            let _ = cg.thaw();
-            cg.kill_all(libc::SIGKILL)?;
-        }
+        kill_everything_in(&cg)?;
         trace::mark("cgroup.kill");
         // Unconditionally: a create killed while making the cgroup leaves some
         // hierarchies' directories without the primary one `exists` looks at.
         cg.destroy()?;
         trace::mark("cgroup.rmdir");
     }
-    let r = store.remove(&rec.id);
+    let r = store.remove(&rec.id, lock);
     trace::mark("state.remove");
     r
 }
@@ -772,9 +865,9 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         }
         let pidfd = created.init.pidfd.as_raw_fd();
         // The init runs the startContainer hooks before its exec.
-        let code = created
-            .init
-            .commit_and_confirm()
+        let confirmed = created.init.commit_and_confirm();
+        drop(created.lock.take());
+        let code = confirmed
             .and_then(|()| poststart_hooks(&created.record, pidfd, Some(&created.record.bundle)))
             .and_then(|()| match pty {
                 Some(master) => crate::terminal::proxy_until_exit(&created.init, master, &mask),
@@ -787,7 +880,14 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         if !opts.keep {
             let cg = created.cgroup.take();
             let rec = &created.record;
-            destroy_in(ctx, &Store::new(&ctx.root), rec, cg, Some(&rec.bundle))?;
+            // Under the id's lock again (create released it): a concurrent
+            // delete --force may have removed the container meanwhile.
+            let store = Store::new(&ctx.root);
+            match store.lock(id) {
+                Ok(lock) => destroy_in(ctx, &store, &lock, rec, cg, Some(&rec.bundle))?,
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         code
     })();

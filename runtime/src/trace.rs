@@ -1,6 +1,6 @@
 //! `--trace FILE` (and libfastrun's `trace_file`): where an operation's time goes.
 //!
-//! An operation (`create`, `start`, `run`, `exec`, `delete`) is a timeline of
+//! An operation (`create`, `start`, `run`, `exec`, `delete`, `kill`) is a timeline of
 //! *marks*: the runtime marks the end of each of its steps ([`mark`]), the
 //! container's process marks the end of each of its own (monotonic timestamps in
 //! fixed-size messages over the sync socket, see [`crate::spawn::protocol::MSG_TIME`]).
@@ -52,21 +52,81 @@ thread_local! {
     static CURRENT: RefCell<Option<Recorder>> = const { RefCell::new(None) };
 }
 
+/// Fault injection, test (debug) builds only: `FASTRUN_TEST_CRASH_AT=OP:STEP` makes
+/// the process SIGKILL itself when operation OP (`create`, `start`, `run`, `exec`,
+/// `delete`, `kill`) reaches the mark STEP (the step names of `--trace`), so that
+/// tests can check what a runtime killed at that very point leaves. Release builds
+/// ignore the variable.
+#[cfg(debug_assertions)]
+mod crash {
+    use std::cell::Cell;
+    use std::sync::OnceLock;
+
+    thread_local! {
+        static OP: Cell<&'static str> = const { Cell::new("") };
+    }
+
+    fn target() -> Option<&'static (String, String)> {
+        static T: OnceLock<Option<(String, String)>> = OnceLock::new();
+        T.get_or_init(|| {
+            let v = std::env::var("FASTRUN_TEST_CRASH_AT").ok()?;
+            let (op, step) = v.split_once(':')?;
+            Some((op.to_string(), step.to_string()))
+        })
+        .as_ref()
+    }
+
+    /// Whether `op` is now the current operation (not nested in another).
+    pub(super) fn begin(op: &'static str) -> bool {
+        OP.with(|o| {
+            let outer = o.get().is_empty();
+            if outer {
+                o.set(op)
+            }
+            outer
+        })
+    }
+
+    pub(super) fn end() {
+        OP.with(|o| o.set(""));
+    }
+
+    pub(super) fn at(step: &str) {
+        if let Some((op, s)) = target() {
+            if s == step && OP.with(|o| o.get()) == op {
+                crate::sys::clone::kill_self();
+            }
+        }
+    }
+}
+
 /// Ends the operation's trace when finished or dropped (written either way).
 pub(crate) struct Op {
     owner: bool,
+    /// This operation set the fault injection's current operation (debug builds).
+    crash_op: bool,
 }
 
 /// Start tracing operation `op` on container `id` when the context has a trace
 /// file. Nested operations (`run --detach` = create + start) go into the outer one.
 pub(crate) fn begin(ctx: &crate::context::Context, op: &'static str, id: &str) -> Op {
+    #[cfg(debug_assertions)]
+    let crash_op = crash::begin(op);
+    #[cfg(not(debug_assertions))]
+    let crash_op = false;
     let Some(path) = &ctx.trace else {
-        return Op { owner: false };
+        return Op {
+            owner: false,
+            crash_op,
+        };
     };
     CURRENT.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_some() {
-            return Op { owner: false };
+            return Op {
+                owner: false,
+                crash_op,
+            };
         }
         *c = Some(Recorder {
             op,
@@ -80,7 +140,10 @@ pub(crate) fn begin(ctx: &crate::context::Context, op: &'static str, id: &str) -
                 .unwrap_or(0),
             marks: Vec::with_capacity(48),
         });
-        Op { owner: true }
+        Op {
+            owner: true,
+            crash_op,
+        }
     })
 }
 
@@ -91,6 +154,10 @@ impl Op {
     }
 
     fn end(&mut self, ok: bool) {
+        #[cfg(debug_assertions)]
+        if std::mem::take(&mut self.crash_op) {
+            crash::end();
+        }
         if !self.owner {
             return;
         }
@@ -116,6 +183,8 @@ pub(crate) fn active() -> bool {
 
 /// The runtime finished `step` now.
 pub(crate) fn mark(step: &'static str) {
+    #[cfg(debug_assertions)]
+    crash::at(step);
     CURRENT.with(|c| {
         if let Some(rec) = c.borrow_mut().as_mut() {
             rec.marks.push(Mark {

@@ -140,7 +140,7 @@ pub fn mountinfo() -> Vec<String> {
 }
 
 /// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape_mount(s: &str) -> String {
+pub fn unescape_mount(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -691,10 +691,18 @@ pub fn leftovers(root: &Path, id: &str) -> Vec<String> {
             .unwrap_or_default();
         found.push(format!("process {p}: {}", cmd.trim()));
     }
+    // Mounts of this container only: on its state directory or the root itself,
+    // or naming fastrun and its id (not those of the root's other containers).
     let root_s = root.to_string_lossy();
+    let own = format!("{root_s}/{id}");
     for l in mountinfo() {
         let line = unescape_mount(&l);
-        if line.contains(&*root_s) || (line.contains("fastrun") && line.contains(id)) {
+        let point = line.split(' ').nth(4).unwrap_or_default();
+        let ours = point == root_s
+            || point == own
+            || point.starts_with(&format!("{own}/"))
+            || (line.contains("fastrun") && line.contains(id));
+        if ours {
             found.push(format!("mount: {l}"));
         }
     }

@@ -79,9 +79,19 @@ pub struct HostSnapshot {
     trees: Vec<(PathBuf, Vec<String>)>,
 }
 
+/// Host trees where other software on the machine mounts on its own while tests run
+/// (container engines' overlays under /var, network namespaces and runtime state
+/// under /run, other tests' temporary dirs under /tmp): a new mount there is not
+/// the test's, unless it is at or under a watched path or names one.
+const BUSY_TREES: &[&str] = &["/tmp", "/var", "/run"];
+
+fn at_or_under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path == dir || path.starts_with(&format!("{dir}/")) || dir.is_empty()
+}
+
 impl HostSnapshot {
-    /// The host's mounts (those not made by other tests: lines naming `fastrun-`
-    /// temporary dirs of concurrent tests are left out) and the trees of `watched`.
+    /// The host's mounts and the trees of `watched`.
     pub fn take(watched: &[&Path]) -> HostSnapshot {
         HostSnapshot {
             mounts: host_mounts(),
@@ -89,8 +99,25 @@ impl HostSnapshot {
         }
     }
 
-    /// Panic if a watched tree changed, or if a mount appeared on the host that is
-    /// not one of a concurrent test's temporary dirs.
+    /// Whether a mount (`point fstype source` as [`host_mounts`] gives it) is one
+    /// the test's containers could have made: at or under a watched path or the
+    /// shared rootfs, naming one of them, or anywhere outside [`BUSY_TREES`] (the
+    /// system's own trees, where an escape would land).
+    fn could_be_ours(&self, mount: &str) -> bool {
+        let point = mount.split(' ').next().unwrap_or_default();
+        let ours: Vec<String> = self
+            .trees
+            .iter()
+            .map(|(p, _)| p.to_string_lossy().into_owned())
+            .chain(std::iter::once(rootfs().to_string_lossy().into_owned()))
+            .collect();
+        ours.iter()
+            .any(|o| at_or_under(point, o) || mount.contains(o.as_str()))
+            || !BUSY_TREES.iter().any(|b| at_or_under(point, b))
+    }
+
+    /// Panic if a watched tree changed, or if a mount appeared on the host that
+    /// the test's containers could have made (see [`HostSnapshot::could_be_ours`]).
     #[track_caller]
     pub fn assert_same(&self) {
         let now = HostSnapshot::take(
@@ -103,7 +130,7 @@ impl HostSnapshot {
         let new: Vec<&String> = now
             .mounts
             .iter()
-            .filter(|m| !self.mounts.contains(m))
+            .filter(|m| !self.mounts.contains(m) && self.could_be_ours(m))
             .collect();
         assert!(new.is_empty(), "new mounts on the host: {new:#?}");
         for ((p, before), (_, after)) in self.trees.iter().zip(&now.trees) {
@@ -112,17 +139,14 @@ impl HostSnapshot {
     }
 }
 
-/// The mount points of the host's mount table, except the temporary dirs of tests
-/// (`/tmp/fastrun-*`), which concurrent tests create and remove on their own.
+/// The host's mount table as `point fstype source` lines (unescaped mount points),
+/// sorted.
 pub fn host_mounts() -> Vec<String> {
     let mut v: Vec<String> = mountinfo()
         .iter()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
-            let point = *f.get(4)?;
-            if point.starts_with("/tmp/fastrun-") || point.starts_with("/run/netns") {
-                return None;
-            }
+            let point = unescape_mount(f.get(4)?);
             // mount point, and the fs type and source after the separator.
             let sep = f.iter().position(|x| *x == "-")?;
             Some(format!("{point} {}", f[sep + 1..].join(" ")))
@@ -130,6 +154,42 @@ pub fn host_mounts() -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// The host checks look only at what a test could have made, and catch that: a
+/// mount left in a watched dir fails them, a mount in an unrelated busy tree (as
+/// a container engine's overlay under /var or /tmp) does not.
+#[test]
+fn host_snapshot_sees_a_leaked_mount_and_ignores_unrelated_ones() {
+    let watched = HostDir::empty("snapshot-watched");
+    let elsewhere = TempDir::new("unrelated-");
+    let snap = HostSnapshot::take(&[watched.path()]);
+    let mount = |at: &Path| {
+        let o = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "leaktest"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "mount: {o:?}");
+    };
+    let umount = |at: &Path| {
+        let _ = std::process::Command::new("umount").arg(at).status();
+    };
+    mount(elsewhere.path());
+    let unrelated = std::panic::catch_unwind(|| snap.assert_same());
+    let inside = watched.path().join("sub");
+    std::fs::create_dir(&inside).unwrap();
+    mount(&inside);
+    let leaked = std::panic::catch_unwind(|| snap.assert_same());
+    umount(&inside);
+    umount(elsewhere.path());
+    assert!(
+        unrelated.is_ok(),
+        "an unrelated mount under /tmp failed the check"
+    );
+    let msg = leaked.expect_err("a mount leaked into a watched dir passed the check");
+    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("leaktest"), "{msg}");
 }
 
 /// Wait until `path` exists (or panic after `timeout`).

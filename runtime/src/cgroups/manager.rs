@@ -304,6 +304,18 @@ impl Cgroup {
         Ok(out)
     }
 
+    /// Host pids in the cgroup in any hierarchy (a process may be in some only: a
+    /// new init is born in the cgroup2 one and joins the v1 ones itself).
+    pub fn pids_in_any_hierarchy(&self) -> Result<Vec<i32>, CgroupError> {
+        let mut out = Vec::new();
+        for dir in self.v1_dirs().into_iter().chain(self.v2_dir()) {
+            collect_pids(&dir, &mut out)?;
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Facts the resource conversion needs, read from this cgroup (or the hierarchy
     /// root when the cgroup does not exist yet).
     pub fn probe(&self) -> Probe {

@@ -93,6 +93,13 @@ impl Container {
         to_state(&self.store, self.rec.clone())
     }
 
+    /// The lock of a container loaded with [`Container::load`].
+    pub fn held(&self) -> Result<&Lock> {
+        self.lock
+            .as_ref()
+            .ok_or_else(|| Error::Internal(format!("container {}: not locked", self.rec.id)))
+    }
+
     /// Release the lock (the record stays loaded).
     pub fn unlock(&mut self) {
         self.lock = None;
@@ -102,7 +109,13 @@ impl Container {
 /// The status of a recorded container.
 pub(crate) fn status(store: &Store, rec: &Record) -> Status {
     if rec.pid == 0 {
-        return Status::Creating;
+        // Its create holds the id's lock until the record has the init's pid: a
+        // record without one and without the lock is a create that died.
+        return if store.is_locked(&rec.id) {
+            Status::Creating
+        } else {
+            Status::Stopped
+        };
     }
     if !proc::is_alive(rec.pid, Some(rec.start_time)) {
         return Status::Stopped;

@@ -13,8 +13,8 @@ pub use time::{rfc3339, rfc3339_now};
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::AsFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -79,10 +79,18 @@ pub struct Store {
     root: PathBuf,
 }
 
-/// An exclusive lock on one container's state directory (flock), released on drop.
+/// An exclusive lock on one container id (flock on `<root>/.locks/<id>`), released
+/// on drop. Every operation that changes a container takes it, create first of
+/// all: the lock comes before the state directory, so claiming an id (lock, then
+/// `mkdir`) is one step that no other operation can see half done.
 pub struct Lock {
-    _file: fs::File,
+    file: fs::File,
+    path: PathBuf,
 }
+
+/// The directory of the lock files under the state root (not a valid id: never
+/// listed as a container).
+const LOCK_DIR: &str = ".locks";
 
 impl Store {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -99,8 +107,8 @@ impl Store {
         Ok(self.root.join(id))
     }
 
-    /// Create the state directory of a new container; fails if the id is taken.
-    /// Returns the directory and a lock on it.
+    /// Claim a new container's id: lock it, then create its state directory;
+    /// fails if the id is taken. Returns the directory and the lock.
     pub fn create_dir(&self, id: &str) -> Result<(PathBuf, Lock)> {
         let dir = self.dir(id)?;
         let mut b = fs::DirBuilder::new();
@@ -113,34 +121,88 @@ impl Store {
             fs::set_permissions(&self.root, mode)
                 .map_err(|e| Error::path("chmod state root", &self.root, e))?;
         }
+        let lock = self.lock_id(id)?;
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(Error::AlreadyExists(id.to_string()))
             }
-            Err(e) => return Err(Error::path("create state directory", &dir, e)),
+            Err(e) => {
+                lock.forget_id();
+                return Err(Error::path("create state directory", &dir, e));
+            }
         }
-        let lock = self.lock_dir(&dir)?;
         Ok((dir, lock))
     }
 
-    fn lock_dir(&self, dir: &Path) -> Result<Lock> {
-        let file = fs::File::open(dir).map_err(|e| Error::path("open state directory", dir, e))?;
-        if let Err(e) = crate::sys::fd::lock_exclusive(file.as_fd()) {
-            return Err(Error::path("lock state directory", dir, e.into_io()));
+    /// Lock `id` whether or not it exists (the lock file is made as needed).
+    fn lock_id(&self, id: &str) -> Result<Lock> {
+        let locks = self.root.join(LOCK_DIR);
+        match fs::DirBuilder::new().mode(0o700).create(&locks) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::path("create lock directory", &locks, e)),
         }
-        Ok(Lock { _file: file })
+        let path = locks.join(id);
+        loop {
+            // Read-only when it exists (flock needs no more): a state root that
+            // became read-only still lets delete --force kill the container.
+            let file = match fs::File::options()
+                .read(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&path)
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o600)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(&path),
+                other => other,
+            }
+            .map_err(|e| Error::path("open lock file", &path, e))?;
+            crate::sys::fd::flock(&file, libc::LOCK_EX)
+                .map_err(|e| Error::path("lock", &path, e.into_io()))?;
+            // The holder before us may have removed the id and its lock file: then
+            // ours is a file nobody else will lock; take the one at the path now.
+            let same = match (file.metadata(), fs::metadata(&path)) {
+                (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+                _ => false,
+            };
+            if same {
+                return Ok(Lock { file, path });
+            }
+        }
     }
 
-    /// Lock an existing container's directory.
+    /// Lock an existing container's id; NotFound when it does not exist.
     pub fn lock(&self, id: &str) -> Result<Lock> {
         let dir = self.dir(id)?;
-        match fs::File::open(&dir) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(Error::NotFound(id.to_string()))
-            }
-            _ => self.lock_dir(&dir),
+        if !self.root.is_dir() {
+            return Err(Error::NotFound(id.to_string()));
         }
+        let lock = self.lock_id(id)?;
+        if dir.is_dir() {
+            return Ok(lock);
+        }
+        lock.forget_id();
+        Err(Error::NotFound(id.to_string()))
+    }
+
+    /// Whether an operation holds the lock of `id` now (a create in progress);
+    /// false once its process has died, whatever state it left.
+    pub fn is_locked(&self, id: &str) -> bool {
+        let path = self.root.join(LOCK_DIR).join(id);
+        let Ok(file) = fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&path)
+        else {
+            return false;
+        };
+        crate::sys::fd::flock(&file, libc::LOCK_SH | libc::LOCK_NB).is_err()
     }
 
     /// Save a record atomically.
@@ -195,14 +257,36 @@ impl Store {
         Ok(ids)
     }
 
-    /// Remove a container's state directory (idempotent).
-    pub fn remove(&self, id: &str) -> Result<()> {
+    /// Remove a container's state directory (idempotent), then its lock file
+    /// (which the caller's lock proves it may).
+    pub fn remove(&self, id: &str, lock: &Lock) -> Result<()> {
         let dir = self.dir(id)?;
         match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::path("remove state directory", &dir, e)),
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::path("remove state directory", &dir, e)),
         }
+        lock.forget_id();
+        Ok(())
+    }
+}
+
+impl Lock {
+    /// Remove the lock file (the id is gone); the lock itself holds until drop,
+    /// and whoever waits for it then takes the next file (see `Store::lock_id`).
+    fn forget_id(&self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+impl std::fmt::Debug for Lock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Lock({}, fd {})",
+            self.path.display(),
+            self.file.as_raw_fd()
+        )
     }
 }
 
@@ -240,7 +324,8 @@ mod tests {
     fn save_load_remove_round_trip() {
         let tmp = std::env::temp_dir().join(format!("fastrun-state-test-{}", std::process::id()));
         let store = Store::new(&tmp);
-        let (_dir, _lock) = store.create_dir("c1").unwrap();
+        let (_dir, lock) = store.create_dir("c1").unwrap();
+        drop(lock);
         assert!(matches!(
             store.create_dir("c1"),
             Err(Error::AlreadyExists(_))
@@ -255,8 +340,11 @@ mod tests {
         store.save(&rec).unwrap();
         assert_eq!(store.load("c1").unwrap(), rec);
         assert_eq!(store.ids().unwrap(), vec!["c1".to_string()]);
-        store.remove("c1").unwrap();
-        store.remove("c1").unwrap();
+        let lock = store.lock("c1").unwrap();
+        store.remove("c1", &lock).unwrap();
+        store.remove("c1", &lock).unwrap();
+        drop(lock);
+        assert!(matches!(store.lock("c1"), Err(Error::NotFound(_))));
         assert!(matches!(store.load("c1"), Err(Error::NotFound(_))));
         fs::remove_dir_all(&tmp).unwrap();
     }

@@ -238,6 +238,15 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// SIGKILL this process now (the fault injection of test builds).
+pub fn kill_self() -> ! {
+    // SAFETY: kill(2) of our own pid with integer arguments; SIGKILL does not return.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+        libc::_exit(137)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

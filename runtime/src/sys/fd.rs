@@ -110,10 +110,10 @@ pub fn set_nonblocking(fd: impl AsFd) -> SysResult<()> {
     Ok(())
 }
 
-/// `flock(fd, LOCK_EX)`, retried on EINTR.
-pub fn lock_exclusive(fd: impl AsFd) -> SysResult<()> {
+/// `flock(fd, op)`, retried on EINTR (a blocking lock waits for the holder).
+pub fn flock(fd: impl AsFd, op: libc::c_int) -> SysResult<()> {
     // SAFETY: flock on a borrowed, open fd.
-    retry(|| cvt(unsafe { libc::flock(fd.as_fd().as_raw_fd(), libc::LOCK_EX) })).map(drop)
+    retry(|| cvt(unsafe { libc::flock(fd.as_fd().as_raw_fd(), op) })).map(drop)
 }
 
 /// `mkfifo(path, mode)`.
