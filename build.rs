@@ -69,8 +69,19 @@ fn header(manifest: &Path, out_dir: &Path) {
     let fresh = out_dir.join("fastrun.h");
     println!("cargo:rustc-env=FASTRUN_FRESH_HEADER={}", fresh.display());
 
-    let config = cbindgen::Config::from_file(&config_path)
+    let mut config = cbindgen::Config::from_file(&config_path)
         .unwrap_or_else(|e| panic!("read {}: {e}", config_path.display()));
+    // The version of the header, to compare with fastrun_version() at run time.
+    let v = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} unset"));
+    config.after_includes = Some(format!(
+        "\n/** The version of this header (libfastrun's is fastrun_version()). */\n\
+         #define FASTRUN_VERSION_MAJOR {}\n#define FASTRUN_VERSION_MINOR {}\n\
+         #define FASTRUN_VERSION_PATCH {}\n#define FASTRUN_VERSION_STRING \"{}\"",
+        v("CARGO_PKG_VERSION_MAJOR"),
+        v("CARGO_PKG_VERSION_MINOR"),
+        v("CARGO_PKG_VERSION_PATCH"),
+        v("CARGO_PKG_VERSION"),
+    ));
     // Parse only the one source file: no `cargo metadata`, no recursion into the
     // workspace, fast.
     let bindings = cbindgen::Builder::new()

@@ -111,6 +111,7 @@ mod tests {
             owner: "root".into(),
             annotations,
             own_cgroup: true,
+            exit_status: None,
         }
     }
 

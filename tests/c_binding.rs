@@ -8,7 +8,9 @@
 //!   (a leak fails the test); and under valgrind (memory errors, definite leaks and fds
 //!   left open fail the test), without containers there: valgrind 3.19 does not know
 //!   pidfd_open/pidfd_send_signal/clone3, which the engine needs;
-//! - `example.c`: the README's example.
+//! - `example.c`: the README's example;
+//! - `process_test.c`: the processes the library owns (exit statuses under stress and
+//!   whatever the host does with SIGCHLD, detached exec'd processes, pidfds).
 
 mod common;
 
@@ -46,6 +48,8 @@ struct Built {
     /// Dynamically linked, with LeakSanitizer.
     test_lsan: PathBuf,
     example: PathBuf,
+    /// `process_test.c`, dynamically linked.
+    process: PathBuf,
 }
 
 /// Install and build once per test process (the tests run in parallel).
@@ -77,6 +81,9 @@ fn built() -> &'static Built {
         lsan.extend_from_slice(&dynamic);
         build("test_fastrun.c", &lsan, &exe("test_lsan"));
         build("example.c", &dynamic, &exe("example"));
+        let mut threaded = dynamic.clone();
+        threaded.push("-pthread".into());
+        build("process_test.c", &threaded, &exe("process_test"));
         Built {
             prefix,
             version: exe("version"),
@@ -84,6 +91,7 @@ fn built() -> &'static Built {
             test_static: exe("test_static"),
             test_lsan: exe("test_lsan"),
             example: exe("example"),
+            process: exe("process_test"),
             _installed: installed,
         }
     })
@@ -339,4 +347,109 @@ fn c_example_runs_a_container() {
         o.stderr.contains("/nonexistent/config.json") && o.stderr.contains("code 6, errno 2"),
         "{o}"
     );
+}
+
+/// Run `process_test MODE ARGS` on a fresh root with a bundle running `script`; checks
+/// it passed and that none of its containers is left behind.
+fn process_test(name: &str, script: &str, mode: &[&str], timeout: Duration) -> Output {
+    let b = built();
+    let root = StateRoot::new();
+    let prefix = unique_id(name);
+    let bundle = Bundle::with_id(&format!("{prefix}-bundle")).args(&["sh", "-c", script]);
+    let mut cmd = Command::new(&b.process);
+    cmd.arg(root.path())
+        .arg(bundle.path())
+        .arg(&prefix)
+        .args(mode);
+    let o = run_cmd(cmd, None, timeout);
+    println!("{o}");
+    // Whatever happened: no container of this test left.
+    let left: Vec<String> = std::fs::read_dir(root.path())
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with(&prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    for id in &left {
+        let _ = root.fastrun(&["delete", "--force", id]);
+    }
+    o.assert_success();
+    assert!(o.stdout.contains("checks passed"), "{o}");
+    assert!(left.is_empty(), "containers left: {left:?}");
+    o
+}
+
+fn can_run_containers() -> bool {
+    if !have("cc") || !have("pkg-config") || !is_root() {
+        eprintln!("skipping: needs root, `cc` and pkg-config");
+        return false;
+    }
+    true
+}
+
+/// 16 threads x 100 lifecycles on one context (create+start+wait and run, each with
+/// its own exit status), in both spawn modes: no status lost.
+#[test]
+fn c_no_exit_status_lost_under_stress() {
+    if !can_run_containers() {
+        return;
+    }
+    for spawn in ["1", "2"] {
+        let o = process_test(
+            &format!("cstress{spawn}"),
+            "exit XYZ",
+            &["stress", "16", "100", spawn],
+            Duration::from_secs(900),
+        );
+        assert!(o.stdout.contains("lost 0 of 1600"), "{o}");
+    }
+}
+
+/// The host ignores SIGCHLD, blocks it, or reaps every child in its handler.
+#[test]
+fn c_exit_status_whatever_the_host_does_with_sigchld() {
+    if !can_run_containers() {
+        return;
+    }
+    for how in ["ign", "block", "reaper"] {
+        process_test(
+            &format!("csig{how}"),
+            "exit XYZ",
+            &["sigchld", how],
+            Duration::from_secs(120),
+        );
+    }
+}
+
+/// Detached exec: a pid, reaped by the library (or the caller), and a zombie exec
+/// never keeps kill + delete from completing.
+#[test]
+fn c_detached_exec_is_reaped_and_never_blocks_delete() {
+    if !can_run_containers() {
+        return;
+    }
+    process_test(
+        "cexec",
+        "exec sleep 60",
+        &["exec"],
+        Duration::from_secs(120),
+    );
+}
+
+/// fastrun_container_pidfd, wait's timeout, the exit status in the state.
+#[test]
+fn c_init_pidfd_wait_timeout_and_state_exit_status() {
+    if !can_run_containers() {
+        return;
+    }
+    process_test("cpidfd", "exit 0", &["pidfd"], Duration::from_secs(120));
+}
+
+#[test]
+fn c_too_long_id_is_an_invalid_argument() {
+    if !can_run_containers() {
+        return;
+    }
+    process_test("clongid", "exit 0", &["longid"], Duration::from_secs(60));
 }

@@ -565,6 +565,11 @@ pub(crate) fn cgroup_of(rec: &Record) -> Option<Cgroup> {
 
 pub(crate) fn to_state(store: &Store, rec: Record) -> State {
     let status = status(store, &rec);
+    let exit_status = if status == Status::Stopped {
+        crate::children::recorded_exit(store, &rec)
+    } else {
+        None
+    };
     State {
         oci_version: rec.oci_version,
         id: rec.id,
@@ -580,6 +585,7 @@ pub(crate) fn to_state(store: &Store, rec: Record) -> State {
         owner: state::user_name(rec.owner_uid),
         annotations: rec.annotations,
         own_cgroup: rec.cgroup.is_some(),
+        exit_status,
     }
 }
 
@@ -828,6 +834,10 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         trace::mark("container");
         if code.is_err() {
             created.init.kill_and_reap();
+        }
+        if let (Ok(c), true) = (&code, opts.keep) {
+            let rec = &created.record;
+            crate::children::record_exit(&ctx.root, id, rec.pid, rec.start_time, *c);
         }
         if !opts.keep {
             let cg = created.cgroup.take();

@@ -19,6 +19,9 @@ use crate::error::{Error, Result};
 
 /// File name of the create/start fifo inside a state directory.
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// File name of the init's recorded exit status (`PID START_TIME CODE`), written by the
+/// process that owned the init (libfastrun) when it exited.
+pub const EXIT_STATUS: &str = "exit-status";
 const STATE_FILE: &str = "state.json";
 
 /// What later commands need to know about a container, saved at create.
@@ -53,10 +56,19 @@ pub struct Record {
     pub process: Option<String>,
 }
 
-/// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most 1024 bytes.
+/// The longest id: the state directory is named after it (NAME_MAX).
+pub const MAX_ID_LEN: usize = 255;
+
+/// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most [`MAX_ID_LEN`] bytes.
 pub fn validate_id(id: &str) -> Result<()> {
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "invalid container id {:?}...: it is {} bytes long, at most {MAX_ID_LEN} are allowed",
+            id.chars().take(32).collect::<String>(),
+            id.len()
+        )));
+    }
     let ok = !id.is_empty()
-        && id.len() <= 1024
         && id.bytes().enumerate().all(|(i, b)| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-') || (i > 0 && b == b'.')
         });
@@ -131,6 +143,20 @@ impl Store {
             ));
         }
         Ok(Lock { _file: file })
+    }
+
+    /// Lock an existing container's directory if nobody holds the lock: None when
+    /// someone does (or the container is gone).
+    pub fn try_lock(&self, id: &str) -> Result<Option<Lock>> {
+        let dir = self.dir(id)?;
+        let Ok(file) = fs::File::open(&dir) else {
+            return Ok(None);
+        };
+        // SAFETY: flock on an fd we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Ok(None);
+        }
+        Ok(Some(Lock { _file: file }))
     }
 
     /// Lock an existing container's directory.
