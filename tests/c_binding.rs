@@ -45,6 +45,8 @@ struct Built {
     version: PathBuf,
     test_dynamic: PathBuf,
     test_static: PathBuf,
+    /// Fully static (`cc -static`), linked with `pkg-config --static --libs`.
+    test_full_static: PathBuf,
     /// Dynamically linked, with LeakSanitizer.
     test_lsan: PathBuf,
     example: PathBuf,
@@ -77,6 +79,10 @@ fn built() -> &'static Built {
         build("version.c", &dynamic, &exe("version"));
         build("test_fastrun.c", &dynamic, &exe("test_dynamic"));
         build("test_fastrun.c", &static_, &exe("test_static"));
+        // The line an embedder would write: pkg-config alone, no path to the archive.
+        let mut full = vec!["-static".to_string()];
+        full.extend(installed.pkg_config(&["--static", "--cflags", "--libs"]));
+        build("test_fastrun.c", &full, &exe("test_full_static"));
         let mut lsan = vec!["-fsanitize=leak".to_string()];
         lsan.extend_from_slice(&dynamic);
         build("test_fastrun.c", &lsan, &exe("test_lsan"));
@@ -89,6 +95,7 @@ fn built() -> &'static Built {
             version: exe("version"),
             test_dynamic: exe("test_dynamic"),
             test_static: exe("test_static"),
+            test_full_static: exe("test_full_static"),
             test_lsan: exe("test_lsan"),
             example: exe("example"),
             process: exe("process_test"),
@@ -151,6 +158,98 @@ fn installed_library_has_the_soname_and_the_static_program_does_not_need_it() {
     assert!(needed_libs(&b.test_dynamic).contains("[libfastrun.so.0]"));
     let st = needed_libs(&b.test_static);
     assert!(!st.contains("libfastrun"), "static program needs: {st}");
+}
+
+/// `cc -static` with the `pkg-config --static` line makes a program without any
+/// shared library or interpreter.
+#[test]
+fn pkg_config_static_line_links_a_fully_static_program() {
+    if !have("cc") || !have("pkg-config") {
+        eprintln!("skipping: no C compiler (`cc`) or pkg-config on this machine");
+        return;
+    }
+    let b = built();
+    let o = Command::new("readelf")
+        .args(["-l", "-d"])
+        .arg(&b.test_full_static)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.contains("INTERP"), "{text}");
+    assert!(!text.contains("(NEEDED)"), "{text}");
+}
+
+/// The symbols of an object file or archive defined and global, with nm (the BFD
+/// target named: a debug build's 65536+ sections would send nm to an LTO plugin).
+fn global_symbols(file: &Path) -> Vec<String> {
+    let o = Command::new("nm")
+        .args([
+            "--target=elf64-x86-64",
+            "-g",
+            "--defined-only",
+            "--format=posix",
+        ])
+        .arg(file)
+        .output()
+        .expect("run nm");
+    assert!(
+        o.status.success(),
+        "nm: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.ends_with(':') && !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+/// libfastrun.a exposes only fastrun_* (libseccomp's seccomp_*, zmalloc, the Rust
+/// runtime: local), and libfastrun.so's functions carry the version node FASTRUN_0.
+#[test]
+fn installed_libraries_export_only_versioned_fastrun_symbols() {
+    if !have("cc") || !have("pkg-config") || std::env::consts::ARCH != "x86_64" {
+        eprintln!("skipping: needs cc, pkg-config, x86_64");
+        return;
+    }
+    let b = built();
+    // Before: what cargo built exports libseccomp's symbols.
+    let raw = global_symbols(&libfastrun::built_lib_dir().join("libfastrun.a"));
+    assert!(
+        raw.iter().any(|s| s == "seccomp_init"),
+        "{} symbols",
+        raw.len()
+    );
+    let syms = global_symbols(&b.prefix.join("lib/libfastrun.a"));
+    let foreign: Vec<&String> = syms.iter().filter(|s| !s.starts_with("fastrun_")).collect();
+    assert!(foreign.is_empty(), "non-fastrun globals: {foreign:?}");
+    for f in [
+        "fastrun_context_new",
+        "fastrun_container_wait",
+        "fastrun_container_pidfd",
+    ] {
+        assert!(syms.iter().any(|s| s == f), "{f} missing: {syms:?}");
+    }
+    let o = Command::new("objdump")
+        .arg("-T")
+        .arg(b.prefix.join("lib/libfastrun.so"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let exported: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" g ") && l.contains(".text"))
+        .collect();
+    assert!(exported.len() >= 28, "{text}");
+    for l in &exported {
+        assert!(
+            l.contains("FASTRUN_0")
+                && l.trim_end()
+                    .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                && l.contains("fastrun_"),
+            "unversioned or foreign export: {l}"
+        );
+    }
 }
 
 /// Run `test_fastrun` (the given build, optionally under a wrapper such as valgrind)
@@ -219,6 +318,7 @@ fn c_test_program_runs_containers_dynamic_and_static() {
     for (exe, name, env) in [
         (&b.test_dynamic, "cdyn", &[][..]),
         (&b.test_static, "cstatic", &[][..]),
+        (&b.test_full_static, "cfull", &[][..]),
         (&b.test_dynamic, "cvm", &[("FASTRUN_TEST_SPAWN", "2")][..]),
     ] {
         let o = run_test_program(exe, name, &[], env, Duration::from_secs(120));

@@ -1565,3 +1565,7 @@ mod tests {
         assert!(parse_user("1:").is_err());
     }
 }
+
+// Each exported function as `NAME@@FASTRUN_0` in libfastrun.so (written by build.rs;
+// see its `version_script`).
+include!(concat!(env!("OUT_DIR"), "/symver.rs"));
