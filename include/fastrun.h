@@ -183,6 +183,23 @@
 #define FASTRUN_SPAWN_VM 2
 
 /**
+ * `fastrun_events_next`: nothing new.
+ */
+#define FASTRUN_EVENT_NONE 0
+
+/**
+ * `fastrun_events_next`: the container's init has exited (reported once; then
+ * `fastrun_container_wait` returns its status at once).
+ */
+#define FASTRUN_EVENT_EXIT 1
+
+/**
+ * `fastrun_events_next`: the OOM killer killed a process of the container (one event
+ * per kill counted by the cgroup).
+ */
+#define FASTRUN_EVENT_OOM 2
+
+/**
  * A loaded container configuration: the config JSON (validated) and the absolute
  * bundle directory its relative paths are resolved against. Create it with
  * `fastrun_container_load` or `fastrun_container_load_from_memory`, release it with
@@ -195,6 +212,13 @@ typedef struct fastrun_container fastrun_container;
  * `fastrun_context_new`, release it with `fastrun_context_free`. Opaque.
  */
 typedef struct fastrun_context fastrun_context;
+
+/**
+ * Events of one container for a host's own event loop: create it with
+ * `fastrun_events_open`, poll `fastrun_events_fd`, read with `fastrun_events_next`,
+ * release with `fastrun_events_free`. Opaque.
+ */
+typedef struct fastrun_events fastrun_events;
 
 /**
  * An error returned through a `fastrun_error **` out-parameter.
@@ -760,6 +784,63 @@ int fastrun_container_ps(struct fastrun_context *ctx,
                          int32_t **pids,
                          size_t *count,
                          struct fastrun_error **err);
+
+/**
+ * One sample of the statistics of container `id` (cgroup: cpu, memory, pids, blkio,
+ * hugetlb, ...), as the line `fastrun events --stats` (and runc) prints:
+ * `{"type":"stats","id":"ID","data":{...}}`, stored as a new string in `*json`
+ * (release it with `fastrun_string_free`). Returns its length. Thread-safe; no fd kept.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `id` is NULL or a valid string; `json` is valid for writing
+ * one pointer; `err` is NULL or valid.
+ */
+int fastrun_container_stats(struct fastrun_context *ctx,
+                            const char *id,
+                            char **json,
+                            struct fastrun_error **err);
+
+/**
+ * Open the events of container `id`, which this process started (see
+ * `fastrun_container_pidfd`): its init's exit and the OOM kills in its cgroup. Stores a
+ * new handle in `*out`. Holds up to three fds (close-on-exec) until
+ * `fastrun_events_free`. Thread-safe (one handle is used by one thread at a time).
+ *
+ * # Safety
+ * `ctx` is NULL or live; `id` is NULL or a valid string; `out` is valid for writing
+ * one pointer; `err` is NULL or valid.
+ */
+int fastrun_events_open(struct fastrun_context *ctx,
+                        const char *id,
+                        struct fastrun_events **out,
+                        struct fastrun_error **err);
+
+/**
+ * The fd to poll (POLLIN, or add to the host's epoll) for `ev`: readable while
+ * `fastrun_events_next` has an event to return. Owned by `ev`. -1 for NULL.
+ *
+ * # Safety
+ * `ev` is NULL or a live handle.
+ */
+int fastrun_events_fd(const struct fastrun_events *ev);
+
+/**
+ * The next event of `ev`, without blocking: FASTRUN_EVENT_OOM (one per OOM kill),
+ * FASTRUN_EVENT_EXIT (once, after the OOM kills counted before it), or
+ * FASTRUN_EVENT_NONE. Not thread-safe for one handle.
+ *
+ * # Safety
+ * `ev` is NULL or a live handle not used by another thread; `err` is NULL or valid.
+ */
+int fastrun_events_next(struct fastrun_events *ev, struct fastrun_error **err);
+
+/**
+ * Release an events handle (its fds). NULL is a no-op.
+ *
+ * # Safety
+ * `ev` is NULL or a handle from `fastrun_events_open` not freed yet.
+ */
+void fastrun_events_free(struct fastrun_events *ev);
 
 /**
  * The states of every container under the context's root, as a JSON array of the

@@ -452,10 +452,23 @@ fn c_example_runs_a_container() {
 /// Run `process_test MODE ARGS` on a fresh root with a bundle running `script`; checks
 /// it passed and that none of its containers is left behind.
 fn process_test(name: &str, script: &str, mode: &[&str], timeout: Duration) -> Output {
+    process_test_with(name, script, mode, timeout, |_| {})
+}
+
+/// [`process_test`] with the bundle's config changed by `modify`.
+fn process_test_with(
+    name: &str,
+    script: &str,
+    mode: &[&str],
+    timeout: Duration,
+    modify: impl FnOnce(&mut serde_json::Value),
+) -> Output {
     let b = built();
     let root = StateRoot::new();
     let prefix = unique_id(name);
-    let bundle = Bundle::with_id(&format!("{prefix}-bundle")).args(&["sh", "-c", script]);
+    let bundle = Bundle::with_id(&format!("{prefix}-bundle"))
+        .args(&["sh", "-c", script])
+        .modify(modify);
     let mut cmd = Command::new(&b.process);
     cmd.arg(root.path())
         .arg(bundle.path())
@@ -552,4 +565,23 @@ fn c_too_long_id_is_an_invalid_argument() {
         return;
     }
     process_test("clongid", "exit 0", &["longid"], Duration::from_secs(60));
+}
+
+/// fastrun_events_*: a pollable fd reporting an OOM kill, then the init's exit.
+#[test]
+fn c_events_report_oom_kill_then_exit() {
+    if !can_run_containers() {
+        return;
+    }
+    process_test_with(
+        "cevents",
+        // dd's 128 MiB block under a 32 MiB limit (no swap): OOM-killed; then exit 3.
+        "dd if=/dev/zero of=/dev/null bs=128M count=1; exit 3",
+        &["events"],
+        Duration::from_secs(120),
+        |c| {
+            c["linux"]["resources"]["memory"] =
+                serde_json::json!({"limit": 32 << 20, "swap": 32 << 20});
+        },
+    );
 }

@@ -13,7 +13,7 @@
 mod support;
 
 use std::ffi::{c_char, c_int, c_void};
-use std::os::fd::IntoRawFd;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::ptr;
 
@@ -66,6 +66,15 @@ pub const FASTRUN_SPAWN_FORK: i32 = 1;
 /// fork-like for a time namespace and for an unprivileged caller writing id maps.
 /// libfastrun must stay loaded while a created container has not started.
 pub const FASTRUN_SPAWN_VM: i32 = 2;
+
+/// `fastrun_events_next`: nothing new.
+pub const FASTRUN_EVENT_NONE: i32 = 0;
+/// `fastrun_events_next`: the container's init has exited (reported once; then
+/// `fastrun_container_wait` returns its status at once).
+pub const FASTRUN_EVENT_EXIT: i32 = 1;
+/// `fastrun_events_next`: the OOM killer killed a process of the container (one event
+/// per kill counted by the cgroup).
+pub const FASTRUN_EVENT_OOM: i32 = 2;
 
 /// An error returned through a `fastrun_error **` out-parameter.
 /// Release it with `fastrun_error_free`.
@@ -204,6 +213,18 @@ pub struct fastrun_context {
 pub struct fastrun_container {
     bundle: PathBuf,
     config: Vec<u8>,
+}
+
+/// Events of one container for a host's own event loop: create it with
+/// `fastrun_events_open`, poll `fastrun_events_fd`, read with `fastrun_events_next`,
+/// release with `fastrun_events_free`. Opaque.
+pub struct fastrun_events {
+    /// An epoll fd over the init's pidfd and the OOM notifier's fd.
+    epoll: OwnedFd,
+    pidfd: Option<OwnedFd>,
+    oom: Option<fastrun_runtime::cgroups::oom::OomNotifier>,
+    /// OOM kills counted but not reported yet.
+    oom_pending: u64,
 }
 
 /// The `FASTRUN_E_*` code of an engine error kind.
@@ -1156,6 +1177,184 @@ pub unsafe extern "C" fn fastrun_container_ps(
             *count = v.len();
             Ok(n)
         })
+    }
+}
+
+/// One sample of the statistics of container `id` (cgroup: cpu, memory, pids, blkio,
+/// hugetlb, ...), as the line `fastrun events --stats` (and runc) prints:
+/// `{"type":"stats","id":"ID","data":{...}}`, stored as a new string in `*json`
+/// (release it with `fastrun_string_free`). Returns its length. Thread-safe; no fd kept.
+///
+/// # Safety
+/// `ctx` is NULL or live; `id` is NULL or a valid string; `json` is valid for writing
+/// one pointer; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_container_stats(
+    ctx: *mut fastrun_context,
+    id: *const c_char,
+    json: *mut *mut c_char,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_ctx(ctx, err, "stats", |c| {
+            out_arg(json, "json")?;
+            let id = str_arg_named(id, "id")?;
+            let mut line = None;
+            let opts = fastrun_runtime::EventsOptions {
+                stats: true,
+                ..Default::default()
+            };
+            c.ctx.events(id, &opts, &mut |l| {
+                line = Some(l.to_string());
+                Ok(())
+            })?;
+            let line = line.ok_or_else(|| {
+                Fail::Engine(Error::Internal("events --stats gave no line".into()))
+            })?;
+            support::give_string(json, &line)
+        })
+    }
+}
+
+/// Open the events of container `id`, which this process started (see
+/// `fastrun_container_pidfd`): its init's exit and the OOM kills in its cgroup. Stores a
+/// new handle in `*out`. Holds up to three fds (close-on-exec) until
+/// `fastrun_events_free`. Thread-safe (one handle is used by one thread at a time).
+///
+/// # Safety
+/// `ctx` is NULL or live; `id` is NULL or a valid string; `out` is valid for writing
+/// one pointer; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_open(
+    ctx: *mut fastrun_context,
+    id: *const c_char,
+    out: *mut *mut fastrun_events,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_ctx(ctx, err, "events", |c| {
+            out_arg(out, "out")?;
+            let id = str_arg_named(id, "id")?;
+            let pidfd = c.ctx.init_pidfd(id)?;
+            // No cgroup of its own (rootless): exit events only.
+            let oom = c.ctx.oom_notifier(id).ok();
+            let sys = |op: &'static str| {
+                Fail::Engine(Error::Sys {
+                    op,
+                    source: std::io::Error::last_os_error(),
+                })
+            };
+            let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+            if ep < 0 {
+                return Err(sys("epoll_create1"));
+            }
+            // SAFETY: a fresh fd we own.
+            let epoll = OwnedFd::from_raw_fd(ep);
+            let mut fds = vec![pidfd.as_raw_fd()];
+            if let Some(o) = &oom {
+                fds.push(o.as_fd().as_raw_fd());
+            }
+            for (i, fd) in fds.into_iter().enumerate() {
+                let mut ev = libc::epoll_event {
+                    events: libc::EPOLLIN as u32,
+                    u64: i as u64,
+                };
+                // SAFETY: valid fds and event.
+                if libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) != 0 {
+                    return Err(sys("epoll_ctl"));
+                }
+            }
+            *out = Box::into_raw(Box::new(fastrun_events {
+                epoll,
+                pidfd: Some(pidfd),
+                oom,
+                oom_pending: 0,
+            }));
+            Ok(0)
+        })
+    }
+}
+
+/// The fd to poll (POLLIN, or add to the host's epoll) for `ev`: readable while
+/// `fastrun_events_next` has an event to return. Owned by `ev`. -1 for NULL.
+///
+/// # Safety
+/// `ev` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_fd(ev: *const fastrun_events) -> c_int {
+    if ev.is_null() {
+        return -1;
+    }
+    // SAFETY: a live handle per the contract.
+    unsafe { &(*ev).epoll }.as_raw_fd()
+}
+
+/// The next event of `ev`, without blocking: FASTRUN_EVENT_OOM (one per OOM kill),
+/// FASTRUN_EVENT_EXIT (once, after the OOM kills counted before it), or
+/// FASTRUN_EVENT_NONE. Not thread-safe for one handle.
+///
+/// # Safety
+/// `ev` is NULL or a live handle not used by another thread; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_next(
+    ev: *mut fastrun_events,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        guard(err, || {
+            if ev.is_null() {
+                return Err(Fail::arg("events: ev is NULL"));
+            }
+            // SAFETY: a live handle, not shared with another thread (contract).
+            let e = &mut *ev;
+            if let Some(o) = e.oom.as_mut() {
+                match o.take_pending() {
+                    Ok(Some(0)) => {
+                        // The cgroup went away: no more OOM events.
+                        let fd = o.as_fd().as_raw_fd();
+                        let raw = e.epoll.as_raw_fd();
+                        libc::epoll_ctl(raw, libc::EPOLL_CTL_DEL, fd, ptr::null_mut());
+                        e.oom = None;
+                    }
+                    Ok(Some(n)) => e.oom_pending += n,
+                    Ok(None) | Err(_) => {}
+                }
+            }
+            if e.oom_pending > 0 {
+                e.oom_pending -= 1;
+                return Ok(FASTRUN_EVENT_OOM);
+            }
+            if let Some(p) = &e.pidfd {
+                let mut pfd = libc::pollfd {
+                    fd: p.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd; no waiting.
+                if libc::poll(&mut pfd, 1, 0) == 1 {
+                    let raw = e.epoll.as_raw_fd();
+                    libc::epoll_ctl(raw, libc::EPOLL_CTL_DEL, pfd.fd, ptr::null_mut());
+                    e.pidfd = None;
+                    return Ok(FASTRUN_EVENT_EXIT);
+                }
+            }
+            Ok(FASTRUN_EVENT_NONE)
+        })
+    }
+}
+
+/// Release an events handle (its fds). NULL is a no-op.
+///
+/// # Safety
+/// `ev` is NULL or a handle from `fastrun_events_open` not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_free(ev: *mut fastrun_events) {
+    if !ev.is_null() {
+        // SAFETY: per the contract, it came from `Box::into_raw` and is freed once.
+        drop(unsafe { Box::from_raw(ev) });
     }
 }
 

@@ -255,7 +255,8 @@ pub(crate) fn wait(root: &Path, id: &str, timeout: Option<Duration>) -> Result<O
         return not_owned(root, id);
     };
     let key = (root.to_path_buf(), id.to_string());
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut deadline = timeout.map(|t| Instant::now() + t);
+    let mut extended = false;
     let mut inner = reg.lock();
     loop {
         let Some(init) = inner.inits.get(&key) else {
@@ -264,6 +265,12 @@ pub(crate) fn wait(root: &Path, id: &str, timeout: Option<Duration>) -> Result<O
         };
         if let Some(s) = init.status {
             return Ok(Some(s));
+        }
+        // Exited (its pidfd says so) and being reaped this instant: its status is
+        // due, whatever the timeout (a host that saw the pidfd fire must get it).
+        if !extended && pidfd::wait_exited(init.pidfd.as_raw_fd(), 0).unwrap_or(false) {
+            extended = true;
+            deadline = deadline.map(|d| d.max(Instant::now() + Duration::from_secs(2)));
         }
         inner = match deadline {
             None => reg.exited.wait(inner).unwrap_or_else(|e| e.into_inner()),
