@@ -789,3 +789,74 @@ func (c *Context) exec(id string, opts *ExecOptions, detached bool) (int, *os.Fi
 	}
 	return n, f, nil
 }
+
+// Stats returns one sample of the statistics of container id, as the line
+// `fastrun events --stats` (and runc) prints: {"type":"stats","id":...,"data":{...}}.
+func (c *Context) Stats(id string) ([]byte, error) {
+	var s *C.char
+	n, err := c.callID("stats", id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+		return C.fastrun_container_stats(ctx, cid, &s, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return takeString(s, C.int(n)), nil
+}
+
+// Event is what Events.Next returns.
+type Event int
+
+// The events of a container.
+const (
+	EventNone Event = C.FASTRUN_EVENT_NONE // nothing new
+	EventExit Event = C.FASTRUN_EVENT_EXIT // the init exited (once; Wait then returns at once)
+	EventOOM  Event = C.FASTRUN_EVENT_OOM  // the OOM killer killed a process (one per kill)
+)
+
+// Events reports a container's exit and OOM kills through one pollable fd, for an
+// event loop. Not for concurrent use by several goroutines.
+type Events struct {
+	ptr *C.fastrun_events
+}
+
+// OpenEvents opens the events of container id, which this process started.
+func (c *Context) OpenEvents(id string) (*Events, error) {
+	var ev *C.fastrun_events
+	_, err := c.callID("events", id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+		return C.fastrun_events_open(ctx, cid, &ev, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	evs := &Events{ptr: ev}
+	runtime.SetFinalizer(evs, (*Events).Close)
+	return evs, nil
+}
+
+// Fd is the descriptor to poll (readable while Next has an event); owned by Events.
+func (e *Events) Fd() int {
+	return int(C.fastrun_events_fd(e.ptr))
+}
+
+// Next returns the next event without blocking (EventNone when there is none).
+func (e *Events) Next() (Event, error) {
+	if e.ptr == nil {
+		return EventNone, &Error{Op: "events", Code: CodeClosed, Message: "the events are closed"}
+	}
+	var ce *C.fastrun_error
+	n := C.fastrun_events_next(e.ptr, &ce)
+	if n < 0 {
+		return EventNone, takeError("events", n, ce)
+	}
+	return Event(n), nil
+}
+
+// Close releases the events' descriptors. Closing twice is a no-op.
+func (e *Events) Close() error {
+	if e.ptr != nil {
+		C.fastrun_events_free(e.ptr)
+		e.ptr = nil
+		runtime.SetFinalizer(e, nil)
+	}
+	return nil
+}

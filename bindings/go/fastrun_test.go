@@ -738,3 +738,67 @@ func TestTrace(t *testing.T) {
 		t.Fatalf("trace: %q, %v", data, err)
 	}
 }
+
+// Stats, and Events: an OOM kill (a memory hog under a limit), then the exit.
+func TestStatsAndEvents(t *testing.T) {
+	needRoot(t)
+	id := newID("events")
+	ctx, _ := newContext(t, nil, &id)
+	dir, config := bundle(t, "true")
+	c := loadEdited(t, config, dir, func(m map[string]interface{}) {
+		m["process"].(map[string]interface{})["args"] = []string{"sh", "-c", "dd if=/dev/zero of=/dev/null bs=128M count=1; exit 3"}
+		linux := m["linux"].(map[string]interface{})
+		res, _ := linux["resources"].(map[string]interface{})
+		if res == nil {
+			res = map[string]interface{}{}
+			linux["resources"] = res
+		}
+		res["memory"] = map[string]interface{}{"limit": 32 << 20, "swap": 32 << 20}
+	})
+	defer c.Close()
+	if _, err := ctx.Create(id, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := ctx.Stats(id)
+	if err != nil || !strings.HasPrefix(string(stats), `{"type":"stats","id":"`+id+`","data":{`) {
+		t.Fatalf("stats: %s, %v", stats, err)
+	}
+	ev, err := ctx.OpenEvents(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	if err := ctx.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	ooms, exits := 0, 0
+	deadline := time.Now().Add(20 * time.Second)
+	for exits == 0 && time.Now().Before(deadline) {
+		var rfds syscall.FdSet
+		rfds.Bits[ev.Fd()/64] |= 1 << (uint(ev.Fd()) % 64)
+		tv := syscall.Timeval{Sec: 1}
+		if _, err := syscall.Select(ev.Fd()+1, &rfds, nil, nil, &tv); err != nil && err != syscall.EINTR {
+			t.Fatal(err)
+		}
+		for {
+			e, err := ev.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e == EventNone {
+				break
+			}
+			if e == EventOOM {
+				ooms++
+			} else if e == EventExit {
+				exits++
+			}
+		}
+	}
+	if ooms < 1 || exits != 1 {
+		t.Fatalf("events: %d OOM, %d exit", ooms, exits)
+	}
+	if code, exited, err := ctx.Wait(id, 0); err != nil || !exited || code != 3 {
+		t.Fatalf("wait after the exit event: %d, %v, %v", code, exited, err)
+	}
+}
