@@ -11,6 +11,7 @@
 pub mod api;
 pub mod cgroups;
 mod children;
+mod context;
 mod control;
 pub mod error;
 mod exec;
