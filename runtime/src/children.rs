@@ -14,7 +14,7 @@
 //! container only looks up that container: no call scans the owned children.
 
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -65,12 +65,10 @@ fn existing() -> Option<&'static Registry> {
 
 fn registry() -> Result<&'static Registry> {
     REG.get_or_init(|| {
-        let fd = pidfd::eventfd().map_err(|e| e.0)?;
         Ok(Registry {
             inner: Mutex::new(Inner::default()),
             exited: Condvar::new(),
-            // SAFETY: a fresh eventfd we own.
-            wake: unsafe { OwnedFd::from_raw_fd(fd) },
+            wake: pidfd::eventfd().map_err(|e| e.0)?,
         })
     })
     .as_ref()

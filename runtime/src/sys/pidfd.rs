@@ -161,10 +161,12 @@ fn sleep_ms(ms: i64) {
     unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
 }
 
-/// An eventfd (close-on-exec) to wake a thread polling pidfds.
-pub fn eventfd() -> SysResult<libc::c_int> {
+/// An eventfd (close-on-exec, non-blocking) to wake a thread polling pidfds.
+pub fn eventfd() -> SysResult<std::os::fd::OwnedFd> {
     // SAFETY: eventfd takes two integers.
-    cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
+    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+    // SAFETY: a fresh fd nothing else owns.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
 /// Add one to an eventfd (wakes its pollers).
