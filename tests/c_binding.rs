@@ -179,16 +179,16 @@ fn pkg_config_static_line_links_a_fully_static_program() {
     assert!(!text.contains("(NEEDED)"), "{text}");
 }
 
-/// The symbols of an object file or archive defined and global, with nm (the BFD
-/// target named: a debug build's 65536+ sections would send nm to an LTO plugin).
-fn global_symbols(file: &Path) -> Vec<String> {
-    let o = Command::new("nm")
-        .args([
-            "--target=elf64-x86-64",
-            "-g",
-            "--defined-only",
-            "--format=posix",
-        ])
+/// The symbols of an object file or archive defined and global, with nm. `bfd`: name
+/// the BFD target (cargo's archive embeds LLVM bitcode, which sends plain nm to the
+/// host's LLVM plugin; the installed one has none and works with plain nm).
+fn global_symbols(file: &Path, bfd: bool) -> Vec<String> {
+    let mut cmd = Command::new("nm");
+    if bfd {
+        cmd.arg("--target=elf64-x86-64");
+    }
+    let o = cmd
+        .args(["-g", "--defined-only", "--format=posix"])
         .arg(file)
         .output()
         .expect("run nm");
@@ -214,13 +214,13 @@ fn installed_libraries_export_only_versioned_fastrun_symbols() {
     }
     let b = built();
     // Before: what cargo built exports libseccomp's symbols.
-    let raw = global_symbols(&libfastrun::built_lib_dir().join("libfastrun.a"));
+    let raw = global_symbols(&libfastrun::built_lib_dir().join("libfastrun.a"), true);
     assert!(
         raw.iter().any(|s| s == "seccomp_init"),
         "{} symbols",
         raw.len()
     );
-    let syms = global_symbols(&b.prefix.join("lib/libfastrun.a"));
+    let syms = global_symbols(&b.prefix.join("lib/libfastrun.a"), false);
     let foreign: Vec<&String> = syms.iter().filter(|s| !s.starts_with("fastrun_")).collect();
     assert!(foreign.is_empty(), "non-fastrun globals: {foreign:?}");
     for f in [
