@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use common::*;
-use fastrun_runtime::{Context, CreateOptions, ExecOptions, Status};
+use fastrun_runtime::{Context, CreateOptions, ExecOptions, SpawnMode, Status};
 
 fn opts(b: &Bundle) -> CreateOptions {
     CreateOptions {
@@ -19,10 +19,18 @@ fn opts(b: &Bundle) -> CreateOptions {
     }
 }
 
+/// In both spawn modes (the vfork-style one shares this process's memory).
 #[test]
 fn wait_returns_the_exit_status_and_state_records_it() {
+    for mode in [SpawnMode::Fork, SpawnMode::SharedVm] {
+        wait_and_state(mode);
+    }
+}
+
+fn wait_and_state(mode: SpawnMode) {
     let root = StateRoot::new();
-    let ctx = Context::new(root.path());
+    let mut ctx = Context::new(root.path());
+    ctx.spawn = mode;
     let b = Bundle::new("owned-wait").args(&["sh", "-c", "sleep 0.2; exit 42"]);
     let id = b.id().to_string();
     ctx.create_owned(&id, &opts(&b)).expect("create");
