@@ -34,7 +34,11 @@
  * fork() and exec().
  *
  * Fds. Every fd libfastrun opens is O_CLOEXEC and closed before the call
- * returns, except the log file of a context (closed by fastrun_context_free).
+ * returns, except the log file of a context (closed by fastrun_context_free),
+ * the fds of a fastrun_events handle (closed by fastrun_events_free), the fds
+ * returned to the caller (pidfds), and the reaper's (see Processes): one eventfd
+ * for the life of the process once it owns a child, and one pidfd per owned
+ * process until it is reaped.
  * A container's init inherits the caller's fds 0, 1, 2 and, with preserve_fds
  * = N, 3 .. 3+N-1; every other fd is closed in the container.
  *
@@ -54,8 +58,8 @@
  * ignores SIGCHLD (SIG_IGN, SA_NOCLDWAIT: the kernel reaps the children), blocks
  * it, or has a handler, even one that reaps every child with waitpid(-1): the
  * kernel keeps the exit status for pidfd holders (Linux 6.15+; on an older
- * kernel such a host makes the status unknown, reported as 255). The host must
- * not reap a pidfd libfastrun gave it without caller_reaps.
+ * kernel such a host makes the status unknown, reported as 255). Beyond such a
+ * waitpid(-1) loop, a host should not wait for the processes libfastrun owns.
  *
  * ABI policy. Within one major version (the soname libfastrun.so.N and
  * FASTRUN_VERSION_MAJOR), a program built against an older header keeps
