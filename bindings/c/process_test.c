@@ -314,6 +314,31 @@ static void exec_mode(void)
   close(pidfd);
   ok("caller_reaps: the caller reaps its exec'd process (status 3)");
 
+  /* From memory, as --process: user and additional gids, rlimits, capabilities, and
+     the env entries of the options merged over the process's. */
+  static const char process[] =
+      "{\"args\":[\"sh\",\"-c\",\"test \\\"$(ulimit -n)\\\" = 123 && "
+      "grep -q '^Groups:.*5 6' /proc/self/status && "
+      "grep -q '^CapEff:.*0000000000000020$' /proc/self/status && "
+      "test \\\"$FOO\\\" = baz && exit 7\"],"
+      "\"cwd\":\"/\",\"env\":[\"PATH=/bin\",\"FOO=bar\"],"
+      "\"user\":{\"uid\":0,\"gid\":0,\"additionalGids\":[5,6]},"
+      "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":123,\"soft\":123}],"
+      "\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"],"
+      "\"permitted\":[\"CAP_KILL\"]}}";
+  static const char *const foo[] = {"FOO=baz", NULL};
+  struct fastrun_exec_options mo;
+  memset(&mo, 0, sizeof mo);
+  mo.struct_size = sizeof mo;
+  mo.process_json = process;
+  mo.process_json_len = strlen(process);
+  mo.env = (const char **) foo;
+  int code = fastrun_container_exec(ctx, id, &mo, &err);
+  check("exec from memory", code, err);
+  if (code != 7)
+    fail("exec from memory: the process saw something else (exit status %d)", code);
+  ok("exec from memory: additional gids, rlimits, capabilities, env merged (status 7)");
+
   /* A zombie exec never holds the init: exec, let it exit, SIGKILL, delete. */
   static const char *const done[] = {"true", NULL};
   pid = exec_detached(id, done, 0, NULL);
