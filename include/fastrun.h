@@ -34,14 +34,42 @@
  * fork() and exec().
  *
  * Fds. Every fd libfastrun opens is O_CLOEXEC and closed before the call
- * returns, except the log file of a context (closed by fastrun_context_free).
+ * returns, except the log file of a context (closed by fastrun_context_free),
+ * the fds of a fastrun_events handle (closed by fastrun_events_free), the fds
+ * returned to the caller (pidfds), and the reaper's (see Processes): one eventfd
+ * for the life of the process once it owns a child, and one pidfd per owned
+ * process until it is reaped.
  * A container's init inherits the caller's fds 0, 1, 2 and, with preserve_fds
  * = N, 3 .. 3+N-1; every other fd is closed in the container.
  *
- * Children. A container's init is a child of the calling process. The library
- * reaps the inits it created once they exit (at the next call on the same
- * context, in delete, and in fastrun_context_free). A host that reaps all its
- * children (waitpid(-1, ...)) or ignores SIGCHLD may reap them first: harmless.
+ * Processes. A container's init (fastrun_container_create, a detached
+ * fastrun_container_run) and a detached exec'd process are children of the
+ * calling process, and libfastrun owns them: one reaper thread per process
+ * (started with the first such child) polls their pidfds and reaps each with
+ * waitid(P_PIDFD) as it exits; it never waits for any other child (no
+ * wait(-1)), so the host's own children stay the host's. An init's exit status
+ * is recorded then: fastrun_container_wait returns it (every call, any thread,
+ * any context on the root) and fastrun_container_state shows it as
+ * "exitStatus"; fastrun_container_pidfd gives a pidfd to poll from an event
+ * loop. A detached exec'd process is reaped the same way, its status dropped,
+ * unless the caller sets caller_reaps (then the caller must reap it; until it
+ * does, a container with its own pid namespace cannot stop). A foreground run
+ * or exec waits for and reaps its process itself. This works whether the host
+ * ignores SIGCHLD (SIG_IGN, SA_NOCLDWAIT: the kernel reaps the children), blocks
+ * it, or has a handler, even one that reaps every child with waitpid(-1): the
+ * kernel keeps the exit status for pidfd holders (Linux 6.15+; on an older
+ * kernel such a host makes the status unknown, reported as 255). Beyond such a
+ * waitpid(-1) loop, a host should not wait for the processes libfastrun owns.
+ *
+ * ABI policy. Within one major version (the soname libfastrun.so.N and
+ * FASTRUN_VERSION_MAJOR), a program built against an older header keeps
+ * working: functions and constants are only added, versioned structs only grow
+ * at the end (see above), the meaning of existing fields, return values and
+ * error codes does not change, and new error codes may appear only where the
+ * comment allows (messages are not part of the ABI). Every incompatible change
+ * bumps the major version and the soname. Exported symbols carry the version
+ * node FASTRUN_0 (the symbol version script). Compare FASTRUN_VERSION_* (the
+ * header) with fastrun_version() (the library) to detect a mismatch.
  *
  * Undefined behaviour (not detected): using a handle, error or string after it
  * was freed, freeing it twice or with the wrong function, passing pointers that
@@ -60,6 +88,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/** The version of this header (libfastrun's is fastrun_version()). */
+#define FASTRUN_VERSION_MAJOR 0
+#define FASTRUN_VERSION_MINOR 1
+#define FASTRUN_VERSION_PATCH 0
+#define FASTRUN_VERSION_STRING "0.1.0"
 
 /**
  * The configuration (config.json, process.json, resources) is invalid; the message
@@ -153,6 +187,23 @@
 #define FASTRUN_SPAWN_VM 2
 
 /**
+ * `fastrun_events_next`: nothing new.
+ */
+#define FASTRUN_EVENT_NONE 0
+
+/**
+ * `fastrun_events_next`: the container's init has exited (reported once; then
+ * `fastrun_container_wait` returns its status at once).
+ */
+#define FASTRUN_EVENT_EXIT 1
+
+/**
+ * `fastrun_events_next`: the OOM killer killed a process of the container (one event
+ * per kill counted by the cgroup).
+ */
+#define FASTRUN_EVENT_OOM 2
+
+/**
  * A loaded container configuration: the config JSON (validated) and the absolute
  * bundle directory its relative paths are resolved against. Create it with
  * `fastrun_container_load` or `fastrun_container_load_from_memory`, release it with
@@ -165,6 +216,13 @@ typedef struct fastrun_container fastrun_container;
  * `fastrun_context_new`, release it with `fastrun_context_free`. Opaque.
  */
 typedef struct fastrun_context fastrun_context;
+
+/**
+ * Events of one container for a host's own event loop: create it with
+ * `fastrun_events_open`, poll `fastrun_events_fd`, read with `fastrun_events_next`,
+ * release with `fastrun_events_free`. Opaque.
+ */
+typedef struct fastrun_events fastrun_events;
 
 /**
  * An error returned through a `fastrun_error **` out-parameter.
@@ -258,8 +316,9 @@ typedef struct fastrun_create_options {
    */
   const char *pid_file;
   /**
-   * A unix socket to send the pty master to (`--console-socket`; the engine does
-   * not support terminals yet and reports FASTRUN_E_UNSUPPORTED).
+   * A unix socket to send the pty master to (`--console-socket`): required when the
+   * config's `process.terminal` is true (the pty master is sent there with
+   * SCM_RIGHTS, as runc does), refused when it is false.
    */
   const char *console_socket;
   /**
@@ -339,6 +398,30 @@ typedef struct fastrun_exec_options {
    * Non-zero: set no_new_privs (`--no-new-privs`).
    */
   int no_new_privs;
+  /**
+   * With `detach`, non-zero: the caller owns the process and must reap it (e.g.
+   * `waitid(P_PIDFD)` on the pidfd stored in `*pidfd`); until it does, the process
+   * stays a zombie, and a container with its own pid namespace cannot stop. Zero:
+   * libfastrun reaps it when it exits. A caller whose struct ends before this
+   * field gets zero.
+   */
+  int caller_reaps;
+  /**
+   * With `detach`: when not NULL, receives a new pidfd (close-on-exec) on the
+   * process, which the caller closes (with `caller_reaps` zero it may poll it, but
+   * must not reap the process).
+   */
+  int *pidfd;
+  /**
+   * An OCI `process` object as `process_json_len` bytes of JSON (no NUL needed),
+   * instead of `process_file` or `args` (as the CLI's `--process`: capabilities,
+   * additional gids, rlimits, env, ...). NULL: unused.
+   */
+  const char *process_json;
+  /**
+   * The length of `process_json`.
+   */
+  size_t process_json_len;
 } fastrun_exec_options;
 
 #ifdef __cplusplus
@@ -410,9 +493,11 @@ int fastrun_context_new(const struct fastrun_context_options *opts,
                         struct fastrun_error **err);
 
 /**
- * Release a context (closing its log file) and reap the inits it created that have
- * exited. Containers keep running: their state stays under the root, and another
- * context (or the fastrun CLI) can manage them. NULL is a no-op.
+ * Release a context (closing its log file). Containers keep running: their state
+ * stays under the root, and another context (or the fastrun CLI) can manage them.
+ * The processes libfastrun owns are still reaped when they exit (the reaper is the
+ * process's, not the context's), and `fastrun_container_wait` on a new context with
+ * the same root still returns their exit status. NULL is a no-op.
  *
  * Must not run concurrently with another call on the same context.
  *
@@ -469,9 +554,9 @@ void fastrun_container_free(struct fastrun_container *container);
  * the user program until `fastrun_container_start`. Returns the init's host pid.
  *
  * The init is a child of the calling process and inherits its stdin, stdout and stderr
- * (and fds 3 .. 3+preserve_fds-1). libfastrun reaps it once it has exited, at the next
- * call on this context or in `fastrun_context_free`; a host that reaps all its children
- * itself (waitpid(-1), SIGCHLD ignored) may do it first, which is harmless.
+ * (and fds 3 .. 3+preserve_fds-1). libfastrun owns it: see "Processes" at the top of
+ * this header (it is reaped when it exits, and `fastrun_container_wait` returns its
+ * exit status).
  *
  * Fds: every fd the call opens is O_CLOEXEC and closed before it returns; in the
  * container, fds above 2+preserve_fds are closed. Thread-safe (the child of the clone
@@ -496,8 +581,9 @@ int fastrun_container_create(struct fastrun_context *ctx,
  * it receives to the container (its mask is restored before returning): only signals
  * the host directs at this thread, or that every other thread blocks, are forwarded.
  *
- * Fds and children: as `fastrun_container_create`; a waited-for init is reaped here.
- * Thread-safe.
+ * Fds and children: as `fastrun_container_create`; a waited-for init is reaped here
+ * (also when the host ignores SIGCHLD or reaps its children itself, on Linux 6.15+).
+ * A detached init is owned as after `fastrun_container_create`. Thread-safe.
  *
  * # Safety
  * As `fastrun_container_create`.
@@ -584,8 +670,9 @@ int fastrun_container_kill_all(struct fastrun_context *ctx,
  * Delete container `id`: its cgroup and state. A created container is killed first;
  * a running or paused one only with `force` non-zero (else FASTRUN_E_INVALID_STATE).
  * With `force`, deleting a missing container succeeds. Waits (up to 10 s) for a killed
- * init to exit, then reaps it when it is a child of the caller. Returns 0.
- * Thread-safe; no fd kept.
+ * init to exit (libfastrun's reaper reaps the processes it owns, exec'd ones included,
+ * so none of them holds the init back). Returns 0. After it, `fastrun_container_wait`
+ * on the id fails with FASTRUN_E_NOT_FOUND. Thread-safe; no fd kept.
  *
  * # Safety
  * `ctx` is NULL or live; `id` is NULL or a valid string; `err` is NULL or valid.
@@ -596,10 +683,52 @@ int fastrun_container_delete(struct fastrun_context *ctx,
                              struct fastrun_error **err);
 
 /**
- * Run a new process in running container `id`; returns its exit status, or 0 once it
- * runs with `opts->detach`. `opts` is required (`args` or `process_file`).
- * The engine does not implement exec yet: after checking the options this returns
- * FASTRUN_E_UNSUPPORTED ("exec: not implemented yet"). Thread-safe.
+ * Wait for the init of container `id` to exit, at most `timeout_ms` milliseconds (-1:
+ * no limit; 0: only check). Returns 1 once it has exited, with its exit status (128+N
+ * when killed by signal N) stored in `*status`; 0 when the time ran out first.
+ *
+ * The status is recorded when the init exits, by libfastrun's reaper, whoever waits:
+ * every call returns the same status, from any context on the same root, until the
+ * container is deleted; `fastrun_container_state` shows it as `"exitStatus"`. For a
+ * container this process did not start (another process, the CLI), only a status
+ * recorded already is returned, else FASTRUN_E_INVALID_STATE. FASTRUN_E_NOT_FOUND
+ * once deleted. Thread-safe: any number of threads may wait for one container.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `id` is NULL or a valid string; `status` is valid for
+ * writing one int; `err` is NULL or valid.
+ */
+int fastrun_container_wait(struct fastrun_context *ctx,
+                           const char *id,
+                           int timeout_ms,
+                           int *status,
+                           struct fastrun_error **err);
+
+/**
+ * A new pidfd (close-on-exec) on the init of container `id`, which this process
+ * started (`fastrun_container_create` or a detached `fastrun_container_run`): poll it
+ * (POLLIN once the init has exited, then `fastrun_container_wait` returns at once) from
+ * the host's own event loop. Returns the fd; the caller closes it. It must not be used
+ * to reap the init (libfastrun does). Thread-safe.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `id` is NULL or a valid string; `err` is NULL or valid.
+ */
+int fastrun_container_pidfd(struct fastrun_context *ctx,
+                            const char *id,
+                            struct fastrun_error **err);
+
+/**
+ * Run a new process in running container `id` (as `fastrun exec`); returns its exit
+ * status (128+N when killed by signal N), or with `opts->detach` its host pid once it
+ * runs. `opts` is required (`args`, `process_file` or `process_json`).
+ *
+ * The process is a child of the calling process. Without `detach` it is waited for
+ * and reaped here (signals are forwarded as by `fastrun_container_run`). With
+ * `detach`, libfastrun reaps it when it exits unless `opts->caller_reaps` is set (see
+ * "Processes" at the top of this header); its exit status is not kept. With
+ * `opts->tty`, the pty master goes to `opts->console_socket` (required when detached).
+ * Thread-safe.
  *
  * # Safety
  * `ctx` is NULL or live; `id` is NULL or a valid string; `opts` is NULL or a valid
@@ -659,6 +788,63 @@ int fastrun_container_ps(struct fastrun_context *ctx,
                          int32_t **pids,
                          size_t *count,
                          struct fastrun_error **err);
+
+/**
+ * One sample of the statistics of container `id` (cgroup: cpu, memory, pids, blkio,
+ * hugetlb, ...), as the line `fastrun events --stats` (and runc) prints:
+ * `{"type":"stats","id":"ID","data":{...}}`, stored as a new string in `*json`
+ * (release it with `fastrun_string_free`). Returns its length. Thread-safe; no fd kept.
+ *
+ * # Safety
+ * `ctx` is NULL or live; `id` is NULL or a valid string; `json` is valid for writing
+ * one pointer; `err` is NULL or valid.
+ */
+int fastrun_container_stats(struct fastrun_context *ctx,
+                            const char *id,
+                            char **json,
+                            struct fastrun_error **err);
+
+/**
+ * Open the events of container `id`, which this process started (see
+ * `fastrun_container_pidfd`): its init's exit and the OOM kills in its cgroup. Stores a
+ * new handle in `*out`. Holds up to three fds (close-on-exec) until
+ * `fastrun_events_free`. Thread-safe (one handle is used by one thread at a time).
+ *
+ * # Safety
+ * `ctx` is NULL or live; `id` is NULL or a valid string; `out` is valid for writing
+ * one pointer; `err` is NULL or valid.
+ */
+int fastrun_events_open(struct fastrun_context *ctx,
+                        const char *id,
+                        struct fastrun_events **out,
+                        struct fastrun_error **err);
+
+/**
+ * The fd to poll (POLLIN, or add to the host's epoll) for `ev`: readable while
+ * `fastrun_events_next` has an event to return. Owned by `ev`. -1 for NULL.
+ *
+ * # Safety
+ * `ev` is NULL or a live handle.
+ */
+int fastrun_events_fd(const struct fastrun_events *ev);
+
+/**
+ * The next event of `ev`, without blocking: FASTRUN_EVENT_OOM (one per OOM kill),
+ * FASTRUN_EVENT_EXIT (once, after the OOM kills counted before it), or
+ * FASTRUN_EVENT_NONE. Not thread-safe for one handle.
+ *
+ * # Safety
+ * `ev` is NULL or a live handle not used by another thread; `err` is NULL or valid.
+ */
+int fastrun_events_next(struct fastrun_events *ev, struct fastrun_error **err);
+
+/**
+ * Release an events handle (its fds). NULL is a no-op.
+ *
+ * # Safety
+ * `ev` is NULL or a handle from `fastrun_events_open` not freed yet.
+ */
+void fastrun_events_free(struct fastrun_events *ev);
 
 /**
  * The states of every container under the context's root, as a JSON array of the

@@ -112,6 +112,7 @@ mod tests {
             owner: "root".into(),
             annotations,
             own_cgroup: true,
+            exit_status: None,
         }
     }
 

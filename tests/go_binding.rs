@@ -1,6 +1,7 @@
 //! The Go binding (`bindings/go/`): `go test` against libfastrun installed in a temporary
 //! prefix (`.ci/install-lib`), with the standard library only (`GOFLAGS=-mod=mod`,
-//! `GOPROXY=off`: no module is downloaded). Its tests run real containers as root.
+//! `GOPROXY=off`: no module is downloaded), its cgo flags from the installed `fastrun.pc`.
+//! Its tests run real containers as root.
 
 mod common;
 
@@ -25,10 +26,10 @@ fn go_test_passes() {
         .env("GOFLAGS", "-mod=mod")
         .env("GOPROXY", "off")
         .env("CGO_ENABLED", "1")
-        .env(
-            "CGO_LDFLAGS",
-            format!("-L{} -Wl,-rpath,{}", lib.display(), lib.display()),
-        );
+        // The header and the library's flags come from the installed fastrun.pc
+        // (`#cgo pkg-config: fastrun`); only the rpath is ours.
+        .env("PKG_CONFIG_PATH", lib.join("pkgconfig"))
+        .env("CGO_LDFLAGS", format!("-Wl,-rpath,{}", lib.display()));
     // A fresh build cache per run would recompile the standard library: keep the user's
     // (or a shared one under /tmp when HOME is unset, as in some CI shells).
     if std::env::var_os("HOME").is_none() && std::env::var_os("GOCACHE").is_none() {

@@ -80,16 +80,25 @@ static void on_log(int level, const char *msg, void *userdata)
     log_errors++;
 }
 
+/* The open fds, but the eventfd of libfastrun's reaper thread (kept for the process's
+   life once it owns a child: see "Processes" in the header). */
 static int count_fds(void)
 {
   int n = 0;
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;
+  char path[300], target[300];
   if (d == NULL)
     fail("opendir /proc/self/fd: %s", strerror(errno));
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.')
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    target[len > 0 ? len : 0] = 0;
+    if (strcmp(target, "anon_inode:[eventfd]") != 0)
       n++;
+  }
   closedir(d);
   return n - 1; /* the directory's own fd */
 }
@@ -380,7 +389,7 @@ int main(int argc, char **argv)
   errno = 0;
   if (waitpid(-1, &status, WNOHANG) != -1 || errno != ECHILD)
     fail("a child is left (not reaped by libfastrun)");
-  ok("every init was reaped");
+  ok("every init was reaped (by the time its delete returned)");
 
   printf("all %d checks passed\n", checks);
   return 0;

@@ -10,6 +10,14 @@ int main(void)
   int sig;
 
   printf("libfastrun %s\n", fastrun_version());
+  /* The header's version macros name the same version. */
+  char header[64];
+  snprintf(header, sizeof header, "%d.%d.%d", FASTRUN_VERSION_MAJOR, FASTRUN_VERSION_MINOR,
+           FASTRUN_VERSION_PATCH);
+  if (strcmp(header, fastrun_version()) != 0 || strcmp(FASTRUN_VERSION_STRING, header) != 0) {
+    fprintf(stderr, "header %s (%s), library %s\n", header, FASTRUN_VERSION_STRING, fastrun_version());
+    return 1;
+  }
 
   sig = fastrun_parse_signal("SIGKILL", &err);
   if (sig != 9 || err != NULL) {

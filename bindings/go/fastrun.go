@@ -19,20 +19,29 @@
 // once; calls on one container id are serialised by libfastrun's file locks. Close
 // waits for the calls in flight and later calls fail with ErrClosed.
 //
-// Processes: a container's init is a child of this process and inherits its stdin,
-// stdout and stderr; libfastrun reaps it once it exits. Run (in the foreground) blocks
-// signals on its OS thread while it waits and forwards those it receives there; the Go
-// runtime's threads do not block them, so in practice signals sent to the Go process
-// are not forwarded (send them with Kill).
+// Processes: a container's init (Create, Run with Detach) and a detached exec'd
+// process are children of this process; libfastrun owns them. Its reaper thread reaps
+// each with waitid(P_PIDFD) as it exits (never another child: os/exec keeps working),
+// and records an init's exit status, which Wait returns (any number of times, from any
+// goroutine) and State shows as ExitStatus. Pidfd gives a pidfd on an init to poll. A
+// detached Exec is reaped the same way unless CallerReaps is set. Run and Exec in the
+// foreground wait for their process themselves. Go's SIGCHLD handler, a host that
+// ignores SIGCHLD and one that reaps every child are all fine (Linux 6.15+ keeps the
+// exit status for the pidfd). Run (in the foreground) blocks signals on its OS thread
+// while it waits and forwards those it receives there; the Go runtime's threads do not
+// block them, so in practice signals sent to the Go process are not forwarded (send
+// them with Kill). Exec with TTY sends the pty master to ConsoleSocket, as runc.
 //
-// Building: cgo finds fastrun.h in the repository's include/ directory and links
-// -lfastrun: install the library (.ci/install-lib PREFIX) and point CGO_LDFLAGS at it,
-// e.g. CGO_LDFLAGS="-L$PREFIX/lib -Wl,-rpath,$PREFIX/lib", or use a system install.
+// Building: cgo takes its flags from pkg-config (fastrun.pc, installed with the
+// library: .ci/install-lib PREFIX), so the header and the library come from the same
+// install: PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig, and for a prefix outside the
+// loader's path CGO_LDFLAGS="-Wl,-rpath,$PREFIX/lib". At init the package compares
+// the library's version with the header's; NewContext refuses a mismatch
+// (CheckVersion).
 package fastrun
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -lfastrun
+#cgo pkg-config: fastrun
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +59,8 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -62,6 +73,32 @@ import (
 // Version returns libfastrun's version, e.g. "0.1.0".
 func Version() string {
 	return C.GoString(C.fastrun_version())
+}
+
+// HeaderVersion is the version of the fastrun.h this package was built against.
+const HeaderVersion = C.FASTRUN_VERSION_STRING
+
+var versionErr = checkVersion(Version())
+
+// checkVersion: the library must have the header's major version and at least its
+// minor version (it may lack what a newer header declares).
+func checkVersion(lib string) error {
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(lib, "%d.%d.%d", &major, &minor, &patch); err != nil {
+		return &Error{Op: "version", Code: CodeUnsupported, Message: "libfastrun version " + lib + " unreadable"}
+	}
+	if major != C.FASTRUN_VERSION_MAJOR || minor < C.FASTRUN_VERSION_MINOR {
+		return &Error{Op: "version", Code: CodeUnsupported, Message: fmt.Sprintf(
+			"libfastrun %s does not match fastrun.h %s this package was built with "+
+				"(same major, at least the minor version needed)", lib, HeaderVersion)}
+	}
+	return nil
+}
+
+// CheckVersion reports whether the libfastrun loaded matches the header this package
+// was built against (checked once, at init; NewContext fails with this error too).
+func CheckVersion() error {
+	return versionErr
 }
 
 // takeError turns a fastrun_error into an *Error (and frees it).
@@ -187,6 +224,9 @@ type ContextOptions struct {
 	LogFile string
 	// Spawn selects how container processes are cloned; the zero value is SpawnAuto.
 	Spawn SpawnMode
+	// Trace, when set, is a file libfastrun appends one JSON line per step of each
+	// create, start, run, exec and delete to (as `fastrun --trace FILE`).
+	Trace string
 }
 
 // SpawnMode selects how libfastrun clones container processes.
@@ -215,6 +255,9 @@ type Context struct {
 // NewContext creates a Context; release it with Close. opts may be nil.
 func NewContext(opts *ContextOptions) (*Context, error) {
 	const op = "new context"
+	if versionErr != nil {
+		return nil, versionErr
+	}
 	if opts == nil {
 		opts = &ContextOptions{}
 	}
@@ -230,6 +273,11 @@ func NewContext(opts *ContextOptions) (*Context, error) {
 	o.systemd_cgroup = cbool(opts.SystemdCgroup)
 	o.log_level = C.int(opts.LogLevel)
 	o.spawn_mode = C.int(opts.Spawn)
+	trace, err := optCstr(op, "trace", opts.Trace)
+	if err != nil {
+		return nil, err
+	}
+	o.trace_file = strs.add(trace)
 	c := &Context{}
 	if opts.Logger != nil {
 		c.handle = cgo.NewHandle(opts.Logger)
@@ -362,7 +410,7 @@ func (c *Container) Close() error {
 // CreateOptions are the options of Create and Run (the CLI's flags).
 type CreateOptions struct {
 	PidFile       string // write the init's host pid there (--pid-file)
-	ConsoleSocket string // send the pty master there (--console-socket; not supported yet)
+	ConsoleSocket string // send the pty master there (--console-socket; required when process.terminal is true)
 	PreserveFDs   uint32 // pass fds 3..3+N-1 of this process (--preserve-fds)
 	NoPivot       bool   // MS_MOVE + chroot instead of pivot_root (--no-pivot)
 	NoNewKeyring  bool   // no new session keyring (--no-new-keyring)
@@ -451,6 +499,46 @@ type State struct {
 	Created     time.Time         `json:"created"`
 	Owner       string            `json:"owner"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// ExitStatus is the init's exit status (128+N for signal N) once stopped, when
+	// the process that started it (libfastrun) recorded it; nil otherwise.
+	ExitStatus *int `json:"exitStatus,omitempty"`
+}
+
+// Wait waits at most timeout (negative: no limit) for the init of container id to exit
+// and returns its exit status (128+N when killed by signal N) and true, or false when
+// the time ran out. Every call returns the same status, until the container is deleted.
+// For a container this process did not start, only a status recorded already is
+// returned (else ErrInvalidState).
+func (c *Context) Wait(id string, timeout time.Duration) (int, bool, error) {
+	ms := C.int(-1)
+	if timeout >= 0 {
+		t := timeout.Milliseconds()
+		if t > 1<<31-1 {
+			t = 1<<31 - 1
+		}
+		ms = C.int(t)
+	}
+	var status C.int
+	n, err := c.callID("wait", id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+		return C.fastrun_container_wait(ctx, cid, ms, &status, e)
+	})
+	if err != nil || n == 0 {
+		return 0, false, err
+	}
+	return int(status), true, nil
+}
+
+// Pidfd returns a new pidfd on the init of container id (which this process started):
+// it polls readable once the init has exited. The caller closes it and must not reap
+// the init with it.
+func (c *Context) Pidfd(id string) (*os.File, error) {
+	fd, err := c.callID("pidfd", id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+		return C.fastrun_container_pidfd(ctx, cid, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "pidfd:"+id), nil
 }
 
 // StateJSON returns the state of container id as libfastrun's JSON object.
@@ -583,8 +671,9 @@ func (c *Context) Ps(id string) ([]int, error) {
 
 // ExecOptions are the options of Exec.
 type ExecOptions struct {
-	Args          []string // the command and its arguments (unless ProcessFile is set)
+	Args          []string // the command and its arguments (unless ProcessFile or Process is set)
 	ProcessFile   string   // a file holding an OCI process object (--process)
+	Process       []byte   // an OCI process object as JSON (an in-memory --process)
 	Env           []string // KEY=VALUE entries added to the environment
 	Cwd           string   // working directory ("" for the container's)
 	User          string   // "UID" or "UID:GID" ("" for the container's user)
@@ -594,6 +683,9 @@ type ExecOptions struct {
 	TTY           bool
 	Detach        bool
 	NoNewPrivs    bool
+	// CallerReaps (ExecDetached only): the caller owns the process and must reap it
+	// through the pidfd ExecDetached returns; otherwise libfastrun reaps it when it exits.
+	CallerReaps bool
 }
 
 // cArray makes a NULL-terminated C array of C strings (freed with strs).
@@ -615,12 +707,25 @@ func cArray(op, name string, v []string, strs *cstrings) (**C.char, error) {
 	return arr, nil
 }
 
-// Exec runs a new process in container id and returns its exit status (0 once it runs
-// with Detach). The engine does not implement exec yet: this returns ErrUnsupported.
+// Exec runs a new process in container id and returns its exit status (128+N when
+// killed by signal N), or with Detach its host pid once it runs.
 func (c *Context) Exec(id string, opts *ExecOptions) (int, error) {
+	n, _, err := c.exec(id, opts, false)
+	return n, err
+}
+
+// ExecDetached runs a new process in container id and returns once it runs (Detach is
+// implied): its host pid and a pidfd on it (closed by the caller). With CallerReaps the
+// caller must reap it (e.g. unix.Waitid(P_PIDFD, ...)); without, libfastrun does and
+// the pidfd is only for polling.
+func (c *Context) ExecDetached(id string, opts *ExecOptions) (int, *os.File, error) {
+	return c.exec(id, opts, true)
+}
+
+func (c *Context) exec(id string, opts *ExecOptions, detached bool) (int, *os.File, error) {
 	const op = "exec"
 	if opts == nil {
-		return 0, &Error{Op: op, Code: CodeInvalidArgument, Message: "options are nil"}
+		return 0, nil, &Error{Op: op, Code: CodeInvalidArgument, Message: "options are nil"}
 	}
 	var strs cstrings
 	defer strs.free()
@@ -629,10 +734,10 @@ func (c *Context) Exec(id string, opts *ExecOptions) (int, error) {
 	eo.struct_size = C.size_t(unsafe.Sizeof(*eo))
 	var err error
 	if eo.args, err = cArray(op, "args", opts.Args, &strs); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if eo.env, err = cArray(op, "env", opts.Env, &strs); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	for _, f := range []struct {
 		dst  **C.char
@@ -647,15 +752,111 @@ func (c *Context) Exec(id string, opts *ExecOptions) (int, error) {
 	} {
 		p, err := optCstr(op, f.name, f.val)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		*f.dst = strs.add(p)
 	}
+	if opts.Process != nil {
+		p := (*C.char)(C.CBytes(opts.Process))
+		strs.add(p)
+		eo.process_json = p
+		eo.process_json_len = C.size_t(len(opts.Process))
+	}
 	eo.preserve_fds = C.uint32_t(opts.PreserveFDs)
 	eo.tty = cbool(opts.TTY)
-	eo.detach = cbool(opts.Detach)
+	eo.detach = cbool(opts.Detach || detached)
 	eo.no_new_privs = cbool(opts.NoNewPrivs)
-	return c.callID(op, id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+	eo.caller_reaps = cbool(opts.CallerReaps && detached) // Exec gives no pidfd to reap with
+	pidfd := (*C.int)(C.malloc(C.size_t(unsafe.Sizeof(C.int(0)))))
+	strs.add((*C.char)(unsafe.Pointer(pidfd)))
+	*pidfd = -1
+	if eo.detach != 0 {
+		eo.pidfd = pidfd
+	}
+	n, err := c.callID(op, id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
 		return C.fastrun_container_exec(ctx, cid, eo, e)
 	})
+	if err != nil {
+		return 0, nil, err
+	}
+	var f *os.File
+	if *pidfd >= 0 {
+		f = os.NewFile(uintptr(*pidfd), "pidfd")
+		if !detached {
+			f.Close()
+			f = nil
+		}
+	}
+	return n, f, nil
+}
+
+// Stats returns one sample of the statistics of container id, as the line
+// `fastrun events --stats` (and runc) prints: {"type":"stats","id":...,"data":{...}}.
+func (c *Context) Stats(id string) ([]byte, error) {
+	var s *C.char
+	n, err := c.callID("stats", id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+		return C.fastrun_container_stats(ctx, cid, &s, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return takeString(s, C.int(n)), nil
+}
+
+// Event is what Events.Next returns.
+type Event int
+
+// The events of a container.
+const (
+	EventNone Event = C.FASTRUN_EVENT_NONE // nothing new
+	EventExit Event = C.FASTRUN_EVENT_EXIT // the init exited (once; Wait then returns at once)
+	EventOOM  Event = C.FASTRUN_EVENT_OOM  // the OOM killer killed a process (one per kill)
+)
+
+// Events reports a container's exit and OOM kills through one pollable fd, for an
+// event loop. Not for concurrent use by several goroutines.
+type Events struct {
+	ptr *C.fastrun_events
+}
+
+// OpenEvents opens the events of container id, which this process started.
+func (c *Context) OpenEvents(id string) (*Events, error) {
+	var ev *C.fastrun_events
+	_, err := c.callID("events", id, func(ctx *C.fastrun_context, cid *C.char, e **C.fastrun_error) C.int {
+		return C.fastrun_events_open(ctx, cid, &ev, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	evs := &Events{ptr: ev}
+	runtime.SetFinalizer(evs, (*Events).Close)
+	return evs, nil
+}
+
+// Fd is the descriptor to poll (readable while Next has an event); owned by Events.
+func (e *Events) Fd() int {
+	return int(C.fastrun_events_fd(e.ptr))
+}
+
+// Next returns the next event without blocking (EventNone when there is none).
+func (e *Events) Next() (Event, error) {
+	if e.ptr == nil {
+		return EventNone, &Error{Op: "events", Code: CodeClosed, Message: "the events are closed"}
+	}
+	var ce *C.fastrun_error
+	n := C.fastrun_events_next(e.ptr, &ce)
+	if n < 0 {
+		return EventNone, takeError("events", n, ce)
+	}
+	return Event(n), nil
+}
+
+// Close releases the events' descriptors. Closing twice is a no-op.
+func (e *Events) Close() error {
+	if e.ptr != nil {
+		C.fastrun_events_free(e.ptr)
+		e.ptr = nil
+		runtime.SetFinalizer(e, nil)
+	}
+	return nil
 }

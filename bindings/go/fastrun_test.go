@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // The tests that run containers need root and /bin/busybox (busybox-static); they build
@@ -521,4 +522,283 @@ func TestSharedMemorySpawnFromGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, ctx, id2, "stopped")
+}
+
+// The header's version is the library's (both from one install, through pkg-config).
+func TestVersionCheck(t *testing.T) {
+	if err := CheckVersion(); err != nil {
+		t.Fatal(err)
+	}
+	if Version() != HeaderVersion {
+		t.Fatalf("library %s, header %s", Version(), HeaderVersion)
+	}
+	if checkVersion("99.0.0") == nil {
+		t.Fatal("a library of another major version was accepted")
+	}
+	if checkVersion(Version()) != nil {
+		t.Fatal("the library's own version was refused")
+	}
+}
+
+// 16 goroutines x 100 lifecycles on one Context, each container with its own exit
+// status, half create+start+Wait, half Run: not one status is lost (Go's SIGCHLD
+// handler is installed the whole time).
+func TestNoExitStatusLost(t *testing.T) { inBothSpawnModes(t, noExitStatusLost) }
+
+func noExitStatusLost(t *testing.T, spawn SpawnMode) {
+	needRoot(t)
+	const goroutines, rounds = 16, 100
+	ctx, root := newContext(t, &ContextOptions{Spawn: spawn})
+	dir, config := bundle(t, "true")
+	configs := make([]*Container, 200)
+	for i := range configs {
+		code := i + 1
+		configs[i] = loadEdited(t, config, dir, func(m map[string]interface{}) {
+			m["process"].(map[string]interface{})["args"] = []string{"sh", "-c", fmt.Sprintf("exit %d", code)}
+		})
+		defer configs[i].Close()
+	}
+	var lost, done int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < rounds; i++ {
+				id := fmt.Sprintf("%s-%d-%d", newID("lost"), g, i)
+				k := (g*37 + i) % 200
+				want := k + 1
+				var got int
+				var err error
+				if i%2 == 0 {
+					if _, err = ctx.Create(id, configs[k], nil); err == nil {
+						if err = ctx.Start(id); err == nil {
+							var exited bool
+							got, exited, err = ctx.Wait(id, 20*time.Second)
+							if err == nil && !exited {
+								err = fmt.Errorf("wait timed out")
+							}
+						}
+					}
+					if derr := ctx.Delete(id, true); derr != nil && err == nil {
+						err = derr
+					}
+				} else {
+					got, err = ctx.Run(id, configs[k], nil)
+				}
+				mu.Lock()
+				done++
+				if err != nil || got != want {
+					lost++
+					t.Errorf("%s: want %d, got %d, %v", id, want, got, err)
+				}
+				mu.Unlock()
+			}
+		}(g)
+	}
+	wg.Wait()
+	t.Logf("lost %d of %d", lost, done)
+	if lost != 0 || done != goroutines*rounds {
+		t.Fatalf("lost %d of %d", lost, done)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Fatalf("state left under the root: %d entries", len(entries))
+	}
+}
+
+// Wait's timeout, Pidfd, the exit status in State, Wait after Delete.
+func TestWaitPidfdAndExitStatus(t *testing.T) {
+	needRoot(t)
+	id := newID("wait")
+	ctx, _ := newContext(t, nil, &id)
+	dir, _ := bundle(t, "sh", "-c", "exit 5")
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := ctx.Create(id, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, exited, err := ctx.Wait(id, 100*time.Millisecond); err != nil || exited {
+		t.Fatalf("wait on a created container: exited %v, %v", exited, err)
+	}
+	pidfd, err := ctx.Pidfd(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pidfd.Close()
+	if err := ctx.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	code, exited, err := ctx.Wait(id, -1)
+	if err != nil || !exited || code != 5 {
+		t.Fatalf("wait: %d, %v, %v", code, exited, err)
+	}
+	st, err := ctx.State(id)
+	if err != nil || st.Status != "stopped" || st.ExitStatus == nil || *st.ExitStatus != 5 {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+	if code, exited, err = ctx.Wait(id, 0); err != nil || !exited || code != 5 {
+		t.Fatalf("second wait: %d, %v, %v", code, exited, err)
+	}
+	if err := ctx.Delete(id, false); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = ctx.Wait(id, 0)
+	wantCode(t, err, ErrNotFound, id)
+}
+
+// A detached exec returns a pid; libfastrun reaps it; a zombie exec never keeps a
+// SIGKILLed container from stopping and being deleted.
+func TestDetachedExecIsReaped(t *testing.T) {
+	needRoot(t)
+	id := newID("execz")
+	ctx, _ := newContext(t, nil, &id)
+	dir, config := bundle(t, "sleep", "60")
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := ctx.Run(id, c, &CreateOptions{Detach: true}); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := ctx.Exec(id, &ExecOptions{Args: []string{"true"}, Detach: true})
+	if err != nil || pid <= 0 {
+		t.Fatalf("detached exec: pid %d, %v", pid, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("exec'd process %d not reaped", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// From memory, like --process: the caller reaps this one.
+	var m map[string]interface{}
+	if err := json.Unmarshal(config, &m); err != nil {
+		t.Fatal(err)
+	}
+	proc := m["process"].(map[string]interface{})
+	proc["args"] = []string{"sh", "-c", "exit 4"}
+	pj, _ := json.Marshal(proc)
+	pid2, pidfd, err := ctx.ExecDetached(id, &ExecOptions{Process: pj, CallerReaps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info [128]byte // siginfo_t
+	_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, 3 /* P_PIDFD */, pidfd.Fd(), uintptr(unsafe.Pointer(&info[0])), syscall.WEXITED, 0, 0)
+	pidfd.Close()
+	// si_pid at offset 16, si_status at offset 24 (x86_64).
+	if errno != 0 || *(*int32)(unsafe.Pointer(&info[16])) != int32(pid2) || *(*int32)(unsafe.Pointer(&info[24])) != 4 {
+		t.Fatalf("waitid on the exec'd process: %v, pid %d (want %d), status %d", errno,
+			*(*int32)(unsafe.Pointer(&info[16])), pid2, *(*int32)(unsafe.Pointer(&info[24])))
+	}
+	if _, err := ctx.Exec(id, &ExecOptions{Args: []string{"true"}, Detach: true}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := ctx.Kill(id, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code, exited, err := ctx.Wait(id, 5*time.Second); err != nil || !exited || code != 137 {
+		t.Fatalf("wait after SIGKILL: %d, %v, %v", code, exited, err)
+	}
+	if err := ctx.Delete(id, false); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("kill + delete took %v", d)
+	}
+}
+
+// The Trace option writes the --trace lines.
+func TestTrace(t *testing.T) {
+	needRoot(t)
+	id := newID("trace")
+	trace := filepath.Join(t.TempDir(), "trace.json")
+	ctx, _ := newContext(t, &ContextOptions{Trace: trace}, &id)
+	dir, _ := bundle(t, "true")
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if code, err := ctx.Run(id, c, nil); err != nil || code != 0 {
+		t.Fatalf("run: %d, %v", code, err)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil || !strings.Contains(string(data), `"total"`) || !strings.Contains(string(data), `"run"`) {
+		t.Fatalf("trace: %q, %v", data, err)
+	}
+}
+
+// Stats, and Events: an OOM kill (a memory hog under a limit), then the exit.
+func TestStatsAndEvents(t *testing.T) {
+	needRoot(t)
+	id := newID("events")
+	ctx, _ := newContext(t, nil, &id)
+	dir, config := bundle(t, "true")
+	c := loadEdited(t, config, dir, func(m map[string]interface{}) {
+		m["process"].(map[string]interface{})["args"] = []string{"sh", "-c", "dd if=/dev/zero of=/dev/null bs=128M count=1; exit 3"}
+		linux := m["linux"].(map[string]interface{})
+		res, _ := linux["resources"].(map[string]interface{})
+		if res == nil {
+			res = map[string]interface{}{}
+			linux["resources"] = res
+		}
+		res["memory"] = map[string]interface{}{"limit": 32 << 20, "swap": 32 << 20}
+	})
+	defer c.Close()
+	if _, err := ctx.Create(id, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := ctx.Stats(id)
+	if err != nil || !strings.HasPrefix(string(stats), `{"type":"stats","id":"`+id+`","data":{`) {
+		t.Fatalf("stats: %s, %v", stats, err)
+	}
+	ev, err := ctx.OpenEvents(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	if err := ctx.Start(id); err != nil {
+		t.Fatal(err)
+	}
+	ooms, exits := 0, 0
+	deadline := time.Now().Add(20 * time.Second)
+	for exits == 0 && time.Now().Before(deadline) {
+		var rfds syscall.FdSet
+		rfds.Bits[ev.Fd()/64] |= 1 << (uint(ev.Fd()) % 64)
+		tv := syscall.Timeval{Sec: 1}
+		if _, err := syscall.Select(ev.Fd()+1, &rfds, nil, nil, &tv); err != nil && err != syscall.EINTR {
+			t.Fatal(err)
+		}
+		for {
+			e, err := ev.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e == EventNone {
+				break
+			}
+			if e == EventOOM {
+				ooms++
+			} else if e == EventExit {
+				exits++
+			}
+		}
+	}
+	if ooms < 1 || exits != 1 {
+		t.Fatalf("events: %d OOM, %d exit", ooms, exits)
+	}
+	if code, exited, err := ctx.Wait(id, 0); err != nil || !exited || code != 3 {
+		t.Fatalf("wait after the exit event: %d, %v, %v", code, exited, err)
+	}
 }

@@ -13,12 +13,13 @@
 mod support;
 
 use std::ffi::{c_char, c_int, c_void};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::ptr;
 
 use fastrun_runtime::{Context, CreateOptions, Error, ErrorKind, ExecOptions, UpdateOptions};
 
-use support::{Fail, Logger, Reaper, Res, Sink};
+use support::{Fail, Logger, Res, Sink};
 
 /// The configuration (config.json, process.json, resources) is invalid; the message
 /// names the JSON path.
@@ -65,6 +66,15 @@ pub const FASTRUN_SPAWN_FORK: i32 = 1;
 /// fork-like for a time namespace and for an unprivileged caller writing id maps.
 /// libfastrun must stay loaded while a created container has not started.
 pub const FASTRUN_SPAWN_VM: i32 = 2;
+
+/// `fastrun_events_next`: nothing new.
+pub const FASTRUN_EVENT_NONE: i32 = 0;
+/// `fastrun_events_next`: the container's init has exited (reported once; then
+/// `fastrun_container_wait` returns its status at once).
+pub const FASTRUN_EVENT_EXIT: i32 = 1;
+/// `fastrun_events_next`: the OOM killer killed a process of the container (one event
+/// per kill counted by the cgroup).
+pub const FASTRUN_EVENT_OOM: i32 = 2;
 
 /// An error returned through a `fastrun_error **` out-parameter.
 /// Release it with `fastrun_error_free`.
@@ -125,8 +135,9 @@ pub struct fastrun_create_options {
     /// Write the init's host pid there, atomically (`--pid-file`). Relative paths are
     /// resolved against the calling process's current directory.
     pub pid_file: *const c_char,
-    /// A unix socket to send the pty master to (`--console-socket`; the engine does
-    /// not support terminals yet and reports FASTRUN_E_UNSUPPORTED).
+    /// A unix socket to send the pty master to (`--console-socket`): required when the
+    /// config's `process.terminal` is true (the pty master is sent there with
+    /// SCM_RIGHTS, as runc does), refused when it is false.
     pub console_socket: *const c_char,
     /// Pass the caller's fds 3 .. 3+preserve_fds-1 into the container (`--preserve-fds`).
     pub preserve_fds: u32,
@@ -170,6 +181,22 @@ pub struct fastrun_exec_options {
     pub detach: c_int,
     /// Non-zero: set no_new_privs (`--no-new-privs`).
     pub no_new_privs: c_int,
+    /// With `detach`, non-zero: the caller owns the process and must reap it (e.g.
+    /// `waitid(P_PIDFD)` on the pidfd stored in `*pidfd`); until it does, the process
+    /// stays a zombie, and a container with its own pid namespace cannot stop. Zero:
+    /// libfastrun reaps it when it exits. A caller whose struct ends before this
+    /// field gets zero.
+    pub caller_reaps: c_int,
+    /// With `detach`: when not NULL, receives a new pidfd (close-on-exec) on the
+    /// process, which the caller closes (with `caller_reaps` zero it may poll it, but
+    /// must not reap the process).
+    pub pidfd: *mut c_int,
+    /// An OCI `process` object as `process_json_len` bytes of JSON (no NUL needed),
+    /// instead of `process_file` or `args` (as the CLI's `--process`: capabilities,
+    /// additional gids, rlimits, env, ...). NULL: unused.
+    pub process_json: *const c_char,
+    /// The length of `process_json`.
+    pub process_json_len: usize,
 }
 
 /// A context: the state root, the cgroup driver and the log sink. Create it with
@@ -177,7 +204,6 @@ pub struct fastrun_exec_options {
 pub struct fastrun_context {
     ctx: Context,
     log: Logger,
-    reaper: Reaper,
 }
 
 /// A loaded container configuration: the config JSON (validated) and the absolute
@@ -187,6 +213,18 @@ pub struct fastrun_context {
 pub struct fastrun_container {
     bundle: PathBuf,
     config: Vec<u8>,
+}
+
+/// Events of one container for a host's own event loop: create it with
+/// `fastrun_events_open`, poll `fastrun_events_fd`, read with `fastrun_events_next`,
+/// release with `fastrun_events_free`. Opaque.
+pub struct fastrun_events {
+    /// An epoll fd over the init's pidfd and the OOM notifier's fd.
+    epoll: OwnedFd,
+    pidfd: Option<OwnedFd>,
+    oom: Option<fastrun_runtime::cgroups::oom::OomNotifier>,
+    /// OOM kills counted but not reported yet.
+    oom_pending: u64,
 }
 
 /// The `FASTRUN_E_*` code of an engine error kind.
@@ -233,8 +271,8 @@ unsafe fn guard(err: *mut *mut fastrun_error, f: impl FnOnce() -> Res<c_int>) ->
     }
 }
 
-/// [`guard`] for a call on a context: checks `ctx`, reaps exited inits, logs the call
-/// (debug) and its failure (error).
+/// [`guard`] for a call on a context: checks `ctx`, logs the call (debug) and its
+/// failure (error).
 ///
 /// # Safety
 /// `ctx` is NULL or a live context; `err` is NULL or valid for writing one pointer.
@@ -250,7 +288,6 @@ unsafe fn with_ctx(
     }
     // SAFETY: a live context per the contract; only shared references are made.
     let c = unsafe { &*ctx };
-    c.reaper.reap();
     match support::catch(|| f(c)) {
         Ok(v) => v,
         Err(fail) => {
@@ -277,7 +314,7 @@ fn flag(v: c_int) -> bool {
 /// The size of the first version of each versioned struct (the smallest accepted).
 const CONTEXT_OPTIONS_V1: usize = std::mem::offset_of!(fastrun_context_options, spawn_mode);
 const CREATE_OPTIONS_V1: usize = std::mem::size_of::<fastrun_create_options>();
-const EXEC_OPTIONS_V1: usize = std::mem::size_of::<fastrun_exec_options>();
+const EXEC_OPTIONS_V1: usize = std::mem::offset_of!(fastrun_exec_options, caller_reaps);
 
 static VERSION: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();
 
@@ -448,11 +485,7 @@ pub unsafe extern "C" fn fastrun_context_new(
                     log.sink = Sink::File(file);
                 }
             }
-            let c = Box::new(fastrun_context {
-                ctx,
-                log,
-                reaper: Reaper::default(),
-            });
+            let c = Box::new(fastrun_context { ctx, log });
             c.log.log(
                 FASTRUN_LOG_DEBUG,
                 &format!("context: root {}", c.ctx.root.display()),
@@ -463,9 +496,11 @@ pub unsafe extern "C" fn fastrun_context_new(
     }
 }
 
-/// Release a context (closing its log file) and reap the inits it created that have
-/// exited. Containers keep running: their state stays under the root, and another
-/// context (or the fastrun CLI) can manage them. NULL is a no-op.
+/// Release a context (closing its log file). Containers keep running: their state
+/// stays under the root, and another context (or the fastrun CLI) can manage them.
+/// The processes libfastrun owns are still reaped when they exit (the reaper is the
+/// process's, not the context's), and `fastrun_container_wait` on a new context with
+/// the same root still returns their exit status. NULL is a no-op.
 ///
 /// Must not run concurrently with another call on the same context.
 ///
@@ -478,8 +513,7 @@ pub unsafe extern "C" fn fastrun_context_free(ctx: *mut fastrun_context) {
     }
     let _ = support::catch(|| {
         // SAFETY: per the contract, `ctx` came from `Box::into_raw` and is freed once.
-        let c = unsafe { Box::from_raw(ctx) };
-        c.reaper.reap();
+        drop(unsafe { Box::from_raw(ctx) });
         Ok(())
     });
 }
@@ -607,9 +641,9 @@ unsafe fn create_options(
 /// the user program until `fastrun_container_start`. Returns the init's host pid.
 ///
 /// The init is a child of the calling process and inherits its stdin, stdout and stderr
-/// (and fds 3 .. 3+preserve_fds-1). libfastrun reaps it once it has exited, at the next
-/// call on this context or in `fastrun_context_free`; a host that reaps all its children
-/// itself (waitpid(-1), SIGCHLD ignored) may do it first, which is harmless.
+/// (and fds 3 .. 3+preserve_fds-1). libfastrun owns it: see "Processes" at the top of
+/// this header (it is reaped when it exits, and `fastrun_container_wait` returns its
+/// exit status).
 ///
 /// Fds: every fd the call opens is O_CLOEXEC and closed before it returns; in the
 /// container, fds above 2+preserve_fds are closed. Thread-safe (the child of the clone
@@ -635,9 +669,7 @@ pub unsafe extern "C" fn fastrun_container_create(
                 FASTRUN_LOG_DEBUG,
                 &format!("create {id}: bundle {}", o.bundle.display()),
             );
-            let pid = c.ctx.create(id, &o)?;
-            c.reaper.track(pid);
-            Ok(pid)
+            Ok(c.ctx.create_owned(id, &o)?)
         })
     }
 }
@@ -650,8 +682,9 @@ pub unsafe extern "C" fn fastrun_container_create(
 /// it receives to the container (its mask is restored before returning): only signals
 /// the host directs at this thread, or that every other thread blocks, are forwarded.
 ///
-/// Fds and children: as `fastrun_container_create`; a waited-for init is reaped here.
-/// Thread-safe.
+/// Fds and children: as `fastrun_container_create`; a waited-for init is reaped here
+/// (also when the host ignores SIGCHLD or reaps its children itself, on Linux 6.15+).
+/// A detached init is owned as after `fastrun_container_create`. Thread-safe.
 ///
 /// # Safety
 /// As `fastrun_container_create`.
@@ -673,8 +706,7 @@ pub unsafe extern "C" fn fastrun_container_run(
                 &format!("run {id}: bundle {}, detach={detach}", o.bundle.display()),
             );
             if detach {
-                let pid = c.ctx.create(id, &o)?;
-                c.reaper.track(pid);
+                c.ctx.create_owned(id, &o)?;
                 c.ctx.start(id)?;
                 return Ok(0);
             }
@@ -852,8 +884,9 @@ pub unsafe extern "C" fn fastrun_container_kill_all(
 /// Delete container `id`: its cgroup and state. A created container is killed first;
 /// a running or paused one only with `force` non-zero (else FASTRUN_E_INVALID_STATE).
 /// With `force`, deleting a missing container succeeds. Waits (up to 10 s) for a killed
-/// init to exit, then reaps it when it is a child of the caller. Returns 0.
-/// Thread-safe; no fd kept.
+/// init to exit (libfastrun's reaper reaps the processes it owns, exec'd ones included,
+/// so none of them holds the init back). Returns 0. After it, `fastrun_container_wait`
+/// on the id fails with FASTRUN_E_NOT_FOUND. Thread-safe; no fd kept.
 ///
 /// # Safety
 /// `ctx` is NULL or live; `id` is NULL or a valid string; `err` is NULL or valid.
@@ -872,18 +905,92 @@ pub unsafe extern "C" fn fastrun_container_delete(
                 FASTRUN_LOG_DEBUG,
                 &format!("delete {id}: force={}", flag(force)),
             );
-            let r = c.ctx.delete(id, flag(force));
-            c.reaper.reap();
-            r?;
+            c.ctx.delete(id, flag(force))?;
             Ok(0)
         })
     }
 }
 
-/// Run a new process in running container `id`; returns its exit status, or 0 once it
-/// runs with `opts->detach`. `opts` is required (`args` or `process_file`).
-/// The engine does not implement exec yet: after checking the options this returns
-/// FASTRUN_E_UNSUPPORTED ("exec: not implemented yet"). Thread-safe.
+/// Wait for the init of container `id` to exit, at most `timeout_ms` milliseconds (-1:
+/// no limit; 0: only check). Returns 1 once it has exited, with its exit status (128+N
+/// when killed by signal N) stored in `*status`; 0 when the time ran out first.
+///
+/// The status is recorded when the init exits, by libfastrun's reaper, whoever waits:
+/// every call returns the same status, from any context on the same root, until the
+/// container is deleted; `fastrun_container_state` shows it as `"exitStatus"`. For a
+/// container this process did not start (another process, the CLI), only a status
+/// recorded already is returned, else FASTRUN_E_INVALID_STATE. FASTRUN_E_NOT_FOUND
+/// once deleted. Thread-safe: any number of threads may wait for one container.
+///
+/// # Safety
+/// `ctx` is NULL or live; `id` is NULL or a valid string; `status` is valid for
+/// writing one int; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_container_wait(
+    ctx: *mut fastrun_context,
+    id: *const c_char,
+    timeout_ms: c_int,
+    status: *mut c_int,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_ctx(ctx, err, "wait", |c| {
+            out_arg(status, "status")?;
+            let id = str_arg_named(id, "id")?;
+            let timeout = match timeout_ms {
+                -1 => None,
+                t if t >= 0 => Some(std::time::Duration::from_millis(t as u64)),
+                t => {
+                    return Err(Fail::arg(format!(
+                        "timeout_ms {t}: want -1 (no limit) or a number of milliseconds"
+                    )))
+                }
+            };
+            match c.ctx.wait(id, timeout)? {
+                Some(code) => {
+                    *status = code;
+                    Ok(1)
+                }
+                None => Ok(0),
+            }
+        })
+    }
+}
+
+/// A new pidfd (close-on-exec) on the init of container `id`, which this process
+/// started (`fastrun_container_create` or a detached `fastrun_container_run`): poll it
+/// (POLLIN once the init has exited, then `fastrun_container_wait` returns at once) from
+/// the host's own event loop. Returns the fd; the caller closes it. It must not be used
+/// to reap the init (libfastrun does). Thread-safe.
+///
+/// # Safety
+/// `ctx` is NULL or live; `id` is NULL or a valid string; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_container_pidfd(
+    ctx: *mut fastrun_context,
+    id: *const c_char,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_ctx(ctx, err, "pidfd", |c| {
+            let id = str_arg_named(id, "id")?;
+            Ok(c.ctx.init_pidfd(id)?.into_raw_fd())
+        })
+    }
+}
+
+/// Run a new process in running container `id` (as `fastrun exec`); returns its exit
+/// status (128+N when killed by signal N), or with `opts->detach` its host pid once it
+/// runs. `opts` is required (`args`, `process_file` or `process_json`).
+///
+/// The process is a child of the calling process. Without `detach` it is waited for
+/// and reaped here (signals are forwarded as by `fastrun_container_run`). With
+/// `detach`, libfastrun reaps it when it exits unless `opts->caller_reaps` is set (see
+/// "Processes" at the top of this header); its exit status is not kept. With
+/// `opts->tty`, the pty master goes to `opts->console_socket` (required when detached).
+/// Thread-safe.
 ///
 /// # Safety
 /// `ctx` is NULL or live; `id` is NULL or a valid string; `opts` is NULL or a valid
@@ -903,8 +1010,17 @@ pub unsafe extern "C" fn fastrun_container_exec(
                 return Err(Fail::arg("exec options are NULL"));
             }
             let o = support::read_versioned(opts, EXEC_OPTIONS_V1, "fastrun_exec_options")?;
+            let process_json = if o.process_json.is_null() {
+                None
+            } else {
+                Some(
+                    support::bytes_arg(o.process_json, o.process_json_len, "process_json")?
+                        .to_vec(),
+                )
+            };
             let eo = ExecOptions {
                 process: support::opt_path(o.process_file, "process_file")?,
+                process_json,
                 args: support::str_array(o.args, "args")?,
                 env: support::str_array(o.env, "env")?,
                 cwd: support::opt_str(o.cwd, "cwd")?,
@@ -919,12 +1035,21 @@ pub unsafe extern "C" fn fastrun_container_exec(
                 no_new_privs: flag(o.no_new_privs),
                 ..Default::default()
             };
-            if eo.process.is_none() && eo.args.is_empty() {
-                return Err(Fail::arg("exec: args is empty and process_file is NULL"));
+            if eo.process.is_none() && eo.process_json.is_none() && eo.args.is_empty() {
+                return Err(Fail::arg(
+                    "exec: args is empty and process_file and process_json are NULL",
+                ));
             }
             c.log
                 .log(FASTRUN_LOG_DEBUG, &format!("exec {id}: {:?}", eo.args));
-            Ok(c.ctx.exec(id, &eo)?)
+            if !eo.detach {
+                return Ok(c.ctx.exec(id, &eo)?);
+            }
+            let (pid, fd) = c.ctx.exec_detached(id, &eo, !flag(o.caller_reaps))?;
+            if !o.pidfd.is_null() {
+                *o.pidfd = fd.into_raw_fd();
+            }
+            Ok(pid)
         })
     }
 }
@@ -1052,6 +1177,184 @@ pub unsafe extern "C" fn fastrun_container_ps(
             *count = v.len();
             Ok(n)
         })
+    }
+}
+
+/// One sample of the statistics of container `id` (cgroup: cpu, memory, pids, blkio,
+/// hugetlb, ...), as the line `fastrun events --stats` (and runc) prints:
+/// `{"type":"stats","id":"ID","data":{...}}`, stored as a new string in `*json`
+/// (release it with `fastrun_string_free`). Returns its length. Thread-safe; no fd kept.
+///
+/// # Safety
+/// `ctx` is NULL or live; `id` is NULL or a valid string; `json` is valid for writing
+/// one pointer; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_container_stats(
+    ctx: *mut fastrun_context,
+    id: *const c_char,
+    json: *mut *mut c_char,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_ctx(ctx, err, "stats", |c| {
+            out_arg(json, "json")?;
+            let id = str_arg_named(id, "id")?;
+            let mut line = None;
+            let opts = fastrun_runtime::EventsOptions {
+                stats: true,
+                ..Default::default()
+            };
+            c.ctx.events(id, &opts, &mut |l| {
+                line = Some(l.to_string());
+                Ok(())
+            })?;
+            let line = line.ok_or_else(|| {
+                Fail::Engine(Error::Internal("events --stats gave no line".into()))
+            })?;
+            support::give_string(json, &line)
+        })
+    }
+}
+
+/// Open the events of container `id`, which this process started (see
+/// `fastrun_container_pidfd`): its init's exit and the OOM kills in its cgroup. Stores a
+/// new handle in `*out`. Holds up to three fds (close-on-exec) until
+/// `fastrun_events_free`. Thread-safe (one handle is used by one thread at a time).
+///
+/// # Safety
+/// `ctx` is NULL or live; `id` is NULL or a valid string; `out` is valid for writing
+/// one pointer; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_open(
+    ctx: *mut fastrun_context,
+    id: *const c_char,
+    out: *mut *mut fastrun_events,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        with_ctx(ctx, err, "events", |c| {
+            out_arg(out, "out")?;
+            let id = str_arg_named(id, "id")?;
+            let pidfd = c.ctx.init_pidfd(id)?;
+            // No cgroup of its own (rootless): exit events only.
+            let oom = c.ctx.oom_notifier(id).ok();
+            let sys = |op: &'static str| {
+                Fail::Engine(Error::Sys {
+                    op,
+                    source: std::io::Error::last_os_error(),
+                })
+            };
+            let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+            if ep < 0 {
+                return Err(sys("epoll_create1"));
+            }
+            // SAFETY: a fresh fd we own.
+            let epoll = OwnedFd::from_raw_fd(ep);
+            let mut fds = vec![pidfd.as_raw_fd()];
+            if let Some(o) = &oom {
+                fds.push(o.as_fd().as_raw_fd());
+            }
+            for (i, fd) in fds.into_iter().enumerate() {
+                let mut ev = libc::epoll_event {
+                    events: libc::EPOLLIN as u32,
+                    u64: i as u64,
+                };
+                // SAFETY: valid fds and event.
+                if libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) != 0 {
+                    return Err(sys("epoll_ctl"));
+                }
+            }
+            *out = Box::into_raw(Box::new(fastrun_events {
+                epoll,
+                pidfd: Some(pidfd),
+                oom,
+                oom_pending: 0,
+            }));
+            Ok(0)
+        })
+    }
+}
+
+/// The fd to poll (POLLIN, or add to the host's epoll) for `ev`: readable while
+/// `fastrun_events_next` has an event to return. Owned by `ev`. -1 for NULL.
+///
+/// # Safety
+/// `ev` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_fd(ev: *const fastrun_events) -> c_int {
+    if ev.is_null() {
+        return -1;
+    }
+    // SAFETY: a live handle per the contract.
+    unsafe { &(*ev).epoll }.as_raw_fd()
+}
+
+/// The next event of `ev`, without blocking: FASTRUN_EVENT_OOM (one per OOM kill),
+/// FASTRUN_EVENT_EXIT (once, after the OOM kills counted before it), or
+/// FASTRUN_EVENT_NONE. Not thread-safe for one handle.
+///
+/// # Safety
+/// `ev` is NULL or a live handle not used by another thread; `err` is NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_next(
+    ev: *mut fastrun_events,
+    err: *mut *mut fastrun_error,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        guard(err, || {
+            if ev.is_null() {
+                return Err(Fail::arg("events: ev is NULL"));
+            }
+            // SAFETY: a live handle, not shared with another thread (contract).
+            let e = &mut *ev;
+            if let Some(o) = e.oom.as_mut() {
+                match o.take_pending() {
+                    Ok(Some(0)) => {
+                        // The cgroup went away: no more OOM events.
+                        let fd = o.as_fd().as_raw_fd();
+                        let raw = e.epoll.as_raw_fd();
+                        libc::epoll_ctl(raw, libc::EPOLL_CTL_DEL, fd, ptr::null_mut());
+                        e.oom = None;
+                    }
+                    Ok(Some(n)) => e.oom_pending += n,
+                    Ok(None) | Err(_) => {}
+                }
+            }
+            if e.oom_pending > 0 {
+                e.oom_pending -= 1;
+                return Ok(FASTRUN_EVENT_OOM);
+            }
+            if let Some(p) = &e.pidfd {
+                let mut pfd = libc::pollfd {
+                    fd: p.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd; no waiting.
+                if libc::poll(&mut pfd, 1, 0) == 1 {
+                    let raw = e.epoll.as_raw_fd();
+                    libc::epoll_ctl(raw, libc::EPOLL_CTL_DEL, pfd.fd, ptr::null_mut());
+                    e.pidfd = None;
+                    return Ok(FASTRUN_EVENT_EXIT);
+                }
+            }
+            Ok(FASTRUN_EVENT_NONE)
+        })
+    }
+}
+
+/// Release an events handle (its fds). NULL is a no-op.
+///
+/// # Safety
+/// `ev` is NULL or a handle from `fastrun_events_open` not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn fastrun_events_free(ev: *mut fastrun_events) {
+    if !ev.is_null() {
+        // SAFETY: per the contract, it came from `Box::into_raw` and is freed once.
+        drop(unsafe { Box::from_raw(ev) });
     }
 }
 
@@ -1461,3 +1764,7 @@ mod tests {
         assert!(parse_user("1:").is_err());
     }
 }
+
+// Each exported function as `NAME@@FASTRUN_0` in libfastrun.so (written by build.rs;
+// see its `version_script`).
+include!(concat!(env!("OUT_DIR"), "/symver.rs"));

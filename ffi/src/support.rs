@@ -1,6 +1,5 @@
 //! What the exported functions share and the header does not show: the failure type,
-//! argument checks, versioned structs, C allocations, the panic hook, the log sink and
-//! the reaper of inits spawned by a context.
+//! argument checks, versioned structs, C allocations, the panic hook and the log sink.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_void, CStr, OsStr};
@@ -8,7 +7,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::{Mutex, Once};
+use std::sync::Once;
 
 use fastrun_runtime::Error;
 
@@ -340,57 +339,6 @@ impl Logger {
                 let _ = (&*file).write_all(line.as_bytes());
             }
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Inits spawned by a context: children of the host until reaped
-// ---------------------------------------------------------------------------
-
-/// The inits this context created, `(pid, start time)`: they are children of the
-/// calling process, so once they exit they stay zombies until someone reaps them.
-#[derive(Default)]
-pub(crate) struct Reaper {
-    children: Mutex<Vec<(i32, u64)>>,
-}
-
-/// The state letter and start time of a process, from /proc/PID/stat.
-fn stat(pid: i32) -> Option<(String, u64)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &s[s.rfind(')')? + 1..];
-    let state = rest.split_ascii_whitespace().next()?.to_string();
-    Some((state, fastrun_runtime::sys::proc::parse_start_time(&s)?))
-}
-
-impl Reaper {
-    pub(crate) fn track(&self, pid: i32) {
-        if pid <= 0 {
-            return;
-        }
-        if let Some((_, start)) = stat(pid) {
-            let mut v = self.children.lock().unwrap_or_else(|e| e.into_inner());
-            v.push((pid, start));
-        }
-    }
-
-    /// Reap the tracked inits that have exited; forget those gone already (reaped by
-    /// the host) or replaced by another process with the same pid.
-    pub(crate) fn reap(&self) {
-        let mut v = self.children.lock().unwrap_or_else(|e| e.into_inner());
-        v.retain(|&(pid, start)| match stat(pid) {
-            Some((state, s)) if s == start => {
-                if state == "Z" || state == "X" {
-                    let mut status = 0;
-                    // SAFETY: waitpid on a pid that is our zombie child (same start
-                    // time, so the very process we spawned); WNOHANG never blocks.
-                    unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-                    false
-                } else {
-                    true
-                }
-            }
-            _ => false,
-        });
     }
 }
 

@@ -33,6 +33,49 @@ impl Context {
         r
     }
 
+    /// [`Context::create`], the init owned by this process: the engine reaps it when
+    /// it exits (a reaper thread, pidfds and `waitid(P_PIDFD)`: no other child of the
+    /// process is touched) and records its exit status, which [`Context::wait`]
+    /// returns and [`Context::state`] shows. For embedding hosts (libfastrun), whose
+    /// process stays the init's parent. Returns the init's host pid.
+    pub fn create_owned(&self, id: &str, opts: &CreateOptions) -> Result<i32> {
+        let trace = crate::trace::begin(self, "create", id);
+        let r = (|| {
+            let created = crate::lifecycle::create(self, id, opts, true)?;
+            let pid = created.init.pid;
+            let fd = created.init.pidfd.try_clone().map_err(|e| Error::Sys {
+                op: "dup the init's pidfd",
+                source: e,
+            })?;
+            crate::children::adopt_init(&self.root, id, pid, created.record.start_time, fd)
+                .inspect_err(|_| created.init.kill_and_reap())?;
+            crate::trace::mark("commit");
+            created.init.commit()?;
+            Ok(pid)
+        })();
+        trace.finish(&r);
+        r
+    }
+
+    /// Wait at most `timeout` (None: no limit) for the init of container `id` to exit
+    /// and return its exit code (128+N when killed by signal N), or None when the time
+    /// ran out. Every call returns the same code. For an init this process owns
+    /// ([`Context::create_owned`]); for another, only a status recorded already (the
+    /// container is stopped), else an error: only a parent learns how a child ended.
+    pub fn wait(&self, id: &str, timeout: Option<std::time::Duration>) -> Result<Option<i32>> {
+        crate::state::validate_id(id)?;
+        crate::children::wait(&self.root, id, timeout)
+    }
+
+    /// A new pidfd (close-on-exec) on the init of container `id`, which this process
+    /// owns ([`Context::create_owned`]): poll it for the init's exit (then
+    /// [`Context::wait`] returns at once). The caller closes it; it must not reap the
+    /// init with it (the engine does).
+    pub fn init_pidfd(&self, id: &str) -> Result<std::os::fd::OwnedFd> {
+        crate::state::validate_id(id)?;
+        crate::children::init_pidfd(&self.root, id)
+    }
+
     /// Let a created container's init run the user program.
     pub fn start(&self, id: &str) -> Result<()> {
         let trace = crate::trace::begin(self, "start", id);
@@ -108,6 +151,9 @@ impl Context {
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
         let trace = crate::trace::begin(self, "delete", id);
         let r = crate::lifecycle::delete(self, id, force);
+        if r.is_ok() {
+            crate::children::forget(&self.root, id);
+        }
         trace.finish(&r);
         r
     }
@@ -125,7 +171,50 @@ impl Context {
     /// once it runs with `detach`.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
         let trace = crate::trace::begin(self, "exec", id);
-        let r = crate::exec::exec(self, id, opts);
+        let r = crate::exec::exec(self, id, opts).map(|o| match o {
+            crate::exec::Outcome::Exited(code) => code,
+            crate::exec::Outcome::Detached(_) => 0,
+        });
+        trace.finish(&r);
+        r
+    }
+
+    /// Run a new process in a running container and return once it runs (`opts.detach`
+    /// is implied): its host pid and a pidfd on it. The process is a child of the
+    /// caller. With `reap`, the engine reaps it when it exits (as
+    /// [`Context::create_owned`] does for inits; its status is dropped): the pidfd is
+    /// then only for polling. Without, the caller owns it and must reap it
+    /// (`waitid(P_PIDFD)` on the pidfd), else it stays a zombie, and in a container with
+    /// its own pid namespace the init cannot exit.
+    pub fn exec_detached(
+        &self,
+        id: &str,
+        opts: &ExecOptions,
+        reap: bool,
+    ) -> Result<(i32, std::os::fd::OwnedFd)> {
+        let trace = crate::trace::begin(self, "exec", id);
+        let opts = ExecOptions {
+            detach: true,
+            ..opts.clone()
+        };
+        let r = crate::exec::exec(self, id, &opts).and_then(|o| match o {
+            crate::exec::Outcome::Detached(child) => {
+                let pid = child.pid;
+                if !reap {
+                    return Ok((pid, child.pidfd));
+                }
+                let dup = child.pidfd.try_clone().map_err(|e| Error::Sys {
+                    op: "dup the exec'd process's pidfd",
+                    source: e,
+                });
+                let dup = dup.inspect_err(|_| child.kill_and_reap())?;
+                crate::children::adopt_exec(child.pidfd)?;
+                Ok((pid, dup))
+            }
+            crate::exec::Outcome::Exited(_) => Err(Error::Internal(
+                "a detached exec waited for its process".into(),
+            )),
+        });
         trace.finish(&r);
         r
     }

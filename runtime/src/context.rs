@@ -163,6 +163,10 @@ pub struct State {
     /// False when the container has no cgroup of its own (rootless without write
     /// access to the cgroup tree); the JSON then says `"cgroup": "none"`.
     pub own_cgroup: bool,
+    /// Once stopped: the init's exit code (128+N for signal N) when the process that
+    /// owned it recorded it ([`Context::create_owned`]); the JSON then has
+    /// `"exitStatus"`.
+    pub exit_status: Option<i32>,
 }
 
 /// Options of `exec`: either a `process.json` (`--process`) or a command plus
@@ -171,6 +175,9 @@ pub struct State {
 pub struct ExecOptions {
     /// A file holding an OCI `process` object (`--process`); `args` is then ignored.
     pub process: Option<PathBuf>,
+    /// An OCI `process` object as JSON, used as `process` is (the C library's
+    /// in-memory `--process`); wins over `process`.
+    pub process_json: Option<Vec<u8>>,
     /// The command and its arguments.
     pub args: Vec<String>,
     /// A unix socket to send the pty master to (`--console-socket`).
@@ -273,6 +280,7 @@ impl State {
             owner: String::new(),
             annotations: Vec::new(),
             own_cgroup: false,
+            exit_status: None,
         }
     }
 

@@ -22,6 +22,9 @@ use crate::sys::{caps, pidfd, proc};
 /// The process to run: from `--process FILE`, or the container's own process
 /// saved at create, with the command line's overrides (as runc does).
 fn process_json(opts: &ExecOptions, rec: &Record) -> Result<Vec<u8>> {
+    if let Some(json) = &opts.process_json {
+        return Ok(json.clone());
+    }
     match (&opts.process, &rec.process) {
         (Some(p), _) => {
             std::fs::read(p).map_err(|e| Error::Config(format!("--process {}: {e}", p.display())))
@@ -35,7 +38,7 @@ fn process_json(opts: &ExecOptions, rec: &Record) -> Result<Vec<u8>> {
 }
 
 fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Result<()> {
-    if opts.process.is_none() {
+    if opts.process.is_none() && opts.process_json.is_none() {
         if opts.args.is_empty() {
             return Err(Error::InvalidArgument(
                 "exec: a command is required (or --process FILE)".into(),
@@ -82,7 +85,7 @@ fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Resu
     // runc: without --process, the process has a terminal only with --tty, whatever
     // the container's own `process.terminal` says; a --process file says itself
     // (runc ignores --tty then).
-    if opts.process.is_none() {
+    if opts.process.is_none() && opts.process_json.is_none() {
         p.terminal = opts.tty;
     }
     Ok(())
@@ -122,8 +125,16 @@ fn pids_full_error(cg: Option<&crate::cgroups::Cgroup>) -> Option<Error> {
     })
 }
 
-/// Run a process in a container; the exit status without `--detach`, else 0.
-pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
+/// What `exec` ended with.
+pub(crate) enum Outcome {
+    /// The process's exit code (the foreground exec waited for it).
+    Exited(i32),
+    /// `--detach`: the process runs, a child of the caller (its pid and pidfd).
+    Detached(spawn::Init),
+}
+
+/// Run a process in a container.
+pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcome> {
     // Before opening anything: which of the fds to preserve the caller really has.
     let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
     let c = Container::peek(ctx, id)?;
@@ -282,14 +293,14 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
             return Err(e);
         }
         if opts.detach {
-            return Ok(0);
+            return Ok(Outcome::Detached(child));
         }
         let r = match pty {
             Some(master) => crate::terminal::proxy_until_exit(&child, master, &mask),
             None => signals::forward_until_exit(&child, &mask),
         };
         crate::trace::mark("process");
-        r
+        r.map(Outcome::Exited)
     })();
     if let Some(old) = old {
         // As for run: late signals for the exited process must not kill us.

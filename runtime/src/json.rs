@@ -77,6 +77,10 @@ pub(crate) fn push_state(out: &mut String, st: &State, indent: Option<&str>) {
         // not in runc's state: only for a container without a cgroup of its own
         fields.push(("cgroup", json_string("none")));
     }
+    if let Some(code) = st.exit_status {
+        // not in runc's state: the init's exit status, when its owner recorded it
+        fields.push(("exitStatus", code.to_string()));
+    }
     out.push('{');
     out.push_str(nl);
     for (i, (k, v)) in fields.iter().enumerate() {

@@ -19,6 +19,7 @@ mod macros;
 
 pub mod api;
 pub mod cgroups;
+mod children;
 mod context;
 mod control;
 pub mod error;

@@ -877,6 +877,10 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         if code.is_err() {
             created.init.kill_and_reap();
         }
+        if let (Ok(c), true) = (&code, opts.keep) {
+            let rec = &created.record;
+            crate::children::record_exit(&ctx.root, id, rec.pid, rec.start_time, *c);
+        }
         if !opts.keep {
             let cg = created.cgroup.take();
             let rec = &created.record;

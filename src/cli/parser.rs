@@ -359,6 +359,7 @@ fn parse_command(def: &'static CmdDef, args: &[String]) -> Result<Command> {
             }
             let opts = ExecOptions {
                 process,
+                process_json: None,
                 args,
                 console_socket: m.path("console-socket"),
                 tty: m.bool("tty"),

@@ -145,6 +145,11 @@ pub(crate) fn cgroup_of(rec: &Record) -> Option<Cgroup> {
 /// The OCI state of a record.
 pub(crate) fn to_state(store: &Store, rec: Record) -> State {
     let status = status(store, &rec);
+    let exit_status = if status == Status::Stopped {
+        crate::children::recorded_exit(store, &rec)
+    } else {
+        None
+    };
     State {
         oci_version: rec.oci_version,
         id: rec.id,
@@ -160,5 +165,6 @@ pub(crate) fn to_state(store: &Store, rec: Record) -> State {
         owner: super::user_name(rec.owner_uid),
         annotations: rec.annotations,
         own_cgroup: rec.cgroup.is_some(),
+        exit_status,
     }
 }

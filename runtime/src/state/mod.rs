@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 
 /// File name of the create/start fifo inside a state directory.
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// File name of the init's recorded exit status (`PID START_TIME CODE`), written by the
+/// process that owned the init (libfastrun) when it exited.
+pub const EXIT_STATUS: &str = "exit-status";
 const STATE_FILE: &str = "state.json";
 
 /// What later commands need to know about a container, saved at create.
@@ -57,10 +60,19 @@ pub struct Record {
     pub process: Option<String>,
 }
 
-/// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most 1024 bytes.
+/// The longest id: the state directory is named after it (NAME_MAX).
+pub const MAX_ID_LEN: usize = 255;
+
+/// Check a container id: `[a-zA-Z0-9_+-][a-zA-Z0-9_+.-]*`, at most [`MAX_ID_LEN`] bytes.
 pub fn validate_id(id: &str) -> Result<()> {
+    if id.len() > MAX_ID_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "invalid container id {:?}...: it is {} bytes long, at most {MAX_ID_LEN} are allowed",
+            id.chars().take(32).collect::<String>(),
+            id.len()
+        )));
+    }
     let ok = !id.is_empty()
-        && id.len() <= 1024
         && id.bytes().enumerate().all(|(i, b)| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-') || (i > 0 && b == b'.')
         });
@@ -137,6 +149,14 @@ impl Store {
 
     /// Lock `id` whether or not it exists (the lock file is made as needed).
     fn lock_id(&self, id: &str) -> Result<Lock> {
+        Ok(self
+            .lock_id_with(id, libc::LOCK_EX)?
+            .expect("a blocking flock either locks or fails"))
+    }
+
+    /// `lock_id` with the `flock` operation `op`: None when `op` has `LOCK_NB`
+    /// and someone holds the lock.
+    fn lock_id_with(&self, id: &str, op: libc::c_int) -> Result<Option<Lock>> {
         let locks = self.root.join(LOCK_DIR);
         match fs::DirBuilder::new().mode(0o700).create(&locks) {
             Ok(()) => {}
@@ -163,8 +183,11 @@ impl Store {
                 other => other,
             }
             .map_err(|e| Error::path("open lock file", &path, e))?;
-            crate::sys::fd::flock(&file, libc::LOCK_EX)
-                .map_err(|e| Error::path("lock", &path, e.into_io()))?;
+            match crate::sys::fd::flock(&file, op) {
+                Ok(()) => {}
+                Err(e) if e.0 == libc::EWOULDBLOCK && op & libc::LOCK_NB != 0 => return Ok(None),
+                Err(e) => return Err(Error::path("lock", &path, e.into_io())),
+            }
             // The holder before us may have removed the id and its lock file: then
             // ours is a file nobody else will lock; take the one at the path now.
             let same = match (file.metadata(), fs::metadata(&path)) {
@@ -172,9 +195,20 @@ impl Store {
                 _ => false,
             };
             if same {
-                return Ok(Lock { file, path });
+                return Ok(Some(Lock { file, path }));
             }
         }
+    }
+
+    /// Lock an existing container's id if nobody holds the lock: None when
+    /// someone does (or the container is gone).
+    pub fn try_lock(&self, id: &str) -> Result<Option<Lock>> {
+        let dir = self.dir(id)?;
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let lock = self.lock_id_with(id, libc::LOCK_EX | libc::LOCK_NB)?;
+        Ok(lock.filter(|_| dir.is_dir()))
     }
 
     /// Lock an existing container's id; NotFound when it does not exist.
