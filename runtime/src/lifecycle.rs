@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::api::{Context, CreateOptions, State, Status};
+use crate::cgroups::systemd::{self as sd, Systemd};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
 use crate::error::{Error, Result};
 use crate::hooks::{self, Hook, HookState, Place, SavedHooks};
@@ -33,6 +34,8 @@ struct CreateGuard<'a> {
     store: &'a Store,
     id: &'a str,
     cgroup: Option<Cgroup>,
+    /// The systemd driver's unit (stopped and reset on failure).
+    systemd_unit: Option<String>,
     armed: bool,
 }
 
@@ -40,7 +43,15 @@ impl Drop for CreateGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             if let Some(cg) = &self.cgroup {
-                let _ = cg.kill_all(libc::SIGKILL);
+                if cg.exists() {
+                    let _ = cg.kill_all(libc::SIGKILL);
+                }
+            }
+            if let Some(unit) = &self.systemd_unit {
+                let _ =
+                    Systemd::connect(crate::rootless::is_rootless()).and_then(|mut s| s.stop(unit));
+            }
+            if let Some(cg) = &self.cgroup {
                 let _ = cg.destroy();
             }
             let _ = self.store.remove(self.id);
@@ -144,26 +155,39 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     plan::check_sysctl_namespaces(&config)?;
     trace::mark("parse");
     let linux = config.linux.as_ref();
-    let driver = if ctx.systemd_cgroup {
-        Driver::Systemd
-    } else {
-        Driver::Cgroupfs
-    };
     let cgroups_path = linux
         .map(|l| l.cgroups_path.as_str())
         .filter(|p| !p.is_empty());
     let rootless = crate::rootless::is_rootless();
     let layout = Layout::detect()?;
-    // rootless on pure v2 without a path: under the parent of our own cgroup (a
-    // systemd user session's delegated subtree), as runc
-    let rel = match (rootless && cgroups_path.is_none() && layout.is_v2())
-        .then(crate::rootless::own_v2_cgroup_parent)
-        .flatten()
-    {
-        Some(parent) => {
-            cgroups::path::resolve(driver, Some(&parent.join(id).to_string_lossy()), id)?
+    // The systemd driver: the unit, and a connection made before anything is.
+    let unit = if ctx.systemd_cgroup {
+        if !layout.is_v2() {
+            return Err(Error::Unsupported(
+                "systemd cgroup driver: fastrun supports it on cgroup v2 (unified) hosts only; \
+                 this host has cgroup v1 hierarchies (use the cgroupfs driver)"
+                    .into(),
+            ));
         }
-        None => cgroups::path::resolve(driver, cgroups_path, id)?,
+        Some(sd::unit_for(cgroups_path, id, rootless)?)
+    } else {
+        None
+    };
+    let rel = match &unit {
+        Some(u) => u.cgroup.clone(),
+        None => match (rootless && cgroups_path.is_none() && layout.is_v2())
+            .then(crate::rootless::own_v2_cgroup_parent)
+            .flatten()
+        {
+            // rootless on pure v2 without a path: under the parent of our own cgroup
+            // (a systemd user session's delegated subtree), as runc
+            Some(parent) => cgroups::path::resolve(
+                Driver::Cgroupfs,
+                Some(&parent.join(id).to_string_lossy()),
+                id,
+            )?,
+            None => cgroups::path::resolve(Driver::Cgroupfs, cgroups_path, id)?,
+        },
     };
     // linux.resources → cgroup writes, checked before anything is made.
     let cg = Cgroup::new(layout, &rel);
@@ -173,7 +197,22 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         cg
     };
     let res = cgroups::for_container(linux)?;
-    let mut writes = cg.writes(&res)?;
+    // systemd: the limits it expresses become unit properties (with the
+    // `org.systemd.property.*` annotations); the rest is written to the files.
+    let (sd_props, rest) = match &unit {
+        Some(_) => {
+            let (mut props, rest) = sd::properties(&res)?;
+            props.extend(sd::annotation_properties(
+                config
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.as_ref(), v.as_ref())),
+            )?);
+            (props, std::borrow::Cow::Owned(rest))
+        }
+        None => (Vec::new(), std::borrow::Cow::Borrowed(&res)),
+    };
+    let mut writes = cg.writes(&rest)?;
     if rootless {
         // as runc: v1 device rules are not enforced rootless (only root of the
         // initial user namespace may write devices.allow/deny)
@@ -184,12 +223,19 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     let device_prog = cg.device_program(&res.devices)?;
     trace::mark("cgroup.plan");
 
+    let mut systemd = match &unit {
+        Some(_) => Some(Systemd::connect(rootless)?),
+        None => None,
+    };
+    trace::mark("systemd.connect");
+
     let store = Store::new(&ctx.root);
     let (dir, _lock) = store.create_dir(id)?;
     let mut guard = CreateGuard {
         store: &store,
         id,
         cgroup: None,
+        systemd_unit: None,
         armed: true,
     };
 
@@ -232,6 +278,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         cgroup: Some(rel.clone()),
+        systemd_unit: unit.as_ref().map(|u| u.name.clone()),
         own_pid_ns: false,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
         process: simd_json::serde::to_string(process).ok(),
@@ -245,7 +292,14 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // Rootless without write access to the cgroup tree and without a cgroupsPath:
     // like runc, no cgroup of its own when no limit needs one; a clear error when
     // one does. A given cgroupsPath (a cgroup handed over to the user) must work.
-    let cg = match cg.create() {
+    let made = if unit.is_some() {
+        // systemd makes the unit's cgroup once the init exists (after the clone)
+        guard.systemd_unit = record.systemd_unit.clone();
+        Ok(())
+    } else {
+        cg.create()
+    };
+    let cg = match made {
         Ok(()) => Some(cg),
         Err(e)
             if rootless
@@ -272,7 +326,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     guard.cgroup = cg.clone();
     trace::mark("cgroup.create");
-    if let Some(cg) = &cg {
+    if let Some(cg) = cg.as_ref().filter(|_| unit.is_none()) {
         // Made now under a frozen parent: frozen too (removed by the guard).
         if cg.is_frozen_for_new_processes()? {
             return Err(frozen());
@@ -292,8 +346,8 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     }
     trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
-        Some(cg) => join_fds(cg)?,
-        None => (None, Vec::new()),
+        Some(cg) if unit.is_none() => join_fds(cg)?,
+        _ => (None, Vec::new()),
     };
     trace::mark("cgroup.open");
 
@@ -336,9 +390,12 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
-        match &cg {
-            Some(cg) => join_fallback(ctx, cg, pid, joined),
-            None => Ok(()),
+        match (&cg, &unit, systemd.as_mut()) {
+            (Some(cg), Some(unit), Some(sd)) => {
+                systemd_join(ctx, sd, unit, cg, pid, &sd_props, &writes, &device_prog)
+            }
+            (Some(cg), _, _) => join_fallback(ctx, cg, pid, joined),
+            _ => Ok(()),
         }
     };
     // prestart and createRuntime in our namespaces, createContainer in the
@@ -450,6 +507,68 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         record,
         cgroup: cg,
     })
+}
+
+/// The systemd driver, after the clone: systemd makes the unit with the init (still
+/// waiting) in it, then the runtime writes what systemd does not express and
+/// attaches the device program, as the cgroupfs driver does before the clone.
+#[allow(clippy::too_many_arguments)]
+fn systemd_join(
+    ctx: &Context,
+    systemd: &mut Systemd,
+    unit: &sd::Unit,
+    cg: &Cgroup,
+    pid: libc::pid_t,
+    props: &[(String, sd::dbus::Value)],
+    writes: &[cgroups::Write],
+    device_prog: &Option<Vec<crate::sys::bpf::Insn>>,
+) -> Result<()> {
+    let desc = format!("fastrun container {}", unit.name);
+    systemd.start(unit, &desc, Some(pid), props)?;
+    trace::mark("systemd.start");
+    // systemd moved the init: check it did, where we expect (never run a container
+    // outside its cgroup)
+    let want = format!("0::/{}", unit.cgroup.display());
+    let have = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    if !have.lines().any(|l| l == want) {
+        return Err(Error::Sys {
+            op: "systemd cgroup driver",
+            source: std::io::Error::other(format!(
+                "unit {} started but the init {pid} is not in its cgroup /{} (it is in {:?})",
+                unit.name,
+                unit.cgroup.display(),
+                have.trim()
+            )),
+        });
+    }
+    // limits systemd set but cannot enforce: the cgroup lacks their controller
+    let controllers = cg
+        .v2_dir()
+        .and_then(|d| std::fs::read_to_string(d.join("cgroup.controllers")).ok())
+        .unwrap_or_default();
+    let mut missing: Vec<String> = props
+        .iter()
+        .filter_map(|(n, _)| sd::controller_of(n).map(|c| (n, c)))
+        .filter(|(_, c)| !controllers.split_whitespace().any(|x| x == *c))
+        .map(|(n, c)| format!("{n} (no {c} controller)"))
+        .collect();
+    missing.dedup();
+    if !missing.is_empty() {
+        ctx.warn(&format!(
+            "systemd cgroup driver: unit {} has the properties {} but its cgroup /{} has \
+             the controllers [{}]: systemd records them without enforcing them",
+            unit.name,
+            missing.join(", "),
+            unit.cgroup.display(),
+            controllers.trim()
+        ));
+    }
+    cg.apply(writes)?;
+    if let Some(p) = device_prog {
+        cg.set_device_program(p)?;
+    }
+    trace::mark("cgroup.apply");
+    Ok(())
 }
 
 /// What a new process of the container `cg` joins its cgroups with: the cgroup2
@@ -773,6 +892,10 @@ fn destroy_quietly(store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()
             cg.kill_all(libc::SIGKILL)?;
         }
         trace::mark("cgroup.kill");
+        if let Some(unit) = &rec.systemd_unit {
+            Systemd::connect(crate::rootless::is_rootless())?.stop(unit)?;
+            trace::mark("systemd.stop");
+        }
         // Unconditionally: a create killed while making the cgroup leaves some
         // hierarchies' directories without the primary one `exists` looks at.
         cg.destroy()?;

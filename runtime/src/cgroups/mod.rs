@@ -34,6 +34,7 @@ pub mod oom;
 pub mod path;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 
 mod fsutil;
 
@@ -77,6 +78,10 @@ pub enum CgroupError {
     /// The cgroup is not in a state that allows the operation (freeze timed out...).
     #[error("{0}")]
     State(String),
+    /// systemd (the systemd driver) refused or failed; the message names the unit
+    /// and carries systemd's own message.
+    #[error("systemd cgroup driver: {0}")]
+    Systemd(String),
 }
 
 impl CgroupError {
@@ -133,6 +138,10 @@ impl From<CgroupError> for crate::error::Error {
             CgroupError::Config(m) => Error::Config(m),
             CgroupError::Unsupported(m) => Error::Unsupported(m),
             CgroupError::State(m) => Error::InvalidState(m),
+            CgroupError::Systemd(m) => Error::Sys {
+                op: "systemd cgroup driver",
+                source: std::io::Error::other(m),
+            },
         }
     }
 }
