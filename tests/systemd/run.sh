@@ -12,7 +12,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 bin=$(realpath "${1:-${CARGO_TARGET_DIR:-$repo/target}/debug/fastrun}")
 [[ -x $bin ]] || { echo "tests/systemd/run.sh: no fastrun binary at $bin" >&2; exit 1; }
-for t in jq runc busybox systemd-nspawn mmdebstrap; do
+for t in jq runc busybox systemd-nspawn mmdebstrap umoci skopeo; do
     command -v "$t" >/dev/null || { echo "tests/systemd/run.sh: needs $t (.ci/setup)" >&2; exit 1; }
 done
 
@@ -28,6 +28,9 @@ trap cleanup EXIT
 # ---- what the guest gets: the binaries, a busybox rootfs, the configs
 mkdir -p "$e2e/bin" "$e2e/configs" "$e2e/rootfs/"{bin,proc,sys,dev,tmp,etc}
 cp "$bin" "$e2e/bin/fastrun"
+# fastrun's own containerd shim, when built next to the binary
+shim=$(dirname "$bin")/containerd-shim-fastrun-v2
+[[ -x $shim ]] && cp "$shim" "$e2e/bin/"
 cp "$(command -v busybox)" "$e2e/rootfs/bin/busybox"
 for a in sh sleep true cat ls echo ps wc; do ln -sf busybox "$e2e/rootfs/bin/$a"; done
 (cd "$work" && runc spec && mv config.json base.json)
@@ -53,6 +56,15 @@ cfg runc "system.slice:fr:rc" .
 cfg true-sd "system.slice:bench:b1" '.process.args=["true"]'
 cfg true-fs "" '.process.args=["true"]'
 cp "$here/in-guest.sh" "$e2e/in-guest.sh"
+# a busybox image for containerd in the guest (ctr images import)
+oci=$work/oci
+umoci init --layout "$oci" && umoci new --image "$oci:busybox"
+umoci unpack --image "$oci:busybox" "$work/unpacked" >/dev/null
+cp -a "$e2e/rootfs/." "$work/unpacked/rootfs/"
+umoci repack --image "$oci:busybox" "$work/unpacked" && rm -rf "$work/unpacked"
+umoci config --image "$oci:busybox" --config.env PATH=/bin --config.cmd /bin/sh
+skopeo copy --quiet "oci:$oci:busybox" "oci-archive:$e2e/busybox.tar:docker.io/library/busybox:e2e"
+rm -rf "$oci"
 
 # ---- boot
 if ! leader=$("$here/guest.sh" boot "$sd" --bind-ro="$e2e/bin:/opt/fastrun" --bind="$e2e:/e2e"); then
