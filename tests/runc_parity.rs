@@ -106,6 +106,64 @@ fn rootfs_propagation_shared_and_rshared() {
     }
 }
 
+/// A bind mount with `rshared` propagation under `rootfsPropagation: rshared`
+/// (Kubernetes' Bidirectional mounts: containerd asks for exactly this) is a peer
+/// of its shared source: a mount the container makes under it appears on the
+/// host, as under runc. The host side is a private mount namespace of the test's
+/// own (`unshare -m`), with a shared tmpfs as the source.
+#[test]
+fn bidirectional_bind_propagates_to_the_host() {
+    let dir = TempDir::new("fastrun-bidi-");
+    let src = dir.path().join("vol");
+    std::fs::create_dir(&src).unwrap();
+    let srcs = src.to_str().unwrap().to_string();
+    let script = "mount -t tmpfs inner /mnt/sub && echo mounted";
+    let bidi = |c: &mut Value| {
+        c["linux"]["rootfsPropagation"] = json!("rshared");
+        push(
+            c,
+            "mounts",
+            json!({"destination": "/mnt", "type": "bind", "source": srcs,
+                   "options": ["rbind", "rshared", "rw"]}),
+        );
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_ADMIN"));
+        }
+    };
+    // In the test's own mount namespace: a shared tmpfs at SRC, the runtime's
+    // `run`, then what the host side sees under SRC.
+    let host_side = |runtime: &Path, tag: &str| -> Output {
+        let b = sh_bundle(&format!("bidi-{tag}"), script).modify(bidi);
+        let root = TempDir::new("fastrun-bidi-state-");
+        let sh = format!(
+            "mount --make-rprivate / && mount -t tmpfs src {src} && \
+             mount --make-shared {src} && mkdir {src}/sub && \
+             {rt} --root {root} run --bundle {bundle} {id}; \
+             {rt} --root {root} delete -f {id} 2>/dev/null; \
+             awk '$5 == \"{src}/sub\" {{ print \"host sees\", $9, $10 }}' /proc/self/mountinfo",
+            src = srcs,
+            rt = runtime.display(),
+            root = root.path().display(),
+            bundle = b.path().display(),
+            id = b.id(),
+        );
+        let mut c = Command::new("unshare");
+        c.args(["-m", "sh", "-c", &sh]);
+        let o = run_cmd(c, None, TIMEOUT);
+        assert!(!o.timed_out, "{tag} timed out: {o}");
+        o
+    };
+    let f = host_side(fastrun_bin(), "fr");
+    assert_eq!(f.stdout, "mounted\nhost sees tmpfs inner\n", "{f}");
+    if let Some(r) = runc() {
+        let r = host_side(Path::new(r), "runc");
+        assert_eq!(f.stdout, r.stdout, "runc: {r}\nfastrun: {f}");
+    }
+}
+
 /// Item 11: `unbindable` runs (runc fails it, crun runs it): the root is unbindable.
 #[test]
 fn rootfs_propagation_unbindable() {

@@ -5,29 +5,18 @@
 
 use std::time::{Duration, Instant};
 
-use crate::api::{Context, EventsOptions, Status, UpdateOptions};
 use crate::cgroups::{self, oom::OomNotifier, Cgroup, Online, Resources};
+use crate::context::{Context, EventsOptions, Status, UpdateOptions};
 use crate::error::{Error, Result};
-use crate::lifecycle::{cgroup_of, status};
 use crate::spec;
-use crate::state::{Record, Store};
+use crate::state::Container;
 
 /// How often a running `events` loop checks that the container still exists.
 const LIVENESS_TICK: Duration = Duration::from_millis(250);
 
-fn cgroup(rec: &Record) -> Result<Cgroup> {
-    cgroup_of(rec).ok_or_else(|| {
-        Error::InvalidState(format!(
-            "container {}: it has no cgroup (or the cgroup layout cannot be read)",
-            rec.id
-        ))
-    })
-}
-
 /// Host pids of every process in the container's cgroup (empty once it is gone).
 pub(crate) fn ps(ctx: &Context, id: &str) -> Result<Vec<i32>> {
-    let rec = Store::new(&ctx.root).load(id)?;
-    let cg = cgroup(&rec)?;
+    let cg = Container::peek(ctx, id)?.require_cgroup()?;
     let mut pids = cg.pids()?;
     pids.sort_unstable();
     pids.dedup();
@@ -36,54 +25,30 @@ pub(crate) fn ps(ctx: &Context, id: &str) -> Result<Vec<i32>> {
 
 /// Freeze a running container.
 pub(crate) fn pause(ctx: &Context, id: &str) -> Result<()> {
-    let store = Store::new(&ctx.root);
-    let _lock = store.lock(id)?;
-    let rec = store.load(id)?;
-    match status(&store, &rec) {
-        Status::Running => {}
-        s => {
-            return Err(Error::InvalidState(format!(
-                "cannot pause container {id}: it is {}, not running",
-                s.as_str()
-            )))
-        }
-    }
-    cgroup(&rec)?.freeze().map_err(Error::from)
+    Container::load(ctx, id)?
+        .require("pause", &[Status::Running])?
+        .require_cgroup()?
+        .freeze()
+        .map_err(Error::from)
 }
 
 /// Thaw a paused container.
 pub(crate) fn resume(ctx: &Context, id: &str) -> Result<()> {
-    let store = Store::new(&ctx.root);
-    let _lock = store.lock(id)?;
-    let rec = store.load(id)?;
-    match status(&store, &rec) {
-        Status::Paused => {}
-        s => {
-            return Err(Error::InvalidState(format!(
-                "cannot resume container {id}: it is {}, not paused",
-                s.as_str()
-            )))
-        }
-    }
-    cgroup(&rec)?.thaw().map_err(Error::from)
+    Container::load(ctx, id)?
+        .require("resume", &[Status::Paused])?
+        .require_cgroup()?
+        .thaw()
+        .map_err(Error::from)
 }
 
 /// Change the limits of a created, running or paused container.
 pub(crate) fn update(ctx: &Context, id: &str, opts: &UpdateOptions) -> Result<()> {
-    let store = Store::new(&ctx.root);
-    let _lock = store.lock(id)?;
-    let rec = store.load(id)?;
-    match status(&store, &rec) {
-        Status::Created | Status::Running | Status::Paused => {}
-        s => {
-            return Err(Error::InvalidState(format!(
-                "cannot update container {id}: it is {}",
-                s.as_str()
-            )))
-        }
-    }
+    let c = Container::load(ctx, id)?.require(
+        "update",
+        &[Status::Created, Status::Running, Status::Paused],
+    )?;
     let res = update_resources(opts, &Online::read())?;
-    let cg = cgroup(&rec)?;
+    let cg = c.require_cgroup()?;
     // The conversion names config paths; here the document is `resources`.
     let config_err = |e| match e {
         cgroups::CgroupError::Config(m) => match m.strip_prefix("linux.resources") {
@@ -94,7 +59,7 @@ pub(crate) fn update(ctx: &Context, id: &str, opts: &UpdateOptions) -> Result<()
     };
     // The systemd driver: what systemd expresses is set on the unit (at runtime),
     // the rest written below.
-    let (props, rest) = match &rec.systemd_unit {
+    let (props, rest) = match &c.rec.systemd_unit {
         Some(_) => {
             let (p, r) = cgroups::systemd::properties(&res).map_err(config_err)?;
             (p, std::borrow::Cow::Owned(r))
@@ -103,7 +68,7 @@ pub(crate) fn update(ctx: &Context, id: &str, opts: &UpdateOptions) -> Result<()
     };
     let writes = cg.writes(&rest).map_err(config_err)?;
     cg.check(&writes)?;
-    if let Some(unit) = &rec.systemd_unit {
+    if let Some(unit) = &c.rec.systemd_unit {
         cgroups::systemd::Systemd::connect(crate::rootless::is_rootless())?
             .set_properties(unit, &props)?;
     }
@@ -233,20 +198,18 @@ pub(crate) fn stats(ctx: &Context, id: &str) -> Result<String> {
 }
 
 pub(crate) fn cgroup_stats(ctx: &Context, id: &str) -> Result<crate::cgroups::Stats> {
-    let store = Store::new(&ctx.root);
-    let rec = store.load(id)?;
-    not_stopped(&store, &rec)?;
-    Ok(cgroup(&rec)?.stats()?)
+    Ok(running_cgroup(ctx, id)?.stats()?)
 }
 
-fn not_stopped(store: &Store, rec: &Record) -> Result<()> {
-    if status(store, rec) == Status::Stopped {
+/// The cgroup of a container that has not stopped.
+fn running_cgroup(ctx: &Context, id: &str) -> Result<Cgroup> {
+    let c = Container::peek(ctx, id)?;
+    if c.status() == Status::Stopped {
         return Err(Error::InvalidState(format!(
-            "container {} is not running",
-            rec.id
+            "container {id} is not running"
         )));
     }
-    Ok(())
+    c.require_cgroup()
 }
 
 /// runc's OOM event line.
@@ -262,8 +225,7 @@ pub(crate) fn oom_event(id: &str) -> String {
 /// is deleted. Each line (without newline) goes to `sink`; an error from it ends the loop.
 /// An OOM notifier registered on the container's cgroup.
 pub(crate) fn oom_notifier(ctx: &Context, id: &str) -> Result<OomNotifier> {
-    let rec = Store::new(&ctx.root).load(id)?;
-    let cg = cgroup(&rec)?;
+    let cg = Container::peek(ctx, id)?.require_cgroup()?;
     Ok(OomNotifier::register(&cg)?)
 }
 
@@ -273,10 +235,7 @@ pub(crate) fn events(
     opts: &EventsOptions,
     sink: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<()> {
-    let store = Store::new(&ctx.root);
-    let rec = store.load(id)?;
-    not_stopped(&store, &rec)?;
-    let cg = cgroup(&rec)?;
+    let cg = running_cgroup(ctx, id)?;
     if opts.stats {
         return sink(&cg.stats()?.to_runc_json(id));
     }
@@ -289,8 +248,8 @@ pub(crate) fn events(
     let mut oom = OomNotifier::register(&cg).ok();
     let mut next = Instant::now();
     loop {
-        let gone = match store.load(id) {
-            Ok(rec) => status(&store, &rec) == Status::Stopped,
+        let gone = match Container::peek(ctx, id) {
+            Ok(c) => c.status() == Status::Stopped,
             Err(Error::NotFound(_)) => true,
             Err(e) => return Err(e),
         };

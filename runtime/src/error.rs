@@ -67,6 +67,10 @@ pub enum Error {
     /// A hook failed; the message names the hook kind, index and path.
     #[error("{0}")]
     Hook(String),
+    /// A container's state record cannot be read (truncated, not JSON, wrong
+    /// fields): the container is `unknown` until `delete --force` removes it.
+    #[error("{path}: damaged state record: {reason}")]
+    CorruptState { path: PathBuf, reason: String },
     /// Not supported here.
     #[error("{0}")]
     Unsupported(String),
@@ -83,7 +87,7 @@ impl Error {
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
-            Error::InvalidState(_) => ErrorKind::InvalidState,
+            Error::InvalidState(_) | Error::CorruptState { .. } => ErrorKind::InvalidState,
             Error::Path { .. } | Error::Sys { .. } | Error::Init { .. } => ErrorKind::System,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Hook(_) => ErrorKind::System,

@@ -9,14 +9,14 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use crate::api::{Context, ExecOptions, Status};
+use crate::context::{Context, ExecOptions, Status};
 use crate::error::{Error, Result};
-use crate::lifecycle::{cgroup_of, join_fallback, join_fds, status, write_pid_file};
+use crate::lifecycle::{join_fallback, join_fds, write_pid_file};
 use crate::plan::{process_plan, Namespaces, Plan};
 use crate::signals;
 use crate::spawn::{self, SpawnIo};
 use crate::spec::{self, Str};
-use crate::state::{Record, Store};
+use crate::state::{Container, Record, Store};
 use crate::sys::{caps, pidfd, proc};
 
 /// The process to run: from `--process FILE`, or the container's own process
@@ -113,29 +113,23 @@ fn seccomp_plan(
 pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
     // Before opening anything: which of the fds to preserve the caller really has.
     let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
-    let store = Store::new(&ctx.root);
-    let rec = store.load(id)?;
-    match status(&store, &rec) {
-        Status::Running | Status::Created => {}
-        Status::Paused if opts.ignore_paused => {}
-        Status::Paused => {
-            return Err(Error::InvalidState(format!(
-                "cannot exec in a paused container {id} (resume it first)"
-            )))
-        }
-        s => {
-            return Err(Error::InvalidState(format!(
-                "cannot exec in container {id}: it is {}",
-                s.as_str()
-            )))
-        }
+    let c = Container::peek(ctx, id)?;
+    if c.status() == Status::Paused && !opts.ignore_paused {
+        return Err(Error::InvalidState(format!(
+            "cannot exec in a paused container {id} (resume it first)"
+        )));
     }
+    let c = c.require(
+        "exec in",
+        &[Status::Running, Status::Created, Status::Paused],
+    )?;
+    let (store, rec) = (&c.store, &c.rec);
     let sub = crate::cgroups::SubCgroups::parse(&opts.cgroup)?;
     // The container's own process: its capabilities stand in for a `--process`
     // file that has none (runc), never "all of root's".
     let mut saved_buf = rec.process.clone().map(String::into_bytes);
     crate::trace::mark("state.load");
-    let mut buf = process_json(opts, &rec)?;
+    let mut buf = process_json(opts, rec)?;
     let mut process = spec::parse_process(&mut buf)?;
     if process.capabilities.is_none() {
         if let Some(b) = saved_buf.as_mut() {
@@ -187,14 +181,14 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         preserve_absent,
         hooks_sync: false,
-        seccomp: seccomp_plan(ctx, &store, id, process.no_new_privileges)?,
+        seccomp: seccomp_plan(ctx, store, id, process.no_new_privileges)?,
         start_hooks: Vec::new(),
         start_state: Default::default(),
         loopback_up: false,
     });
     crate::trace::mark("plan");
 
-    let cg = cgroup_of(&rec).filter(|cg| cg.exists());
+    let cg = c.cgroup().filter(|cg| cg.exists());
     // `--cgroup`: existing sub-cgroups of the container's, checked before the clone.
     let sub_dirs = match &cg {
         Some(cg) if !sub.is_empty() => Some(cg.sub_dirs(&sub)?),

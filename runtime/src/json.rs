@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::api::State;
+use crate::context::State;
 
 /// `s` as a JSON string literal (with quotes), escaped per RFC 8259.
 pub fn json_string(s: &str) -> String {

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod cgroups;
+mod context;
 mod control;
 pub mod error;
 mod exec;

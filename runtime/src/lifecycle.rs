@@ -8,15 +8,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::api::{Context, CreateOptions, State, Status};
 use crate::cgroups::systemd::{self as sd, Systemd};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
+use crate::context::{Context, CreateOptions, Status};
 use crate::error::{Error, Result};
 use crate::hooks::{self, Hook, HookState, Place, SavedHooks};
 use crate::plan::{self, CgroupView, PlanInput};
 use crate::signals;
 use crate::spawn::{self, Init, SpawnIo};
-use crate::state::{self, Record, Store, EXEC_FIFO};
+use crate::state::{self, cgroup_of, Container, Record, Store, EXEC_FIFO};
 use crate::sys::{caps, fs, pidfd, proc};
 use crate::trace;
 
@@ -135,25 +135,24 @@ pub(crate) fn check_terminal(terminal: bool, socket: bool, detached: bool) -> Re
     }
 }
 
-/// Create a container. With `fifo`, the init waits for `start`; without, it
-/// execs as soon as the caller commits (run).
-pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
-    // Before opening anything: which of the fds to preserve the caller really has.
-    let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
-    state::validate_id(id)?;
-    let bundle = crate::api::absolute_bundle(&opts.bundle)?;
-    let mut buf = Vec::new();
-    let config = match &opts.config {
-        Some(json) => crate::api::load_config(json, &mut buf)?,
-        None => crate::spec::load_file(&bundle.join("config.json"), &mut buf)?,
-    };
-    let process = config
-        .process
-        .as_ref()
-        .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
-    check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
-    plan::check_sysctl_namespaces(&config)?;
-    trace::mark("parse");
+/// The container's cgroup as the config asks for it, and the writes
+/// `linux.resources` becomes: checked before anything is made.
+struct CgroupPlan {
+    cg: Cgroup,
+    /// Its path relative to each hierarchy's root.
+    rel: PathBuf,
+    writes: Vec<cgroups::resources::Write>,
+    /// Pure v2: the device rules as an eBPF program.
+    device_prog: Option<Vec<crate::sys::bpf::Insn>>,
+    rootless: bool,
+    /// `linux.cgroupsPath` was given.
+    given_path: bool,
+    /// The systemd driver: the unit to make and its properties.
+    unit: Option<sd::Unit>,
+    sd_props: sd::Properties,
+}
+
+fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Result<CgroupPlan> {
     let linux = config.linux.as_ref();
     let cgroups_path = linux
         .map(|l| l.cgroups_path.as_str())
@@ -221,44 +220,28 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     cg.check(&writes)?;
     // pure v2: the device rules become an eBPF program
     let device_prog = cg.device_program(&res.devices)?;
-    trace::mark("cgroup.plan");
+    Ok(CgroupPlan {
+        cg,
+        rel,
+        writes,
+        device_prog,
+        rootless,
+        given_path: cgroups_path.is_some(),
+        unit,
+        sd_props,
+    })
+}
 
-    let mut systemd = match &unit {
-        Some(_) => Some(Systemd::connect(rootless)?),
-        None => None,
-    };
-    trace::mark("systemd.connect");
-
-    let store = Store::new(&ctx.root);
-    let (dir, _lock) = store.create_dir(id)?;
-    let mut guard = CreateGuard {
-        store: &store,
-        id,
-        cgroup: None,
-        systemd_unit: None,
-        armed: true,
-    };
-
-    if cg.exists() && !cg.pids()?.is_empty() {
-        return Err(Error::InvalidState(format!(
-            "linux.cgroupsPath: cgroup {} is in use by other processes",
-            rel.display()
-        )));
-    }
-    // A frozen cgroup (or one under a frozen parent) would freeze the init as it
-    // joins, before it reports anything: fail as runc does, before making anything.
-    let frozen = || {
-        Error::InvalidState(format!(
-            "linux.cgroupsPath: container's cgroup {} unexpectedly frozen",
-            rel.display()
-        ))
-    };
-    if cg.exists() && cg.is_frozen_for_new_processes()? {
-        return Err(frozen());
-    }
-
+/// The record of a container being created (pid 0 until its init exists).
+fn new_record(
+    id: &str,
+    config: &crate::spec::Config<'_>,
+    process: &crate::spec::Process<'_>,
+    bundle: &Path,
+    rel: &Path,
+) -> Record {
     let root_path = config.root.as_ref().map(|r| r.path.as_str()).unwrap_or("");
-    let mut record = Record {
+    Record {
         id: id.to_string(),
         oci_version: config.oci_version.to_string(),
         pid: 0,
@@ -268,7 +251,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         } else {
             bundle.join(root_path)
         },
-        bundle: bundle.clone(),
+        bundle: bundle.to_path_buf(),
         created: state::rfc3339_now(),
         // SAFETY: geteuid cannot fail.
         owner_uid: unsafe { libc::geteuid() },
@@ -277,33 +260,57 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        cgroup: Some(rel.clone()),
-        systemd_unit: unit.as_ref().map(|u| u.name.clone()),
+        cgroup: Some(rel.to_path_buf()),
+        systemd_unit: None,
         own_pid_ns: false,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
         process: simd_json::serde::to_string(process).ok(),
-    };
-    // A first record (pid 0: "creating") so that `delete --force` can clean up
-    // after a runtime killed at any point from here on: it is saved before the
-    // cgroup exists, else a kill in between leaves a cgroup no record names.
-    store.save(&record)?;
-    trace::mark("state.create");
+    }
+}
 
+/// Fail when the container's cgroup exists with processes in it, or frozen.
+fn check_cgroup_free(cg: &Cgroup, rel: &Path) -> Result<()> {
+    if cg.exists() && !cg.pids()?.is_empty() {
+        return Err(Error::InvalidState(format!(
+            "linux.cgroupsPath: cgroup {} is in use by other processes",
+            rel.display()
+        )));
+    }
+    // A frozen cgroup (or one under a frozen parent) would freeze the init as it
+    // joins, before it reports anything: fail as runc does, before making anything.
+    if cg.exists() && cg.is_frozen_for_new_processes()? {
+        return Err(frozen(rel));
+    }
+    Ok(())
+}
+
+fn frozen(rel: &Path) -> Error {
+    Error::InvalidState(format!(
+        "linux.cgroupsPath: container's cgroup {} unexpectedly frozen",
+        rel.display()
+    ))
+}
+
+/// Make the container's cgroup and apply its limits. None: rootless without one.
+fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Option<Cgroup>> {
+    let CgroupPlan {
+        cg,
+        rel,
+        writes,
+        device_prog,
+        rootless,
+        given_path,
+        ..
+    } = cgp;
+    let rel = &rel;
     // Rootless without write access to the cgroup tree and without a cgroupsPath:
     // like runc, no cgroup of its own when no limit needs one; a clear error when
     // one does. A given cgroupsPath (a cgroup handed over to the user) must work.
-    let made = if unit.is_some() {
-        // systemd makes the unit's cgroup once the init exists (after the clone)
-        guard.systemd_unit = record.systemd_unit.clone();
-        Ok(())
-    } else {
-        cg.create()
-    };
-    let cg = match made {
+    let cg = match cg.create() {
         Ok(()) => Some(cg),
         Err(e)
             if rootless
-                && cgroups_path.is_none()
+                && !given_path
                 && matches!(
                     e.errno(),
                     Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
@@ -324,12 +331,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         }
         Err(e) => return Err(e.into()),
     };
-    guard.cgroup = cg.clone();
     trace::mark("cgroup.create");
-    if let Some(cg) = cg.as_ref().filter(|_| unit.is_none()) {
+    if let Some(cg) = &cg {
         // Made now under a frozen parent: frozen too (removed by the guard).
         if cg.is_frozen_for_new_processes()? {
-            return Err(frozen());
+            return Err(frozen(rel));
         }
         cg.apply(&writes)?;
         if let Some(p) = &device_prog {
@@ -344,9 +350,81 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             }
         }
     }
+    Ok(cg)
+}
+
+/// Create a container. With `fifo`, the init waits for `start`; without, it
+/// execs as soon as the caller commits (run).
+pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
+    // Before opening anything: which of the fds to preserve the caller really has.
+    let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
+    state::validate_id(id)?;
+    let bundle = crate::spec::absolute_bundle(&opts.bundle)?;
+    let mut buf = Vec::new();
+    let config = match &opts.config {
+        Some(json) => crate::spec::load_config(json, &mut buf)?,
+        None => crate::spec::load_file(&bundle.join("config.json"), &mut buf)?,
+    };
+    let process = config
+        .process
+        .as_ref()
+        .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
+    check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
+    plan::check_sysctl_namespaces(&config)?;
+    trace::mark("parse");
+    let linux = config.linux.as_ref();
+    let mut cgp = plan_cgroup(ctx, id, &config)?;
+    trace::mark("cgroup.plan");
+    let mut systemd = match &cgp.unit {
+        Some(_) => Some(Systemd::connect(cgp.rootless)?),
+        None => None,
+    };
+    trace::mark("systemd.connect");
+
+    let store = Store::new(&ctx.root);
+    let (dir, _lock) = store.create_dir(id)?;
+    let mut guard = CreateGuard {
+        store: &store,
+        id,
+        cgroup: None,
+        systemd_unit: None,
+        armed: true,
+    };
+
+    check_cgroup_free(&cgp.cg, &cgp.rel)?;
+
+    let mut record = new_record(id, &config, process, &bundle, &cgp.rel);
+    record.systemd_unit = cgp.unit.as_ref().map(|u| u.name.clone());
+    // A first record (pid 0: "creating") so that `delete --force` can clean up
+    // after a runtime killed at any point from here on: it is saved before the
+    // cgroup exists, else a kill in between leaves a cgroup no record names.
+    store.save(&record)?;
+    trace::mark("state.create");
+
+    // From here on a failure removes the cgroup (also one half made).
+    guard.cgroup = Some(cgp.cg.clone());
+    // systemd: the unit (and its cgroup) is made once the init exists, after the
+    // clone; its limits and device program are applied then.
+    let sd_join = match cgp.unit.take() {
+        Some(unit) => {
+            guard.systemd_unit = record.systemd_unit.clone();
+            Some(SystemdJoin {
+                unit,
+                props: std::mem::take(&mut cgp.sd_props),
+                writes: std::mem::take(&mut cgp.writes),
+                device_prog: cgp.device_prog.take(),
+            })
+        }
+        None => None,
+    };
+    let cg = match &sd_join {
+        Some(_) => Some(cgp.cg),
+        None => make_cgroup(ctx, cgp, &mut record)?,
+    };
+    guard.cgroup = cg.clone();
     trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
-        Some(cg) if unit.is_none() => join_fds(cg)?,
+        Some(cg) if sd_join.is_none() => join_fds(cg)?,
         _ => (None, Vec::new()),
     };
     trace::mark("cgroup.open");
@@ -390,10 +468,8 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
-        match (&cg, &unit, systemd.as_mut()) {
-            (Some(cg), Some(unit), Some(sd)) => {
-                systemd_join(ctx, sd, unit, cg, pid, &sd_props, &writes, &device_prog)
-            }
+        match (&cg, &sd_join, systemd.as_mut()) {
+            (Some(cg), Some(j), Some(sd)) => systemd_join(ctx, sd, j, cg, pid),
             (Some(cg), _, _) => join_fallback(ctx, cg, pid, joined),
             _ => Ok(()),
         }
@@ -509,20 +585,30 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     })
 }
 
+/// What the systemd driver does after the clone.
+struct SystemdJoin {
+    unit: sd::Unit,
+    props: sd::Properties,
+    writes: Vec<cgroups::resources::Write>,
+    device_prog: Option<Vec<crate::sys::bpf::Insn>>,
+}
+
 /// The systemd driver, after the clone: systemd makes the unit with the init (still
 /// waiting) in it, then the runtime writes what systemd does not express and
 /// attaches the device program, as the cgroupfs driver does before the clone.
-#[allow(clippy::too_many_arguments)]
 fn systemd_join(
     ctx: &Context,
     systemd: &mut Systemd,
-    unit: &sd::Unit,
+    j: &SystemdJoin,
     cg: &Cgroup,
     pid: libc::pid_t,
-    props: &[(String, sd::dbus::Value)],
-    writes: &[cgroups::Write],
-    device_prog: &Option<Vec<crate::sys::bpf::Insn>>,
 ) -> Result<()> {
+    let SystemdJoin {
+        unit,
+        props,
+        writes,
+        device_prog,
+    } = j;
     let desc = format!("fastrun container {}", unit.name);
     systemd.start(unit, &desc, Some(pid), props)?;
     trace::mark("systemd.start");
@@ -648,89 +734,26 @@ fn poststart_hooks(rec: &Record, init_pidfd: RawFd, cwd: Option<&Path>) -> Resul
     })
 }
 
-/// The status of a recorded container.
-pub(crate) fn status(store: &Store, rec: &Record) -> Status {
-    if rec.pid == 0 {
-        return Status::Creating;
-    }
-    if !proc::is_alive(rec.pid, Some(rec.start_time)) {
-        return Status::Stopped;
-    }
-    let fifo = store.root().join(&rec.id).join(EXEC_FIFO);
-    if fifo.exists() {
-        return Status::Created;
-    }
-    if is_frozen(rec) {
-        return Status::Paused;
-    }
-    Status::Running
-}
-
-fn is_frozen(rec: &Record) -> bool {
-    cgroup_of(rec).is_some_and(|cg| cg.is_frozen().unwrap_or(false))
-}
-
-/// The container's cgroup manager, when it has one.
-pub(crate) fn cgroup_of(rec: &Record) -> Option<Cgroup> {
-    let rel = rec.cgroup.as_ref()?;
-    let cg = Cgroup::load(rel).ok()?;
-    // As at create: rootless, the named and unified hierarchies are best effort.
-    Some(if crate::rootless::is_rootless() {
-        cg.best_effort_extras()
-    } else {
-        cg
-    })
-}
-
-pub(crate) fn to_state(store: &Store, rec: Record) -> State {
-    let status = status(store, &rec);
-    State {
-        oci_version: rec.oci_version,
-        id: rec.id,
-        status,
-        pid: if status == Status::Stopped {
-            0
-        } else {
-            rec.pid
-        },
-        bundle: rec.bundle,
-        rootfs: rec.rootfs,
-        created: rec.created,
-        owner: state::user_name(rec.owner_uid),
-        annotations: rec.annotations,
-        own_cgroup: rec.cgroup.is_some(),
-    }
-}
-
 /// Let a created container run its program.
 pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
-    let store = Store::new(&ctx.root);
-    let lock = store.lock(id)?;
-    let rec = store.load(id)?;
+    let mut c = Container::load(ctx, id)?;
     trace::mark("state.load");
-    match status(&store, &rec) {
-        Status::Created => {}
-        s => {
-            return Err(Error::InvalidState(format!(
-                "cannot start container {id}: it is {}, not created",
-                s.as_str()
-            )))
-        }
-    }
-    let init = open_init(&rec).ok_or_else(|| {
+    c = c.require("start", &[Status::Created])?;
+    let rec = &c.rec;
+    let init = open_init(rec).ok_or_else(|| {
         Error::InvalidState(format!(
             "cannot start container {id}: container not running"
         ))
     })?;
     // startContainer hooks: the init runs them itself once let go (plan.start_hooks).
     trace::mark("status");
-    let fifo = store.root().join(id).join(EXEC_FIFO);
-    let c = CString::new(fifo.as_os_str().as_encoded_bytes())
+    let fifo = c.file(EXEC_FIFO);
+    let c_path = CString::new(fifo.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::Internal("NUL in state path".into()))?;
     // Non-blocking: ENXIO means no reader, i.e. the init is gone.
     let fd = match fs::openat(
         libc::AT_FDCWD,
-        &c,
+        &c_path,
         libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
         0,
     ) {
@@ -748,17 +771,17 @@ pub(crate) fn start(ctx: &Context, id: &str) -> Result<()> {
     trace::mark("start.fifo");
     std::fs::remove_file(&fifo).map_err(|e| Error::path("remove", &fifo, e))?;
     trace::mark("state.fifo_remove");
-    let r = poststart_hooks(&rec, init.as_raw_fd(), None).inspect_err(|_| {
+    let r = poststart_hooks(rec, init.as_raw_fd(), None).inspect_err(|_| {
         // As runc (not the runtime-spec's "warn and go on"): a failing poststart
         // hook fails the command and the container is killed and removed, its
         // poststop hooks run (see docs/compatibility.md).
-        let _ = kill_and_wait(&rec, false);
-        let _ = destroy(ctx, &store, &rec, cgroup_of(&rec));
+        let _ = kill_and_wait(rec, false);
+        let _ = destroy(ctx, &c.store, rec, c.cgroup());
     });
     if rec.hooks.as_ref().is_some_and(|h| !h.poststart.is_empty()) {
         trace::mark("hooks.poststart");
     }
-    drop(lock);
+    c.unlock();
     trace::mark("state.unlock");
     r
 }
@@ -777,15 +800,14 @@ fn open_init(rec: &Record) -> Option<OwnedFd> {
 
 /// Send a signal to the init (or, with `all`, every process of the container).
 pub(crate) fn kill(ctx: &Context, id: &str, signal: i32, all: bool) -> Result<()> {
-    let store = Store::new(&ctx.root);
-    let rec = store.load(id)?;
+    let c = Container::peek(ctx, id)?;
     if all {
         // Every process of the cgroup, also after the init has exited.
-        if let Some(cg) = cgroup_of(&rec).filter(|cg| cg.exists()) {
+        if let Some(cg) = c.cgroup().filter(|cg| cg.exists()) {
             return cg.kill_all(signal).map_err(Error::from);
         }
     }
-    let init = open_init(&rec);
+    let init = open_init(&c.rec);
     let Some(fd) = init else {
         if all {
             return Ok(());
@@ -831,10 +853,10 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     let rec = match store.load(id) {
         Ok(r) => r,
         // A state directory without a record: a create that died early.
-        Err(Error::NotFound(_)) | Err(Error::Internal(_)) => return store.remove(id),
+        Err(Error::NotFound(_)) | Err(Error::CorruptState { .. }) => return store.remove(id),
         Err(e) => return Err(e),
     };
-    let st = status(&store, &rec);
+    let st = state::status(&store, &rec);
     trace::mark("state.load");
     match st {
         Status::Stopped | Status::Creating => {}

@@ -21,7 +21,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::api::DEFAULT_ROOT;
+use crate::context::DEFAULT_ROOT;
 
 /// The directory name under `$XDG_RUNTIME_DIR`.
 pub const XDG_SUBDIR: &str = "fastrun";

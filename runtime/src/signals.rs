@@ -9,6 +9,95 @@ use crate::error::{Error, Result};
 use crate::spawn::Init;
 use crate::sys::pidfd;
 
+/// Parse a signal given as a number (`9`), a name (`KILL`) or `SIGKILL`, in any case,
+/// or a real-time signal as `RTMIN+N` / `RTMAX-N` (with or without `SIG`).
+/// Numbers must be in `0..=64`: 0 checks that the process exists (runc accepts it).
+pub fn parse_signal(s: &str) -> Result<i32> {
+    let bad = || Error::InvalidArgument(format!("unknown signal \"{s}\""));
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return match t.parse::<i32>() {
+            Ok(n) if (0..=SIG_MAX).contains(&n) => Ok(n),
+            _ => Err(bad()),
+        };
+    }
+    let upper = t.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(rest) = name.strip_prefix("RTMIN") {
+        return rt_offset(rest, SIG_RTMIN, 1).ok_or_else(bad);
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX") {
+        return rt_offset(rest, SIG_MAX, -1).ok_or_else(bad);
+    }
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
+        .ok_or_else(bad)
+}
+
+/// The first real-time signal as userland (glibc, and runc/moby) numbers it.
+const SIG_RTMIN: i32 = 34;
+/// The last signal (`SIGRTMAX`).
+const SIG_MAX: i32 = 64;
+
+/// `""` → base; `"+N"` (for RTMIN) or `"-N"` (for RTMAX) → base ± N, within the RT range.
+fn rt_offset(rest: &str, base: i32, dir: i32) -> Option<i32> {
+    let n = if rest.is_empty() {
+        0
+    } else {
+        let sign = if dir > 0 { '+' } else { '-' };
+        let digits = rest.strip_prefix(sign)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<i32>().ok()?
+    };
+    let v = base.checked_add(dir.checked_mul(n)?)?;
+    (SIG_RTMIN..=SIG_MAX).contains(&v).then_some(v)
+}
+
+/// Linux signal names without the `SIG` prefix.
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("IOT", libc::SIGIOT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("STKFLT", libc::SIGSTKFLT),
+    ("CHLD", libc::SIGCHLD),
+    ("CLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("POLL", libc::SIGPOLL),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
 /// The signals to forward: everything but SIGCHLD, the unblockable and the
 /// synchronous fault signals.
 pub(crate) fn forwardable() -> libc::sigset_t {
@@ -116,6 +205,54 @@ pub(crate) fn forward_until_exit(init: &Init, mask: &libc::sigset_t) -> Result<i
         }
         if fds[0].revents & libc::POLLIN != 0 {
             return init.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_numbers() {
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("15").unwrap(), 15);
+        assert_eq!(parse_signal("1").unwrap(), 1);
+        assert_eq!(parse_signal("64").unwrap(), 64);
+        assert_eq!(parse_signal("0").unwrap(), 0);
+        for bad in ["65", "-1", "+9", "99999999999", "", " ", "9x"] {
+            assert!(parse_signal(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse_signal("KILL").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("SIGKILL").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("sigterm").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("term").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("SigHup").unwrap(), libc::SIGHUP);
+        assert_eq!(parse_signal("WINCH").unwrap(), libc::SIGWINCH);
+        assert_eq!(parse_signal("CHLD").unwrap(), libc::SIGCHLD);
+        for bad in ["SIG", "FOO", "SIGFOO", "KILLL", "SIGSIGKILL"] {
+            let e = parse_signal(bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn signal_realtime() {
+        assert_eq!(parse_signal("RTMIN").unwrap(), 34);
+        assert_eq!(parse_signal("SIGRTMIN").unwrap(), 34);
+        assert_eq!(parse_signal("RTMIN+1").unwrap(), 35);
+        assert_eq!(parse_signal("sigrtmin+30").unwrap(), 64);
+        assert_eq!(parse_signal("RTMAX").unwrap(), 64);
+        assert_eq!(parse_signal("RTMAX-2").unwrap(), 62);
+        for bad in [
+            "RTMIN+31", "RTMIN-1", "RTMAX+1", "RTMAX-31", "RTMIN+", "RTMIN+x",
+        ] {
+            assert!(parse_signal(bad).is_err(), "{bad:?} accepted");
         }
     }
 }

@@ -42,7 +42,7 @@ struct Recorder {
     op: &'static str,
     id: String,
     path: PathBuf,
-    log: Option<crate::api::LogSink>,
+    log: Option<crate::context::LogSink>,
     t0: u64,
     unix0_us: u128,
     marks: Vec<Mark>,
@@ -59,7 +59,7 @@ pub(crate) struct Op {
 
 /// Start tracing operation `op` on container `id` when the context has a trace
 /// file. Nested operations (`run --detach` = create + start) go into the outer one.
-pub(crate) fn begin(ctx: &crate::api::Context, op: &'static str, id: &str) -> Op {
+pub(crate) fn begin(ctx: &crate::context::Context, op: &'static str, id: &str) -> Op {
     let Some(path) = &ctx.trace else {
         return Op { owner: false };
     };
@@ -177,7 +177,7 @@ impl Recorder {
             .and_then(|mut f| f.write_all(out.as_bytes()));
         if let (Err(e), Some(log)) = (r, &self.log) {
             log(
-                crate::api::LogLevel::Warning,
+                crate::context::LogLevel::Warning,
                 &format!("--trace {}: {e}", self.path.display()),
             );
         }

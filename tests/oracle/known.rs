@@ -95,12 +95,6 @@ pub static KNOWN: &[Known] = &[
         "report",
         "new:foreground-ctty",
     ),
-    // The cgroup binds of the v1 hierarchies (one per controller).
-    k(
-        "i11-propagation-rshared",
-        "mnt /sys/fs/cgroup/*",
-        "new:shared-binds",
-    ),
     k(
         "i11-propagation-unbindable",
         "runtime.exit",

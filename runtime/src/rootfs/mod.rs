@@ -429,7 +429,11 @@ pub fn mask(root: libc::c_int, p: &InRootPath, host_null: libc::c_int) -> Result
         Fd(m::fsmount(fsfd.0, ro).map_err(at(Op::Fsmount))?)
     } else {
         let flags = m::OPEN_TREE_CLONE | m::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as libc::c_uint;
-        Fd(m::open_tree(host_null, c"", flags).map_err(at(Op::OpenTree))?)
+        let tree = Fd(m::open_tree(host_null, c"", flags).map_err(at(Op::OpenTree))?);
+        // A clone of the host's /dev keeps its peer group: with a shared root
+        // propagation a mount over the mask would reach the host's /dev/null.
+        set_propagation(tree.0, libc::MS_PRIVATE, false)?;
+        tree
     };
     m::move_mount_fd(mnt.0, target.0).map_err(at(Op::MoveMount))
 }
@@ -480,11 +484,23 @@ pub fn switch_root(root: libc::c_int, plan: &RootfsPlan) -> SysResult<()> {
         m::mount(Some(c"."), c"/", None, libc::MS_MOVE, None)?;
         fs::chroot(c".")?;
     } else {
+        // The old root, to act on it after the pivot: "." stays the new root
+        // (only the final umount's lookup crosses into the mount stacked on it).
+        let old_root = Fd(fs::openat(
+            libc::AT_FDCWD,
+            c"/",
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )?);
         m::pivot_root(c".", c".")?;
-        // The old root is stacked under the new one: keep our unmount from
-        // propagating to the host, then detach it.
+        // The old root is stacked on the new one: keep our unmount from
+        // propagating to the host, then detach it. Made rslave through its own
+        // fd, not ".": that would make the new root's mounts slaves too and cut
+        // a bind with shared propagation from its source's peer group.
+        fs::fchdir(old_root.0)?;
         m::mount(None, c".", None, libc::MS_SLAVE | libc::MS_REC, None)?;
         m::umount2(c".", libc::MNT_DETACH)?;
+        drop(old_root);
     }
     fs::chdir(c"/")
 }

@@ -75,6 +75,29 @@ pub fn load_file<'a>(path: &Path, buf: &'a mut Vec<u8>) -> Result<Config<'a>, Sp
     load(buf.as_mut_slice()).map_err(|e| relocate(e, path, len))
 }
 
+/// Parse and validate a config given as JSON bytes in `buf` (a copy: the parser
+/// rewrites it in place); a syntax error names its line and column.
+pub fn load_config<'a>(json: &[u8], buf: &'a mut Vec<u8>) -> Result<Config<'a>, SpecError> {
+    buf.clear();
+    buf.extend_from_slice(json);
+    load(buf).map_err(|e| match e.kind {
+        SpecErrorKind::Syntax => locate_syntax_error(json, &e.path).unwrap_or(e),
+        _ => e,
+    })
+}
+
+/// Parse and validate a config given as JSON bytes (what `create` does with
+/// [`crate::CreateOptions::config`]); a syntax error names its line and column.
+pub fn validate_config(json: &[u8]) -> crate::error::Result<()> {
+    let mut buf = Vec::new();
+    load_config(json, &mut buf).map(drop).map_err(Into::into)
+}
+
+/// Resolve a bundle path (relative to the cwd) to an absolute path.
+pub fn absolute_bundle(bundle: &Path) -> crate::error::Result<std::path::PathBuf> {
+    std::path::absolute(bundle).map_err(|e| crate::error::Error::path("resolve bundle", bundle, e))
+}
+
 /// Parse and validate a process (the `exec --process` file): the same rules as
 /// `process` in a config. Paths in errors start with `process`.
 pub fn parse_process<'a>(buf: &'a mut [u8]) -> Result<Process<'a>, SpecError> {

@@ -3,8 +3,10 @@
 //! anyway), `<root>/<id>/exec.fifo` while the container is created but not started,
 //! and a lock against concurrent commands on one id.
 
+mod container;
 mod time;
 
+pub(crate) use container::{cgroup_of, status, to_state, Container};
 pub use time::{rfc3339, rfc3339_now};
 
 use std::fs;
@@ -176,8 +178,10 @@ impl Store {
             }
             Err(e) => return Err(Error::path("read state", &path, e)),
         };
-        simd_json::serde::from_slice::<Record>(&mut buf)
-            .map_err(|e| Error::Internal(format!("{}: corrupt state: {e}", path.display())))
+        simd_json::serde::from_slice::<Record>(&mut buf).map_err(|e| Error::CorruptState {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// Every container id under the root (directories with a valid id), sorted.
