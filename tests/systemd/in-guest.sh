@@ -44,6 +44,8 @@ p=$(pid_of c1)
 check "the init ($p) is in /system.slice/fr-c1.scope" grep -qx '0::/system.slice/fr-c1.scope' "/proc/$p/cgroup"
 check "the scope holds exactly the init" [ "$(cat /sys/fs/cgroup/system.slice/fr-c1.scope/cgroup.procs)" = "$p" ]
 check "ps lists the init" sh -c "${FR[*]} ps --format json c1 | grep -qw $p"
+try "${FR[@]}" exec c1 cat /proc/self/cgroup
+check "inside, the cgroup namespace is rooted at the scope [$(grep ^0:: <<<"$out")]" grep -qx "0::/" <<<"$out"
 "${FR[@]}" exec -d c1 sleep 500
 check "exec joins the scope (2 processes)" \
     [ "$(wc -l < /sys/fs/cgroup/system.slice/fr-c1.scope/cgroup.procs)" = 2 ]

@@ -37,7 +37,7 @@ for a in sh sleep true cat ls echo ps wc; do ln -sf busybox "$e2e/rootfs/bin/$a"
 base() { jq --arg p "$1" '.process.terminal=false | .process.args=["sleep","600"]
     | .root.path="/e2e/rootfs" | .root.readonly=true | .linux.cgroupsPath=$p' "$work/base.json"; }
 cfg() { local name=$1 path=$2; shift 2; base "$path" | jq "${@:-.}" > "$e2e/configs/$name.json"; }
-cfg plain "system.slice:fr:c1"
+cfg plain "system.slice:fr:c1" '.linux.namespaces += [{"type":"cgroup"}]'
 cfg limits "system.slice:fr:lim" '.linux.resources += {"memory":{"limit":104857600,"reservation":52428800},
     "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":64},
     "blockIO":{"weight":500}}'
