@@ -91,6 +91,11 @@ check "org.systemd.property.* annotations: TimeoutStopSec=7 s, CollectMode" \
 check "features lists org.systemd.property. as potentially unsafe" \
     sh -c "fastrun features | grep -A2 potentiallyUnsafeConfigAnnotations | grep -q 'org.systemd.property.'"
 
+b=$(bundle fg true-sd)
+try "${FR[@]}" --systemd-cgroup run --bundle "$b" fg; rc=$?
+check "run in the foreground: exit 0 [$out]" [ $rc = 0 ]
+check "... and it leaves nothing" nothing_left fg bench-b1.scope system.slice/bench-b1.scope
+
 # ---- 4. kill --all reaches every process of the scope
 b=$(bundle kids children)
 try "${FR[@]}" --systemd-cgroup run -d --bundle "$b" kids
@@ -170,8 +175,9 @@ done
 wait
 n=0; for i in $(seq 1 20); do [[ $(prop par-$i.scope ActiveState) == active ]] && n=$((n + 1)); done
 check "20 parallel: 20 active scopes [$(cat /tmp/b/par*.out | head -3)]" [ $n = 20 ]
-for i in $(seq 1 20); do "${FR[@]}" delete -f p$i & done; wait
-n=0; for i in $(seq 1 20); do gone par-$i.scope system.slice/par-$i.scope && n=$((n + 1)); done
+for i in $(seq 1 20); do "${FR[@]}" delete -f p$i >/tmp/b/del$i.out 2>&1 & done; wait
+check "20 parallel deletes succeed [$(cat /tmp/b/del*.out | head -3)]" [ -z "$(cat /tmp/b/del*.out)" ]
+n=0; for i in $(seq 1 20); do nothing_left p$i par-$i.scope system.slice/par-$i.scope && n=$((n + 1)); done
 check "20 parallel deletes: nothing left ($n/20 clean)" [ $n = 20 ]
 
 # ---- 9. containerd (the guest's 1.6): runc.v2 shim with BinaryName + SystemdCgroup,
