@@ -27,6 +27,8 @@ pub(crate) struct Created {
     /// The container's cgroup (None: rootless without one), for `run`'s cleanup:
     /// no second layout detection.
     pub cgroup: Option<Cgroup>,
+    /// The systemd driver's connection, for `run`'s cleanup (one connection).
+    pub systemd: Option<Systemd>,
 }
 
 /// Removes what a failed create made (cgroup, state dir), unless disarmed.
@@ -582,6 +584,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         init,
         record,
         cgroup: cg,
+        systemd,
     })
 }
 
@@ -858,6 +861,11 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     };
     let st = state::status(&store, &rec);
     trace::mark("state.load");
+    // systemd sets a new connection up while the container is killed
+    let sd = rec
+        .systemd_unit
+        .as_ref()
+        .and_then(|_| Systemd::connect(crate::rootless::is_rootless()).ok());
     match st {
         Status::Stopped | Status::Creating => {}
         Status::Created => kill_and_wait(&rec, false)?,
@@ -870,7 +878,7 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         }
     }
     trace::mark("kill");
-    let r = destroy(ctx, &store, &rec, cgroup_of(&rec));
+    let r = destroy_in(ctx, &store, &rec, cgroup_of(&rec), sd, None);
     // The last close of the removed directory frees its inode (on a disk, it can wait).
     drop(lock);
     trace::mark("state.unlock");
@@ -880,7 +888,7 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
 /// state; then run the poststop hooks (a failure there is only a warning).
 fn destroy(ctx: &Context, store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
-    destroy_in(ctx, store, rec, cg, None)
+    destroy_in(ctx, store, rec, cg, None, None)
 }
 
 /// [`destroy`], the poststop hooks running in `cwd` (`run`: the bundle, as runc).
@@ -889,9 +897,10 @@ fn destroy_in(
     store: &Store,
     rec: &Record,
     cg: Option<Cgroup>,
+    systemd: Option<Systemd>,
     cwd: Option<&Path>,
 ) -> Result<()> {
-    let r = destroy_quietly(store, rec, cg);
+    let r = destroy_quietly(store, rec, cg, systemd);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
         let env = hooks::Env {
@@ -906,7 +915,13 @@ fn destroy_in(
     r
 }
 
-fn destroy_quietly(store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+/// `systemd`: a connection to stop the unit with (else one is made).
+fn destroy_quietly(
+    store: &Store,
+    rec: &Record,
+    cg: Option<Cgroup>,
+    systemd: Option<Systemd>,
+) -> Result<()> {
     trace::mark("cgroup.load");
     if let Some(cg) = cg {
         if cg.exists() {
@@ -915,7 +930,11 @@ fn destroy_quietly(store: &Store, rec: &Record, cg: Option<Cgroup>) -> Result<()
         }
         trace::mark("cgroup.kill");
         if let Some(unit) = &rec.systemd_unit {
-            Systemd::connect(crate::rootless::is_rootless())?.stop(unit)?;
+            let mut sd = match systemd {
+                Some(sd) => sd,
+                None => Systemd::connect(crate::rootless::is_rootless())?,
+            };
+            sd.stop(unit)?;
             trace::mark("systemd.stop");
         }
         // Unconditionally: a create killed while making the cgroup leaves some
@@ -976,8 +995,9 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         }
         if !opts.keep {
             let cg = created.cgroup.take();
+            let sd = created.systemd.take();
             let rec = &created.record;
-            destroy_in(ctx, &Store::new(&ctx.root), rec, cg, Some(&rec.bundle))?;
+            destroy_in(ctx, &Store::new(&ctx.root), rec, cg, sd, Some(&rec.bundle))?;
         }
         code
     })();

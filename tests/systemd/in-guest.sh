@@ -208,21 +208,29 @@ else
     fail "containerd does not start in the guest: $(systemctl status containerd 2>&1 | tail -3)"
 fi
 
-# ---- 10. start latency (FASTRUN_SYSTEMD_BENCH=1)
-bench() { # bench N CMD... -> mean ms
-    local n=$1 t0 t1; shift; t0=$(date +%s%N)
-    for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 </dev/null; done
-    t1=$(date +%s%N); echo "scale=2; ($t1 - $t0) / $n / 1000000" | bc 2>/dev/null || echo $(( (t1 - t0) / n / 1000 ))us
-}
+# ---- 10. start latency (FASTRUN_SYSTEMD_BENCH=N: N interleaved rounds): `run` of
+# `true`, fastrun and runc, each with cgroupfs and with --systemd-cgroup; medians
 if [[ -n ${FASTRUN_SYSTEMD_BENCH:-} ]]; then
-    bs=$(bundle bsd true-sd); bf=$(bundle bfs true-fs); sed -i 's#"cgroupsPath": ""#"cgroupsPath": "/bench/b1"#' "$bf/config.json"
-    for round in 1 2 3; do
-        echo "bench round $round (mean of 30 runs of 'run' of true, ms):" \
-            "fastrun cgroupfs $(bench 30 "${FR[@]}" run --bundle "$bf" b1)" \
-            "fastrun systemd $(bench 30 "${FR[@]}" --systemd-cgroup run --bundle "$bs" b1)" \
-            "runc cgroupfs $(cd "$bf" && bench 30 "${RC[@]}" run b1)" \
-            "runc systemd $(cd "$bs" && bench 30 "${RC[@]}" --systemd-cgroup run b1)"
+    bs=$(bundle bsd true-sd); bf=$(bundle bfs true-fs)
+    sed -i 's#"cgroupsPath": ""#"cgroupsPath": "/bench/b1"#' "$bf/config.json"
+    declare -A times
+    names=(fr-fs fr-sd runc-fs runc-sd)
+    cmd() { case $1 in
+        fr-fs) "${FR[@]}" run --bundle "$bf" b1 ;;
+        fr-sd) "${FR[@]}" --systemd-cgroup run --bundle "$bs" b1 ;;
+        runc-fs) (cd "$bf" && "${RC[@]}" run b1) ;;
+        runc-sd) (cd "$bs" && "${RC[@]}" --systemd-cgroup run b1) ;;
+    esac; }
+    for _ in $(seq "$FASTRUN_SYSTEMD_BENCH"); do
+        for n in "${names[@]}"; do
+            t0=$(date +%s%N); cmd $n >/dev/null 2>&1 </dev/null; t1=$(date +%s%N)
+            times[$n]+="$(( (t1 - t0) / 1000 )) "
+        done
     done
+    med() { tr ' ' '\n' <<<"${times[$1]}" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'; }
+    echo "bench: run of true, median of $FASTRUN_SYSTEMD_BENCH interleaved rounds (ms):" \
+        "fastrun $(med fr-fs) cgroupfs / $(med fr-sd) systemd;" \
+        "runc $(med runc-fs) cgroupfs / $(med runc-sd) systemd"
 fi
 
 echo "in-guest: $failures failure(s)"

@@ -6,7 +6,8 @@
 # the guest cannot boot on this machine at all.
 #
 #   tests/systemd/run.sh [FASTRUN_BINARY]     (default: $CARGO_TARGET_DIR/debug/fastrun)
-#   FASTRUN_SYSTEMD_BENCH=1: also the start-latency benchmark (fastrun and runc).
+#   FASTRUN_SYSTEMD_BENCH=N: also the start-latency benchmark, N interleaved rounds
+#   of fastrun and runc, each with and without --systemd-cgroup.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

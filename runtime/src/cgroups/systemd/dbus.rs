@@ -440,12 +440,13 @@ impl Conn {
             .bytes()
             .map(|b| format!("{b:02x}"))
             .collect();
-        // AUTH and BEGIN in one write, then the server's OK before any message:
-        // systemd's server (sd-bus) does not look at a message that arrived in the
-        // same read as BEGIN until more bytes come, so a pipelined first call waits.
+        // AUTH and BEGIN in one write; the server's OK is read before the first
+        // message goes out (not here: the server sets the connection up while the
+        // caller does other work). Never pipelined with a message: systemd's server
+        // (sd-bus) does not look at a message that arrived in the same read as
+        // BEGIN until more bytes come, so a pipelined first call waits forever.
         let hello = format!("\0AUTH EXTERNAL {uid}\r\nBEGIN\r\n");
         c.send(hello.as_bytes())?;
-        c.read_auth(deadline)?;
         if bus {
             c.call(
                 "org.freedesktop.DBus",
@@ -568,6 +569,7 @@ impl Conn {
         body: &[u8],
         deadline: Instant,
     ) -> Result<Message, DbusError> {
+        self.read_auth(deadline)?;
         self.serial += 1;
         let serial = self.serial;
         let msg = method_call(
