@@ -167,6 +167,18 @@ fp=$(show fr-rc.scope)
 check "same unit properties as runc [runc: $rp] [fastrun: $fp]" [ "$rp" = "$fp" ]
 "${FR[@]}" delete -f rc
 
+# ---- libfastrun: the context option systemd_cgroup
+if [[ -x /opt/fastrun/libfastrun_run ]]; then
+    b=$(bundle lib lib)
+    try env LD_LIBRARY_PATH=/opt/fastrun /opt/fastrun/libfastrun_run /run/fr-e2e "$b" lib
+    check "libfastrun with systemd_cgroup = 1: the container ran in fr-lib.scope [$(echo $out)]" \
+        grep -qx "0::/system.slice/fr-lib.scope" <<<"$out"
+    check "... it exited with status 0" grep -q "exit status 0" <<<"$out"
+    check "... and nothing is left" nothing_left lib fr-lib.scope system.slice/fr-lib.scope
+else
+    fail "no libfastrun.so next to the fastrun binary (cargo build --workspace)"
+fi
+
 # ---- 8. 20 containers in parallel
 for i in $(seq 1 20); do
     d=/tmp/b/par$i; mkdir -p $d; sed "s/system.slice:fr:c1/system.slice:par:$i/" /e2e/configs/plain.json > $d/config.json

@@ -32,6 +32,13 @@ cp "$bin" "$e2e/bin/fastrun"
 # fastrun's own containerd shim, when built next to the binary
 shim=$(dirname "$bin")/containerd-shim-fastrun-v2
 [[ -x $shim ]] && cp "$shim" "$e2e/bin/"
+# libfastrun (the shared library next to the binary) and a C program using it
+lib=$(dirname "$bin")/libfastrun.so
+if [[ -f $lib ]]; then
+    cp "$lib" "$e2e/bin/" && cp "$lib" "$e2e/bin/libfastrun.so.0"
+    cc -Wall -Werror -I"$repo/include" "$here/libfastrun_run.c" -L"$e2e/bin" -lfastrun \
+        -o "$e2e/bin/libfastrun_run"
+fi
 cp "$(command -v busybox)" "$e2e/rootfs/bin/busybox"
 for a in sh sleep true cat ls echo ps wc; do ln -sf busybox "$e2e/rootfs/bin/$a"; done
 (cd "$work" && runc spec && mv config.json base.json)
@@ -54,6 +61,8 @@ cfg pod-a "fastrunpod-p1.slice:fr:pa" .
 cfg pod-b "fastrunpod-p1.slice:fr:pb" .
 cfg slice-unit "system.slice:fr:podx.slice" .
 cfg runc "system.slice:fr:rc" .
+cfg lib "system.slice:fr:lib" '.process.args=["cat","/proc/self/cgroup"]'
+
 cfg true-sd "system.slice:bench:b1" '.process.args=["true"]'
 cfg true-fs "" '.process.args=["true"]'
 cp "$here/in-guest.sh" "$e2e/in-guest.sh"
