@@ -50,14 +50,28 @@ pub(crate) fn update(ctx: &Context, id: &str, opts: &UpdateOptions) -> Result<()
     let res = update_resources(opts, &Online::read())?;
     let cg = c.require_cgroup()?;
     // The conversion names config paths; here the document is `resources`.
-    let writes = cg.writes(&res).map_err(|e| match e {
+    let config_err = |e| match e {
         cgroups::CgroupError::Config(m) => match m.strip_prefix("linux.resources") {
             Some(rest) => Error::Config(format!("resources{rest}")),
             None => Error::Config(m),
         },
         e => e.into(),
-    })?;
+    };
+    // The systemd driver: what systemd expresses is set on the unit (at runtime),
+    // the rest written below.
+    let (props, rest) = match &c.rec.systemd_unit {
+        Some(_) => {
+            let (p, r) = cgroups::systemd::properties(&res).map_err(config_err)?;
+            (p, std::borrow::Cow::Owned(r))
+        }
+        None => (Vec::new(), std::borrow::Cow::Borrowed(&res)),
+    };
+    let writes = cg.writes(&rest).map_err(config_err)?;
     cg.check(&writes)?;
+    if let Some(unit) = &c.rec.systemd_unit {
+        cgroups::systemd::Systemd::connect(crate::rootless::is_rootless())?
+            .set_properties(unit, &props)?;
+    }
     // pure v2: a new device program replaces ours (empty rules, as `update` passes
     // today, leave it alone)
     let device_prog = cg.device_program(&res.devices)?;

@@ -114,7 +114,7 @@ impl Error {
             Error::Cgroup(e) => {
                 use crate::cgroups::CgroupError as C;
                 match e {
-                    C::Write { .. } | C::Io { .. } => ErrorKind::System,
+                    C::Write { .. } | C::Io { .. } | C::Systemd(_) => ErrorKind::System,
                     C::Parse { .. } => ErrorKind::Internal,
                     C::Config(_) => ErrorKind::InvalidConfig,
                     C::Unsupported(_) => ErrorKind::Unsupported,

@@ -104,8 +104,8 @@ pub fn features_json() -> String {
     "cgroup": {{
       "v1": true,
       "v2": true,
-      "systemd": false,
-      "systemdUser": false,
+      "systemd": true,
+      "systemdUser": true,
       "rdma": true
     }},
     "seccomp": {{
@@ -140,7 +140,9 @@ pub fn features_json() -> String {
     "run.fastrun.rootless": "{rootless}",
     "run.fastrun.cgroup": "{cgroup}"
   }},
-  "potentiallyUnsafeConfigAnnotations": []
+  "potentiallyUnsafeConfigAnnotations": [
+    "org.systemd.property."
+  ]
 }}
 "#,
         max = crate::OCI_SPEC_VERSION,
@@ -198,8 +200,15 @@ mod tests {
             .all(|f| sc["knownFlags"].as_array().unwrap().contains(f)));
         let cg = &j["linux"]["cgroup"];
         assert_eq!((&cg["v1"], &cg["v2"]), (&true.into(), &true.into()));
-        // no systemd driver: only a reachability check that fails clearly
-        assert_eq!(cg["systemd"], false);
+        // the systemd driver (system and user managers), its annotations marked unsafe
+        assert_eq!(
+            (&cg["systemd"], &cg["systemdUser"]),
+            (&true.into(), &true.into())
+        );
+        assert_eq!(
+            j["potentiallyUnsafeConfigAnnotations"],
+            serde_json::json!(["org.systemd.property."])
+        );
         // Every advertised mount option is one the parser resolves, not file-system data.
         for o in j["mountOptions"].as_array().unwrap() {
             let parsed = crate::plan::mount_options::parse([o.as_str().unwrap()]);

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cgroups::systemd::{self as sd, Systemd};
 use crate::cgroups::{self, Cgroup, Driver, Layout};
 use crate::context::{Context, CreateOptions, Status};
 use crate::error::{Error, Result};
@@ -28,6 +29,8 @@ pub(crate) struct Created {
     pub cgroup: Option<Cgroup>,
     /// The id's lock, for `run` to hold until its init has exec'd.
     pub lock: Option<Lock>,
+    /// The systemd driver's connection, for `run`'s cleanup (one connection).
+    pub systemd: Option<Systemd>,
 }
 
 /// Holds the id's lock for the whole create; removes what a failed create made
@@ -37,6 +40,8 @@ struct CreateGuard<'a> {
     id: &'a str,
     lock: Option<Lock>,
     cgroup: Option<Cgroup>,
+    /// The systemd driver's unit (stopped and reset on failure).
+    systemd_unit: Option<String>,
     armed: bool,
 }
 
@@ -45,6 +50,12 @@ impl Drop for CreateGuard<'_> {
         if self.armed {
             if let Some(cg) = &self.cgroup {
                 let _ = kill_everything_in(cg);
+            }
+            if let Some(unit) = &self.systemd_unit {
+                let _ =
+                    Systemd::connect(crate::rootless::is_rootless()).and_then(|mut s| s.stop(unit));
+            }
+            if let Some(cg) = &self.cgroup {
                 let _ = cg.destroy();
             }
             if let Some(lock) = &self.lock {
@@ -131,33 +142,46 @@ struct CgroupPlan {
     rootless: bool,
     /// `linux.cgroupsPath` was given.
     given_path: bool,
+    /// The systemd driver: the unit to make and its properties.
+    unit: Option<sd::Unit>,
+    sd_props: sd::Properties,
 }
 
-fn plan_cgroup(
-    ctx: &Context,
-    id: &str,
-    linux: Option<&crate::spec::Linux<'_>>,
-) -> Result<CgroupPlan> {
-    let driver = if ctx.systemd_cgroup {
-        Driver::Systemd
-    } else {
-        Driver::Cgroupfs
-    };
+fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Result<CgroupPlan> {
+    let linux = config.linux.as_ref();
     let cgroups_path = linux
         .map(|l| l.cgroups_path.as_str())
         .filter(|p| !p.is_empty());
     let rootless = crate::rootless::is_rootless();
     let layout = Layout::detect()?;
-    // rootless on pure v2 without a path: under the parent of our own cgroup (a
-    // systemd user session's delegated subtree), as runc
-    let rel = match (rootless && cgroups_path.is_none() && layout.is_v2())
-        .then(crate::rootless::own_v2_cgroup_parent)
-        .flatten()
-    {
-        Some(parent) => {
-            cgroups::path::resolve(driver, Some(&parent.join(id).to_string_lossy()), id)?
+    // The systemd driver: the unit, and a connection made before anything is.
+    let unit = if ctx.systemd_cgroup {
+        if !layout.is_v2() {
+            return Err(Error::Unsupported(
+                "systemd cgroup driver: fastrun supports it on cgroup v2 (unified) hosts only; \
+                 this host has cgroup v1 hierarchies (use the cgroupfs driver)"
+                    .into(),
+            ));
         }
-        None => cgroups::path::resolve(driver, cgroups_path, id)?,
+        Some(sd::unit_for(cgroups_path, id, rootless)?)
+    } else {
+        None
+    };
+    let rel = match &unit {
+        Some(u) => u.cgroup.clone(),
+        None => match (rootless && cgroups_path.is_none() && layout.is_v2())
+            .then(crate::rootless::own_v2_cgroup_parent)
+            .flatten()
+        {
+            // rootless on pure v2 without a path: under the parent of our own cgroup
+            // (a systemd user session's delegated subtree), as runc
+            Some(parent) => cgroups::path::resolve(
+                Driver::Cgroupfs,
+                Some(&parent.join(id).to_string_lossy()),
+                id,
+            )?,
+            None => cgroups::path::resolve(Driver::Cgroupfs, cgroups_path, id)?,
+        },
     };
     // linux.resources → cgroup writes, checked before anything is made.
     let cg = Cgroup::new(layout, &rel);
@@ -167,7 +191,22 @@ fn plan_cgroup(
         cg
     };
     let res = cgroups::for_container(linux)?;
-    let mut writes = cg.writes(&res)?;
+    // systemd: the limits it expresses become unit properties (with the
+    // `org.systemd.property.*` annotations); the rest is written to the files.
+    let (sd_props, rest) = match &unit {
+        Some(_) => {
+            let (mut props, rest) = sd::properties(&res)?;
+            props.extend(sd::annotation_properties(
+                config
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.as_ref(), v.as_ref())),
+            )?);
+            (props, std::borrow::Cow::Owned(rest))
+        }
+        None => (Vec::new(), std::borrow::Cow::Borrowed(&res)),
+    };
+    let mut writes = cg.writes(&rest)?;
     if rootless {
         // as runc: v1 device rules are not enforced rootless (only root of the
         // initial user namespace may write devices.allow/deny)
@@ -183,6 +222,8 @@ fn plan_cgroup(
         device_prog,
         rootless,
         given_path: cgroups_path.is_some(),
+        unit,
+        sd_props,
     })
 }
 
@@ -214,6 +255,7 @@ fn new_record(
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         cgroup: Some(rel.to_path_buf()),
+        systemd_unit: None,
         own_pid_ns: false,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
         process: simd_json::serde::to_string(process).ok(),
@@ -252,6 +294,7 @@ fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Op
         device_prog,
         rootless,
         given_path,
+        ..
     } = cgp;
     let rel = &rel;
     // Rootless without write access to the cgroup tree and without a cgroupsPath:
@@ -324,8 +367,13 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     plan::check_sysctl_namespaces(&config)?;
     trace::mark("parse");
     let linux = config.linux.as_ref();
-    let cgp = plan_cgroup(ctx, id, linux)?;
+    let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
+    let mut systemd = match &cgp.unit {
+        Some(_) => Some(Systemd::connect(cgp.rootless)?),
+        None => None,
+    };
+    trace::mark("systemd.connect");
 
     let store = Store::new(&ctx.root);
     let (dir, lock) = store.create_dir(id)?;
@@ -334,12 +382,14 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         id,
         lock: Some(lock),
         cgroup: None,
+        systemd_unit: None,
         armed: true,
     };
 
     check_cgroup_free(&cgp.cg, &cgp.rel)?;
 
     let mut record = new_record(id, &config, process, &bundle, &cgp.rel);
+    record.systemd_unit = cgp.unit.as_ref().map(|u| u.name.clone());
     // A first record (pid 0: "creating") so that `delete --force` can clean up
     // after a runtime killed at any point from here on: it is saved before the
     // cgroup exists, else a kill in between leaves a cgroup no record names.
@@ -348,12 +398,29 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
 
     // From here on a failure removes the cgroup (also one half made).
     guard.cgroup = Some(cgp.cg.clone());
-    let cg = make_cgroup(ctx, cgp, &mut record)?;
+    // systemd: the unit (and its cgroup) is made once the init exists, after the
+    // clone; its limits and device program are applied then.
+    let sd_join = match cgp.unit.take() {
+        Some(unit) => {
+            guard.systemd_unit = record.systemd_unit.clone();
+            Some(SystemdJoin {
+                unit,
+                props: std::mem::take(&mut cgp.sd_props),
+                writes: std::mem::take(&mut cgp.writes),
+                device_prog: cgp.device_prog.take(),
+            })
+        }
+        None => None,
+    };
+    let cg = match &sd_join {
+        Some(_) => Some(cgp.cg),
+        None => make_cgroup(ctx, cgp, &mut record)?,
+    };
     guard.cgroup = cg.clone();
     trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
-        Some(cg) => join_fds(cg)?,
-        None => (None, Vec::new()),
+        Some(cg) if sd_join.is_none() => join_fds(cg)?,
+        _ => (None, Vec::new()),
     };
     trace::mark("cgroup.open");
 
@@ -396,9 +463,10 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
-        match &cg {
-            Some(cg) => join_fallback(ctx, cg, pid, joined),
-            None => Ok(()),
+        match (&cg, &sd_join, systemd.as_mut()) {
+            (Some(cg), Some(j), Some(sd)) => systemd_join(ctx, sd, j, cg, pid),
+            (Some(cg), _, _) => join_fallback(ctx, cg, pid, joined),
+            _ => Ok(()),
         }
     };
     // prestart and createRuntime in our namespaces, createContainer in the
@@ -509,7 +577,80 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         record,
         cgroup: cg,
         lock: guard.lock.take(),
+        systemd,
     })
+}
+
+/// What the systemd driver does after the clone.
+struct SystemdJoin {
+    unit: sd::Unit,
+    props: sd::Properties,
+    writes: Vec<cgroups::resources::Write>,
+    device_prog: Option<Vec<crate::sys::bpf::Insn>>,
+}
+
+/// The systemd driver, after the clone: systemd makes the unit with the init (still
+/// waiting) in it, then the runtime writes what systemd does not express and
+/// attaches the device program, as the cgroupfs driver does before the clone.
+fn systemd_join(
+    ctx: &Context,
+    systemd: &mut Systemd,
+    j: &SystemdJoin,
+    cg: &Cgroup,
+    pid: libc::pid_t,
+) -> Result<()> {
+    let SystemdJoin {
+        unit,
+        props,
+        writes,
+        device_prog,
+    } = j;
+    let desc = format!("fastrun container {}", unit.name);
+    systemd.start(unit, &desc, Some(pid), props)?;
+    trace::mark("systemd.start");
+    // systemd moved the init: check it did, where we expect (never run a container
+    // outside its cgroup)
+    let want = format!("0::/{}", unit.cgroup.display());
+    let have = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    if !have.lines().any(|l| l == want) {
+        return Err(Error::Sys {
+            op: "systemd cgroup driver",
+            source: std::io::Error::other(format!(
+                "unit {} started but the init {pid} is not in its cgroup /{} (it is in {:?})",
+                unit.name,
+                unit.cgroup.display(),
+                have.trim()
+            )),
+        });
+    }
+    // limits systemd set but cannot enforce: the cgroup lacks their controller
+    let controllers = cg
+        .v2_dir()
+        .and_then(|d| std::fs::read_to_string(d.join("cgroup.controllers")).ok())
+        .unwrap_or_default();
+    let mut missing: Vec<String> = props
+        .iter()
+        .filter_map(|(n, _)| sd::controller_of(n).map(|c| (n, c)))
+        .filter(|(_, c)| !controllers.split_whitespace().any(|x| x == *c))
+        .map(|(n, c)| format!("{n} (no {c} controller)"))
+        .collect();
+    missing.dedup();
+    if !missing.is_empty() {
+        ctx.warn(&format!(
+            "systemd cgroup driver: unit {} has the properties {} but its cgroup /{} has \
+             the controllers [{}]: systemd records them without enforcing them",
+            unit.name,
+            missing.join(", "),
+            unit.cgroup.display(),
+            controllers.trim()
+        ));
+    }
+    cg.apply(writes)?;
+    if let Some(p) = device_prog {
+        cg.set_device_program(p)?;
+    }
+    trace::mark("cgroup.apply");
+    Ok(())
 }
 
 /// What a new process of the container `cg` joins its cgroups with: the cgroup2
@@ -703,6 +844,11 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
     };
     let st = state::status(&store, &rec);
     trace::mark("state.load");
+    // systemd sets a new connection up while the container is killed
+    let sd = rec
+        .systemd_unit
+        .as_ref()
+        .and_then(|_| Systemd::connect(crate::rootless::is_rootless()).ok());
     match st {
         Status::Stopped | Status::Creating => {}
         Status::Created => kill_and_wait(&rec, false)?,
@@ -715,7 +861,7 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
         }
     }
     trace::mark("kill");
-    let r = destroy(ctx, &store, &lock, &rec, cgroup_of(&rec));
+    let r = destroy_in(ctx, &store, &lock, &rec, cgroup_of(&rec), sd, None);
     // The last close of the removed directory frees its inode (on a disk, it can wait).
     drop(lock);
     trace::mark("state.unlock");
@@ -789,7 +935,7 @@ fn destroy(
     rec: &Record,
     cg: Option<Cgroup>,
 ) -> Result<()> {
-    destroy_in(ctx, store, lock, rec, cg, None)
+    destroy_in(ctx, store, lock, rec, cg, None, None)
 }
 
 /// [`destroy`], the poststop hooks running in `cwd` (`run`: the bundle, as runc).
@@ -799,9 +945,10 @@ fn destroy_in(
     lock: &Lock,
     rec: &Record,
     cg: Option<Cgroup>,
+    systemd: Option<Systemd>,
     cwd: Option<&Path>,
 ) -> Result<()> {
-    let r = destroy_quietly(store, lock, rec, cg);
+    let r = destroy_quietly(store, lock, rec, cg, systemd);
     if let Some(h) = rec.hooks.as_ref().filter(|h| !h.poststop.is_empty()) {
         let state = hook_state(rec, "stopped", 0);
         let env = hooks::Env {
@@ -816,11 +963,26 @@ fn destroy_in(
     r
 }
 
-fn destroy_quietly(store: &Store, lock: &Lock, rec: &Record, cg: Option<Cgroup>) -> Result<()> {
+/// `systemd`: a connection to stop the unit with (else one is made).
+fn destroy_quietly(
+    store: &Store,
+    lock: &Lock,
+    rec: &Record,
+    cg: Option<Cgroup>,
+    systemd: Option<Systemd>,
+) -> Result<()> {
     trace::mark("cgroup.load");
     if let Some(cg) = cg {
         kill_everything_in(&cg)?;
         trace::mark("cgroup.kill");
+        if let Some(unit) = &rec.systemd_unit {
+            let mut sd = match systemd {
+                Some(sd) => sd,
+                None => Systemd::connect(crate::rootless::is_rootless())?,
+            };
+            sd.stop(unit)?;
+            trace::mark("systemd.stop");
+        }
         // Unconditionally: a create killed while making the cgroup leaves some
         // hierarchies' directories without the primary one `exists` looks at.
         cg.destroy()?;
@@ -883,12 +1045,13 @@ pub(crate) fn run(ctx: &Context, id: &str, opts: &CreateOptions) -> Result<i32> 
         }
         if !opts.keep {
             let cg = created.cgroup.take();
+            let sd = created.systemd.take();
             let rec = &created.record;
             // Under the id's lock again (create released it): a concurrent
             // delete --force may have removed the container meanwhile.
             let store = Store::new(&ctx.root);
             match store.lock(id) {
-                Ok(lock) => destroy_in(ctx, &store, &lock, rec, cg, Some(&rec.bundle))?,
+                Ok(lock) => destroy_in(ctx, &store, &lock, rec, cg, sd, Some(&rec.bundle))?,
                 Err(Error::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }

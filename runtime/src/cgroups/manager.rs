@@ -643,7 +643,14 @@ impl Cgroup {
             if let Some(dir) = self.v2_dir() {
                 let kill = dir.join("cgroup.kill");
                 if kill.exists() {
-                    return fsutil::write(&kill, "1");
+                    return match fsutil::write(&kill, "1") {
+                        // the cgroup is being removed (systemd removes an emptied
+                        // unit's cgroup by itself): a dying cgroup holds no process
+                        Err(e) if matches!(e.errno(), Some(libc::ENODEV) | Some(libc::ENOENT)) => {
+                            Ok(())
+                        }
+                        r => r,
+                    };
                 }
             }
         }

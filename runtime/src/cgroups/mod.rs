@@ -34,6 +34,7 @@ pub mod oom;
 pub mod path;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 
 mod fsutil;
 
@@ -77,6 +78,10 @@ pub enum CgroupError {
     /// The cgroup is not in a state that allows the operation (freeze timed out...).
     #[error("{0}")]
     State(String),
+    /// systemd (the systemd driver) refused or failed; the message names the unit
+    /// and carries systemd's own message.
+    #[error("systemd cgroup driver: {0}")]
+    Systemd(String),
 }
 
 impl CgroupError {

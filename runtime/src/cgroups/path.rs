@@ -11,9 +11,8 @@
 //! - `.` and empty components are dropped; `..`, a NUL byte, or a path naming the root
 //!   cgroup itself are refused.
 //!
-//! The systemd form `slice:prefix:name` is only meaningful with the systemd driver,
-//! which needs a reachable systemd: [`Driver::Systemd`] checks for its private socket
-//! and otherwise fails with a clear error (no D-Bus client is written).
+//! The systemd form `slice:prefix:name` is only meaningful with the systemd driver:
+//! [`Driver::Systemd`] resolves it to the unit's cgroup (see [`super::systemd`]).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -21,9 +20,6 @@ use super::CgroupError;
 
 /// The runtime's default parent for containers without a `cgroupsPath`.
 pub const DEFAULT_PARENT: &str = "fastrun";
-
-/// The socket systemd listens on for its manager API.
-pub const SYSTEMD_PRIVATE_SOCKET: &str = "/run/systemd/private";
 
 /// The cgroup driver (`--systemd-cgroup` selects systemd).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,16 +39,8 @@ pub fn resolve(
     id: &str,
 ) -> Result<PathBuf, CgroupError> {
     if driver == Driver::Systemd {
-        check_systemd(Path::new(SYSTEMD_PRIVATE_SOCKET))?;
-        // systemd is there, but this runtime has no D-Bus client.
-        if let Some(p) = cgroups_path.filter(|p| !p.is_empty()) {
-            parse_systemd_path(p)?;
-        }
-        return Err(CgroupError::Unsupported(
-            "systemd cgroup driver: not implemented by fastrun; use the cgroupfs driver \
-             (drop --systemd-cgroup)"
-                .into(),
-        ));
+        let unit = super::systemd::unit_for(cgroups_path, id, crate::rootless::is_rootless())?;
+        return Ok(unit.cgroup);
     }
     match cgroups_path {
         None | Some("") => {
@@ -60,17 +48,6 @@ pub fn resolve(
             Ok(Path::new(DEFAULT_PARENT).join(id))
         }
         Some(p) => normalize(p),
-    }
-}
-
-/// Fails unless systemd's private socket exists at `socket`.
-pub fn check_systemd(socket: &Path) -> Result<(), CgroupError> {
-    match std::fs::symlink_metadata(socket) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(CgroupError::Unsupported(format!(
-            "systemd cgroup driver: cannot reach systemd (no {})",
-            socket.display()
-        ))),
     }
 }
 
@@ -175,19 +152,10 @@ mod tests {
     }
 
     #[test]
-    fn systemd_without_socket_is_a_clear_error() {
-        let e = check_systemd(Path::new("/nonexistent/systemd/private")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "systemd cgroup driver: cannot reach systemd (no /nonexistent/systemd/private)"
-        );
-        if !Path::new(SYSTEMD_PRIVATE_SOCKET).exists() {
-            let e = resolve(Driver::Systemd, Some("system.slice:fastrun:x"), "x").unwrap_err();
-            assert_eq!(
-                e.to_string(),
-                "systemd cgroup driver: cannot reach systemd (no /run/systemd/private)"
-            );
-        }
+    fn systemd_driver_resolves_to_the_units_cgroup() {
+        let p = resolve(Driver::Systemd, Some("system.slice:fastrun:x"), "x").unwrap();
+        assert_eq!(p, Path::new("system.slice/fastrun-x.scope"));
+        assert!(resolve(Driver::Systemd, Some("/a/b"), "x").is_err());
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Record {
     /// The container's cgroup, relative to each hierarchy's root (`fastrun/<id>`).
     #[serde(default)]
     pub cgroup: Option<PathBuf>,
+    /// The systemd unit holding that cgroup (the systemd cgroup driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
     /// The init runs in its own pid namespace (killing it kills everything).
     #[serde(default)]
     pub own_pid_ns: bool,
