@@ -778,3 +778,105 @@ fn kill_signal_zero_is_accepted() {
     c.delete(false).assert_success();
     c.assert_no_leftovers();
 }
+
+// ---------------------------------------------------------------------------
+// Config parsing (issue 24): Go's encoding/json against fastrun's parser
+// ---------------------------------------------------------------------------
+
+/// Where fastrun's config parser is stricter than runc's Go decoder
+/// (docs/compatibility.md, "Config parsing"): runc runs every one of these
+/// `config.json` files, fastrun refuses them naming the problem and leaves nothing
+/// behind. A key in another case is *applied* by runc (`"Process"` runs the
+/// process). The last case both refuse.
+#[test]
+fn config_json_that_go_accepts_and_fastrun_refuses() {
+    type Edit = fn(&str) -> Vec<u8>;
+    // Each edit works on the pretty-printed config (`{\n  "ociVersion": ...`).
+    let cases: [(&str, Edit, bool, &[&str]); 7] = [
+        (
+            "trailing",
+            |t| format!("{t}\n{{}}\n").into_bytes(),
+            true,
+            &["config.json: invalid JSON", "trailing characters"],
+        ),
+        (
+            "duplicate",
+            |t| {
+                t.replacen("{", "{\"ociVersion\": \"1.0.2\",", 1)
+                    .into_bytes()
+            },
+            true,
+            &["duplicate field `ociVersion`"],
+        ),
+        (
+            "utf8",
+            |t| {
+                let mut v = b"{\"annotations\": {\"a\": \"\xff\"},".to_vec();
+                v.extend_from_slice(&t.as_bytes()[1..]);
+                v
+            },
+            true,
+            &["config.json: invalid JSON", "UTF-8"],
+        ),
+        (
+            "range",
+            |t| {
+                t.replacen("{", "{\"x-big\": [1e400, 18446744073709551616],", 1)
+                    .into_bytes()
+            },
+            true,
+            &["config.json: invalid JSON", "number"],
+        ),
+        (
+            "depth",
+            |t| {
+                let deep = format!("{{\"x-deep\": {}{},", "[".repeat(200), "]".repeat(200));
+                t.replacen("{", &deep, 1).into_bytes()
+            },
+            true,
+            &["config.json: invalid JSON", "nested deeper than 128"],
+        ),
+        (
+            "case",
+            |t| t.replacen("\"process\":", "\"Process\":", 1).into_bytes(),
+            true,
+            &["Process: unknown key", "the field is \"process\""],
+        ),
+        (
+            "longfloat",
+            |t| {
+                t.replacen(
+                    "{",
+                    "{\"x-n\": 527777777777777777.5555555555555555550955555555555true,",
+                    1,
+                )
+                .into_bytes()
+            },
+            false,
+            &["config.json: invalid JSON"],
+        ),
+    ];
+    for (name, edit, runc_runs, want) in cases {
+        let make = |tag: &str| {
+            let b = sh_bundle(&format!("cfg-{name}-{tag}"), "echo ran");
+            let text = serde_json::to_string_pretty(b.config()).unwrap();
+            std::fs::write(b.path().join("config.json"), edit(&text)).unwrap();
+            b
+        };
+        let fb = make("fr");
+        let f = run_bundle(&fb);
+        f.assert_failure();
+        for w in want {
+            assert!(f.stderr.contains(w), "{name}: want {w:?}: {f}");
+        }
+        let rb = make("runc");
+        if let Some(r) = runc_run(&rb) {
+            if runc_runs {
+                r.assert_success();
+                assert_eq!(r.stdout.trim(), "ran", "{name}: {r}");
+            } else {
+                r.assert_failure();
+            }
+        }
+    }
+}

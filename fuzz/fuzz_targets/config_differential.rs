@@ -10,38 +10,78 @@
 //! significant digits running straight into a literal (`1.5555555555555555555true`),
 //! which the exact parser accepted without looking at what followed the number.
 //!
-//! Deliberate differences, skipped below (none changes a config that runc would
-//! read differently):
-//! - nesting: `spec::parse` refuses documents nested deeper than `MAX_DEPTH`
-//!   (128) before deserializing, counting every array and object; serde_json's own
-//!   recursion limit (also 128) counts differently. Inputs nested 120 deep or more
-//!   are skipped.
-//! - invalid UTF-8: simd-json validates the whole document; serde_json does not
-//!   validate strings it skips (keys and values of unknown fields) and accepts
-//!   them. For such inputs only simd-json's refusal is checked.
-//! - numbers out of range (integers beyond i64/u64, floats beyond f64): simd-json
-//!   refuses them anywhere; serde_json only where a field reads them, so it accepts
-//!   them in unknown fields. Skipped.
+//! Go's `encoding/json` (what runc reads `config.json` with) is the reference;
+//! serde_json stands in for it where the two agree. Where they differ, the rule
+//! fastrun follows (docs/compatibility.md, "Config parsing") is checked here:
+//! - trailing data after the document: Go's decoder stops after one value; fastrun
+//!   refuses, as serde_json's `from_slice` does (compared as any other input).
+//! - duplicate keys: Go keeps the last; fastrun refuses a duplicate field of a
+//!   struct and keeps every entry of a `Map` (annotations, sysctl, ...), the last
+//!   one winning on lookup, as serde_json does (compared as any other input).
+//! - invalid UTF-8: Go reads U+FFFD; fastrun refuses. Checked here (serde_json
+//!   does not validate what it skips).
+//! - numbers beyond i64/u64 or f64: Go skips them in unknown fields; fastrun
+//!   refuses them anywhere. Checked here (serde_json accepts them where no field
+//!   reads them).
+//! - nesting: fastrun refuses more than `MAX_DEPTH` (128) levels of arrays and
+//!   objects (Go: 10 000). Checked here; from 120 to 128 levels serde_json's own
+//!   limit (which counts differently) may refuse, and the comparison is skipped.
+//! - a key equal to a known field's name in another case (`"Linux"`): Go reads it
+//!   as the field; fastrun refuses it, serde_json ignores it. On such a refusal the
+//!   target checks that the document has that key (folded as Go does), removes
+//!   every key that folds to that field and compares again on the result.
 //! - the integer `-0`: simd-json reads it as 0, serde_json as the float -0.0 that
 //!   no integer field takes (Go reads 0 for a signed field, refuses it for an
 //!   unsigned one). Skipped.
-//! - duplicate keys are *not* a difference: both refuse a duplicate field of a
-//!   struct (serde's derive) and both keep every entry of a `Map` (annotations,
-//!   sysctl, ...), the last one winning on lookup.
 #![no_main]
 
-use fastrun_runtime::spec::{parse, Config};
+use fastrun_runtime::spec::{parse, Config, MAX_DEPTH};
 use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
 
-fuzz_target!(|data: &[u8]| {
-    if skipped(data) {
+fuzz_target!(|data: &[u8]| compare(data, 0));
+
+/// The message of a refused key in another case (`spec::parse`).
+const MISCASED: &str = "unknown key: keys are case-sensitive, the field is ";
+
+fn compare(data: &[u8], round: usize) {
+    let scan = scan(data);
+    if scan.negative_zero {
         return;
     }
     let mut buf = data.to_vec();
     let simd = parse(&mut buf);
     if std::str::from_utf8(data).is_err() {
-        assert!(simd.is_err(), "simd-json accepts invalid UTF-8");
+        assert!(simd.is_err(), "fastrun accepts invalid UTF-8");
         return;
+    }
+    if scan.out_of_range {
+        assert!(simd.is_err(), "fastrun accepts a number out of range");
+        return;
+    }
+    if scan.max_depth > MAX_DEPTH {
+        assert!(simd.is_err(), "fastrun accepts {} levels", scan.max_depth);
+        return;
+    }
+    if scan.max_depth >= 120 {
+        return;
+    }
+    if let Err(e) = &simd {
+        if let Some(field) = e.message.strip_prefix(MISCASED) {
+            let field = field.split('"').nth(1).expect("the field's name, quoted");
+            let key = e.path.rsplit(['.', '[']).next().unwrap_or("");
+            assert!(key != field && go_fold_eq(key, field), "{e}");
+            // The rest of the document, without that key, must agree.
+            let mut v: Value = serde_json::from_slice(data).expect("valid JSON");
+            assert!(
+                strip_folded(&mut v, field),
+                "{e}: no such key in the document"
+            );
+            if round < 8 {
+                compare(&serde_json::to_vec(&v).unwrap(), round + 1);
+            }
+            return;
+        }
     }
     let serde = serde_json::from_slice::<Config<'_>>(data);
     match (&simd, &serde) {
@@ -50,12 +90,39 @@ fuzz_target!(|data: &[u8]| {
         (Ok(_), Err(e)) => panic!("simd-json accepts, serde_json refuses: {e}"),
         (Err(e), Ok(_)) => panic!("serde_json accepts, simd-json refuses: {e}"),
     }
-});
+}
 
-/// The documented differences (module docs).
-fn skipped(data: &[u8]) -> bool {
-    let scan = scan(data);
-    scan.max_depth >= 120 || scan.out_of_range || scan.negative_zero
+/// Go's name matching (encoding/json `foldName`): ASCII case, the Kelvin sign for
+/// `k`, the long s for `s`. Written again here, independently of `spec::parse`.
+fn go_fold_eq(key: &str, field: &str) -> bool {
+    let fold = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '\u{212A}' => 'k',
+                '\u{17F}' => 's',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
+    };
+    fold(key) == fold(field)
+}
+
+/// Remove every object key, anywhere, that folds to `field` but is not `field`;
+/// whether one was removed.
+fn strip_folded(v: &mut Value, field: &str) -> bool {
+    match v {
+        Value::Object(o) => {
+            let before = o.len();
+            o.retain(|k, _| k == field || !go_fold_eq(k, field));
+            let mut removed = o.len() != before;
+            for e in o.values_mut() {
+                removed |= strip_folded(e, field);
+            }
+            removed
+        }
+        Value::Array(a) => a.iter_mut().fold(false, |r, e| strip_folded(e, field) | r),
+        _ => false,
+    }
 }
 
 #[derive(Default)]

@@ -85,7 +85,7 @@ pub(crate) fn update(ctx: &Context, id: &str, opts: &UpdateOptions) -> Result<()
 /// What `update` writes: the `--resources` document (paths in errors start with
 /// `resources`), then runc's individual flags on top. Device rules are not changed
 /// by `update` (as runc: rewriting them would briefly deny every device).
-pub(crate) fn update_resources(opts: &UpdateOptions, online: &Online) -> Result<Resources> {
+pub fn update_resources(opts: &UpdateOptions, online: &Online) -> Result<Resources> {
     let mut res = match &opts.resources_json {
         Some(json) => {
             let mut buf = json.clone();

@@ -37,7 +37,8 @@ fn process_json(opts: &ExecOptions, rec: &Record) -> Result<Vec<u8>> {
     }
 }
 
-fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Result<()> {
+/// The command line's overrides (`exec` flags) on top of the process document.
+pub fn apply_overrides<'a>(p: &mut spec::Process<'a>, opts: &'a ExecOptions) -> Result<()> {
     if opts.process.is_none() && opts.process_json.is_none() {
         if opts.args.is_empty() {
             return Err(Error::InvalidArgument(

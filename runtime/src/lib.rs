@@ -54,6 +54,15 @@ pub mod sys;
 mod terminal;
 mod trace;
 
+/// The pure parts of `exec` and `update` (no container, no file): what the fuzz
+/// targets in `fuzz/` drive behind the command-line parser. Not a stable API.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::control::update_resources;
+    pub use crate::exec::apply_overrides;
+}
+
 pub use api::*;
 pub use error::{Error, ErrorKind, Result};
 pub use spawn::SpawnMode;

@@ -54,16 +54,16 @@ pub fn decode(any: Option<&Any>) -> Result<RuncOptions, String> {
 
 /// `runtimeoptions.v1.Options`.
 #[derive(Debug, Default, PartialEq)]
-struct RuntimeOptions {
-    type_url: String,
-    config_path: String,
-    config_body: Vec<u8>,
+pub(crate) struct RuntimeOptions {
+    pub(crate) type_url: String,
+    pub(crate) config_path: String,
+    pub(crate) config_body: Vec<u8>,
 }
 
 impl RuntimeOptions {
     /// Decode the three fields (1 type_url, 2 config_path, 3 config_body); others
     /// are skipped as protobuf readers do.
-    fn parse(bytes: &[u8]) -> Result<RuntimeOptions, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<RuntimeOptions, String> {
         let mut o = RuntimeOptions::default();
         let mut s = CodedInputStream::from_bytes(bytes);
         let e = |e: containerd_shim_protos::protobuf::Error| e.to_string();
@@ -81,7 +81,7 @@ impl RuntimeOptions {
     }
 
     /// The runc-style options it points to.
-    fn resolve(&self) -> Result<RuncOptions, String> {
+    pub(crate) fn resolve(&self) -> Result<RuncOptions, String> {
         if !self.type_url.is_empty() && !is_type(&self.type_url, RUNC_OPTIONS) {
             return Err(format!(
                 "runtime options: TypeUrl {:?} is not supported by fastrun's shim: its \

@@ -18,6 +18,7 @@
 
 mod default;
 mod error;
+mod fields;
 mod linux;
 pub mod names;
 mod parse;

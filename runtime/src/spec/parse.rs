@@ -22,6 +22,7 @@
 use serde::Deserialize;
 
 use super::error::{SpecError, SpecErrorKind};
+use super::fields::{self, Shape};
 
 /// The deepest nesting of arrays and objects accepted (as serde_json's default).
 /// Legitimate configs nest about 6 deep; the limit keeps the recursive descent of
@@ -35,19 +36,24 @@ pub(crate) struct Doc {
     pub file: &'static str,
     /// Prefix of JSON paths (`""` for config.json).
     pub root: &'static str,
+    /// What the model reads (for keys in the wrong case).
+    pub shape: fn() -> &'static Shape,
 }
 
 pub(crate) const CONFIG: Doc = Doc {
     file: "config.json",
     root: "",
+    shape: fields::config_shape,
 };
 pub(crate) const PROCESS: Doc = Doc {
     file: "process.json",
     root: "process",
+    shape: fields::process_shape,
 };
 pub(crate) const RESOURCES: Doc = Doc {
     file: "resources.json",
     root: "resources",
+    shape: fields::resources_shape,
 };
 
 impl Doc {
@@ -82,6 +88,17 @@ pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
             SpecErrorKind::Syntax,
             doc.file,
             format!("invalid JSON: nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    // runc's Go decoder would read such a key as the field; fastrun would drop it.
+    if let Some((rel, field)) = (doc.shape)().miscased(de.as_value()) {
+        return Err(SpecError::new(
+            SpecErrorKind::Type,
+            doc.join(&rel),
+            format!(
+                "unknown key: keys are case-sensitive, the field is {field:?} \
+                 (runc would read this key as {field:?})"
+            ),
         ));
     }
     match T::deserialize(&mut de) {
@@ -146,16 +163,11 @@ fn simd_json_gap(buf: &[u8]) -> Option<(usize, &'static str)> {
 }
 
 /// Whether the value nests deeper than `budget` levels (recursion bounded by it).
+/// Every array and object is a level, empty ones too (as serde_json and Go count).
 fn too_deep(v: simd_json::tape::Value<'_, '_>, budget: usize) -> bool {
     if let Some(a) = v.as_array() {
-        if a.is_empty() {
-            return false;
-        }
         budget == 0 || a.iter().any(|e| too_deep(e, budget - 1))
     } else if let Some(o) = v.as_object() {
-        if o.is_empty() {
-            return false;
-        }
         budget == 0 || o.values().any(|e| too_deep(e, budget - 1))
     } else {
         false
@@ -219,6 +231,9 @@ fn describe(t: &simd_json::ErrorType) -> String {
             "invalid escape in string".into()
         }
         T::InvalidNumber | T::InvalidExponent => "invalid number".into(),
+        T::Overflow => "number out of range".into(),
+        // simd-json's structural check: `}` or `]` out of place, a second value.
+        T::InternalError(_) => "unexpected character (or data after the document)".into(),
         other => format!("{other:?}"),
     }
 }
@@ -434,6 +449,126 @@ mod tests {
         // The same numbers, properly ended, are valid JSON (ignored where unknown).
         let mut buf = br#"{"x": 1.5555555555555555550955555555555, "y": [2.0e-3]}"#.to_vec();
         assert_eq!(parse(&mut buf).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn stricter_than_go_where_documented() {
+        // docs/compatibility.md, "Config parsing": runc (Go's encoding/json)
+        // accepts every one of these; fastrun refuses them (tests/runc_parity.rs
+        // runs a few through runc).
+        let deep = format!(
+            "{{\"x\":{}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        for (json, kind, what) in [
+            (
+                r#"{"ociVersion":"1.0.2"} {}"#,
+                SpecErrorKind::Syntax,
+                "data after the document",
+            ),
+            (r#"{"ociVersion":"1.0.2"}x"#, SpecErrorKind::Syntax, ""),
+            (
+                r#"{"hostname":"a","hostname":"b"}"#,
+                SpecErrorKind::Type,
+                "duplicate field",
+            ),
+            (
+                r#"{"x":18446744073709551616}"#,
+                SpecErrorKind::Syntax,
+                "out of range",
+            ),
+            (
+                r#"{"x":-9223372036854775809}"#,
+                SpecErrorKind::Syntax,
+                "out of range",
+            ),
+            (r#"{"x":[1e400]}"#, SpecErrorKind::Syntax, ""),
+            (&deep, SpecErrorKind::Syntax, "nested deeper"),
+        ] {
+            let e = parse_err(json);
+            assert_eq!(e.kind, kind, "{json}: {e}");
+            assert!(e.message.contains(what), "{json}: {e}");
+        }
+        let mut buf = b"{\"hostname\":\"a\xffb\"}".to_vec();
+        assert_eq!(parse(&mut buf).unwrap_err().kind, SpecErrorKind::Syntax);
+        let mut buf = b"{\"x-unknown\":\"\xc3\"}".to_vec();
+        assert_eq!(parse(&mut buf).unwrap_err().kind, SpecErrorKind::Syntax);
+        // Map entries keep every key; the last one wins on lookup (as Go).
+        let mut buf = br#"{"annotations":{"a":"1","a":"2"}}"#.to_vec();
+        let c = parse(&mut buf).unwrap();
+        assert_eq!(c.annotations.get("a").map(|v| v.as_str()), Some("2"));
+    }
+
+    #[test]
+    fn a_known_key_in_another_case_is_refused() {
+        // runc (Go's encoding/json) matches keys case-insensitively and would apply
+        // these; fastrun would have ignored them, dropping a namespace or a limit.
+        for (json, path, field) in [
+            (
+                r#"{"Linux":{"namespaces":[{"type":"pid"}]}}"#,
+                "Linux",
+                "linux",
+            ),
+            (
+                r#"{"linux":{"Namespaces":[{"type":"pid"}]}}"#,
+                "linux.Namespaces",
+                "namespaces",
+            ),
+            (
+                r#"{"linux":{"namespaces":[{"type":"pid"},{"TYPE":"net"}]}}"#,
+                "linux.namespaces[1].TYPE",
+                "type",
+            ),
+            (
+                r#"{"linux":{"resources":{"memory":{"LIMIT":1}}}}"#,
+                "linux.resources.memory.LIMIT",
+                "limit",
+            ),
+            (
+                r#"{"linux":{"netDevices":{"eth0":{"Name":"x"}}}}"#,
+                "linux.netDevices[\"eth0\"].Name",
+                "name",
+            ),
+            // Go's folding: the long s (U+017F) is an `s`, the Kelvin sign a `k`.
+            (
+                "{\"linux\":{\"\u{17f}ysctl\":{}}}",
+                "linux.\u{17f}ysctl",
+                "sysctl",
+            ),
+            ("{\"process\":{\"user\":{\"\u{212a}\":1}}}", "", ""),
+            (
+                r#"{"PROCESS":{"noNewPrivileges":true}}"#,
+                "PROCESS",
+                "process",
+            ),
+        ] {
+            let mut buf = json.as_bytes().to_vec();
+            match parse(&mut buf) {
+                Err(e) if !path.is_empty() => {
+                    assert_eq!(e.kind, SpecErrorKind::Type, "{json}: {e}");
+                    assert_eq!(e.path, path, "{json}: {e}");
+                    assert!(
+                        e.message.contains(&format!("the field is {field:?}")),
+                        "{json}: {e}"
+                    );
+                }
+                Ok(_) if path.is_empty() => {}
+                r => panic!("{json}: {r:?}"),
+            }
+        }
+        // Map keys are data: any case goes.
+        let mut buf =
+            br#"{"annotations":{"Linux":"x","PROCESS":"y"},"linux":{"sysctl":{"Net.Core":"1"}}}"#
+                .to_vec();
+        let c = parse(&mut buf).unwrap();
+        assert_eq!(c.annotations.len(), 2);
+        let mut buf = br#"{"cwd":"/","User":{}}"#.to_vec();
+        let e = crate::spec::parse_process(&mut buf).unwrap_err();
+        assert_eq!(e.path, "process.User");
+        let mut buf = br#"{"Pids":{"limit":1}}"#.to_vec();
+        let e = crate::spec::parse_resources(&mut buf).unwrap_err();
+        assert_eq!(e.path, "resources.Pids");
     }
 
     #[test]
