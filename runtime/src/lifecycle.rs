@@ -145,6 +145,7 @@ struct CgroupPlan {
     /// The systemd driver: the unit to make and its properties.
     unit: Option<sd::Unit>,
     sd_props: sd::Properties,
+    systemd: Option<Systemd>,
 }
 
 fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Result<CgroupPlan> {
@@ -155,7 +156,7 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
     let rootless = crate::rootless::is_rootless();
     let layout = Layout::detect()?;
     // The systemd driver: the unit, and a connection made before anything is.
-    let unit = if ctx.systemd_cgroup {
+    let mut unit = if ctx.systemd_cgroup {
         if !layout.is_v2() {
             return Err(Error::Unsupported(
                 "systemd cgroup driver: fastrun supports it on cgroup v2 (unified) hosts only; \
@@ -166,6 +167,18 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
         Some(sd::unit_for(cgroups_path, id, rootless)?)
     } else {
         None
+    };
+    // A connection made now: systemd sets it up while the plan is made. Rootless,
+    // the user's manager puts its units under its own cgroup (runc asks it too).
+    let mut systemd = match &mut unit {
+        Some(u) => {
+            let mut sd = Systemd::connect(rootless)?;
+            if rootless {
+                u.cgroup = sd.manager_cgroup()?.join(&u.cgroup);
+            }
+            Some(sd)
+        }
+        None => None,
     };
     let rel = match &unit {
         Some(u) => u.cgroup.clone(),
@@ -224,6 +237,7 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
         given_path: cgroups_path.is_some(),
         unit,
         sd_props,
+        systemd: systemd.take(),
     })
 }
 
@@ -369,11 +383,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     let linux = config.linux.as_ref();
     let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
-    let mut systemd = match &cgp.unit {
-        Some(_) => Some(Systemd::connect(cgp.rootless)?),
-        None => None,
-    };
-    trace::mark("systemd.connect");
+    let mut systemd = cgp.systemd.take();
 
     let store = Store::new(&ctx.root);
     let (dir, lock) = store.create_dir(id)?;
@@ -647,7 +657,15 @@ fn systemd_join(
     }
     cg.apply(writes)?;
     if let Some(p) = device_prog {
-        cg.set_device_program(p)?;
+        match cg.set_device_program(p) {
+            Ok(()) => {}
+            // as with the cgroupfs driver: rootless cannot load BPF programs (the
+            // unit's DeviceAllow still applies, systemd's program)
+            Err(e) if crate::rootless::is_rootless() && e.errno() == Some(libc::EPERM) => {
+                ctx.debug(&format!("rootless: device rules not enforced by fastrun ({e})"))
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     trace::mark("cgroup.apply");
     Ok(())

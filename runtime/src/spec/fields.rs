@@ -63,63 +63,65 @@ impl Shape {
 
     /// The first key of `v` (a parsed document read as `self`) that equals a
     /// known field's name in another case: (path of the key, the field's name).
+    /// Allocates only when it finds one (the path is built on the way back).
     pub(crate) fn miscased(
         &self,
         v: simd_json::tape::Value<'_, '_>,
     ) -> Option<(String, &'static str)> {
+        let mut segs = Vec::new();
+        let field = self.walk(v, &mut segs)?;
         let mut path = String::new();
-        self.walk(v, &mut path)
+        for seg in segs.iter().rev() {
+            match seg {
+                Seg::Key(k) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                }
+                Seg::Index(i) => path.push_str(&format!("[{i}]")),
+                Seg::MapKey(k) => path.push_str(&format!("[{k:?}]")),
+            }
+        }
+        Some((path, field))
     }
 
-    fn walk(
-        &self,
-        v: simd_json::tape::Value<'_, '_>,
-        path: &mut String,
-    ) -> Option<(String, &'static str)> {
-        let len = path.len();
-        let found = match self {
+    /// The field a miscased key under `v` stands for; `segs` gets the key's path,
+    /// innermost first.
+    fn walk(&self, v: simd_json::tape::Value<'_, '_>, segs: &mut Vec<Seg>) -> Option<&'static str> {
+        match self {
             Shape::Leaf => None,
-            Shape::Struct(fields) => v.as_object().and_then(|o| {
-                o.iter().find_map(|(k, val)| {
-                    join(path, k);
-                    let r = match fields.iter().find(|(name, _)| *name == k) {
-                        Some((_, shape)) => shape.walk(val, path),
-                        None => fields
-                            .iter()
-                            .find(|(name, _)| go_fold_eq(k, name))
-                            .map(|(name, _)| (path.clone(), *name)),
-                    };
-                    path.truncate(len);
-                    r
-                })
+            Shape::Struct(fields) => v.as_object()?.iter().find_map(|(k, val)| {
+                let found = match fields.iter().find(|(name, _)| *name == k) {
+                    Some((_, shape)) => shape.walk(val, segs),
+                    None => fields
+                        .iter()
+                        .find(|(name, _)| go_fold_eq(k, name))
+                        .map(|(name, _)| *name),
+                };
+                found.inspect(|_| segs.push(Seg::Key(k.to_owned())))
             }),
-            Shape::Seq(elem) => v.as_array().and_then(|a| {
-                a.iter().enumerate().find_map(|(i, e)| {
-                    path.push_str(&format!("[{i}]"));
-                    let r = elem.walk(e, path);
-                    path.truncate(len);
-                    r
-                })
+            // Arrays and maps of scalars (seccomp's syscall names...) need no walk.
+            Shape::Seq(elem) if **elem == Shape::Leaf => None,
+            Shape::Map(val) if **val == Shape::Leaf => None,
+            Shape::Seq(elem) => v
+                .as_array()?
+                .iter()
+                .enumerate()
+                .find_map(|(i, e)| elem.walk(e, segs).inspect(|_| segs.push(Seg::Index(i)))),
+            Shape::Map(val) => v.as_object()?.iter().find_map(|(k, e)| {
+                val.walk(e, segs)
+                    .inspect(|_| segs.push(Seg::MapKey(k.to_owned())))
             }),
-            Shape::Map(val) => v.as_object().and_then(|o| {
-                o.iter().find_map(|(k, e)| {
-                    path.push_str(&format!("[{k:?}]"));
-                    let r = val.walk(e, path);
-                    path.truncate(len);
-                    r
-                })
-            }),
-        };
-        path.truncate(len);
-        found
+        }
     }
 }
 
-fn join(path: &mut String, key: &str) {
-    if !path.is_empty() {
-        path.push('.');
-    }
-    path.push_str(key);
+/// One step of a JSON path.
+enum Seg {
+    Key(String),
+    Index(usize),
+    MapKey(String),
 }
 
 /// Go's `encoding/json` name matching: equal under simple case folding. Field

@@ -327,6 +327,14 @@ impl Reader<'_> {
             b'i' => (self.u32()? as i32).to_string(),
             b't' => self.u64()?.to_string(),
             b'x' => (self.u64()? as i64).to_string(),
+            // a variant holding a basic value (a property's value)
+            b'v' => {
+                let sig = self.sig()?;
+                match sig.as_bytes() {
+                    [t] => return self.basic(*t),
+                    _ => return Ok(None),
+                }
+            }
             _ => return Ok(None),
         }))
     }
@@ -723,6 +731,19 @@ mod tests {
                 "x-c1.scope",
                 "done"
             ]
+        );
+    }
+
+    #[test]
+    fn variant_reply_parses() {
+        // the reply to Properties.Get: a variant holding a string
+        let mut b = Writer::default();
+        b.variant(&Value::Str("/user.slice/user-1000.slice/user@1000.service".into()));
+        let mut msg = method_call(9, None, "/", "a.b", "Get", "v", &b.buf);
+        msg[1] = METHOD_RETURN;
+        assert_eq!(
+            parse(&msg).unwrap().body,
+            ["/user.slice/user-1000.slice/user@1000.service"]
         );
     }
 

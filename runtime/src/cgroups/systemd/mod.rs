@@ -650,6 +650,31 @@ impl Systemd {
             .map_err(|e| sd_err(unit, "cannot set properties of", e))
     }
 
+    /// The manager's own cgroup (`/` for the system manager; the user manager's
+    /// `/user.slice/user-UID.slice/user@UID.service`), under which its units go.
+    pub fn manager_cgroup(&mut self) -> Result<PathBuf, CgroupError> {
+        let mut w = Writer::default();
+        w.str(dbus::MANAGER_IFACE);
+        w.str("ControlGroup");
+        let deadline = Instant::now() + JOB_TIMEOUT;
+        let reply = self
+            .conn
+            .call(
+                dbus::SYSTEMD_DEST,
+                dbus::SYSTEMD_PATH,
+                "org.freedesktop.DBus.Properties",
+                "Get",
+                "ss",
+                &w.buf,
+                deadline,
+            )
+            .map_err(|e| {
+                CgroupError::Systemd(format!("cannot read the manager's ControlGroup: {e}"))
+            })?;
+        let cg = reply.body.first().cloned().unwrap_or_default();
+        Ok(PathBuf::from(cg.trim_start_matches('/')))
+    }
+
     /// Whether systemd knows `unit` (`GetUnit`).
     pub fn has_unit(&mut self, unit: &str) -> Result<bool, CgroupError> {
         let mut w = Writer::default();
