@@ -661,9 +661,10 @@ fn systemd_join(
             Ok(()) => {}
             // as with the cgroupfs driver: rootless cannot load BPF programs (the
             // unit's DeviceAllow still applies, systemd's program)
-            Err(e) if crate::rootless::is_rootless() && e.errno() == Some(libc::EPERM) => {
-                ctx.debug(&format!("rootless: device rules not enforced by fastrun ({e})"))
-            }
+            Err(e) if crate::rootless::is_rootless() && e.errno() == Some(libc::EPERM) => ctx
+                .debug(&format!(
+                    "rootless: device rules not enforced by fastrun ({e})"
+                )),
             Err(e) => return Err(e.into()),
         }
     }

@@ -738,7 +738,9 @@ mod tests {
     fn variant_reply_parses() {
         // the reply to Properties.Get: a variant holding a string
         let mut b = Writer::default();
-        b.variant(&Value::Str("/user.slice/user-1000.slice/user@1000.service".into()));
+        b.variant(&Value::Str(
+            "/user.slice/user-1000.slice/user@1000.service".into(),
+        ));
         let mut msg = method_call(9, None, "/", "a.b", "Get", "v", &b.buf);
         msg[1] = METHOD_RETURN;
         assert_eq!(
