@@ -1,4 +1,4 @@
-//! `fastrun exec [flags] ID [ARGS]` through the command-line parser (`src/cli.rs`,
+//! `fastrun exec [flags] ID [ARGS]` through the command-line parser (`src/cli/`,
 //! included as it is: the CLI is a binary) and on to the process `exec` would run:
 //! the input is the argument list after `exec`, one argument per line, then a NUL
 //! byte and the process document (the `--process` file, or the container's process
@@ -7,8 +7,8 @@
 //! Err, never panic.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/cli.rs"]
+#[allow(dead_code, unused_imports)]
+#[path = "../../src/cli/mod.rs"]
 mod cli;
 
 use fastrun_runtime::cgroups::SubCgroups;

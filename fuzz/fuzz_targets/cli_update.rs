@@ -1,5 +1,5 @@
 //! `fastrun update [flags] --resources FILE ID` through the command-line parser
-//! (`src/cli.rs`, included as it is: the CLI is a binary) and on to what `update`
+//! (`src/cli/`, included as it is: the CLI is a binary) and on to what `update`
 //! would write: the input is the argument list after `update`, one argument per
 //! line, then a NUL byte and the `--resources` document (read when the command line
 //! has `--resources`, as `src/commands.rs` does). The parser, the merge of the
@@ -7,8 +7,8 @@
 //! and v2 return Ok or Err, never panic.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/cli.rs"]
+#[allow(dead_code, unused_imports)]
+#[path = "../../src/cli/mod.rs"]
 mod cli;
 
 use fastrun_runtime::cgroups::resources::{v1_writes, v2_writes};
