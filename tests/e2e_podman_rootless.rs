@@ -275,17 +275,27 @@ impl RootlessPodman {
 
     /// The runtimes' state entries under the user's XDG_RUNTIME_DIR.
     /// Container state left in XDG_RUNTIME_DIR (not fastrun's bounded seccomp
-    /// cache, `.seccomp-cache`: no container id starts with a dot).
+    /// cache, `.seccomp-cache`, nor its directory of per-id lock files, `.locks`,
+    /// while it holds no lock file: no container id starts with a dot).
     fn xdg_state(&self) -> Vec<String> {
         let mut v = Vec::new();
         for rt in ["fastrun", "runc"] {
-            if let Ok(rd) = std::fs::read_dir(self.xdg().join(rt)) {
-                v.extend(
-                    rd.flatten()
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| !(rt == "fastrun" && n == ".seccomp-cache"))
-                        .map(|n| format!("{rt}/{n}")),
-                );
+            let dir = self.xdg().join(rt);
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                for n in rd.flatten() {
+                    let n = n.file_name().to_string_lossy().into_owned();
+                    if rt == "fastrun" && n == ".seccomp-cache" {
+                        continue;
+                    }
+                    if rt == "fastrun" && n == ".locks" {
+                        let locks = std::fs::read_dir(dir.join(&n)).into_iter().flatten();
+                        v.extend(locks.flatten().map(|l| {
+                            format!("fastrun/.locks/{}", l.file_name().to_string_lossy())
+                        }));
+                        continue;
+                    }
+                    v.push(format!("{rt}/{n}"));
+                }
             }
         }
         v
