@@ -161,13 +161,14 @@ impl Store {
     /// and someone holds the lock.
     fn lock_id_with(&self, id: &str, op: libc::c_int) -> Result<Option<Lock>> {
         let locks = self.root.join(LOCK_DIR);
-        match fs::DirBuilder::new().mode(0o700).create(&locks) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::path("create lock directory", &locks, e)),
-        }
         let path = locks.join(id);
         loop {
+            // (Again after a race: the last delete removes the empty directory.)
+            match fs::DirBuilder::new().mode(0o700).create(&locks) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::path("create lock directory", &locks, e)),
+            }
             // Read-only when it exists (flock needs no more): a state root that
             // became read-only still lets delete --force kill the container.
             let file = match fs::File::options()
@@ -184,8 +185,14 @@ impl Store {
                     .custom_flags(libc::O_CLOEXEC)
                     .open(&path),
                 other => other,
-            }
-            .map_err(|e| Error::path("open lock file", &path, e))?;
+            };
+            let file = match file {
+                Ok(f) => f,
+                // The directory went away between its mkdir and our open (a delete
+                // removed it as empty): make it again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::path("open lock file", &path, e)),
+            };
             match crate::sys::fd::flock(&file, op) {
                 Ok(()) => {}
                 Err(e) if e.0 == libc::EWOULDBLOCK && op & libc::LOCK_NB != 0 => return Ok(None),
@@ -311,8 +318,14 @@ impl Store {
 impl Lock {
     /// Remove the lock file (the id is gone); the lock itself holds until drop,
     /// and whoever waits for it then takes the next file (see `Store::lock_id`).
+    /// The directory of lock files goes too once empty, so that a state root
+    /// without containers is empty, as runc's is (a concurrent `lock_id` makes
+    /// it again).
     fn forget_id(&self) {
         let _ = fs::remove_file(&self.path);
+        if let Some(dir) = self.path.parent() {
+            let _ = fs::remove_dir(dir);
+        }
     }
 }
 
