@@ -4,7 +4,7 @@
 # (`create` / `delete --force` / `kill --all` at once). Then the host must look as
 # before: no state directory, lock file, cgroup (any hierarchy), mount or process of
 # the soak left, `list` empty, every `run` exited with the status its program chose
-# (0..6), the library host's fds unchanged and its RSS reported.
+# (0..6), the library host's fds unchanged (but for the reaper's one eventfd) and its RSS reported.
 #
 #   benches/soak.sh [N] [PAR]      (default 10000 16; as root; .ci/test runs 1000)
 #
