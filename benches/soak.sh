@@ -115,7 +115,7 @@ leftovers() { # what the soak could have left
 
 fail=0
 t0=$(date +%s.%N)
-bad=$(seq 0 $((N - 1)) | xargs -P "$PAR" -n 1 bash -c 'cli_one "$1"' _ | tee /dev/stderr | grep -c '^BAD' || true)
+bad=$(seq 0 $((N - 1)) | xargs -P "$PAR" -n 1 bash -c 'cli_one "$1"' _ | tee >(cat >&2) | grep -c '^BAD' || true)
 for k in 0 1 2 3; do "$FASTRUN" --root "$R" delete -f "$TAG-cli-shared-$k"; done
 t1=$(date +%s.%N)
 listed=$("$FASTRUN" --root "$R" list -q | wc -l)
