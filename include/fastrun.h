@@ -355,11 +355,12 @@ typedef struct fastrun_exec_options {
   size_t struct_size;
   /**
    * The command and its arguments: a NULL-terminated array of UTF-8 strings.
-   * Required unless `process_file` is set.
+   * Required unless `process_file` or `process_json` is set.
    */
   const char *const *args;
   /**
-   * A file holding an OCI `process` object (`--process`); `args` is then ignored.
+   * A file holding an OCI `process` object (`--process`); `args` is then ignored
+   * (`process_json`, when set, wins over it).
    */
   const char *process_file;
   /**

@@ -159,9 +159,10 @@ pub struct fastrun_exec_options {
     /// `sizeof(struct fastrun_exec_options)` as the caller compiled it.
     pub struct_size: usize,
     /// The command and its arguments: a NULL-terminated array of UTF-8 strings.
-    /// Required unless `process_file` is set.
+    /// Required unless `process_file` or `process_json` is set.
     pub args: *const *const c_char,
-    /// A file holding an OCI `process` object (`--process`); `args` is then ignored.
+    /// A file holding an OCI `process` object (`--process`); `args` is then ignored
+    /// (`process_json`, when set, wins over it).
     pub process_file: *const c_char,
     /// `KEY=VALUE` entries added to the environment: NULL-terminated, or NULL.
     pub env: *const *const c_char,
