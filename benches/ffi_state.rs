@@ -5,7 +5,9 @@
 //!
 //! Run as root: `cargo bench --bench ffi_state` (FASTRUN_BENCH_RUNNING=N, default 200;
 //! FASTRUN_BENCH_CALLS, default 2000). Needs /bin/busybox. Prints the median and
-//! the mean per call for 0 and N running, and their ratio.
+//! the mean per call for 0 running, N running, and 0 again once they are deleted (the
+//! load of a shared machine drifts: a baseline on both sides), and the ratio of the
+//! median with N running to the mean of the two baselines' medians.
 
 use std::ffi::{c_char, CString};
 use std::path::Path;
@@ -147,12 +149,14 @@ fn main() {
         let r = unsafe { fastrun_container_run(ctx, c, id.as_ptr(), &co, &mut err) };
         check("run", r, err);
     };
-    let probe = CString::new("probe").unwrap();
+    // Ids (and so cgroups) of this run only: other benchmarks or tests may run.
+    let tag = format!("ffibench{}", std::process::id());
+    let probe = CString::new(format!("{tag}-probe")).unwrap();
     run(&probe);
     let (med0, mean0) = time_state(ctx, &probe, calls);
 
     let ids: Vec<CString> = (0..running)
-        .map(|i| CString::new(format!("other-{i}")).unwrap())
+        .map(|i| CString::new(format!("{tag}-other-{i}")).unwrap())
         .collect();
     let t = Instant::now();
     for id in &ids {
@@ -161,20 +165,29 @@ fn main() {
     eprintln!("started {running} containers in {:.1?}", t.elapsed());
     let (med_n, mean_n) = time_state(ctx, &probe, calls);
 
-    println!("state() through libfastrun, {calls} calls each:");
-    println!("  0 other containers running:   median {med0:>9.1?}, mean {mean0:>9.1?}");
-    println!("  {running} other containers running: median {med_n:>9.1?}, mean {mean_n:>9.1?}");
-    println!(
-        "  ratio (median): {:.2}x",
-        med_n.as_secs_f64() / med0.as_secs_f64()
-    );
-
-    for id in ids.iter().chain([&probe]) {
+    let delete = |id: &CString| {
         let mut err = ptr::null_mut();
         // SAFETY: live context, valid id.
         let r = unsafe { fastrun_container_delete(ctx, id.as_ptr(), 1, &mut err) };
         check("delete", r, err);
+    };
+    for id in &ids {
+        delete(id);
     }
+    // 0 running again: on a shared machine the load drifts between the two
+    // measurements; a baseline on both sides shows how much.
+    let (med_after, mean_after) = time_state(ctx, &probe, calls);
+    delete(&probe);
+
+    println!("state() through libfastrun, {calls} calls each:");
+    println!("  0 other containers running:   median {med0:>9.1?}, mean {mean0:>9.1?}");
+    println!("  {running} other containers running: median {med_n:>9.1?}, mean {mean_n:>9.1?}");
+    println!("  0 again (after deleting them): median {med_after:>9.1?}, mean {mean_after:>9.1?}");
+    let baseline = (med0.as_secs_f64() + med_after.as_secs_f64()) / 2.0;
+    println!(
+        "  ratio (median, {running} running / mean of the two baselines): {:.2}x",
+        med_n.as_secs_f64() / baseline
+    );
     // SAFETY: handles freed once.
     unsafe {
         fastrun_container_free(c);

@@ -355,11 +355,12 @@ typedef struct fastrun_exec_options {
   size_t struct_size;
   /**
    * The command and its arguments: a NULL-terminated array of UTF-8 strings.
-   * Required unless `process_file` is set.
+   * Required unless `process_file` or `process_json` is set.
    */
   const char *const *args;
   /**
-   * A file holding an OCI `process` object (`--process`); `args` is then ignored.
+   * A file holding an OCI `process` object (`--process`); `args` is then ignored
+   * (`process_json`, when set, wins over it).
    */
   const char *process_file;
   /**
@@ -671,8 +672,11 @@ int fastrun_container_kill_all(struct fastrun_context *ctx,
  * a running or paused one only with `force` non-zero (else FASTRUN_E_INVALID_STATE).
  * With `force`, deleting a missing container succeeds. Waits (up to 10 s) for a killed
  * init to exit (libfastrun's reaper reaps the processes it owns, exec'd ones included,
- * so none of them holds the init back). Returns 0. After it, `fastrun_container_wait`
- * on the id fails with FASTRUN_E_NOT_FOUND. Thread-safe; no fd kept.
+ * so none of them holds the init back; a detached exec'd process with `caller_reaps`
+ * that its caller has not reaped does, in a container with its own pid namespace: the
+ * container stays running, and a forced delete fails with FASTRUN_E_INVALID_STATE
+ * after the 10 s). Returns 0. After it, `fastrun_container_wait` on the id fails with
+ * FASTRUN_E_NOT_FOUND. Thread-safe; no fd kept.
  *
  * # Safety
  * `ctx` is NULL or live; `id` is NULL or a valid string; `err` is NULL or valid.

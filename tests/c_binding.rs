@@ -477,19 +477,25 @@ fn process_test_with(
     let o = run_cmd(cmd, None, timeout);
     println!("{o}");
     // Whatever happened: no container of this test left.
-    let left: Vec<String> = std::fs::read_dir(root.path())
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with(&prefix))
-                .collect()
-        })
-        .unwrap_or_default();
+    let names = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.starts_with(&prefix))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let left = names(root.path());
     for id in &left {
         let _ = root.fastrun(&["delete", "--force", id]);
     }
     o.assert_success();
     assert!(o.stdout.contains("checks passed"), "{o}");
     assert!(left.is_empty(), "containers left: {left:?}");
+    // Nor their lock files (a delete racing the reaper's record of an exit left some).
+    let locks = names(&root.path().join(".locks"));
+    assert!(locks.is_empty(), "lock files left: {locks:?}");
     o
 }
 

@@ -159,9 +159,10 @@ pub struct fastrun_exec_options {
     /// `sizeof(struct fastrun_exec_options)` as the caller compiled it.
     pub struct_size: usize,
     /// The command and its arguments: a NULL-terminated array of UTF-8 strings.
-    /// Required unless `process_file` is set.
+    /// Required unless `process_file` or `process_json` is set.
     pub args: *const *const c_char,
-    /// A file holding an OCI `process` object (`--process`); `args` is then ignored.
+    /// A file holding an OCI `process` object (`--process`); `args` is then ignored
+    /// (`process_json`, when set, wins over it).
     pub process_file: *const c_char,
     /// `KEY=VALUE` entries added to the environment: NULL-terminated, or NULL.
     pub env: *const *const c_char,
@@ -885,8 +886,11 @@ pub unsafe extern "C" fn fastrun_container_kill_all(
 /// a running or paused one only with `force` non-zero (else FASTRUN_E_INVALID_STATE).
 /// With `force`, deleting a missing container succeeds. Waits (up to 10 s) for a killed
 /// init to exit (libfastrun's reaper reaps the processes it owns, exec'd ones included,
-/// so none of them holds the init back). Returns 0. After it, `fastrun_container_wait`
-/// on the id fails with FASTRUN_E_NOT_FOUND. Thread-safe; no fd kept.
+/// so none of them holds the init back; a detached exec'd process with `caller_reaps`
+/// that its caller has not reaped does, in a container with its own pid namespace: the
+/// container stays running, and a forced delete fails with FASTRUN_E_INVALID_STATE
+/// after the 10 s). Returns 0. After it, `fastrun_container_wait` on the id fails with
+/// FASTRUN_E_NOT_FOUND. Thread-safe; no fd kept.
 ///
 /// # Safety
 /// `ctx` is NULL or live; `id` is NULL or a valid string; `err` is NULL or valid.

@@ -6,6 +6,25 @@
 //! operation: while one is in progress (the service's `busy` count), only
 //! processes the shim registered are reaped; a reap pass runs again when it ends.
 //! This module knows nothing of the service: it calls the closures it is given.
+//!
+//! Not yet on the engine's own mechanism (`fastrun_runtime::children`, what
+//! libfastrun uses: `create_owned`, `exec_detached` with `reap`, pidfds and
+//! `waitid(P_PIDFD)`; issue #19 asks that the shim end up on it). Moving it takes:
+//! 1. in `children`: keep the exit status of reaped exec'd processes too (it drops
+//!    them) and tell a listener of every exit, (pid, status), e.g. an eventfd plus a
+//!    queue, instead of only `wait(id)`, so that the shim can publish `TaskExit` for
+//!    inits and execs without polling;
+//! 2. in the service: `create_owned` instead of `create`, `exec_detached(.., true)`
+//!    instead of `exec` with a pid file, the exits from that listener, and no `busy`
+//!    count (the engine's waits for hooks no longer race a `wait(-1)`);
+//! 3. keep a reap pass here for the orphans the shim inherits as a child subreaper
+//!    (processes whose parent died, in containers without a pid namespace): they are
+//!    known to no registry, so only a `waitpid(-1)` loop finds them. It may reap an
+//!    owned child first: on Linux 6.15+ the registry still gets the status from the
+//!    pidfd (`PIDFD_INFO_EXIT`), on older kernels it would be lost, so the pass must
+//!    then skip the registry's pids (peek with `WNOWAIT`, as `reap_pass` does now);
+//! 4. the containerd end-to-end tests (`tests/e2e_shim.rs`, `tests/e2e_containerd.rs`)
+//!    as the proof.
 
 use std::os::fd::{AsRawFd, RawFd};
 

@@ -217,8 +217,15 @@ impl Store {
         if !dir.is_dir() {
             return Ok(None);
         }
-        let lock = self.lock_id_with(id, libc::LOCK_EX | libc::LOCK_NB)?;
-        Ok(lock.filter(|_| dir.is_dir()))
+        let Some(lock) = self.lock_id_with(id, libc::LOCK_EX | libc::LOCK_NB)? else {
+            return Ok(None);
+        };
+        if dir.is_dir() {
+            return Ok(Some(lock));
+        }
+        // Deleted meanwhile: the lock file is one we made again; remove it, as `lock`.
+        lock.forget_id();
+        Ok(None)
     }
 
     /// Lock an existing container's id; NotFound when it does not exist.
@@ -397,5 +404,38 @@ mod tests {
         assert!(matches!(store.lock("c1"), Err(Error::NotFound(_))));
         assert!(matches!(store.load("c1"), Err(Error::NotFound(_))));
         fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A `try_lock` (libfastrun's reaper recording an exit status) racing a delete
+    /// leaves no lock file behind: it may find the directory, then lock a lock file
+    /// of its own making once the delete has removed both.
+    #[test]
+    fn try_lock_racing_a_delete_leaves_no_lock_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path());
+        for i in 0..300 {
+            let id = format!("c{i}");
+            drop(store.create_dir(&id).unwrap().1);
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = store.try_lock(&id);
+                    }
+                    // One more, after the delete.
+                    assert!(store.try_lock(&id).unwrap().is_none());
+                });
+                std::thread::yield_now();
+                let lock = store.lock(&id).unwrap();
+                store.remove(&id, &lock).unwrap();
+                drop(lock);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+        let left: Vec<_> = fs::read_dir(tmp.path().join(LOCK_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "lock files left: {left:?}");
     }
 }
