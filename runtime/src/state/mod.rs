@@ -432,10 +432,13 @@ mod tests {
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
             });
         }
+        // The last delete removes the directory of lock files too.
         let left: Vec<_> = fs::read_dir(tmp.path().join(LOCK_DIR))
-            .unwrap()
+            .into_iter()
+            .flatten()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert!(left.is_empty(), "lock files left: {left:?}");
+        assert!(!tmp.path().join(LOCK_DIR).exists(), "{LOCK_DIR} left");
     }
 }
