@@ -1,5 +1,6 @@
-//! Hand-written JSON output (runc's formats, field order and escaping), shared
-//! by the CLI and the C ABI: no serializer on the path of `state` and `list`.
+//! runc's `state` and `list` JSON, written by hand (runc's field order, layout and
+//! escaping), shared by the CLI and the C ABI: no serializer on the path of `state`
+//! and `list`. Its string escaping is the one the log lines use too.
 
 use std::fmt::Write as _;
 
