@@ -190,7 +190,13 @@ fn rootless_state_root_is_xdg_runtime_dir() {
 
     with_xdg(&["delete", "--force", &id]).assert_success();
     assert_no_leftovers(&root, &id);
-    assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
+    // Nothing left but the directory of the per-id lock files, empty (#18).
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [".locks"], "{}", root.display());
+    assert_eq!(std::fs::read_dir(root.join(".locks")).unwrap().count(), 0);
 }
 
 /// Pure cgroup v2 (a private mount namespace with a fresh cgroup2 mount) with a
