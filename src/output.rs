@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 #[cfg(test)]
-use fastrun_runtime::json::json_string;
+use fastrun_runtime::state_json::json_string;
 use fastrun_runtime::State;
 
 /// `state`: the state as pretty JSON (2-space indent), newline-terminated.
@@ -19,7 +19,7 @@ pub fn list_json(states: &[State]) -> String {
     if states.is_empty() {
         return "null\n".into();
     }
-    let mut out = fastrun_runtime::json::states_to_json(states);
+    let mut out = fastrun_runtime::state_json::states_to_json(states);
     out.push('\n');
     out
 }

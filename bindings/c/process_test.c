@@ -1,6 +1,6 @@
 /*
  * How libfastrun owns the processes it starts, tried as an embedding host would
- * (run by tests/c_binding.rs, as root):
+ * (run by tests/bindings/c_binding.rs, as root):
  *
  *   process_test ROOT BUNDLE ID_PREFIX MODE [ARGS]
  *

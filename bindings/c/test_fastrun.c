@@ -1,5 +1,5 @@
 /*
- * Test program of libfastrun's C API, run by tests/c_binding.rs (as root):
+ * Test program of libfastrun's C API, run by tests/bindings/c_binding.rs (as root):
  *
  *   test_fastrun ROOT RUN_BUNDLE SLEEP_BUNDLE ID_PREFIX
  *

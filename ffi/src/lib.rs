@@ -1389,7 +1389,7 @@ pub unsafe extern "C" fn fastrun_list(
                 Err(e) => return Err(e.into()),
             };
             let n = c_int::try_from(states.len()).map_err(|_| Fail::arg("too many containers"))?;
-            support::give_string(json, &fastrun_runtime::json::states_to_json(&states))?;
+            support::give_string(json, &fastrun_runtime::state_json::states_to_json(&states))?;
             Ok(n)
         })
     }

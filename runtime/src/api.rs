@@ -222,36 +222,36 @@ impl Context {
     /// The host pids of every process in the container's cgroup, sorted (also after
     /// the init has exited; empty once the cgroup is gone).
     pub fn ps(&self, id: &str) -> Result<Vec<i32>> {
-        crate::control::ps(self, id)
+        crate::cgroup_ops::ps(self, id)
     }
 
     /// Freeze every process of a running container (`state` then reports `paused`).
     pub fn pause(&self, id: &str) -> Result<()> {
-        crate::control::pause(self, id)
+        crate::cgroup_ops::pause(self, id)
     }
 
     /// Thaw a paused container.
     pub fn resume(&self, id: &str) -> Result<()> {
-        crate::control::resume(self, id)
+        crate::cgroup_ops::resume(self, id)
     }
 
     /// Change the resource limits of a created, running or paused container: the
     /// `--resources` document, then the individual options on top of it. Device
     /// rules are not changed.
     pub fn update(&self, id: &str, opts: &UpdateOptions) -> Result<()> {
-        crate::control::update(self, id, opts)
+        crate::cgroup_ops::update(self, id, opts)
     }
 
     /// One sample of the container's statistics, as the JSON object runc puts in
     /// the `data` field of a `stats` event.
     pub fn stats(&self, id: &str) -> Result<String> {
-        crate::control::stats(self, id)
+        crate::cgroup_ops::stats(self, id)
     }
 
     /// The same sample, typed (what a supervisor converts to its own format:
     /// containerd's shim builds its metrics protobuf from it).
     pub fn cgroup_stats(&self, id: &str) -> Result<crate::cgroups::Stats> {
-        crate::control::cgroup_stats(self, id)
+        crate::cgroup_ops::cgroup_stats(self, id)
     }
 
     /// A registered OOM notifier for the container's cgroup (v1 `memory.oom_control`
@@ -259,7 +259,7 @@ impl Context {
     /// [`crate::cgroups::oom::OomNotifier::take_pending`]. For a supervisor that
     /// watches many containers from one thread (containerd's shim).
     pub fn oom_notifier(&self, id: &str) -> Result<crate::cgroups::oom::OomNotifier> {
-        crate::control::oom_notifier(self, id)
+        crate::cgroup_ops::oom_notifier(self, id)
     }
 
     /// runc's `events`: JSON lines (`{"type":"stats","id":..,"data":..}` and
@@ -272,7 +272,7 @@ impl Context {
         opts: &EventsOptions,
         sink: &mut dyn FnMut(&str) -> Result<()>,
     ) -> Result<()> {
-        crate::control::events(self, id, opts, sink)
+        crate::cgroup_ops::events(self, id, opts, sink)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The types every operation shares: the [`Context`] (state root and global
 //! options), the options of each operation, and a container's [`Status`] and
-//! [`State`]. Below the operations (`lifecycle`, `control`, `exec`), which the
+//! [`State`]. Below the operations (`lifecycle`, `cgroup_ops`, `exec`), which the
 //! facade in [`crate::api`] calls: nothing here calls an operation.
 
 use std::path::PathBuf;
@@ -287,14 +287,14 @@ impl State {
     /// Pretty, two-space indented, without a trailing newline.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(512);
-        crate::json::push_state(&mut out, self, Some("  "));
+        crate::state_json::push_state(&mut out, self, Some("  "));
         out
     }
 
     /// On one line.
     pub fn to_json_compact(&self) -> String {
         let mut out = String::with_capacity(256);
-        crate::json::push_state(&mut out, self, None);
+        crate::state_json::push_state(&mut out, self, None);
         out
     }
 }

@@ -18,15 +18,14 @@
 mod macros;
 
 pub mod api;
+mod cgroup_ops;
 pub mod cgroups;
 mod children;
 mod context;
-mod control;
 pub mod error;
 mod exec;
 pub mod features;
 pub(crate) mod hooks;
-pub mod json;
 mod lifecycle;
 pub mod log_line;
 // The plan and the seccomp compiler are internals: public only with the
@@ -47,6 +46,7 @@ mod signals;
 pub(crate) mod spawn;
 pub mod spec;
 pub mod state;
+pub mod state_json;
 // The syscall room: safe wrappers over raw system calls, each block with its
 // `// SAFETY:` note.
 #[allow(unsafe_code)]
@@ -59,7 +59,7 @@ mod trace;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::control::update_resources;
+    pub use crate::cgroup_ops::update_resources;
     pub use crate::exec::apply_overrides;
 }
 

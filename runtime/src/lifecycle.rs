@@ -363,6 +363,11 @@ fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Op
 
 /// Create a container. With `fifo`, the init is committed (it waits for `start`);
 /// without, it execs as soon as the caller commits (run).
+///
+/// The steps, in order: read the config, plan the cgroup, make the state directory
+/// with a first record, make the cgroup, build the plan, spawn the init (the create
+/// hooks run while it waits), record it and commit. Until the end, a failure
+/// removes what was made (`CreateGuard`).
 pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) -> Result<Created> {
     // Before opening anything: which of the fds to preserve the caller really has.
     let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
@@ -373,14 +378,8 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         Some(json) => crate::spec::load_config(json, &mut buf)?,
         None => crate::spec::load_file(&bundle.join("config.json"), &mut buf)?,
     };
-    let process = config
-        .process
-        .as_ref()
-        .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
-    check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
-    plan::check_sysctl_namespaces(&config)?;
+    let process = check_process(&config, opts, fifo)?;
     trace::mark("parse");
-    let linux = config.linux.as_ref();
     let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
     let mut systemd = cgp.systemd.take();
@@ -406,27 +405,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     store.save(&record)?;
     trace::mark("state.create");
 
-    // From here on a failure removes the cgroup (also one half made).
-    guard.cgroup = Some(cgp.cg.clone());
-    // systemd: the unit (and its cgroup) is made once the init exists, after the
-    // clone; its limits and device program are applied then.
-    let sd_join = match cgp.unit.take() {
-        Some(unit) => {
-            guard.systemd_unit = record.systemd_unit.clone();
-            Some(SystemdJoin {
-                unit,
-                props: std::mem::take(&mut cgp.sd_props),
-                writes: std::mem::take(&mut cgp.writes),
-                device_prog: cgp.device_prog.take(),
-            })
-        }
-        None => None,
-    };
-    let cg = match &sd_join {
-        Some(_) => Some(cgp.cg),
-        None => make_cgroup(ctx, cgp, &mut record)?,
-    };
-    guard.cgroup = cg.clone();
+    let (cg, sd_join) = setup_cgroup(ctx, cgp, &mut record, &mut guard)?;
     trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
         Some(cg) if sd_join.is_none() => join_fds(cg)?,
@@ -446,23 +425,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         seccomp_cache: ctx.seccomp_cache_dir(),
         start_state: hook_state(&record, "created", plan::STATE_PID_PLACEHOLDER),
     };
-    let plan = std::sync::Arc::new(plan::build(&config, &input)?);
-    if let Some(s) = config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-        for w in crate::seccomp::compile::unknown_syscalls(s) {
-            ctx.warn(&w);
-        }
-    }
-    if let Some(sc) = linux.and_then(|l| l.seccomp.as_ref()) {
-        // For `exec`, which joins the same filter (compiled again or from the cache).
-        let path = dir.join(crate::seccomp::notify::STATE_FILE);
-        let json = serde_json::to_vec(sc)
-            .map_err(|e| Error::Internal(format!("serialize linux.seccomp: {e}")))?;
-        std::fs::write(&path, json).map_err(|e| Error::path("write", &path, e))?;
-    }
-    record.own_pid_ns = plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0;
-    if let Some(r) = &plan.rootfs {
-        record.rootfs = PathBuf::from(r.path.to_string_lossy().into_owned());
-    }
+    let plan = build_plan(ctx, &config, &input, &dir, &mut record)?;
 
     let fifo_fd = if fifo {
         Some(make_fifo(&dir, 3 + opts.preserve_fds)?)
@@ -479,58 +442,8 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             _ => Ok(()),
         }
     };
-    // prestart and createRuntime in our namespaces, createContainer in the
-    // container's, while the init waits after its mounts, before pivot_root.
     let mut on_hooks = |pid: libc::pid_t, pidfd: RawFd| -> Result<()> {
-        let Some(h) = config.hooks.as_ref() else {
-            return Ok(());
-        };
-        let state = hook_state(&record, "creating", pid);
-        let conv = |v: &[crate::spec::Hook<'_>]| v.iter().map(Hook::from_spec).collect::<Vec<_>>();
-        // As runc: the runtime's environment for hooks without `env`, the
-        // bundle as working directory (runc's create runs in it).
-        let in_bundle = hooks::Env {
-            fallback: None,
-            cwd: Some(&record.bundle),
-        };
-        hooks::run_all_in(
-            "prestart",
-            &conv(&h.prestart),
-            &state,
-            Place::Runtime,
-            in_bundle,
-        )?;
-        hooks::run_all_in(
-            "createRuntime",
-            &conv(&h.create_runtime),
-            &state,
-            Place::Runtime,
-            in_bundle,
-        )?;
-        // createContainer runs as from runc's init before pivot_root: in the
-        // container's root, with the process's environment.
-        let flags = proc::differing_namespaces(pid);
-        let process_env: Vec<String> = config
-            .process
-            .as_ref()
-            .map(|p| p.env.iter().map(|e| e.to_string()).collect())
-            .unwrap_or_default();
-        let root = plan
-            .rootfs
-            .as_ref()
-            .map(|r| PathBuf::from(std::ffi::OsStr::from_bytes(r.path.to_bytes())));
-        let r = hooks::run_all_in(
-            "createContainer",
-            &conv(&h.create_container),
-            &state,
-            Place::Container { pidfd, flags },
-            hooks::Env {
-                fallback: Some(&process_env),
-                cwd: root.as_deref(),
-            },
-        );
-        trace::mark("hooks.create");
-        r
+        create_hooks(&config, &record, &plan, pid, pidfd)
     };
     let mut init = spawn::spawn(
         &plan,
@@ -549,35 +462,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             },
         },
     )?;
-    let notify_fd = init.seccomp_notify.take();
-    let finish = || -> Result<()> {
-        if let (Some(master), Some(socket)) = (&init.pty, &opts.console_socket) {
-            crate::terminal::send_to_console_socket(socket, master)?;
-        }
-        record.pid = init.pid;
-        record.start_time = proc::start_time(init.pid).unwrap_or(0);
-        store.save(&record)?;
-        trace::mark("state.save");
-        if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
-            let fd = notify_fd.ok_or_else(|| {
-                Error::Internal("the container init sent no seccomp notify fd".into())
-            })?;
-            let st = state::OciState::of(&record, "creating", record.pid);
-            crate::seccomp::notify::send(l, &st, record.pid, fd)?;
-        }
-        if let Some(p) = &opts.pid_file {
-            write_pid_file(p, init.pid)?;
-            trace::mark("pid_file");
-        }
-        if fifo {
-            // The state is saved: let the init go on to block on the exec fifo,
-            // still under the lock (a delete waiting for it finds it created).
-            trace::mark("commit");
-            init.commit()?;
-        }
-        Ok(())
-    };
-    if let Err(e) = finish() {
+    if let Err(e) = record_init(&store, &mut record, &mut init, &plan, opts, fifo) {
         init.kill_and_reap();
         return Err(e);
     }
@@ -589,6 +474,181 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         lock: guard.lock.take(),
         systemd,
     })
+}
+
+/// Create, step "read the config": the process to start, checked against how it
+/// is started (terminal, console socket, detached), and the sysctls against the
+/// namespaces.
+fn check_process<'c, 'a>(
+    config: &'c crate::spec::Config<'a>,
+    opts: &CreateOptions,
+    fifo: bool,
+) -> Result<&'c crate::spec::Process<'a>> {
+    let process = config
+        .process
+        .as_ref()
+        .ok_or_else(|| Error::Config("process: required to create a container".into()))?;
+    check_terminal(process.terminal, opts.console_socket.is_some(), fifo)?;
+    plan::check_sysctl_namespaces(config)?;
+    Ok(process)
+}
+
+/// Create, step "make the cgroup": with the cgroupfs driver, made and its limits
+/// applied now; with the systemd driver, what to do once the init exists (the
+/// unit is made with it). From here on a failure removes the cgroup (also one
+/// half made) and stops the unit.
+fn setup_cgroup(
+    ctx: &Context,
+    mut cgp: CgroupPlan,
+    record: &mut Record,
+    guard: &mut CreateGuard<'_>,
+) -> Result<(Option<Cgroup>, Option<SystemdJoin>)> {
+    guard.cgroup = Some(cgp.cg.clone());
+    let sd_join = match cgp.unit.take() {
+        Some(unit) => {
+            guard.systemd_unit = record.systemd_unit.clone();
+            Some(SystemdJoin {
+                unit,
+                props: std::mem::take(&mut cgp.sd_props),
+                writes: std::mem::take(&mut cgp.writes),
+                device_prog: cgp.device_prog.take(),
+            })
+        }
+        None => None,
+    };
+    let cg = match &sd_join {
+        Some(_) => Some(cgp.cg),
+        None => make_cgroup(ctx, cgp, record)?,
+    };
+    guard.cgroup = cg.clone();
+    Ok((cg, sd_join))
+}
+
+/// Create, step "build the plan": the plan for the init; the seccomp profile kept
+/// in the state directory for `exec` (which joins the same filter, compiled again
+/// or from the cache); what the plan decided written into the record.
+fn build_plan(
+    ctx: &Context,
+    config: &crate::spec::Validated<'_>,
+    input: &PlanInput,
+    dir: &Path,
+    record: &mut Record,
+) -> Result<std::sync::Arc<plan::Plan>> {
+    let plan = std::sync::Arc::new(plan::build(config, input)?);
+    if let Some(sc) = config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+        for w in crate::seccomp::compile::unknown_syscalls(sc) {
+            ctx.warn(&w);
+        }
+        let path = dir.join(crate::seccomp::notify::STATE_FILE);
+        let json = serde_json::to_vec(sc)
+            .map_err(|e| Error::Internal(format!("serialize linux.seccomp: {e}")))?;
+        std::fs::write(&path, json).map_err(|e| Error::path("write", &path, e))?;
+    }
+    record.own_pid_ns = plan.ns.clone_flags & libc::CLONE_NEWPID as u64 != 0;
+    if let Some(r) = &plan.rootfs {
+        record.rootfs = PathBuf::from(r.path.to_string_lossy().into_owned());
+    }
+    Ok(plan)
+}
+
+/// Create, step "hooks": prestart and createRuntime in our namespaces,
+/// createContainer in the container's, while the init waits after its mounts,
+/// before pivot_root.
+fn create_hooks(
+    config: &crate::spec::Config<'_>,
+    record: &Record,
+    plan: &plan::Plan,
+    pid: libc::pid_t,
+    pidfd: RawFd,
+) -> Result<()> {
+    let Some(h) = config.hooks.as_ref() else {
+        return Ok(());
+    };
+    let state = hook_state(record, "creating", pid);
+    let conv = |v: &[crate::spec::Hook<'_>]| v.iter().map(Hook::from_spec).collect::<Vec<_>>();
+    // As runc: the runtime's environment for hooks without `env`, the
+    // bundle as working directory (runc's create runs in it).
+    let in_bundle = hooks::Env {
+        fallback: None,
+        cwd: Some(&record.bundle),
+    };
+    hooks::run_all_in(
+        "prestart",
+        &conv(&h.prestart),
+        &state,
+        Place::Runtime,
+        in_bundle,
+    )?;
+    hooks::run_all_in(
+        "createRuntime",
+        &conv(&h.create_runtime),
+        &state,
+        Place::Runtime,
+        in_bundle,
+    )?;
+    // createContainer runs as from runc's init before pivot_root: in the
+    // container's root, with the process's environment.
+    let flags = proc::differing_namespaces(pid);
+    let process_env: Vec<String> = config
+        .process
+        .as_ref()
+        .map(|p| p.env.iter().map(|e| e.to_string()).collect())
+        .unwrap_or_default();
+    let root = plan
+        .rootfs
+        .as_ref()
+        .map(|r| PathBuf::from(std::ffi::OsStr::from_bytes(r.path.to_bytes())));
+    let r = hooks::run_all_in(
+        "createContainer",
+        &conv(&h.create_container),
+        &state,
+        Place::Container { pidfd, flags },
+        hooks::Env {
+            fallback: Some(&process_env),
+            cwd: root.as_deref(),
+        },
+    );
+    trace::mark("hooks.create");
+    r
+}
+
+/// Create, last step: the console to its socket, the record with the init's pid,
+/// the seccomp notify fd to its listener, the pid file; with `fifo`, the commit
+/// (the init goes on to wait for `start`). A failure here kills the init.
+fn record_init(
+    store: &Store,
+    record: &mut Record,
+    init: &mut Init,
+    plan: &plan::Plan,
+    opts: &CreateOptions,
+    fifo: bool,
+) -> Result<()> {
+    let notify_fd = init.seccomp_notify.take();
+    if let (Some(master), Some(socket)) = (&init.pty, &opts.console_socket) {
+        crate::terminal::send_to_console_socket(socket, master)?;
+    }
+    record.pid = init.pid;
+    record.start_time = proc::start_time(init.pid).unwrap_or(0);
+    store.save(record)?;
+    trace::mark("state.save");
+    if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
+        let fd = notify_fd.ok_or_else(|| {
+            Error::Internal("the container init sent no seccomp notify fd".into())
+        })?;
+        let st = state::OciState::of(record, "creating", record.pid);
+        crate::seccomp::notify::send(l, &st, record.pid, fd)?;
+    }
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, init.pid)?;
+        trace::mark("pid_file");
+    }
+    if fifo {
+        // The state is saved: let the init go on to block on the exec fifo,
+        // still under the lock (a delete waiting for it finds it created).
+        trace::mark("commit");
+        init.commit()?;
+    }
+    Ok(())
 }
 
 /// What the systemd driver does after the clone.

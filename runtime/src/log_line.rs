@@ -4,7 +4,7 @@
 //! newline-terminated line, to be written with a single `write` so that
 //! concurrent writers (O_APPEND) never interleave.
 
-use crate::json::push_json_string;
+use crate::state_json::push_json_string;
 
 /// `{"level":...,"msg":...,"time":...}` (logrus' JSON formatter, its key order).
 pub fn json(level: &str, msg: &str, time: &str) -> String {

@@ -1,5 +1,7 @@
 //! Shared harness for integration tests that run real containers with the built
-//! `fastrun` binary. Include it with `mod common;` from a test file.
+//! `fastrun` binary. Each test area's `main.rs` includes it as
+//! `#[path = "../common/mod.rs"] pub mod common;` (public: what one area does not
+//! use another does), and its modules `use crate::common;`.
 //!
 //! - [`rootfs`]: a busybox-static rootfs, built once per test process, removed at exit.
 //! - [`Bundle`]: a bundle whose `config.json` comes from `fastrun spec`, edited through
@@ -10,8 +12,6 @@
 //! - [`assert_no_leftovers`]: no state dir, process, mount or cgroup left behind.
 //!
 //! Every command runs with a timeout and its stdout/stderr captured ([`Output`]).
-
-#![allow(dead_code)]
 
 pub mod libfastrun;
 pub mod runc;

@@ -1,6 +1,7 @@
 //! End-to-end helpers: fastrun under the real containerd and podman (Debian's
 //! packages), each started privately by the test and cleaned up on drop.
-//! Include with `mod common; mod e2e;` (this module uses `crate::common`).
+//! `tests/e2e/main.rs` includes it as `pub mod e2e` beside `common` (it uses
+//! `crate::common`); the tests' modules `use crate::e2e;`.
 //!
 //! - [`images`]: a busybox OCI image built locally with umoci + skopeo, as OCI
 //!   archives `localhost/busybox:latest` (cmd `/bin/sh`) and `localhost/pause:latest`
@@ -15,15 +16,12 @@
 //!   `--runtime <fastrun>` (or the `containers.conf` runtimes table). On drop:
 //!   containers removed, fastrun state force-deleted, conmons killed, cgroups removed.
 
-#![allow(dead_code)]
-
 pub mod buildah;
 pub mod docker;
 pub mod scenarios;
 
 /// `scenario_tests!(route; name, ...)`: one `#[test] fn name()` per scenario of
 /// [`scenarios`], each running `scenarios::name(route)`.
-#[allow(unused_macros)] // e2e_podman includes this module without using it
 macro_rules! scenario_tests {
     ($route:expr; $($name:ident),* $(,)?) => {
         $(
@@ -34,8 +32,6 @@ macro_rules! scenario_tests {
         )*
     };
 }
-// Not every test binary that includes this module uses it (e2e_podman).
-#[allow(unused_imports)]
 pub(crate) use scenario_tests;
 
 use std::os::unix::fs::FileTypeExt;

@@ -1,6 +1,6 @@
 //! The containerd end-to-end scenarios, shared by the two routes that put fastrun
-//! under containerd: runc's shim executing fastrun (`tests/e2e_containerd.rs`) and
-//! fastrun's own shim driving the engine in-process (`tests/e2e_shim.rs`). Only what
+//! under containerd: runc's shim executing fastrun (`tests/e2e/e2e_containerd.rs`) and
+//! fastrun's own shim driving the engine in-process (`tests/e2e/e2e_shim.rs`). Only what
 //! differs between the routes is a method of [`Route`].
 
 use std::time::Duration;

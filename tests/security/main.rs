@@ -16,7 +16,7 @@
 //! - `exhaustion`: fork bomb, memory hog, a container that never has its output read.
 
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 
 mod config_escapes;
 mod exe;

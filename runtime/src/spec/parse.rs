@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn stricter_than_go_where_documented() {
         // docs/compatibility.md, "Config parsing": runc (Go's encoding/json)
-        // accepts every one of these; fastrun refuses them (tests/runc_parity.rs
+        // accepts every one of these; fastrun refuses them (tests/container/runc_parity.rs
         // runs a few through runc).
         let deep = format!(
             "{{\"x\":{}{}}}",
