@@ -128,6 +128,7 @@ mod crash {
 pub(crate) struct Op {
     owner: bool,
     /// This operation set the fault injection's current operation (debug builds).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     crash_op: bool,
 }
 
