@@ -4,7 +4,8 @@
 # (`create` / `delete --force` / `kill --all` at once). Then the host must look as
 # before: no state directory, lock file, cgroup (any hierarchy), mount or process of
 # the soak left, `list` empty, every `run` exited with the status its program chose
-# (0..6), the library host's fds unchanged (but for the reaper's one eventfd) and its RSS reported.
+# (0..6), the library host's fds unchanged (counted after a warm-up: the reaper's eventfd
+# stays for the life of the process) and its RSS reported.
 #
 #   benches/soak.sh [N] [PAR]      (default 10000 16; as root; .ci/test runs 1000)
 #
@@ -62,11 +63,14 @@ for code in 0 1 2 3 4 5 6; do mkbundle "$D/b$code" "[\"sh\",\"-c\",\"exit $code\
 mkbundle "$D/blib" '["sh","-c","exit __CODE__"]'
 mkbundle "$D/bsleep" '["sleep","60"]'
 
-# CLI: lifecycle I (prints one line per unexpected outcome).
+# CLI: lifecycle I (prints one line per lifecycle: RUN_OK CODE, RACE_OK,
+# RACE_REFUSED, or BAD and what went wrong).
 cli_one() {
   local i=$1 id code rc
   if ((i % 10 == 9)); then
-    id=$TAG-cli-shared-$((i % 4))
+    # Four race items in a row (40 lifecycles, in flight together at PAR 16) on the
+    # same id, with different operations: the ids change every 40.
+    id=$TAG-cli-shared-$(((i / 40) % 4))
     # Output to a file: a created init keeps its stdio open (no pipe to wait on).
     rc=0
     case $(((i / 10) % 3)) in
@@ -76,9 +80,9 @@ cli_one() {
     esac
     out=$(cat "$D/err.$i")
     rm -f "$D/err.$i"
-    ((rc == 0)) && return 0
+    ((rc == 0)) && { echo RACE_OK; return 0; }
     case $out in
-      *"already exists"* | *"does not exist"* | *"not running"* | *"is stopped"*) ;;
+      *"already exists"* | *"does not exist"* | *"not running"* | *"is stopped"*) echo RACE_REFUSED ;;
       *) echo "BAD race $id: $out" ;;
     esac
     return 0
@@ -87,11 +91,23 @@ cli_one() {
   code=$((i % 7))
   rc=0
   "$FASTRUN" --root "$R" run --bundle "$D/b$code" "$id" </dev/null >/dev/null 2>"$D/err.$i" || rc=$?
-  if ((rc != code)); then echo "BAD $id: exit status $rc, want $code: $(cat "$D/err.$i")"; fi
+  if ((rc != code)); then echo "BAD $id: exit status $rc, want $code: $(cat "$D/err.$i")"; else echo "RUN_OK $code"; fi
   rm -f "$D/err.$i"
 }
 export -f cli_one
 export FASTRUN R D TAG
+
+counts() { # what of the soak's is on the host now (WHEN)
+  local st=0 locks=0 cg=0 mnt procs=0 p
+  for s in "$R"/*/; do [[ -d $s ]] && st=$((st + 1)); done
+  [[ -d $R/.locks ]] && locks=$(ls -A "$R/.locks" | wc -l)
+  for c in /sys/fs/cgroup/*/fastrun/"$TAG"-*; do [[ -d $c ]] && cg=$((cg + 1)); done
+  mnt=$(grep -cF "$D" /proc/self/mountinfo || true)
+  for p in /proc/[0-9]*; do
+    { tr "\0" "\n" <"$p/environ"; } 2>/dev/null | grep -qx "SOAK=$TAG" && procs=$((procs + 1))
+  done
+  echo "host $1: state dirs $st, lock files $locks, cgroups $cg, mounts $mnt, container processes $procs"
+}
 
 leftovers() { # what the soak could have left
   local found=0
@@ -114,14 +130,26 @@ leftovers() { # what the soak could have left
 }
 
 fail=0
+echo "soak: $N lifecycles through the CLI and $N through libfastrun, $PAR at a time ($PROFILE build)," \
+  "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
+counts before
 t0=$(date +%s.%N)
-bad=$(seq 0 $((N - 1)) | xargs -P "$PAR" -n 1 bash -c 'cli_one "$1"' _ | tee >(cat >&2) | grep -c '^BAD' || true)
+seq 0 $((N - 1)) | xargs -P "$PAR" -n 1 bash -c 'cli_one "$1"' _ >"$D/cli.out"
 for k in 0 1 2 3; do "$FASTRUN" --root "$R" delete -f "$TAG-cli-shared-$k"; done
 t1=$(date +%s.%N)
+grep '^BAD' "$D/cli.out" | head -20 >&2 || true
+bad=$(grep -c '^BAD' "$D/cli.out" || true)
+runs_ok=$(grep -c '^RUN_OK' "$D/cli.out" || true)
+races_ok=$(grep -c '^RACE_OK' "$D/cli.out" || true)
+refused=$(grep -c '^RACE_REFUSED' "$D/cli.out" || true)
+accounted=$((runs_ok + races_ok + refused + bad))
 listed=$("$FASTRUN" --root "$R" list -q | wc -l)
-echo "cli: $((N - N / 10)) lifecycles ($((N / 10)) races), $PAR at a time, $(echo "$t1 - $t0" | bc) s," \
-  "unexpected outcomes $bad, listed afterwards $listed"
-((bad == 0 && listed == 0)) || fail=1
+echo "cli: $((N - N / 10)) lifecycles ($((N / 10)) races), $PAR at a time, $(echo "$t1 - $t0" | bc) s;" \
+  "runs with the status their program chose $runs_ok, races that succeeded $races_ok," \
+  "refused as expected $refused, unexpected outcomes $bad ($accounted/$N accounted);" \
+  "listed afterwards $listed, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+((bad == 0 && listed == 0 && accounted == N)) || fail=1
+counts "after the CLI"
 leftovers || fail=1
 
 # libfastrun: a C host linked against the library just built.
@@ -131,9 +159,10 @@ cc -O2 -pthread -I"$D/prefix/include" benches/soak_lib.c -o "$D/soak_lib" \
 t0=$(date +%s.%N)
 "$D/soak_lib" "$R" "$D/blib" "$N" "$PAR" "$TAG" || fail=1
 t1=$(date +%s.%N)
-echo "libfastrun: $(echo "$t1 - $t0" | bc) s"
+echo "libfastrun: $(echo "$t1 - $t0" | bc) s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 listed=$("$FASTRUN" --root "$R" list -q | wc -l)
 ((listed == 0)) || { echo "libfastrun: $listed containers listed afterwards"; fail=1; }
+counts "after libfastrun"
 leftovers || fail=1
 
 if ((fail)); then echo "soak: FAILED"; exit 1; fi

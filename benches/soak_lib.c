@@ -30,6 +30,9 @@ static struct fastrun_container *ctr[CODES];
 static int n_total, n_threads;
 static const char *prefix;
 static atomic_int next_i, bad, races, race_errors_ok, done_warmup;
+/* The RSS at 25, 50 and 75 % of the lifecycles: growth that levels off is the
+   allocator's arenas filling, growth at every step a leak. */
+static atomic_long rss_q[3];
 
 static int count_fds(void) {
   int n = 0;
@@ -42,6 +45,25 @@ static int count_fds(void) {
       n++;
   closedir(d);
   return n - 1; /* the DIR's own fd */
+}
+
+/* What each open fd is (stderr), to name what grew. */
+static void show_fds(const char *when) {
+  char p[300], target[512];
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  if (!d)
+    return;
+  while ((e = readdir(d))) {
+    ssize_t n;
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(p, sizeof p, "/proc/self/fd/%s", e->d_name);
+    n = readlink(p, target, sizeof target - 1);
+    target[n < 0 ? 0 : n] = 0;
+    fprintf(stderr, "soak_lib: fds %s: %s -> %s\n", when, e->d_name, target);
+  }
+  closedir(d);
 }
 
 static long rss_kb(void) {
@@ -92,6 +114,8 @@ static void *worker(void *arg) {
       break;
     if (i == n_total / 20)
       atomic_store(&done_warmup, 1);
+    if (n_total >= 4 && i > 0 && i % (n_total / 4) == 0 && i / (n_total / 4) <= 3)
+      atomic_store(&rss_q[i / (n_total / 4) - 1], rss_kb());
     if (i % 10 == 9) {
       int r, op = (t + i) % 3;
       snprintf(id, sizeof id, "%s-lib-shared-%d", prefix, i % SHARED);
@@ -170,7 +194,28 @@ int main(int argc, char **argv) {
     }
   }
   free(cfg);
+  /* One lifecycle and one create + delete first: what the library opens once, on
+     first use (the reaper's eventfd, once it owns a child: fastrun.h "Fds"),
+     belongs to the baseline, not to growth. */
+  {
+    struct fastrun_create_options o;
+    char id[64];
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    snprintf(id, sizeof id, "%s-lib-warmup", prefix);
+    if (fastrun_container_run(ctx, ctr[0], id, &o, &err) != 0) {
+      fprintf(stderr, "soak_lib: warm-up run: %s\n", err ? err->message : "wrong status");
+      return 1;
+    }
+    if (fastrun_container_create(ctx, ctr[0], id, NULL, &err) < 0 ||
+        fastrun_container_delete(ctx, id, 1, &err) < 0) {
+      fprintf(stderr, "soak_lib: warm-up create/delete: %s\n", err->message);
+      return 1;
+    }
+  }
   fds0 = count_fds();
+  if (getenv("SOAK_SHOW_FDS"))
+    show_fds("before");
   for (i = 0; i < n_threads; i++)
     pthread_create(&th[i], NULL, worker, (void *)(long)i);
   while (!atomic_load(&done_warmup) && atomic_load(&next_i) < n_total)
@@ -190,14 +235,16 @@ int main(int argc, char **argv) {
   }
   fds1 = count_fds();
   rss1 = rss_kb();
+  if (fds1 != fds0)
+    show_fds("after");
   printf("libfastrun: %d lifecycles (%d races, %d refused as expected), %d threads, "
-         "wrong statuses or errors %d, fds %d -> %d, RSS %ld -> %ld kB\n",
+         "wrong statuses or errors %d, fds %d -> %d, RSS %ld -> %ld kB "
+         "(at 25/50/75 %%: %ld, %ld, %ld kB)\n",
          n_total - atomic_load(&races), atomic_load(&races), atomic_load(&race_errors_ok),
-         n_threads, atomic_load(&bad), fds0, fds1, rss0, rss1);
+         n_threads, atomic_load(&bad), fds0, fds1, rss0, rss1, atomic_load(&rss_q[0]),
+         atomic_load(&rss_q[1]), atomic_load(&rss_q[2]));
   for (i = 0; i < CODES; i++)
     fastrun_container_free(ctr[i]);
   fastrun_context_free(ctx);
-  /* + 1: the reaper's eventfd, kept for the life of the process once it owns a
-     child (fastrun.h, "Fds"); pidfds of owned processes are closed once reaped. */
-  return atomic_load(&bad) || fds1 > fds0 + 1 ? 1 : 0;
+  return atomic_load(&bad) || fds1 > fds0 ? 1 : 0;
 }

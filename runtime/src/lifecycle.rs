@@ -949,30 +949,63 @@ pub(crate) fn delete(ctx: &Context, id: &str, force: bool) -> Result<()> {
 
 /// `delete --force` of a container whose record cannot be read: what is in the
 /// cgroup the record still names (if that much can be read) and in the default
-/// cgroup of the id is killed, those cgroups removed, then the state directory.
+/// cgroup of the id is killed, the systemd scope the record names (or, with the
+/// systemd driver, the id's default scope) stopped, those cgroups removed, then the
+/// state directory.
 fn destroy_damaged(ctx: &Context, store: &Store, lock: &Lock, id: &str, path: &Path) -> Result<()> {
     let driver = if ctx.systemd_cgroup {
         Driver::Systemd
     } else {
         Driver::Cgroupfs
     };
-    let mut rels = Vec::new();
-    if let Some(rel) = std::fs::read(path)
+    let rootless = crate::rootless::is_rootless();
+    // A record with one bad field is still JSON: its other fields can be read.
+    let partial = std::fs::read(path)
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| v.get("cgroup")?.as_str().map(PathBuf::from))
-    {
-        rels.push(rel);
-    }
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let field = |k: &str| {
+        partial
+            .as_ref()
+            .and_then(|v| v.get(k)?.as_str().map(String::from))
+    };
+    let mut rels: Vec<PathBuf> = field("cgroup").map(PathBuf::from).into_iter().collect();
     if let Ok(rel) = cgroups::path::resolve(driver, None, id) {
         rels.push(rel);
     }
+    // Only scopes: fastrun makes nothing else, and a damaged name must not stop
+    // some other unit of the machine.
+    let mut units: Vec<String> = field("systemd_unit").into_iter().collect();
+    if ctx.systemd_cgroup {
+        if let Ok(u) = sd::unit_for(None, id, rootless) {
+            units.push(u.name);
+        }
+    }
+    units.retain(|u| u.ends_with(".scope"));
+    units.dedup();
+    let cgs: Vec<Cgroup> = rels.iter().filter_map(|r| Cgroup::load(r).ok()).collect();
     let mut first_err = None;
-    for rel in rels {
-        let Ok(cg) = Cgroup::load(&rel) else { continue };
-        let r = kill_everything_in(&cg).and_then(|()| cg.destroy().map_err(Error::from));
-        if let Err(e) = r {
+    for cg in &cgs {
+        if let Err(e) = kill_everything_in(cg) {
             first_err.get_or_insert(e);
+        }
+    }
+    if !units.is_empty() {
+        match Systemd::connect(rootless) {
+            Ok(mut sd) => {
+                for u in &units {
+                    if let Err(e) = sd.stop(u) {
+                        first_err.get_or_insert(e.into());
+                    }
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert(e.into());
+            }
+        }
+    }
+    for cg in &cgs {
+        if let Err(e) = cg.destroy() {
+            first_err.get_or_insert(e.into());
         }
     }
     if let Some(e) = first_err {

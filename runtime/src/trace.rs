@@ -55,23 +55,36 @@ thread_local! {
 /// Fault injection, test (debug) builds only: `FASTRUN_TEST_CRASH_AT=OP:STEP` makes
 /// the process SIGKILL itself when operation OP (`create`, `start`, `run`, `exec`,
 /// `delete`, `kill`) reaches the mark STEP (the step names of `--trace`), so that
-/// tests can check what a runtime killed at that very point leaves. Release builds
-/// ignore the variable.
+/// tests can check what a runtime killed at that very point leaves.
+/// `FASTRUN_TEST_CRASH_AT=@FILE` reads `OP:STEP` from FILE instead and fires once:
+/// the process that gets there first removes FILE and dies, later ones (the same
+/// variable in a long-lived daemon's environment: containerd starting the shim) run
+/// normally until the test writes FILE again. Release builds ignore the variable.
 #[cfg(debug_assertions)]
 mod crash {
     use std::cell::Cell;
+    use std::path::PathBuf;
     use std::sync::OnceLock;
 
     thread_local! {
         static OP: Cell<&'static str> = const { Cell::new("") };
     }
 
-    fn target() -> Option<&'static (String, String)> {
-        static T: OnceLock<Option<(String, String)>> = OnceLock::new();
+    enum Target {
+        Always(String, String),
+        /// `OP:STEP` read from the file at each step, the file removed when it fires.
+        Once(PathBuf),
+    }
+
+    fn target() -> Option<&'static Target> {
+        static T: OnceLock<Option<Target>> = OnceLock::new();
         T.get_or_init(|| {
             let v = std::env::var("FASTRUN_TEST_CRASH_AT").ok()?;
+            if let Some(file) = v.strip_prefix('@') {
+                return Some(Target::Once(PathBuf::from(file)));
+            }
             let (op, step) = v.split_once(':')?;
-            Some((op.to_string(), step.to_string()))
+            Some(Target::Always(op.to_string(), step.to_string()))
         })
         .as_ref()
     }
@@ -92,10 +105,21 @@ mod crash {
     }
 
     pub(super) fn at(step: &str) {
-        if let Some((op, s)) = target() {
-            if s == step && OP.with(|o| o.get()) == op {
-                crate::sys::clone::kill_self();
+        let cur = OP.with(|o| o.get());
+        if cur.is_empty() {
+            return;
+        }
+        match target() {
+            Some(Target::Always(op, s)) if s == step && op == cur => crate::sys::clone::kill_self(),
+            Some(Target::Once(file)) => {
+                let Ok(v) = std::fs::read_to_string(file) else {
+                    return;
+                };
+                if v.trim() == format!("{cur}:{step}") && std::fs::remove_file(file).is_ok() {
+                    crate::sys::clone::kill_self()
+                }
             }
+            _ => {}
         }
     }
 }
@@ -104,6 +128,7 @@ mod crash {
 pub(crate) struct Op {
     owner: bool,
     /// This operation set the fault injection's current operation (debug builds).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     crash_op: bool,
 }
 

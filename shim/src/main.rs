@@ -88,15 +88,21 @@ fn grouping(id: &str) -> String {
         .to_string()
 }
 
-/// `start`: spawn the daemon (unless the pod's daemon already runs) and print its
-/// address.
-fn start(flags: &Flags) -> Result<(), String> {
+/// The daemon's socket for this container's pod: (address, path).
+fn daemon_socket(flags: &Flags) -> (String, String) {
     let group = grouping(&flags.id);
     let address = socket::address(&flags.address, &flags.namespace, &group);
     let path = address
         .strip_prefix("unix://")
         .unwrap_or(&address)
         .to_string();
+    (address, path)
+}
+
+/// `start`: spawn the daemon (unless the pod's daemon already runs) and print its
+/// address.
+fn start(flags: &Flags) -> Result<(), String> {
+    let (address, path) = daemon_socket(flags);
     // A running daemon for this pod: reuse it.
     if std::os::unix::net::UnixStream::connect(&path).is_ok() {
         write_address(&address)?;
@@ -160,6 +166,13 @@ fn delete(flags: &Flags) -> Result<(), String> {
         eprintln!("{RUNTIME_ID}: delete {}: {e}", flags.id);
     }
     mount::unmount_rootfs(&bundle.join("rootfs"));
+    // The dead daemon's socket: a later `start` for the same address replaces it,
+    // but an id never used again would leave it in /run/containerd/s. Only when
+    // nothing listens: a pod's daemon may still serve its other containers.
+    let (_, path) = daemon_socket(flags);
+    if std::os::unix::net::UnixStream::connect(&path).is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
     let mut resp = DeleteResponse::new();
     resp.exit_status = 128 + libc::SIGKILL as u32;
     resp.exited_at = MessageField::some(publish::now());

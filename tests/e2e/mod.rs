@@ -387,11 +387,26 @@ impl Containerd {
         Self::start_full(false, false, Some(namespace))
     }
 
+    /// As [`Containerd::start_shim`] without CRI, with `env` added to containerd's
+    /// environment (which its shims inherit: the engine's test switches).
+    pub fn start_shim_env(env: &[(&str, &str)]) -> Containerd {
+        Self::start_full_env(false, true, None, env)
+    }
+
     fn start_with(cri: bool, shim: bool) -> Containerd {
         Self::start_full(cri, shim, None)
     }
 
     fn start_full(cri: bool, shim: bool, bare: Option<&str>) -> Containerd {
+        Self::start_full_env(cri, shim, bare, &[])
+    }
+
+    fn start_full_env(
+        cri: bool,
+        shim: bool,
+        bare: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Containerd {
         let dir = TempDir::new("fastrun-e2e-ctd-");
         let ns = unique("fte2e");
         let mut c = Containerd {
@@ -414,6 +429,7 @@ impl Containerd {
         std::fs::write(&config, c.config()).unwrap();
         let log = std::fs::File::create(c.dir().join("containerd.log")).unwrap();
         let mut cmd = Command::new("containerd");
+        cmd.envs(env.iter().copied());
         if shim {
             let bin = shim_bin();
             let path = std::env::var("PATH").unwrap_or_default();

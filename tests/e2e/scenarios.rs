@@ -96,7 +96,7 @@ impl Route {
 }
 
 /// The shims serving this containerd.
-fn shim_pids(ctd: &Containerd) -> Vec<i32> {
+pub fn shim_pids(ctd: &Containerd) -> Vec<i32> {
     let addr = ctd.address().display().to_string();
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {

@@ -133,6 +133,25 @@ check "a second container for a busy scope is refused [$err]" grep -q "fr-c1.sco
 "${FR[@]}" delete -f sd1; "${FR[@]}" delete -f sd2 2>/dev/null
 check "... and leaves nothing" nothing_left sd2 fr-c1.scope system.slice/fr-c1.scope
 
+# ---- 5b. a damaged record (issue 18): one field of the wrong type, the rest still
+# JSON. delete -f kills the init and stops its scope before it returns (the same id
+# and unit can be created at once), and leaves nothing
+d=/tmp/b/dmg; mkdir -p $d; sed "s/system.slice:fr:c1/system.slice:fr:dmg/" /e2e/configs/plain.json > $d/config.json
+try "${FR[@]}" --systemd-cgroup run -d --bundle $d dmg
+p=$(pid_of dmg)
+sed -i 's/"pid": *[0-9][0-9]*/"pid":"damaged"/' /run/fr-e2e/dmg/state.json
+try "${FR[@]}" state dmg
+check "damaged record: state says so [$out]" grep -q "damaged state record" <<<"$out"
+try "${FR[@]}" --systemd-cgroup delete -f dmg; rc=$?
+check "damaged record: delete -f succeeds [$out]" [ $rc = 0 ]
+check "... the init ($p) is gone" sh -c "! kill -0 $p 2>/dev/null"
+check "... fr-dmg.scope is stopped by the time delete returns [$(prop fr-dmg.scope ActiveState)]" \
+    gone fr-dmg.scope system.slice/fr-dmg.scope
+try "${FR[@]}" --systemd-cgroup run -d --bundle $d dmg
+check "... the same id and scope at once [$out]" [ "$(prop fr-dmg.scope ActiveState)" = active ]
+"${FR[@]}" delete -f dmg
+check "... and then nothing is left" nothing_left dmg fr-dmg.scope system.slice/fr-dmg.scope
+
 # ---- 6. pods: containers in a slice
 for c in pa pb; do b=$(bundle $c pod-$([[ $c == pa ]] && echo a || echo b)); try "${FR[@]}" --systemd-cgroup run -d --bundle "$b" $c; done
 check "pod slice fastrunpod-p1.slice is active" [ "$(prop fastrunpod-p1.slice ActiveState)" = active ]
