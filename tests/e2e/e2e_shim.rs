@@ -28,7 +28,7 @@ e2e::scenario_tests!(Route { shim: true };
 
 use std::time::{Duration, Instant};
 
-use common::{leftovers, TempDir, MARKER};
+use crate::common::{leftovers, TempDir, MARKER};
 use e2e::{scenarios::shim_pids, Containerd};
 
 /// Issue #18: the shim SIGKILLed in the middle of a task create, at each step of
