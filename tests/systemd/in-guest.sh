@@ -220,30 +220,26 @@ else
     fail "containerd does not start in the guest: $(systemctl status containerd 2>&1 | tail -3)"
 fi
 
-# ---- 10. start latency (FASTRUN_SYSTEMD_BENCH=N: N interleaved rounds): `run` of
-# `true`, fastrun and runc, each with cgroupfs and with --systemd-cgroup; medians
-if [[ -n ${FASTRUN_SYSTEMD_BENCH:-} ]]; then
-    bs=$(bundle bsd true-sd); bf=$(bundle bfs true-fs)
-    sed -i 's#"cgroupsPath": ""#"cgroupsPath": "/bench/b1"#' "$bf/config.json"
-    declare -A times
-    names=(fr-fs fr-sd runc-fs runc-sd)
-    cmd() { case $1 in
-        fr-fs) "${FR[@]}" run --bundle "$bf" b1 ;;
-        fr-sd) "${FR[@]}" --systemd-cgroup run --bundle "$bs" b1 ;;
-        runc-fs) (cd "$bf" && "${RC[@]}" run b1) ;;
-        runc-sd) (cd "$bs" && "${RC[@]}" --systemd-cgroup run b1) ;;
-    esac; }
-    for _ in $(seq "$FASTRUN_SYSTEMD_BENCH"); do
-        for n in "${names[@]}"; do
-            t0=$(date +%s%N); cmd $n >/dev/null 2>&1 </dev/null; t1=$(date +%s%N)
-            times[$n]+="$(( (t1 - t0) / 1000 )) "
-        done
+# ---- 10. rootless: the user's systemd instance. A lingering user (uid 1000): logind
+# starts its manager (user@1000.service, Delegate=yes) and its bus; the test runs as
+# a transient service of that manager (tests/systemd/in-guest-rootless.sh)
+if id frtest >/dev/null 2>&1 || useradd --uid 1000 --create-home --shell /bin/bash frtest; then
+    loginctl enable-linger frtest
+    for _ in $(seq 150); do
+        [[ $(systemctl show -P ActiveState user@1000.service) == active && -S /run/user/1000/bus ]] && break
+        sleep 0.1
     done
-    med() { tr ' ' '\n' <<<"${times[$1]}" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'; }
-    echo "bench: run of true, median of $FASTRUN_SYSTEMD_BENCH interleaved rounds (ms):" \
-        "fastrun $(med fr-fs) cgroupfs / $(med fr-sd) systemd;" \
-        "runc $(med runc-fs) cgroupfs / $(med runc-sd) systemd"
+    check "the user's manager runs (user@1000.service $(systemctl show -P ActiveState user@1000.service))" \
+        [ -S /run/user/1000/systemd/private ]
+    timeout 120 runuser -u frtest -- env XDG_RUNTIME_DIR=/run/user/1000 \
+        systemd-run --user --quiet --wait --pipe --collect /bin/bash /e2e/in-guest-rootless.sh </dev/null
+    check "rootless with the user's systemd: every check above passed" [ $? = 0 ]
+else
+    fail "cannot add the user frtest"
 fi
+
+# ---- 11. start latency (FASTRUN_SYSTEMD_BENCH=N: N interleaved rounds)
+[[ -n ${FASTRUN_SYSTEMD_BENCH:-} ]] && bash /e2e/bench-in-guest.sh "$FASTRUN_SYSTEMD_BENCH"
 
 echo "in-guest: $failures failure(s)"
 [ $failures = 0 ]

@@ -250,9 +250,10 @@ pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupErro
 }
 
 /// The device rules as `DevicePolicy`/`DeviceAllow` (as runc's): rules are replayed
-/// in order as the v1 controller would (a type-`a` rule resets to deny-all or
-/// allow-all; an allow adds its access; a deny takes access away from the same
-/// device's entry). Deny-all plus allows → `DevicePolicy=strict` and the allow
+/// in order as the v1 controller would, from deny-all as runc's rule emulator starts
+/// (rules without a type-`a` rule first, as runc's rootless spec gives, are an allow
+/// list), a type-`a` rule resetting to deny-all or allow-all; an allow adds its
+/// access; a deny takes access away from the same device's entry. Deny-all plus allows → `DevicePolicy=strict` and the allow
 /// list (`*` majors as `char-*`/`block-*`, `*` minors as `char-<major>`; a `*:n`
 /// rule cannot be said to systemd and is left to the runtime's program). Allow-all
 /// (with or without denies) → `DevicePolicy=auto`, no list: systemd adds no program
@@ -260,7 +261,7 @@ pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupErro
 /// enforces the denies. Both programs must allow an access, so systemd's list is
 /// never narrower than the rules.
 pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
-    let mut allow_all = true;
+    let mut allow_all = false;
     let mut list: Vec<(String, String)> = Vec::new();
     for r in rules {
         let access = r
@@ -829,6 +830,19 @@ mod tests {
             r(false, Some('c'), Some(1), Some(3), "rwm"),
         ];
         assert_eq!(device_properties(&open)[0].1, Value::Str("auto".into()));
+        // no type-a rule first (runc's rootless spec has no resources, only the
+        // defaults are added): runc's emulator starts from deny-all, so strict
+        let only_allows = [r(true, Some('c'), Some(1), Some(3), "rwm")];
+        assert_eq!(
+            device_properties(&only_allows),
+            [
+                ("DevicePolicy".to_string(), Value::Str("strict".into())),
+                (
+                    "DeviceAllow".to_string(),
+                    Value::StrPairs(vec![("/dev/char/1:3".into(), "rwm".into())])
+                ),
+            ]
+        );
     }
 
     #[test]
