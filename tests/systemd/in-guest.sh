@@ -63,7 +63,7 @@ check "delete leaves no unit, no cgroup, no state" nothing_left c1 fr-c1.scope s
 b=$(bundle lim limits)
 try "${FR[@]}" --systemd-cgroup run -d --bundle "$b" lim; err=$out
 check "run -d lim succeeds" [ "$(prop fr-lim.scope ActiveState)" = active ]
-want="MemoryMax=104857600 MemoryLow=52428800 CPUWeight=20 CPUQuotaPerSecUSec=500ms CPUQuotaPeriodUSec=100ms AllowedCPUs=0 TasksMax=64 IOWeight=4950"
+want="MemoryMax=104857600 MemoryLow=52428800 MemorySwapMax=104857600 CPUWeight=20 CPUQuotaPerSecUSec=500ms CPUQuotaPeriodUSec=100ms AllowedCPUs=0 AllowedMemoryNodes=0 TasksMax=64 IOWeight=4950"
 have=""; for kv in $want; do have+="${kv%%=*}=$(prop fr-lim.scope "${kv%%=*}") "; done
 check "unit properties match linux.resources [$have]" [ "${have% }" = "$want" ]
 if [[ -z $(cat /sys/fs/cgroup/system.slice/fr-lim.scope/cgroup.controllers) ]]; then
@@ -72,10 +72,19 @@ if [[ -z $(cat /sys/fs/cgroup/system.slice/fr-lim.scope/cgroup.controllers) ]]; 
 else
     check "memory.max enforced" [ "$(cat /sys/fs/cgroup/system.slice/fr-lim.scope/memory.max)" = 104857600 ]
 fi
-"${FR[@]}" update --memory 200M --pids-limit 50 --cpu-quota 25000 --cpu-share 1024 --cpuset-cpus 0 lim 2>/dev/null
-check "update sets the unit's properties" [ "$(prop fr-lim.scope MemoryMax) $(prop fr-lim.scope TasksMax) $(prop fr-lim.scope CPUQuotaPerSecUSec) $(prop fr-lim.scope CPUWeight)" = "209715200 50 250ms 39" ]
+"${FR[@]}" update --memory 200M --memory-swap 400M --pids-limit 50 --cpu-quota 25000 --cpu-share 1024 --cpuset-cpus 0 lim 2>/dev/null
+check "update sets the unit's properties" [ "$(prop fr-lim.scope MemoryMax) $(prop fr-lim.scope MemorySwapMax) $(prop fr-lim.scope TasksMax) $(prop fr-lim.scope CPUQuotaPerSecUSec) $(prop fr-lim.scope CPUWeight)" = "209715200 209715200 50 250ms 39" ]
 "${FR[@]}" delete -f lim
 check "delete -f lim leaves nothing" nothing_left lim fr-lim.scope system.slice/fr-lim.scope
+
+# ---- 2b. device rules enforced in the scope (the device programs need no
+# controller): /dev/null writable, a node outside the allow list refused
+mknod /dev/fr-test-tun c 10 200
+b=$(bundle dd devdeny)
+try "${FR[@]}" --systemd-cgroup run --bundle "$b" dd
+check "devices: /dev/null writable, 10:200 refused in the scope [$(echo $out)]" \
+    grep -q "null-writable.*Operation not permitted" <<<"$(echo $out)"
+check "... and it leaves nothing" nothing_left dd fr-dd.scope system.slice/fr-dd.scope
 
 # ---- 3. the default unit name; annotations as properties
 b=$(bundle dflt default)

@@ -47,10 +47,15 @@ base() { jq --arg p "$1" '.process.terminal=false | .process.args=["sleep","600"
     | .root.path="/e2e/rootfs" | .root.readonly=true | .linux.cgroupsPath=$p' "$work/base.json"; }
 cfg() { local name=$1 path=$2; shift 2; base "$path" | jq "${@:-.}" > "$e2e/configs/$name.json"; }
 cfg plain "system.slice:fr:c1" '.linux.namespaces += [{"type":"cgroup"}]'
-cfg limits "system.slice:fr:lim" '.linux.resources += {"memory":{"limit":104857600,"reservation":52428800},
-    "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":64},
+cfg limits "system.slice:fr:lim" '.linux.resources += {"memory":{"limit":104857600,"reservation":52428800,
+    "swap":209715200},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0","mems":"0"},"pids":{"limit":64},
     "blockIO":{"weight":500}}'
 cfg default "" .
+# a device node outside the allow list (10:200, made in the guest's /dev: /tmp is nodev) bound in
+cfg devdeny "system.slice:fr:dd" '.mounts += [{"destination":"/dev/tun","type":"bind",
+    "source":"/dev/fr-test-tun","options":["bind"]}]
+    | .process.args=["sh","-c","echo x > /dev/null && echo null-writable; cat /dev/tun"]'
+
 cfg children "system.slice:fr:kids" '.process.args=["sh","-c","sleep 600 & sleep 601 & sleep 602 & wait"]'
 cfg missing "system.slice:fr:bad" '.process.args=["/no/such/program"]'
 cfg oomgroup "system.slice:fr:oomg" '.linux.resources.unified={"memory.oom.group":"1"}'
