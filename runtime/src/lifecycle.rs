@@ -226,8 +226,15 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
         writes.retain(|w| w.target != cgroups::resources::Target::V1("devices"));
     }
     cg.check(&writes)?;
-    // pure v2: the device rules become an eBPF program
-    let device_prog = cg.device_program(&res.devices)?;
+    // pure v2: the device rules become an eBPF program (systemd: none when the
+    // unit's own program says the rules exactly, see `sd::properties`)
+    if unit.is_some() && !res.devices.is_empty() && rest.devices.is_empty() {
+        ctx.debug(
+            "systemd cgroup driver: the unit's DeviceAllow enforces the device rules \
+             exactly; fastrun attaches no device program of its own",
+        );
+    }
+    let device_prog = cg.device_program(&rest.devices)?;
     Ok(CgroupPlan {
         cg,
         rel,

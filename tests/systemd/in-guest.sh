@@ -81,9 +81,11 @@ check "delete -f lim leaves nothing" nothing_left lim fr-lim.scope system.slice/
 # controller): /dev/null writable, a node outside the allow list refused
 mknod /dev/fr-test-tun c 10 200
 b=$(bundle dd devdeny)
-try "${FR[@]}" --systemd-cgroup run --bundle "$b" dd
-check "devices: /dev/null writable, 10:200 refused in the scope [$(echo $out)]" \
+try "${FR[@]}" --debug --systemd-cgroup run --bundle "$b" dd
+check "devices: /dev/null writable, 10:200 refused in the scope [$(grep -v level=debug <<<"$out" | tr '\n' ' ')]" \
     grep -q "null-writable.*Operation not permitted" <<<"$(echo $out)"
+check "... by systemd's program alone: its DeviceAllow says the rules exactly, fastrun loads none" \
+    grep -q "the unit's DeviceAllow enforces the device rules" <<<"$out"
 check "... and it leaves nothing" nothing_left dd fr-dd.scope system.slice/fr-dd.scope
 
 # ---- 3. the default unit name; annotations as properties

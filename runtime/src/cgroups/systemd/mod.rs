@@ -134,8 +134,13 @@ pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupErro
     let mut props = Properties::new();
     let mut rest = res.clone();
     if !res.devices.is_empty() {
-        // the runtime's own program stays too (rest.devices), as runc
-        props.extend(device_properties(&res.devices));
+        let (p, exact) = device_replay(&res.devices);
+        props.extend(p);
+        if exact {
+            // systemd's program enforces exactly these rules: the runtime loads no
+            // program of its own (runc does; ~1 ms of bpf(BPF_PROG_LOAD) saved)
+            rest.devices.clear();
+        }
     }
     let inf = u64::MAX;
     let n = |v: i64| if v < 0 { inf } else { v as u64 };
@@ -261,7 +266,15 @@ pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupErro
 /// enforces the denies. Both programs must allow an access, so systemd's list is
 /// never narrower than the rules.
 pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
+    device_replay(rules).0
+}
+
+/// [`device_properties`], and whether systemd's program then enforces exactly the
+/// rules: a deny-all list of allows only (since the last type-`a` rule), each one
+/// said to systemd. Otherwise the runtime's own program is needed too.
+fn device_replay(rules: &[super::resources::DeviceRule]) -> (Properties, bool) {
     let mut allow_all = false;
+    let mut exact = true;
     let mut list: Vec<(String, String)> = Vec::new();
     for r in rules {
         let access = r
@@ -273,10 +286,14 @@ pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
         if kind == 'a' {
             allow_all = r.allow;
             list.clear();
+            exact = true;
             continue;
         }
         if allow_all {
             continue; // denies under allow-all: the runtime's program
+        }
+        if !r.allow {
+            exact = false; // a deny may cut into a wider entry: both programs
         }
         let prefix = if kind == 'b' { "block" } else { "char" };
         let path = match (r.major, r.minor) {
@@ -284,6 +301,7 @@ pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
             (None, Some(_)) => {
                 // systemd has no `*:n`: allowing the whole type would be wider than
                 // the rule, so leave it out (the runtime's program has it)
+                exact = false;
                 continue;
             }
             (Some(maj), None) => format!("{prefix}-{maj}"),
@@ -305,15 +323,17 @@ pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
     }
     list.retain(|(_, perms)| !perms.is_empty());
     if allow_all {
-        return vec![
+        let props = vec![
             ("DevicePolicy".into(), Value::Str("auto".into())),
             ("DeviceAllow".into(), Value::StrPairs(Vec::new())),
         ];
+        return (props, false);
     }
-    vec![
+    let props = vec![
         ("DevicePolicy".into(), Value::Str("strict".into())),
         ("DeviceAllow".into(), Value::StrPairs(list)),
-    ]
+    ];
+    (props, exact)
 }
 
 /// `CPUQuotaPeriodUSec` and `CPUQuotaPerSecUSec` (rounded up to whole percents of a
@@ -830,6 +850,33 @@ mod tests {
             r(false, Some('c'), Some(1), Some(3), "rwm"),
         ];
         assert_eq!(device_properties(&open)[0].1, Value::Str("auto".into()));
+        // systemd's program alone is enough only for a deny-all list of allows
+        assert!(!device_replay(&rules).1, "a deny after allows");
+        assert!(!device_replay(&open).1, "allow-all");
+        let star_minor = [
+            r(false, None, None, None, "rwm"),
+            r(true, Some('c'), None, Some(1), "m"),
+        ];
+        assert!(
+            !device_replay(&star_minor).1,
+            "a *:n rule systemd cannot say"
+        );
+        let plain = [
+            r(false, None, None, None, "rwm"),
+            r(true, Some('c'), Some(1), Some(3), "rwm"),
+            r(true, Some('c'), None, None, "m"),
+        ];
+        assert!(device_replay(&plain).1);
+        let res = Resources {
+            devices: plain.to_vec(),
+            ..Default::default()
+        };
+        assert!(properties(&res).unwrap().1.devices.is_empty());
+        let res = Resources {
+            devices: rules.to_vec(),
+            ..Default::default()
+        };
+        assert_eq!(properties(&res).unwrap().1.devices.len(), rules.len());
         // no type-a rule first (runc's rootless spec has no resources, only the
         // defaults are added): runc's emulator starts from deny-all, so strict
         let only_allows = [r(true, Some('c'), Some(1), Some(3), "rwm")];
