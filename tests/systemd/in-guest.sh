@@ -84,6 +84,8 @@ b=$(bundle dd devdeny)
 try "${FR[@]}" --debug --systemd-cgroup run --bundle "$b" dd
 check "devices: /dev/null writable, 10:200 refused in the scope [$(grep -v level=debug <<<"$out" | tr '\n' ' ')]" \
     grep -q "null-writable.*Operation not permitted" <<<"$(echo $out)"
+check "... a pty's slave (136:*, DeviceAllow char-136) opens (locked: EIO, not EPERM)" \
+    grep -q "^pts: cat: can't open '/dev/pts/0': Input/output error" <<<"$out"
 check "... by systemd's program alone: its DeviceAllow says the rules exactly, fastrun loads none" \
     grep -q "the unit's DeviceAllow enforces the device rules" <<<"$out"
 check "... and it leaves nothing" nothing_left dd fr-dd.scope system.slice/fr-dd.scope

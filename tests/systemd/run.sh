@@ -54,7 +54,8 @@ cfg default "" .
 # a device node outside the allow list (10:200, made in the guest's /dev: /tmp is nodev) bound in
 cfg devdeny "system.slice:fr:dd" '.mounts += [{"destination":"/dev/tun","type":"bind",
     "source":"/dev/fr-test-tun","options":["bind"]}]
-    | .process.args=["sh","-c","echo x > /dev/null && echo null-writable; cat /dev/tun"]'
+    | .process.args=["sh","-c","echo x > /dev/null && echo null-writable; exec 3<>/dev/ptmx
+        echo \"pts: $(cat /dev/pts/0 2>&1)\"; cat /dev/tun"]'
 
 cfg children "system.slice:fr:kids" '.process.args=["sh","-c","sleep 600 & sleep 601 & sleep 602 & wait"]'
 cfg missing "system.slice:fr:bad" '.process.args=["/no/such/program"]'
