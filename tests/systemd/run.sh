@@ -30,6 +30,8 @@ trap cleanup EXIT
 # ---- what the guest gets: the binaries, a busybox rootfs, the configs
 mkdir -p "$e2e/bin" "$e2e/configs" "$e2e/rootfs/"{bin,proc,sys,dev,tmp,etc}
 cp "$bin" "$e2e/bin/fastrun"
+# the benchmark's baseline build (benches/systemd_run.sh BASE)
+[[ -n ${FASTRUN_BASELINE:-} ]] && cp "$FASTRUN_BASELINE" "$e2e/bin/fastrun-base"
 # fastrun's own containerd shim, when built next to the binary
 shim=$(dirname "$bin")/containerd-shim-fastrun-v2
 [[ -x $shim ]] && cp "$shim" "$e2e/bin/"

@@ -128,6 +128,37 @@ pub fn expand_slice(slice: &str) -> Option<PathBuf> {
 /// Unit properties.
 pub type Properties = Vec<(String, Value)>;
 
+/// A scope's directory made before its unit (as root, when its slice's directory
+/// exists already; systemd adopts it when it makes the unit): the init is born in
+/// it (`CLONE_INTO_CGROUP`: never outside it, and no migration of its own) and
+/// writes `0` to its `cgroup.procs` first thing (`spawn::child::prime_migration`).
+/// systemd still moves the init there (a scope needs `PIDs`), a no-op that waits
+/// for an RCU grace period unless a migration ran just before; the init's own
+/// no-op starts that grace period at the clone, while the runtime asks systemd
+/// for the unit. Both writes name the same cgroup, so their order does not
+/// matter. Returns the directory (for the clone) and its `cgroup.procs`
+/// (write-only), or None to leave everything to systemd.
+pub fn premade_scope_dir(
+    unit: &Unit,
+    cg: &super::Cgroup,
+) -> Option<(std::os::fd::OwnedFd, std::fs::File)> {
+    let dir = cg.v2_dir()?;
+    if unit.is_slice() || !dir.parent().is_some_and(|p| p.is_dir()) {
+        return None;
+    }
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => return None,
+    }
+    let fd = cg.open_v2_dir().ok()?;
+    let procs = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.procs"))
+        .ok()?;
+    Some((fd, procs))
+}
+
 /// The limits systemd expresses as unit properties (as runc's v2 driver), and the
 /// rest of `res` (written to the cgroup files directly).
 pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupError> {
