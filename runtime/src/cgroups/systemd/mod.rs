@@ -6,7 +6,9 @@
 //!   a name ending in `.slice` makes a slice unit (`Wants=` its parent) instead.
 //!   Without a path: `system.slice:fastrun:<id>`. The cgroup is the slice's path
 //!   (`a-b.slice` → `/a.slice/a-b.slice`) joined with the unit name.
-//! - `create`: the init is cloned in the runtime's cgroup and waits; systemd makes
+//! - `create`: the init is cloned in the scope's directory made beforehand (as
+//!   root, when the slice's exists: [`premade_scope_dir`]), else in the runtime's
+//!   cgroup, and waits; systemd makes
 //!   the unit with `StartTransientUnit` (the init's pid in `PIDs`, `Delegate=yes`,
 //!   the limits systemd expresses as unit properties, see [`properties`]) and moves
 //!   the init into it; the runtime waits for the start job's `JobRemoved` signal
