@@ -255,6 +255,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
                 start_fd: None,
                 cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
                 cgroup_tasks: &tasks_raw,
+                cgroup_prime: None,
                 target_pidfd: Some(target.as_raw_fd()),
                 stdio: opts.stdio,
                 mode: ctx.spawn,

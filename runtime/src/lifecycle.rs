@@ -226,8 +226,15 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
         writes.retain(|w| w.target != cgroups::resources::Target::V1("devices"));
     }
     cg.check(&writes)?;
-    // pure v2: the device rules become an eBPF program
-    let device_prog = cg.device_program(&res.devices)?;
+    // pure v2: the device rules become an eBPF program (systemd: none when the
+    // unit's own program says the rules exactly, see `sd::properties`)
+    if unit.is_some() && !res.devices.is_empty() && rest.devices.is_empty() {
+        ctx.debug(
+            "systemd cgroup driver: the unit's DeviceAllow enforces the device rules \
+             exactly; fastrun attaches no device program of its own",
+        );
+    }
+    let device_prog = cg.device_program(&rest.devices)?;
     Ok(CgroupPlan {
         cg,
         rel,
@@ -411,6 +418,17 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         Some(cg) if sd_join.is_none() => join_fds(cg)?,
         _ => (None, Vec::new()),
     };
+    // systemd, as root: the init is born in the scope's directory, made now
+    let premade = match (&cg, &sd_join) {
+        (Some(cg), Some(j)) if !crate::rootless::is_rootless() => {
+            sd::premade_scope_dir(&j.unit, cg)
+        }
+        _ => None,
+    };
+    let (v2_fd, prime) = match premade {
+        Some((dir, procs)) => (Some(dir), Some(procs)),
+        None => (v2_fd, None),
+    };
     trace::mark("cgroup.open");
 
     let input = PlanInput {
@@ -451,6 +469,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             start_fd: fifo_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_fd: v2_fd.as_ref().map(|f| f.as_raw_fd()),
             cgroup_tasks: &tasks.iter().map(|f| f.as_raw_fd()).collect::<Vec<_>>(),
+            cgroup_prime: prime.as_ref().map(|f| f.as_raw_fd()),
             target_pidfd: None,
             stdio: opts.stdio,
             mode: ctx.spawn,

@@ -7,16 +7,19 @@
 #   tests/systemd/guest.sh stop DIR             power it off, remove what it left
 #
 # DIR holds this guest's state (pids, log); BIND is a --bind-ro=HOST:GUEST argument.
-# The rootfs is built once with mmdebstrap (~20 s) into $FASTRUN_SYSTEMD_ROOTFS
-# (default /var/cache/fastrun-ci/systemd-bookworm, rebuilt when missing or when the
-# package list below changes) and booted with --volatile=overlay: the guest's writes
-# go to a tmpfs, so every boot starts clean and several guests can share the cache.
+# The rootfs is built once with mmdebstrap (~1 min) into $FASTRUN_SYSTEMD_ROOTFS
+# (default /var/cache/fastrun-ci/systemd-bookworm-<hash of the package list>: a
+# worktree with another list builds its own instead of rebuilding this one) and
+# booted with --volatile=overlay: the guest's writes go to a tmpfs, so every boot
+# starts clean and several guests can share the cache.
 # Every guest has its own machine name and cgroup2 node, derived from DIR.
 set -euo pipefail
 
-ROOTFS=${FASTRUN_SYSTEMD_ROOTFS:-/var/cache/fastrun-ci/systemd-bookworm}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
-PACKAGES=systemd,systemd-sysv,dbus,busybox-static,containerd,runc
+# dbus-user-session: the user's bus ($XDG_RUNTIME_DIR/bus) that runc's rootless
+# systemd driver needs (and libpam-systemd, for the user's manager)
+PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,busybox-static,containerd,runc
+ROOTFS=${FASTRUN_SYSTEMD_ROOTFS:-/var/cache/fastrun-ci/systemd-bookworm-$(echo -n "$PACKAGES" | md5sum | cut -c1-8)}
 MASK="apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
 fstrim.timer e2scrub_reap.service getty@tty1.service console-getty.service \
 systemd-pstore.service systemd-networkd-wait-online.service"

@@ -63,7 +63,7 @@ check "delete leaves no unit, no cgroup, no state" nothing_left c1 fr-c1.scope s
 b=$(bundle lim limits)
 try "${FR[@]}" --systemd-cgroup run -d --bundle "$b" lim; err=$out
 check "run -d lim succeeds" [ "$(prop fr-lim.scope ActiveState)" = active ]
-want="MemoryMax=104857600 MemoryLow=52428800 CPUWeight=20 CPUQuotaPerSecUSec=500ms CPUQuotaPeriodUSec=100ms AllowedCPUs=0 TasksMax=64 IOWeight=4950"
+want="MemoryMax=104857600 MemoryLow=52428800 MemorySwapMax=104857600 CPUWeight=20 CPUQuotaPerSecUSec=500ms CPUQuotaPeriodUSec=100ms AllowedCPUs=0 AllowedMemoryNodes=0 TasksMax=64 IOWeight=4950"
 have=""; for kv in $want; do have+="${kv%%=*}=$(prop fr-lim.scope "${kv%%=*}") "; done
 check "unit properties match linux.resources [$have]" [ "${have% }" = "$want" ]
 if [[ -z $(cat /sys/fs/cgroup/system.slice/fr-lim.scope/cgroup.controllers) ]]; then
@@ -72,10 +72,23 @@ if [[ -z $(cat /sys/fs/cgroup/system.slice/fr-lim.scope/cgroup.controllers) ]]; 
 else
     check "memory.max enforced" [ "$(cat /sys/fs/cgroup/system.slice/fr-lim.scope/memory.max)" = 104857600 ]
 fi
-"${FR[@]}" update --memory 200M --pids-limit 50 --cpu-quota 25000 --cpu-share 1024 --cpuset-cpus 0 lim 2>/dev/null
-check "update sets the unit's properties" [ "$(prop fr-lim.scope MemoryMax) $(prop fr-lim.scope TasksMax) $(prop fr-lim.scope CPUQuotaPerSecUSec) $(prop fr-lim.scope CPUWeight)" = "209715200 50 250ms 39" ]
+"${FR[@]}" update --memory 200M --memory-swap 400M --pids-limit 50 --cpu-quota 25000 --cpu-share 1024 --cpuset-cpus 0 lim 2>/dev/null
+check "update sets the unit's properties" [ "$(prop fr-lim.scope MemoryMax) $(prop fr-lim.scope MemorySwapMax) $(prop fr-lim.scope TasksMax) $(prop fr-lim.scope CPUQuotaPerSecUSec) $(prop fr-lim.scope CPUWeight)" = "209715200 209715200 50 250ms 39" ]
 "${FR[@]}" delete -f lim
 check "delete -f lim leaves nothing" nothing_left lim fr-lim.scope system.slice/fr-lim.scope
+
+# ---- 2b. device rules enforced in the scope (the device programs need no
+# controller): /dev/null writable, a node outside the allow list refused
+mknod /dev/fr-test-tun c 10 200
+b=$(bundle dd devdeny)
+try "${FR[@]}" --debug --systemd-cgroup run --bundle "$b" dd
+check "devices: /dev/null writable, 10:200 refused in the scope [$(grep -v level=debug <<<"$out" | tr '\n' ' ')]" \
+    grep -q "null-writable.*Operation not permitted" <<<"$(echo $out)"
+check "... a pty's slave (136:*, DeviceAllow char-136) opens (locked: EIO, not EPERM)" \
+    grep -q "^pts: cat: can't open '/dev/pts/0': Input/output error" <<<"$out"
+check "... by systemd's program alone: its DeviceAllow says the rules exactly, fastrun loads none" \
+    grep -q "the unit's DeviceAllow enforces the device rules" <<<"$out"
+check "... and it leaves nothing" nothing_left dd fr-dd.scope system.slice/fr-dd.scope
 
 # ---- 3. the default unit name; annotations as properties
 b=$(bundle dflt default)
@@ -239,30 +252,26 @@ else
     fail "containerd does not start in the guest: $(systemctl status containerd 2>&1 | tail -3)"
 fi
 
-# ---- 10. start latency (FASTRUN_SYSTEMD_BENCH=N: N interleaved rounds): `run` of
-# `true`, fastrun and runc, each with cgroupfs and with --systemd-cgroup; medians
-if [[ -n ${FASTRUN_SYSTEMD_BENCH:-} ]]; then
-    bs=$(bundle bsd true-sd); bf=$(bundle bfs true-fs)
-    sed -i 's#"cgroupsPath": ""#"cgroupsPath": "/bench/b1"#' "$bf/config.json"
-    declare -A times
-    names=(fr-fs fr-sd runc-fs runc-sd)
-    cmd() { case $1 in
-        fr-fs) "${FR[@]}" run --bundle "$bf" b1 ;;
-        fr-sd) "${FR[@]}" --systemd-cgroup run --bundle "$bs" b1 ;;
-        runc-fs) (cd "$bf" && "${RC[@]}" run b1) ;;
-        runc-sd) (cd "$bs" && "${RC[@]}" --systemd-cgroup run b1) ;;
-    esac; }
-    for _ in $(seq "$FASTRUN_SYSTEMD_BENCH"); do
-        for n in "${names[@]}"; do
-            t0=$(date +%s%N); cmd $n >/dev/null 2>&1 </dev/null; t1=$(date +%s%N)
-            times[$n]+="$(( (t1 - t0) / 1000 )) "
-        done
+# ---- 10. rootless: the user's systemd instance. A lingering user (uid 1000): logind
+# starts its manager (user@1000.service, Delegate=yes) and its bus; the test runs as
+# a transient service of that manager (tests/systemd/in-guest-rootless.sh)
+if id frtest >/dev/null 2>&1 || useradd --uid 1000 --create-home --shell /bin/bash frtest; then
+    loginctl enable-linger frtest
+    for _ in $(seq 150); do
+        [[ $(systemctl show -P ActiveState user@1000.service) == active && -S /run/user/1000/bus ]] && break
+        sleep 0.1
     done
-    med() { tr ' ' '\n' <<<"${times[$1]}" | grep . | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'; }
-    echo "bench: run of true, median of $FASTRUN_SYSTEMD_BENCH interleaved rounds (ms):" \
-        "fastrun $(med fr-fs) cgroupfs / $(med fr-sd) systemd;" \
-        "runc $(med runc-fs) cgroupfs / $(med runc-sd) systemd"
+    check "the user's manager runs (user@1000.service $(systemctl show -P ActiveState user@1000.service))" \
+        [ -S /run/user/1000/systemd/private ]
+    timeout 120 runuser -u frtest -- env XDG_RUNTIME_DIR=/run/user/1000 \
+        systemd-run --user --quiet --wait --pipe --collect /bin/bash /e2e/in-guest-rootless.sh </dev/null
+    check "rootless with the user's systemd: every check above passed" [ $? = 0 ]
+else
+    fail "cannot add the user frtest"
 fi
+
+# ---- 11. start latency (FASTRUN_SYSTEMD_BENCH=N: N interleaved rounds)
+[[ -n ${FASTRUN_SYSTEMD_BENCH:-} ]] && bash /e2e/bench-in-guest.sh "$FASTRUN_SYSTEMD_BENCH"
 
 echo "in-guest: $failures failure(s)"
 [ $failures = 0 ]

@@ -6,8 +6,9 @@
 # the guest cannot boot on this machine at all.
 #
 #   tests/systemd/run.sh [FASTRUN_BINARY]     (default: $CARGO_TARGET_DIR/debug/fastrun)
-#   FASTRUN_SYSTEMD_BENCH=N: also the start-latency benchmark, N interleaved rounds
-#   of fastrun and runc, each with and without --systemd-cgroup.
+#   FASTRUN_SYSTEMD_BENCH=N: also the start-latency benchmark (bench-in-guest.sh),
+#   N interleaved rounds of fastrun and runc, each with and without --systemd-cgroup;
+#   FASTRUN_SYSTEMD_BENCH_ONLY=1: the benchmark alone (benches/systemd_run.sh).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -29,6 +30,8 @@ trap cleanup EXIT
 # ---- what the guest gets: the binaries, a busybox rootfs, the configs
 mkdir -p "$e2e/bin" "$e2e/configs" "$e2e/rootfs/"{bin,proc,sys,dev,tmp,etc}
 cp "$bin" "$e2e/bin/fastrun"
+# the benchmark's baseline build (benches/systemd_run.sh BASE)
+[[ -n ${FASTRUN_BASELINE:-} ]] && cp "$FASTRUN_BASELINE" "$e2e/bin/fastrun-base"
 # fastrun's own containerd shim, when built next to the binary
 shim=$(dirname "$bin")/containerd-shim-fastrun-v2
 [[ -x $shim ]] && cp "$shim" "$e2e/bin/"
@@ -46,10 +49,16 @@ base() { jq --arg p "$1" '.process.terminal=false | .process.args=["sleep","600"
     | .root.path="/e2e/rootfs" | .root.readonly=true | .linux.cgroupsPath=$p' "$work/base.json"; }
 cfg() { local name=$1 path=$2; shift 2; base "$path" | jq "${@:-.}" > "$e2e/configs/$name.json"; }
 cfg plain "system.slice:fr:c1" '.linux.namespaces += [{"type":"cgroup"}]'
-cfg limits "system.slice:fr:lim" '.linux.resources += {"memory":{"limit":104857600,"reservation":52428800},
-    "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":64},
+cfg limits "system.slice:fr:lim" '.linux.resources += {"memory":{"limit":104857600,"reservation":52428800,
+    "swap":209715200},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0","mems":"0"},"pids":{"limit":64},
     "blockIO":{"weight":500}}'
 cfg default "" .
+# a device node outside the allow list (10:200, made in the guest's /dev: /tmp is nodev) bound in
+cfg devdeny "system.slice:fr:dd" '.mounts += [{"destination":"/dev/tun","type":"bind",
+    "source":"/dev/fr-test-tun","options":["bind"]}]
+    | .process.args=["sh","-c","echo x > /dev/null && echo null-writable; exec 3<>/dev/ptmx
+        echo \"pts: $(cat /dev/pts/0 2>&1)\"; cat /dev/tun"]'
+
 cfg children "system.slice:fr:kids" '.process.args=["sh","-c","sleep 600 & sleep 601 & sleep 602 & wait"]'
 cfg missing "system.slice:fr:bad" '.process.args=["/no/such/program"]'
 cfg oomgroup "system.slice:fr:oomg" '.linux.resources.unified={"memory.oom.group":"1"}'
@@ -65,7 +74,19 @@ cfg lib "system.slice:fr:lib" '.process.args=["cat","/proc/self/cgroup"]'
 
 cfg true-sd "system.slice:bench:b1" '.process.args=["true"]'
 cfg true-fs "" '.process.args=["true"]'
-cp "$here/in-guest.sh" "$e2e/in-guest.sh"
+# rootless (tests/systemd/in-guest-rootless.sh, as the guest's uid 1000): runc's
+# rootless spec, the user namespace mapping that user
+(cd "$work" && runc spec --rootless && mv config.json rootless.json)
+rcfg() { local name=$1 path=$2; shift 2; jq --arg p "$path" '.process.terminal=false
+    | .process.args=["sleep","600"] | .root.path="/e2e/rootfs" | .root.readonly=true
+    | .linux.cgroupsPath=$p | .linux.uidMappings[0].hostID=1000
+    | .linux.gidMappings[0].hostID=1000' "$work/rootless.json" | jq "${@:-.}" > "$e2e/configs/$name.json"; }
+rcfg rootless ":frr:r1" .
+rcfg rootless-limits ":frr:rl" '.linux.resources += {"memory":{"limit":104857600},
+    "cpu":{"shares":512},"pids":{"limit":64}}'
+rcfg rootless-missing ":frr:rbad" '.process.args=["/no/such/program"]'
+rcfg rootless-true ":frr:rt" '.process.args=["true"]'
+cp "$here/in-guest.sh" "$here/in-guest-rootless.sh" "$here/bench-in-guest.sh" "$e2e/"
 # a busybox image for containerd in the guest (ctr images import)
 oci=$work/oci
 umoci init --layout "$oci" && umoci new --image "$oci:busybox"
@@ -86,5 +107,7 @@ if ! leader=$("$here/guest.sh" boot "$sd" --bind-ro="$e2e/bin:/opt/fastrun" --bi
 MSG
     exit 0
 fi
-timeout 300 nsenter -t "$leader" -a systemd-run --quiet --wait --pipe --collect \
-    --setenv=FASTRUN_SYSTEMD_BENCH="${FASTRUN_SYSTEMD_BENCH:-}" /bin/bash /e2e/in-guest.sh
+script=/e2e/in-guest.sh
+[[ ${FASTRUN_SYSTEMD_BENCH_ONLY:-} == 1 ]] && script=/e2e/bench-in-guest.sh
+timeout 900 nsenter -t "$leader" -a systemd-run --quiet --wait --pipe --collect \
+    --setenv=FASTRUN_SYSTEMD_BENCH="${FASTRUN_SYSTEMD_BENCH:-}" /bin/bash "$script"

@@ -48,6 +48,9 @@ pub struct ChildFds<'a> {
     /// The `tasks` file of our cgroup in each v1 hierarchy (opened by the parent,
     /// write-only): we join by writing `0` to each, first thing.
     pub cgroup_tasks: &'a [libc::c_int],
+    /// The systemd driver: `cgroup.procs` of the cgroup we were born in (-1: none).
+    /// We write `0` to it first thing (see [`prime_migration`]).
+    pub cgroup_prime: libc::c_int,
     /// `--trace`: record when each step ends and send it to the parent.
     pub trace: bool,
 }
@@ -238,6 +241,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         let _ = caps::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     }
     fs::close(fds.parent_sock);
+    prime_migration(fds.cgroup_prime);
     if !fds.cgroup_tasks.is_empty() {
         join_cgroups(fds.cgroup_tasks, fds.sock).map_err(fail(Step::WaitParent, 0))?;
         marks.mark(Mark::CgroupJoin);
@@ -582,6 +586,21 @@ fn exec_trampoline(trampoline: libc::c_int, p: &crate::plan::ProcessPlan, exe: u
         )
     };
     Errno::last()
+}
+
+/// The systemd driver: systemd moves us into the unit's cgroup (a `cgroup.procs`
+/// write), and a migration waits for an RCU grace period unless another one ran
+/// just before (the kernel's `cgroup_threadgroup_rwsem`). A no-op migration of
+/// ours (`0` to the cgroup we were born in, the scope's premade directory) starts
+/// that grace period now, while the parent asks systemd for the unit, instead of
+/// when systemd gets to the move: systemd's move then waits only for what is left
+/// of it. Both name the same cgroup, so their order does not matter. Best effort:
+/// an error changes nothing; the parent does not wait for it.
+fn prime_migration(fd: libc::c_int) {
+    if fd >= 0 {
+        let _ = fs::write_all(fd, b"0");
+        fs::close(fd);
+    }
 }
 
 /// Join our v1 cgroups before anything else: write `0` (this thread, which is the

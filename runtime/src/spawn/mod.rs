@@ -53,6 +53,10 @@ pub struct SpawnIo<'a> {
     /// The `tasks` files (write-only) of the container's v1 cgroups: the child
     /// joins them itself, first thing. Empty on pure v2.
     pub cgroup_tasks: &'a [RawFd],
+    /// The systemd driver: `cgroup.procs` (write-only) of the cgroup the child is
+    /// born in (the scope's premade directory); it writes `0` there first thing, to
+    /// start the grace period systemd's move of it needs (`child::prime_migration`).
+    pub cgroup_prime: Option<RawFd>,
     /// A pidfd of the process whose namespaces `plan.ns.join_target` names (exec).
     pub target_pidfd: Option<RawFd>,
     /// Runs in the parent after the clone and before the child goes on, with the
@@ -416,6 +420,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             cgroup_fd: io.cgroup_fd,
             pid_ns: pid_ns_source,
             cgroup_tasks: io.cgroup_tasks.to_vec(),
+            cgroup_prime: io.cgroup_prime.unwrap_or(-1),
             trace,
         })?
     } else {
@@ -436,6 +441,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 stdio: io.stdio.unwrap_or([-1; 3]),
                 signals_default: false,
                 cgroup_tasks: io.cgroup_tasks,
+                cgroup_prime: io.cgroup_prime.unwrap_or(-1),
                 trace,
             },
             io.cgroup_fd,

@@ -72,6 +72,7 @@ pub struct Job {
     pub pid_ns: Option<RawFd>,
     /// The `tasks` files of the v1 cgroups the child joins.
     pub cgroup_tasks: Vec<RawFd>,
+    pub cgroup_prime: RawFd,
     /// `--trace`: the child marks its steps.
     pub trace: bool,
 }
@@ -161,6 +162,7 @@ impl Job {
                 stdio: self.stdio,
                 signals_default: true,
                 cgroup_tasks: &self.cgroup_tasks,
+                cgroup_prime: self.cgroup_prime,
                 trace: self.trace,
             },
             pid: &pid,

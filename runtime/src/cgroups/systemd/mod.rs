@@ -6,7 +6,9 @@
 //!   a name ending in `.slice` makes a slice unit (`Wants=` its parent) instead.
 //!   Without a path: `system.slice:fastrun:<id>`. The cgroup is the slice's path
 //!   (`a-b.slice` → `/a.slice/a-b.slice`) joined with the unit name.
-//! - `create`: the init is cloned in the runtime's cgroup and waits; systemd makes
+//! - `create`: the init is cloned in the scope's directory made beforehand (as
+//!   root, when the slice's exists: [`premade_scope_dir`]), else in the runtime's
+//!   cgroup, and waits; systemd makes
 //!   the unit with `StartTransientUnit` (the init's pid in `PIDs`, `Delegate=yes`,
 //!   the limits systemd expresses as unit properties, see [`properties`]) and moves
 //!   the init into it; the runtime waits for the start job's `JobRemoved` signal
@@ -128,14 +130,50 @@ pub fn expand_slice(slice: &str) -> Option<PathBuf> {
 /// Unit properties.
 pub type Properties = Vec<(String, Value)>;
 
+/// A scope's directory made before its unit (as root, when its slice's directory
+/// exists already; systemd adopts it when it makes the unit): the init is born in
+/// it (`CLONE_INTO_CGROUP`: never outside it, and no migration of its own) and
+/// writes `0` to its `cgroup.procs` first thing (`spawn::child::prime_migration`).
+/// systemd still moves the init there (a scope needs `PIDs`), a no-op that waits
+/// for an RCU grace period unless a migration ran just before; the init's own
+/// no-op starts that grace period at the clone, while the runtime asks systemd
+/// for the unit. Both writes name the same cgroup, so their order does not
+/// matter. Returns the directory (for the clone) and its `cgroup.procs`
+/// (write-only), or None to leave everything to systemd.
+pub fn premade_scope_dir(
+    unit: &Unit,
+    cg: &super::Cgroup,
+) -> Option<(std::os::fd::OwnedFd, std::fs::File)> {
+    let dir = cg.v2_dir()?;
+    if unit.is_slice() || !dir.parent().is_some_and(|p| p.is_dir()) {
+        return None;
+    }
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => return None,
+    }
+    let fd = cg.open_v2_dir().ok()?;
+    let procs = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.procs"))
+        .ok()?;
+    Some((fd, procs))
+}
+
 /// The limits systemd expresses as unit properties (as runc's v2 driver), and the
 /// rest of `res` (written to the cgroup files directly).
 pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupError> {
     let mut props = Properties::new();
     let mut rest = res.clone();
     if !res.devices.is_empty() {
-        // the runtime's own program stays too (rest.devices), as runc
-        props.extend(device_properties(&res.devices));
+        let (p, exact) = device_replay(&res.devices);
+        props.extend(p);
+        if exact {
+            // systemd's program enforces exactly these rules: the runtime loads no
+            // program of its own (runc does; ~1 ms of bpf(BPF_PROG_LOAD) saved)
+            rest.devices.clear();
+        }
     }
     let inf = u64::MAX;
     let n = |v: i64| if v < 0 { inf } else { v as u64 };
@@ -250,9 +288,10 @@ pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupErro
 }
 
 /// The device rules as `DevicePolicy`/`DeviceAllow` (as runc's): rules are replayed
-/// in order as the v1 controller would (a type-`a` rule resets to deny-all or
-/// allow-all; an allow adds its access; a deny takes access away from the same
-/// device's entry). Deny-all plus allows → `DevicePolicy=strict` and the allow
+/// in order as the v1 controller would, from deny-all as runc's rule emulator starts
+/// (rules without a type-`a` rule first, as runc's rootless spec gives, are an allow
+/// list), a type-`a` rule resetting to deny-all or allow-all; an allow adds its
+/// access; a deny takes access away from the same device's entry. Deny-all plus allows → `DevicePolicy=strict` and the allow
 /// list (`*` majors as `char-*`/`block-*`, `*` minors as `char-<major>`; a `*:n`
 /// rule cannot be said to systemd and is left to the runtime's program). Allow-all
 /// (with or without denies) → `DevicePolicy=auto`, no list: systemd adds no program
@@ -260,7 +299,15 @@ pub fn properties(res: &Resources) -> Result<(Properties, Resources), CgroupErro
 /// enforces the denies. Both programs must allow an access, so systemd's list is
 /// never narrower than the rules.
 pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
-    let mut allow_all = true;
+    device_replay(rules).0
+}
+
+/// [`device_properties`], and whether systemd's program then enforces exactly the
+/// rules: a deny-all list of allows only (since the last type-`a` rule), each one
+/// said to systemd. Otherwise the runtime's own program is needed too.
+fn device_replay(rules: &[super::resources::DeviceRule]) -> (Properties, bool) {
+    let mut allow_all = false;
+    let mut exact = true;
     let mut list: Vec<(String, String)> = Vec::new();
     for r in rules {
         let access = r
@@ -272,10 +319,14 @@ pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
         if kind == 'a' {
             allow_all = r.allow;
             list.clear();
+            exact = true;
             continue;
         }
         if allow_all {
             continue; // denies under allow-all: the runtime's program
+        }
+        if !r.allow {
+            exact = false; // a deny may cut into a wider entry: both programs
         }
         let prefix = if kind == 'b' { "block" } else { "char" };
         let path = match (r.major, r.minor) {
@@ -283,6 +334,7 @@ pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
             (None, Some(_)) => {
                 // systemd has no `*:n`: allowing the whole type would be wider than
                 // the rule, so leave it out (the runtime's program has it)
+                exact = false;
                 continue;
             }
             (Some(maj), None) => format!("{prefix}-{maj}"),
@@ -304,15 +356,17 @@ pub fn device_properties(rules: &[super::resources::DeviceRule]) -> Properties {
     }
     list.retain(|(_, perms)| !perms.is_empty());
     if allow_all {
-        return vec![
+        let props = vec![
             ("DevicePolicy".into(), Value::Str("auto".into())),
             ("DeviceAllow".into(), Value::StrPairs(Vec::new())),
         ];
+        return (props, false);
     }
-    vec![
+    let props = vec![
         ("DevicePolicy".into(), Value::Str("strict".into())),
         ("DeviceAllow".into(), Value::StrPairs(list)),
-    ]
+    ];
+    (props, exact)
 }
 
 /// `CPUQuotaPeriodUSec` and `CPUQuotaPerSecUSec` (rounded up to whole percents of a
@@ -829,6 +883,46 @@ mod tests {
             r(false, Some('c'), Some(1), Some(3), "rwm"),
         ];
         assert_eq!(device_properties(&open)[0].1, Value::Str("auto".into()));
+        // systemd's program alone is enough only for a deny-all list of allows
+        assert!(!device_replay(&rules).1, "a deny after allows");
+        assert!(!device_replay(&open).1, "allow-all");
+        let star_minor = [
+            r(false, None, None, None, "rwm"),
+            r(true, Some('c'), None, Some(1), "m"),
+        ];
+        assert!(
+            !device_replay(&star_minor).1,
+            "a *:n rule systemd cannot say"
+        );
+        let plain = [
+            r(false, None, None, None, "rwm"),
+            r(true, Some('c'), Some(1), Some(3), "rwm"),
+            r(true, Some('c'), None, None, "m"),
+        ];
+        assert!(device_replay(&plain).1);
+        let res = Resources {
+            devices: plain.to_vec(),
+            ..Default::default()
+        };
+        assert!(properties(&res).unwrap().1.devices.is_empty());
+        let res = Resources {
+            devices: rules.to_vec(),
+            ..Default::default()
+        };
+        assert_eq!(properties(&res).unwrap().1.devices.len(), rules.len());
+        // no type-a rule first (runc's rootless spec has no resources, only the
+        // defaults are added): runc's emulator starts from deny-all, so strict
+        let only_allows = [r(true, Some('c'), Some(1), Some(3), "rwm")];
+        assert_eq!(
+            device_properties(&only_allows),
+            [
+                ("DevicePolicy".to_string(), Value::Str("strict".into())),
+                (
+                    "DeviceAllow".to_string(),
+                    Value::StrPairs(vec![("/dev/char/1:3".into(), "rwm".into())])
+                ),
+            ]
+        );
     }
 
     #[test]
