@@ -23,7 +23,7 @@
 //!    owned child first: on Linux 6.15+ the registry still gets the status from the
 //!    pidfd (`PIDFD_INFO_EXIT`), on older kernels it would be lost, so the pass must
 //!    then skip the registry's pids (peek with `WNOWAIT`, as `reap_pass` does now);
-//! 4. the containerd end-to-end tests (`tests/e2e_shim.rs`, `tests/e2e_containerd.rs`)
+//! 4. the containerd end-to-end tests (`tests/e2e/e2e_shim.rs`, `tests/e2e/e2e_containerd.rs`)
 //!    as the proof.
 
 use std::os::fd::{AsRawFd, RawFd};
