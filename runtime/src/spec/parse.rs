@@ -81,6 +81,7 @@ pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
             format!("invalid JSON at byte {at}: {what}"),
         ));
     }
+    normalize_exponents(buf);
     let mut de = simd_json::Deserializer::from_slice(buf).map_err(|e| syntax_error(doc, &e))?;
     // A walk of the tape (about 2 µs for 30 KB) before serde recurses into it.
     if too_deep(de.as_value(), MAX_DEPTH) {
@@ -160,6 +161,92 @@ fn simd_json_gap(buf: &[u8]) -> Option<(usize, &'static str)> {
         }
     }
     None
+}
+
+/// Exponents that simd-json 0.17 reads otherwise than Go's `encoding/json` (runc),
+/// rewritten in place, each into the same value of the same length (the offsets
+/// of everything else are unchanged). Found by the config_differential fuzz target.
+/// - An exponent of zero without a fraction (`10E0`, `7e+00`, `-3e-0`): simd-json
+///   reads the integer it equals, so an integer field took it; Go refuses any
+///   number with a fraction or an exponent in an integer field (`cannot unmarshal
+///   number 10E0 into ... uint32`) and reads a float elsewhere. Rewritten as a
+///   fraction of zeros (`10.0`, `7.000`, `-3.00`), which simd-json reads as a float.
+/// - An exponent of more than 3 digits with leading zeros (`1e0001`, `1.5e-0002`):
+///   simd-json refuses it, Go takes it. The leading zeros move behind the number
+///   as spaces (`1e1   `); an all-zero one after a fraction becomes spaces.
+///
+/// Cost: one pass for a digit followed by `e`/`E` (rare outside strings); the walk
+/// that knows strings from numbers runs only when there is one.
+fn normalize_exponents(buf: &mut [u8]) {
+    if !buf
+        .windows(2)
+        .any(|w| w[0].is_ascii_digit() && w[1] | 0x20 == b'e')
+    {
+        return;
+    }
+    let digits_from = |buf: &[u8], mut i: usize| {
+        while i < buf.len() && buf[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let (mut i, mut in_str) = (0, false);
+    while i < buf.len() {
+        let b = buf[i];
+        if in_str {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_str = true;
+        }
+        if !(b == b'-' || b.is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        // A number: `-`, integer part, fraction, exponent (malformed ones are left
+        // as they are, for simd-json to refuse).
+        let int_end = digits_from(buf, i + 1);
+        let mut end = int_end;
+        let fraction = buf.get(end) == Some(&b'.');
+        if fraction {
+            end = digits_from(buf, end + 1);
+        }
+        i = end;
+        if end == int_end && !buf[..end].last().is_some_and(u8::is_ascii_digit) {
+            continue; // a lone `-`
+        }
+        if buf.get(end).map(|b| b | 0x20) != Some(b'e') {
+            continue;
+        }
+        let e = end;
+        let sign = usize::from(matches!(buf.get(e + 1), Some(b'+' | b'-')));
+        let first = e + 1 + sign;
+        let last = digits_from(buf, first);
+        i = last;
+        let exp = &buf[first..last];
+        let Some(nonzero) = exp.iter().position(|&d| d != b'0') else {
+            if exp.is_empty() {
+                continue;
+            }
+            if fraction {
+                buf[e..last].fill(b' ');
+            } else {
+                buf[e] = b'.';
+                buf[e + 1..last].fill(b'0');
+            }
+            continue;
+        };
+        if nonzero > 0 {
+            buf.copy_within(first + nonzero..last, first);
+            buf[last - nonzero..last].fill(b' ');
+        }
+    }
 }
 
 /// Whether the value nests deeper than `budget` levels (recursion bounded by it).
@@ -452,6 +539,53 @@ mod tests {
     }
 
     #[test]
+    fn a_number_with_an_exponent_is_no_integer() {
+        // Fuzz regression (config_differential, `"gid": 10E0`): simd-json read an
+        // exponent of zero without a fraction as an integer. Go's encoding/json
+        // (runc) refuses a fraction or an exponent in an integer field, whatever
+        // its value: `cannot unmarshal number 10E0 into ... of type uint32`.
+        for json in [
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":10E0}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":0e0}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":7e+00,"gid":0}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":0,"additionalGids":[1,2E-0]}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":0},"oomScoreAdj":-10e0}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":10e0000}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":10.0}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":1e1}}}"#,
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":1e0001}}}"#,
+        ] {
+            let e = parse_err(json);
+            assert_eq!(e.kind, SpecErrorKind::Type, "{json}: {e}");
+            assert!(e.path.starts_with("process."), "{json}: {e}");
+        }
+        // Where no integer is read (an unknown field), Go takes any number.
+        // simd-json refused a 4-digit exponent with leading zeros; Go takes it.
+        let mut buf = br#"{"x":[10E0,7e+00,-3e-0,1e0000,5E0],"y":"1e0 \"2E0\""}"#.to_vec();
+        assert_eq!(parse(&mut buf).unwrap(), Config::default());
+        let mut buf = br#"{"x":[1e0001,1.5e-0002,1.5E+0000,-0.0e0,0e00],"y":1E0300}"#.to_vec();
+        assert_eq!(parse(&mut buf).unwrap(), Config::default());
+        // Strings keep their bytes: only numbers are looked at.
+        let mut buf = br#"{"hostname":"10e0","domainname":"a\"7E00"}"#.to_vec();
+        let c = parse(&mut buf).unwrap();
+        assert_eq!(c.hostname, "10e0");
+        assert_eq!(c.domainname, "a\"7E00");
+        // Malformed numbers stay malformed.
+        for json in [
+            r#"{"x":1.e0}"#,
+            r#"{"x":-e0}"#,
+            r#"{"x":1e}"#,
+            r#"{"x":1e0001x}"#,
+        ] {
+            assert_eq!(parse_err(json).kind, SpecErrorKind::Syntax, "{json}");
+        }
+        // Errors keep their offsets.
+        assert!(parse_err(r#"{"x":1e0,}"#)
+            .to_string()
+            .starts_with("config.json: invalid JSON at byte 9"));
+    }
+
+    #[test]
     fn stricter_than_go_where_documented() {
         // docs/compatibility.md, "Config parsing": runc (Go's encoding/json)
         // accepts every one of these; fastrun refuses them (tests/container/runc_parity.rs
@@ -557,6 +691,13 @@ mod tests {
                 r => panic!("{json}: {r:?}"),
             }
         }
+        // Fuzz regression (config_differential): inside a value that a later
+        // duplicate key replaces, the key is still refused (Go refuses this
+        // document too: `cannot unmarshal object into ... devices`).
+        let e = parse_err(
+            r#"{"linux":{"resources":{"devices":[{"allow":true,"maJor":1}],"devices":{}}}}"#,
+        );
+        assert_eq!(e.path, "linux.resources.devices[0].maJor", "{e}");
         // Map keys are data: any case goes.
         let mut buf =
             br#"{"annotations":{"Linux":"x","PROCESS":"y"},"linux":{"sysctl":{"Net.Core":"1"}}}"#
