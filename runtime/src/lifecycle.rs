@@ -49,7 +49,7 @@ impl Drop for CreateGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             if let Some(cg) = &self.cgroup {
-                let _ = kill_everything_in(cg);
+                let _ = cg.kill_everything();
             }
             if let Some(unit) = &self.systemd_unit {
                 let _ =
@@ -1004,8 +1004,8 @@ fn destroy_damaged(ctx: &Context, store: &Store, lock: &Lock, id: &str, path: &P
     let cgs: Vec<Cgroup> = rels.iter().filter_map(|r| Cgroup::load(r).ok()).collect();
     let mut first_err = None;
     for cg in &cgs {
-        if let Err(e) = kill_everything_in(cg) {
-            first_err.get_or_insert(e);
+        if let Err(e) = cg.kill_everything() {
+            first_err.get_or_insert(e.into());
         }
     }
     if !units.is_empty() {
@@ -1031,30 +1031,6 @@ fn destroy_damaged(ctx: &Context, store: &Store, lock: &Lock, id: &str, path: &P
         return Err(e);
     }
     store.remove(id, lock)
-}
-
-/// SIGKILL every process in the cgroup, in any hierarchy, and wait (bounded) until
-/// they have left it: a process that is only in some hierarchies (an init killed
-/// before it joined its v1 cgroups) keeps the cgroup busy otherwise.
-pub(crate) fn kill_everything_in(cg: &Cgroup) -> Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let _ = cg.thaw();
-    loop {
-        let pids = cg.pids_in_any_hierarchy()?;
-        if pids.is_empty() {
-            return Ok(());
-        }
-        for pid in &pids {
-            let _ = sys::signal::kill(*pid, libc::SIGKILL);
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(Error::InvalidState(format!(
-                "cgroup {}: processes {pids:?} did not exit after SIGKILL",
-                cg.rel_path().display()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Remove what a container leaves: processes still in its cgroup, the cgroup, the
@@ -1104,7 +1080,7 @@ fn destroy_quietly(
 ) -> Result<()> {
     trace::mark("cgroup.load");
     if let Some(cg) = cg {
-        kill_everything_in(&cg)?;
+        cg.kill_everything()?;
         trace::mark("cgroup.kill");
         if let Some(unit) = &rec.systemd_unit {
             let mut sd = match systemd {

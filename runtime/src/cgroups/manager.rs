@@ -672,6 +672,36 @@ impl Cgroup {
         result
     }
 
+    /// SIGKILLs every process in the cgroup, in any hierarchy, and waits (10 s at
+    /// most) until they have left it: a process that is only in some hierarchies
+    /// (an init killed before it joined its v1 cgroups) keeps the cgroup busy
+    /// otherwise. The freezer is thawed only when there is something to kill (a
+    /// frozen process dies only once thawed).
+    pub fn kill_everything(&self) -> Result<(), CgroupError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut thawed = false;
+        loop {
+            let pids = self.pids_in_any_hierarchy()?;
+            if pids.is_empty() {
+                return Ok(());
+            }
+            if !thawed {
+                let _ = self.thaw();
+                thawed = true;
+            }
+            for pid in &pids {
+                let _ = crate::sys::signal::kill(*pid, libc::SIGKILL);
+            }
+            if Instant::now() >= deadline {
+                return Err(CgroupError::State(format!(
+                    "cgroup {}: processes {pids:?} did not exit after SIGKILL",
+                    self.rel_path().display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     fn signal_each(&self, signal: i32) -> Result<(), CgroupError> {
         for pid in self.pids()? {
             if let Err(e) = crate::sys::signal::kill(pid, signal) {

@@ -24,7 +24,7 @@
 //!    thing (see [`manager::Cgroup::open_v1_tasks`] for why that is fast); if one
 //!    of its writes fails, the runtime does `cg.add_pid_v1(child)?` before letting
 //!    the child go on.
-//! 4. On failure or `delete`: `cg.kill_all(SIGKILL)` if needed, then `cg.destroy()`.
+//! 4. On failure or `delete`: `cg.kill_everything()`, then `cg.destroy()`.
 
 pub mod convert;
 pub mod devices;
