@@ -108,13 +108,17 @@ fn leak_check_sees_marked_processes() {
     let mut c = Command::new("/bin/sleep");
     c.arg("30").env(MARKER, &id);
     let mut child = c.spawn().unwrap();
-    let found = leftovers(root.path(), &id);
-    assert!(
-        found
-            .iter()
-            .any(|f| f.starts_with(&format!("process {}", child.id()))),
-        "{found:?}"
-    );
+    // `spawn` returns once the child has begun its exec, but the kernel fills
+    // in the new image's environment pointers a moment later: until then
+    // /proc/PID/environ reads empty. Wait (bounded) for the marker to show.
+    let want = format!("process {}", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut found = leftovers(root.path(), &id);
+    while !found.iter().any(|f| f.starts_with(&want)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        found = leftovers(root.path(), &id);
+    }
+    assert!(found.iter().any(|f| f.starts_with(&want)), "{found:?}");
     child.kill().unwrap();
     child.wait().unwrap();
 
