@@ -789,6 +789,31 @@ fn kill_signal_zero_is_accepted() {
 /// behind. A key in another case is *applied* by runc (`"Process"` runs the
 /// process). The last case both refuse.
 #[test]
+fn config_json_numbers_that_go_reads_run() {
+    // Fuzz regressions (config_differential): simd-json refused these, Go reads
+    // the nearest f64 (0 on underflow) and skips them in an unknown field.
+    for (name, numbers) in [
+        ("underflow", "[1e-330, 4.9e-324, -1e-400]"),
+        ("exponents", "[1e0001, 10E0, 1.7976931348623157e308]"),
+    ] {
+        let make = |tag: &str| {
+            let b = sh_bundle(&format!("num-{name}-{tag}"), "echo ran");
+            let text = serde_json::to_string_pretty(b.config()).unwrap();
+            let text = text.replacen('{', &format!("{{\"x-n\": {numbers},"), 1);
+            std::fs::write(b.path().join("config.json"), text).unwrap();
+            b
+        };
+        let f = run_bundle(&make("fr"));
+        f.assert_success();
+        assert_eq!(f.stdout.trim(), "ran", "{name}: {f}");
+        if let Some(r) = runc_run(&make("runc")) {
+            r.assert_success();
+            assert_eq!(r.stdout.trim(), "ran", "{name}: {r}");
+        }
+    }
+}
+
+#[test]
 fn config_json_that_go_accepts_and_fastrun_refuses() {
     type Edit = fn(&str) -> Vec<u8>;
     // Each edit works on the pretty-printed config (`{\n  "ociVersion": ...`).
@@ -821,8 +846,12 @@ fn config_json_that_go_accepts_and_fastrun_refuses() {
         (
             "range",
             |t| {
-                t.replacen("{", "{\"x-big\": [1e400, 18446744073709551616],", 1)
-                    .into_bytes()
+                t.replacen(
+                    "{",
+                    "{\"x-big\": [1e400, 18446744073709551616, 1.5e309],",
+                    1,
+                )
+                .into_bytes()
             },
             true,
             &["config.json: invalid JSON", "number"],

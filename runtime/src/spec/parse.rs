@@ -81,7 +81,13 @@ pub(crate) fn parse_doc<'a, T: Deserialize<'a>>(
             format!("invalid JSON at byte {at}: {what}"),
         ));
     }
-    normalize_exponents(buf);
+    if let Some(at) = normalize_numbers(buf) {
+        return Err(SpecError::new(
+            SpecErrorKind::Syntax,
+            doc.file,
+            format!("invalid JSON at byte {at}: number out of range"),
+        ));
+    }
     let mut de = simd_json::Deserializer::from_slice(buf).map_err(|e| syntax_error(doc, &e))?;
     // A walk of the tape (about 2 µs for 30 KB) before serde recurses into it.
     if too_deep(de.as_value(), MAX_DEPTH) {
@@ -163,9 +169,10 @@ fn simd_json_gap(buf: &[u8]) -> Option<(usize, &'static str)> {
     None
 }
 
-/// Exponents that simd-json 0.17 reads otherwise than Go's `encoding/json` (runc),
-/// rewritten in place, each into the same value of the same length (the offsets
-/// of everything else are unchanged). Found by the config_differential fuzz target.
+/// Numbers that simd-json 0.17 reads otherwise than Go's `encoding/json` (runc),
+/// rewritten in place, each into a token of the same length (the offsets of
+/// everything else are unchanged); the offset of a number out of range. Found by
+/// the config_differential fuzz target.
 /// - An exponent of zero without a fraction (`10E0`, `7e+00`, `-3e-0`): simd-json
 ///   reads the integer it equals, so an integer field took it; Go refuses any
 ///   number with a fraction or an exponent in an integer field (`cannot unmarshal
@@ -174,15 +181,37 @@ fn simd_json_gap(buf: &[u8]) -> Option<(usize, &'static str)> {
 /// - An exponent of more than 3 digits with leading zeros (`1e0001`, `1.5e-0002`):
 ///   simd-json refuses it, Go takes it. The leading zeros move behind the number
 ///   as spaces (`1e1   `); an all-zero one after a fraction becomes spaces.
+/// - A float beyond `f64` (`1.5e309`, 309 digits and a fraction): simd-json reads
+///   infinity; Go refuses it in a float field and skips it in an unknown one.
+///   fastrun refuses it anywhere, as it refuses integers beyond 64 bits
+///   (docs/compatibility.md, "Config parsing"): the returned offset.
+/// - A finite float written with an exponent simd-json does not take (`1e-330`,
+///   `4.9e-324`, `0.0…01e400`): simd-json refuses it, Go reads the nearest `f64`
+///   (0 on underflow). Rewritten as that value (`{:e}`), or as `0.0` when it is
+///   below 1e-300 or its digits do not fit: no OCI field is a float, so the value
+///   shows only in a type error's message.
 ///
-/// Cost: one pass for a digit followed by `e`/`E` (rare outside strings); the walk
-/// that knows strings from numbers runs only when there is one.
-fn normalize_exponents(buf: &mut [u8]) {
-    if !buf
-        .windows(2)
-        .any(|w| w[0].is_ascii_digit() && w[1] | 0x20 == b'e')
-    {
-        return;
+/// What is "beyond `f64`" is Rust's correctly rounded `str::parse::<f64>`, the same
+/// rule as Go's `strconv.ParseFloat` (`ErrRange` past half an ULP above the
+/// largest `f64`).
+///
+/// Cost: one pass for a digit followed by `e`/`E` (rare outside strings) or a run
+/// of 300 digits; the walk that knows strings from numbers runs only then.
+fn normalize_numbers(buf: &mut [u8]) -> Option<usize> {
+    let (mut run, mut walk) = (0usize, false);
+    for w in buf.windows(2) {
+        if w[0].is_ascii_digit() {
+            run += 1;
+            if w[1] | 0x20 == b'e' || run >= LONG_DIGITS {
+                walk = true;
+                break;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    if !walk {
+        return None;
     }
     let digits_from = |buf: &[u8], mut i: usize| {
         while i < buf.len() && buf[i].is_ascii_digit() {
@@ -211,6 +240,7 @@ fn normalize_exponents(buf: &mut [u8]) {
         }
         // A number: `-`, integer part, fraction, exponent (malformed ones are left
         // as they are, for simd-json to refuse).
+        let start = i;
         let int_end = digits_from(buf, i + 1);
         let mut end = int_end;
         let fraction = buf.get(end) == Some(&b'.');
@@ -221,7 +251,14 @@ fn normalize_exponents(buf: &mut [u8]) {
         if end == int_end && !buf[..end].last().is_some_and(u8::is_ascii_digit) {
             continue; // a lone `-`
         }
+        // An integer part of 300 digits or more: beyond f64 or close to it.
+        let long = int_end - start >= LONG_DIGITS;
         if buf.get(end).map(|b| b | 0x20) != Some(b'e') {
+            if fraction && long {
+                if let Some(at) = extreme_float(buf, start, end) {
+                    return Some(at);
+                }
+            }
             continue;
         }
         let e = end;
@@ -230,7 +267,17 @@ fn normalize_exponents(buf: &mut [u8]) {
         let last = digits_from(buf, first);
         i = last;
         let exp = &buf[first..last];
-        let Some(nonzero) = exp.iter().position(|&d| d != b'0') else {
+        let nonzero = exp.iter().position(|&d| d != b'0');
+        // Three significant digits from 300 up, or more: beyond what simd-json
+        // reads right (its range is 10^-323..10^308, less the fraction's digits).
+        let significant = nonzero.map_or(&[][..], |n| &exp[n..]);
+        if long || significant.len() > 3 || (significant.len() == 3 && significant[0] >= b'3') {
+            if let Some(at) = extreme_float(buf, start, last) {
+                return Some(at);
+            }
+            continue;
+        }
+        let Some(nonzero) = nonzero else {
             if exp.is_empty() {
                 continue;
             }
@@ -247,6 +294,35 @@ fn normalize_exponents(buf: &mut [u8]) {
             buf[last - nonzero..last].fill(b' ');
         }
     }
+    None
+}
+
+/// Digits from which a number is looked at by [`extreme_float`] (a float of 300
+/// integer digits is still below `f64::MAX`; 309 are beyond it).
+const LONG_DIGITS: usize = 300;
+
+/// The well-formed float `buf[start..end]` with a large exponent or many digits:
+/// its offset when it is beyond `f64`, else rewritten as the `f64` it denotes, in
+/// a form simd-json reads (see [`normalize_numbers`]).
+fn extreme_float(buf: &mut [u8], start: usize, end: usize) -> Option<usize> {
+    let token = std::str::from_utf8(&buf[start..end]).ok()?;
+    let v: f64 = token.parse().ok()?;
+    if v.is_infinite() {
+        return Some(start);
+    }
+    // Always with a fraction: `1e0` would read as an integer (see above).
+    let mut shortest = format!("{v:e}");
+    if !shortest.contains('.') {
+        shortest.insert_str(1 + usize::from(v < 0.0), ".0");
+    }
+    let text = if v.abs() < 1e-300 || shortest.len() > end - start {
+        "0.0"
+    } else {
+        shortest.as_str()
+    };
+    buf[start..start + text.len()].copy_from_slice(text.as_bytes());
+    buf[start + text.len()..end].fill(b' ');
+    None
 }
 
 /// Whether the value nests deeper than `budget` levels (recursion bounded by it).
@@ -583,6 +659,59 @@ mod tests {
         assert!(parse_err(r#"{"x":1e0,}"#)
             .to_string()
             .starts_with("config.json: invalid JSON at byte 9"));
+    }
+
+    #[test]
+    fn floats_follow_go_at_the_ends_of_f64() {
+        // Fuzz regressions (config_differential). Go's strconv.ParseFloat (runc)
+        // reads the nearest f64 and 0 on underflow; simd-json refused these.
+        let long = |d: char, n: usize| d.to_string().repeat(n);
+        for json in [
+            r#"{"x":1e-330}"#.to_owned(),
+            r#"{"x":[4.9e-324,2.4e-324,-1e-400,1e-323,1e-310]}"#.to_owned(),
+            r#"{"x":1.7976931348623157e308}"#.to_owned(),
+            format!(r#"{{"x":{}5e-400}}"#, long('1', 400)),
+            format!(r#"{{"x":0.{}1e400}}"#, long('0', 400)),
+            format!(r#"{{"x":[0.{}1,1{}.5]}}"#, long('0', 400), long('0', 300)),
+        ] {
+            let mut buf = json.clone().into_bytes();
+            assert_eq!(parse(&mut buf).unwrap(), Config::default(), "{json:.60}");
+        }
+        // simd-json read these as infinity; Go refuses them where a float is read
+        // and fastrun everywhere, as integers beyond 64 bits
+        // (docs/compatibility.md, "Config parsing").
+        for json in [
+            r#"{"x":1.5e309}"#.to_owned(),
+            r#"{"x":-1.7976931348623159e308}"#.to_owned(),
+            r#"{"x":[1,1e0400]}"#.to_owned(),
+            format!(r#"{{"x":1{}.5}}"#, long('1', 400)),
+            format!(r#"{{"x":1{}e100}}"#, long('1', 300)),
+            format!(r#"{{"x":1{}e0}}"#, long('1', 400)),
+        ] {
+            let e = parse_err(&json);
+            assert_eq!(e.kind, SpecErrorKind::Syntax, "{json:.60}: {e}");
+            assert!(e.message.ends_with("number out of range"), "{e}");
+        }
+        assert_eq!(
+            parse_err(r#"{"x": 1.5e309}"#).to_string(),
+            "config.json: invalid JSON at byte 6: number out of range"
+        );
+        // An integer field still refuses them, as Go does; the message names the
+        // field and what was found (the value rewritten as simd-json reads it).
+        for json in [
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":1e-330}}}"#.to_owned(),
+            r#"{"process":{"cwd":"/","user":{"uid":0,"gid":1.0e300}}}"#.to_owned(),
+            format!(
+                r#"{{"process":{{"cwd":"/","user":{{"uid":0,"gid":0.{}1e401}}}}}}"#,
+                long('0', 399)
+            ),
+        ] {
+            let e = parse_err(&json);
+            assert_eq!(e.kind, SpecErrorKind::Type, "{json:.60}: {e}");
+            assert_eq!(e.path, "process.user.gid", "{e}");
+        }
+        let e = parse_err(r#"{"hostname":1.25e-330}"#);
+        assert!(e.message.contains("found floating point"), "{e}");
     }
 
     #[test]
