@@ -1079,6 +1079,16 @@ fn destroy_quietly(
     systemd: Option<Systemd>,
 ) -> Result<()> {
     trace::mark("cgroup.load");
+    // Usually nothing is left (the init and its pid namespace are gone): the
+    // rmdirs alone then remove the cgroup. A systemd unit is stopped first.
+    if let Some(cg) = cg.as_ref().filter(|_| rec.systemd_unit.is_none()) {
+        if cg.destroy_if_empty() {
+            trace::mark("cgroup.rmdir");
+            let r = store.remove(&rec.id, lock);
+            trace::mark("state.remove");
+            return r;
+        }
+    }
     if let Some(cg) = cg {
         cg.kill_everything()?;
         trace::mark("cgroup.kill");

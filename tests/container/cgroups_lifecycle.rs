@@ -529,6 +529,40 @@ fn kill_all_after_the_init_has_exited() {
 }
 
 #[test]
+fn run_and_delete_kill_what_outlives_an_init_without_a_pid_namespace() {
+    // The end of `run` and `delete` remove an empty cgroup with rmdirs alone; a
+    // refused rmdir (here: a background child in the host's pid namespace) must
+    // still end in the scan that kills what is left, as runc does. Both wait for
+    // the kill: nothing of the container may be running once they return.
+    let root = StateRoot::new();
+    let no_pidns = |c: &mut Value| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "pid");
+    };
+    let b = Bundle::new("cg-run-orphan")
+        .args(&["sh", "-c", "sleep 100 & exit 0"])
+        .modify(no_pidns);
+    let o = root.fastrun(&["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    o.assert_success();
+    assert_no_leftovers(root.path(), b.id());
+
+    let b = Bundle::new("cg-del-orphan")
+        .args(&["sh", "-c", "sleep 100 & exit 0"])
+        .modify(no_pidns);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    c.wait_status("stopped", WAIT);
+    assert_eq!(
+        marked_processes(b.id()).len(),
+        1,
+        "the background sleep outlives the init"
+    );
+    c.delete(false).assert_success();
+    c.assert_no_leftovers();
+}
+
+#[test]
 fn bad_resources_leave_nothing_behind() {
     let root = StateRoot::new();
     let bad_cpus = offline_cpus();

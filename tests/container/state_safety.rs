@@ -376,7 +376,8 @@ const DELETE_STEPS: &[&str] = &[
     "state.lock",
     "state.load",
     "kill",
-    "cgroup.kill",
+    // No `cgroup.kill`: once the init is dead, the rmdirs alone remove an empty
+    // cgroup (the scan and kill run only when one is refused).
     "cgroup.rmdir",
     "state.remove",
 ];
