@@ -129,18 +129,23 @@ fn create_parts(
     last_flags: libc::c_int,
 ) -> SysResult<Fd> {
     let n = names.len();
-    let mut parent = Fd(fs::openat(root, c".", OPATH | libc::O_DIRECTORY, 0)?);
-    for i in 0..n {
-        let last = i + 1 == n;
-        let flags = if last { last_flags } else { OPATH };
-        match fs::openat2(root, &prefixes[i], flags, 0, RESOLVE) {
-            Ok(fd) => {
-                parent = Fd(fd);
-                continue;
-            }
-            Err(Errno(libc::ENOENT)) => {}
+    // The deepest directory that exists, looked for from the end: usually only
+    // the last name is missing (a mount point), so one open finds its parent
+    // where a walk from the root took one per level.
+    let mut first_missing = n - 1;
+    let mut parent = loop {
+        if first_missing == 0 {
+            break Fd(fs::openat(root, c".", OPATH | libc::O_DIRECTORY, 0)?);
+        }
+        match fs::openat2(root, &prefixes[first_missing - 1], OPATH, 0, RESOLVE) {
+            Ok(fd) => break Fd(fd),
+            Err(Errno(libc::ENOENT)) => first_missing -= 1,
             Err(e) => return Err(e),
         }
+    };
+    for i in first_missing..n {
+        let last = i + 1 == n;
+        let flags = if last { last_flags } else { OPATH };
         if last && create == Create::File {
             let flags =
                 libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
