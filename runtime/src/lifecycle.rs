@@ -647,7 +647,7 @@ fn record_init(
         crate::terminal::send_to_console_socket(socket, master)?;
     }
     record.pid = init.pid;
-    record.start_time = proc::start_time(init.pid).unwrap_or(0);
+    record.start_time = init.start_time;
     store.save(record)?;
     trace::mark("state.save");
     if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {

@@ -153,6 +153,10 @@ pub struct Init {
     arg0: String,
     /// The startContainer hooks' paths, for the message of one that fails.
     hook_paths: Vec<String>,
+    /// The init's start time (`/proc/PID/stat` field 22), read while it waits
+    /// for the go: read later, during the init's exec of the trampoline, the
+    /// same read took 140 µs median instead of ~35 µs. 0 when unreadable.
+    pub start_time: u64,
 }
 
 impl Init {
@@ -470,10 +474,13 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             .iter()
             .map(|h| h.path.to_string_lossy().into_owned())
             .collect(),
+        start_time: 0,
     };
 
     let asked = !io.cgroup_tasks.is_empty();
-    if let Err(e) = prepare_child(plan, &init, asked, io.after_clone) {
+    // A container's init (not an exec'd process): its start time goes in the record.
+    let is_init = io.target_pidfd.is_none();
+    if let Err(e) = prepare_child(plan, &mut init, asked, is_init, io.after_clone) {
         init.kill_and_reap();
         return Err(e);
     }
@@ -615,8 +622,9 @@ fn fork_child(
 
 fn prepare_child(
     plan: &Plan,
-    init: &Init,
+    init: &mut Init,
     cgroups_asked: bool,
+    is_init: bool,
     after_clone: &mut dyn FnMut(libc::pid_t, SelfJoin) -> Result<()>,
 ) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
@@ -666,6 +674,9 @@ fn prepare_child(
                 _ => e,
             }
         })?;
+    }
+    if is_init {
+        init.start_time = crate::sys::proc::start_time(init.pid).unwrap_or(0);
     }
     crate::trace::mark("spawn.go");
     fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))
