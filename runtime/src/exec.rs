@@ -212,6 +212,28 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
     crate::trace::mark("plan");
 
     let cg = c.cgroup().filter(|cg| cg.exists());
+    // `--ignore-paused` into a paused container: a process that joined the frozen
+    // cgroup before its exec would freeze in its setup, and the runtime wait for
+    // it forever (runc 1.1.5 does). With a v1 freezer it joins that one last,
+    // once it has exec'd; in a frozen cgroup2 tree it would be born frozen.
+    let freezer_last = c.status() == Status::Paused;
+    let cg = match cg {
+        Some(cg) if freezer_last => {
+            if !cg.has_v1_freezer() {
+                return Err(Error::InvalidState(format!(
+                    "cannot exec in paused container {id} on cgroup v2: a new process \
+                     is born frozen there, before it can start (resume it first)"
+                )));
+            }
+            if !sub.is_empty() {
+                return Err(Error::InvalidState(format!(
+                    "cannot exec in paused container {id} with --cgroup (resume it first)"
+                )));
+            }
+            Some(cg.without_v1_freezer())
+        }
+        cg => cg,
+    };
     // `--cgroup`: existing sub-cgroups of the container's, checked before the clone.
     let sub_dirs = match &cg {
         Some(cg) if !sub.is_empty() => Some(cg.sub_dirs(&sub)?),
@@ -293,6 +315,13 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
         if let Err(e) = child.commit_and_confirm() {
             child.kill_and_reap();
             return Err(e);
+        }
+        if freezer_last {
+            // It has exec'd: now it freezes with the rest of the container.
+            if let Some(Err(e)) = cg.as_ref().map(|cg| cg.join_v1_freezer(child.pid)) {
+                child.kill_and_reap();
+                return Err(e.into());
+            }
         }
         if opts.detach {
             return Ok(Outcome::Detached(child));

@@ -909,6 +909,91 @@ impl Drop for V2Container<'_> {
 }
 
 #[test]
+fn exec_ignore_paused_starts_the_process_frozen_with_the_container() {
+    // runc 1.1.5 hangs here: its exec'd process joins the frozen freezer cgroup
+    // before it has exec'd, so the runtime waits forever for its setup (and
+    // fastrun did the same, deaf to SIGTERM). The process now joins the freezer
+    // once it has exec'd: `exec` returns, the process is frozen with the rest of
+    // the container, and runs on resume.
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-exec-paused").args(&["sleep", "100"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    root.fastrun(&["pause", c.id()]).assert_success();
+    let pid_file = b.path().join("exec.pid");
+    let o = root.fastrun(&[
+        "exec",
+        "--ignore-paused",
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        c.id(),
+        "sh",
+        "-c",
+        "echo ran > /dev/shm/exec-ran; sleep 100",
+    ]);
+    o.assert_success();
+    assert!(!o.timed_out, "{o}");
+    let pid = read(&pid_file);
+    let freezer = cgroup_dir("freezer", c.id());
+    wait_until("the exec'd process in the frozen freezer cgroup", || {
+        read(freezer.join("cgroup.procs")).lines().any(|l| l == pid)
+    });
+    assert_eq!(read(freezer.join("freezer.state")), "FROZEN");
+    wait_until("the exec'd process frozen", || {
+        read(format!("/proc/{pid}/status"))
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains("D ("))
+    });
+    // it joined the container's other cgroups too
+    let cg = read(format!("/proc/{pid}/cgroup"));
+    for h in ["memory", "pids", "devices"] {
+        assert!(
+            cg.lines()
+                .any(|l| l.contains(h) && l.ends_with(&format!("/fastrun/{}", c.id()))),
+            "{h}: {cg}"
+        );
+    }
+    root.fastrun(&["resume", c.id()]).assert_success();
+    let init = c.pid().unwrap();
+    wait_until("the exec'd process ran after resume", || {
+        std::fs::read_to_string(format!("/proc/{init}/root/dev/shm/exec-ran"))
+            .is_ok_and(|t| t == "ran\n")
+    });
+    c.delete(true).assert_success();
+    c.assert_no_leftovers();
+}
+
+#[test]
+fn cgroup_v2_exec_ignore_paused_is_refused_not_hung() {
+    // On cgroup v2 a process is born frozen in a frozen cgroup, before its setup:
+    // no way to exec it; refuse clearly instead of hanging (as runc does).
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-v2-exec-paused").args(&["sleep", "100"]);
+    let c = V2Container {
+        root: &root,
+        bundle: &b,
+    };
+    c.run(&["run", "--detach", "--bundle", b.path().to_str().unwrap()])
+        .assert_success();
+    c.run(&["pause"]).assert_success();
+    let o = v2(&root, &["exec", "--ignore-paused", c.id(), "true"]);
+    assert!(!o.timed_out, "{o}");
+    o.assert_failure();
+    assert!(
+        o.stderr.contains("paused") && o.stderr.contains("cgroup v2"),
+        "{o}"
+    );
+    assert_eq!(c.status(), "paused");
+    c.run(&["resume"]).assert_success();
+    v2(&root, &["exec", c.id(), "true"]).assert_success();
+    c.run(&["delete", "--force"]).assert_success();
+    assert!(!c.host_dir().exists());
+    assert_no_leftovers(root.path(), c.id());
+}
+
+#[test]
 fn cgroup_v2_clone_into_cgroup_freeze_kill_delete() {
     let root = StateRoot::new();
     let b = Bundle::new("cg-v2").args(&["sh", "-c", "sleep 100 & sleep 100 & wait"]);

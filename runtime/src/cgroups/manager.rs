@@ -30,6 +30,8 @@ pub struct Cgroup {
     rel: PathBuf,
     /// See [`Cgroup::best_effort_extras`].
     lenient_extras: bool,
+    /// See [`Cgroup::without_v1_freezer`].
+    no_freezer: bool,
 }
 
 impl Cgroup {
@@ -40,7 +42,34 @@ impl Cgroup {
             layout,
             rel: rel.into(),
             lenient_extras: false,
+            no_freezer: false,
         }
+    }
+
+    /// The same cgroup with its v1 `freezer` hierarchy left out of every join
+    /// ([`Cgroup::open_v1_tasks`], [`Cgroup::add_pid_v1`], [`Cgroup::add_pid`]):
+    /// for a process that must not freeze before it has exec'd (`exec
+    /// --ignore-paused` into a paused container), which joins the freezer last
+    /// with [`Cgroup::join_v1_freezer`]. Only for joining.
+    pub fn without_v1_freezer(&self) -> Cgroup {
+        Cgroup {
+            no_freezer: true,
+            ..self.clone()
+        }
+    }
+
+    /// Adds `pid` to the cgroup's v1 `freezer` hierarchy (see
+    /// [`Cgroup::without_v1_freezer`]); in a FROZEN cgroup the kernel freezes it.
+    pub fn join_v1_freezer(&self, pid: i32) -> Result<(), CgroupError> {
+        match self.v1_freezer() {
+            Some(dir) => fsutil::write(&dir.join("cgroup.procs"), &pid.to_string()),
+            None => Err(no_freezer()),
+        }
+    }
+
+    /// Whether pausing uses the v1 `freezer` (else the cgroup2 `cgroup.freeze`).
+    pub fn has_v1_freezer(&self) -> bool {
+        self.v1_freezer().is_some()
     }
 
     /// Rootless, as runc's "named" groups: the `name=systemd` hierarchy and the
@@ -88,6 +117,7 @@ impl Cgroup {
             .hierarchies()
             .iter()
             .filter(|h| !h.is_named() || h.has("name=systemd"))
+            .filter(|h| !(self.no_freezer && h.has("freezer")))
     }
 
     /// The container's directory in every managed v1 hierarchy.
