@@ -276,6 +276,7 @@ fn new_record(
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         cgroup: Some(rel.to_path_buf()),
+        cgroup_layout: None,
         systemd_unit: None,
         own_pid_ns: false,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
@@ -342,6 +343,7 @@ fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Op
             }
             ctx.debug(&format!("rootless: running without a cgroup ({e})"));
             record.cgroup = None;
+            record.cgroup_layout = None;
             None
         }
         Err(e) => return Err(e.into()),
@@ -405,6 +407,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     check_cgroup_free(&cgp.cg, &cgp.rel)?;
 
     let mut record = new_record(id, &config, process, &bundle, &cgp.rel);
+    record.cgroup_layout = Some(cgp.cg.layout().clone());
     record.systemd_unit = cgp.unit.as_ref().map(|u| u.name.clone());
     // A first record (pid 0: "creating") so that `delete --force` can clean up
     // after a runtime killed at any point from here on: it is saved before the

@@ -563,6 +563,60 @@ fn run_and_delete_kill_what_outlives_an_init_without_a_pid_namespace() {
 }
 
 #[test]
+fn later_operations_use_the_cgroup_layout_in_the_record() {
+    // `create` saves where the hierarchies are mounted; `state`, `pause`, `kill`,
+    // `delete` use that (checked with a statfs each) instead of reading
+    // /proc/self/mountinfo again, as runc keeps its cgroup paths. A saved layout
+    // that no longer matches the host is detected again.
+    let have_strace = Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-layout").args(&["sleep", "100"]);
+    let c = Container::new(&root, &b);
+    c.create().assert_success();
+    c.start().assert_success();
+    let opens_mountinfo = |args: &[&str]| -> bool {
+        let log = b.path().join("strace.txt");
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-e", "trace=open,openat,openat2", "-o"])
+            .arg(&log)
+            .arg(fastrun_bin())
+            .arg("--root")
+            .arg(root.path())
+            .args(args);
+        run_cmd(cmd, None, TIMEOUT).assert_success();
+        read(&log).contains("mountinfo")
+    };
+    if have_strace {
+        assert!(!opens_mountinfo(&["state", c.id()]), "state read mountinfo");
+        assert!(!opens_mountinfo(&["pause", c.id()]), "pause read mountinfo");
+        assert_eq!(c.state_json()["status"], "paused");
+        assert!(
+            !opens_mountinfo(&["resume", c.id()]),
+            "resume read mountinfo"
+        );
+    } else {
+        eprintln!("strace missing: the mountinfo checks are skipped (.ci/setup installs it)");
+    }
+    // A layout that no longer matches: every operation still finds the cgroup.
+    let state = root.path().join(c.id()).join("state.json");
+    let text = read(&state).replace("\"/sys/fs/cgroup/", "\"/nonexistent/cgroup/");
+    std::fs::write(&state, text).unwrap();
+    root.fastrun(&["pause", c.id()]).assert_success();
+    assert_eq!(c.state_json()["status"], "paused");
+    assert_eq!(
+        read(cgroup_dir("freezer", c.id()).join("freezer.state")),
+        "FROZEN"
+    );
+    root.fastrun(&["resume", c.id()]).assert_success();
+    assert_eq!(c.state_json()["status"], "running");
+    c.delete(true).assert_success();
+    c.assert_no_leftovers();
+}
+
+#[test]
 fn bad_resources_leave_nothing_behind() {
     let root = StateRoot::new();
     let bad_cpus = offline_cpus();

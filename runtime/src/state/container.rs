@@ -133,7 +133,10 @@ pub(crate) fn status(store: &Store, rec: &Record) -> Status {
 /// The container's cgroup manager, when it has one.
 pub(crate) fn cgroup_of(rec: &Record) -> Option<Cgroup> {
     let rel = rec.cgroup.as_ref()?;
-    let cg = Cgroup::load(rel).ok()?;
+    let cg = match rec.cgroup_layout.as_ref().filter(|l| l.still_mounted()) {
+        Some(layout) => Cgroup::new(layout.clone(), rel),
+        None => Cgroup::load(rel).ok()?,
+    };
     // As at create: rootless, the named and unified hierarchies are best effort.
     Some(if crate::rootless::is_rootless() {
         cg.best_effort_extras()

@@ -48,6 +48,11 @@ pub struct Record {
     /// The container's cgroup, relative to each hierarchy's root (`fastrun/<id>`).
     #[serde(default)]
     pub cgroup: Option<PathBuf>,
+    /// Where the cgroup hierarchies were mounted when the container was made, so
+    /// that later operations need not read mountinfo again (`cgroup_of`, checked
+    /// with [`crate::cgroups::Layout::still_mounted`]; detected again otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_layout: Option<crate::cgroups::Layout>,
     /// The systemd unit holding that cgroup (the systemd cgroup driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd_unit: Option<String>,
