@@ -42,7 +42,7 @@ pub fn is_initial_uid_map(text: &str) -> bool {
 pub fn in_user_namespace() -> bool {
     static IN_USERNS: OnceLock<bool> = OnceLock::new();
     *IN_USERNS.get_or_init(|| {
-        std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
+        crate::sys::fs::read_small("/proc/self/uid_map").is_ok_and(|m| !is_initial_uid_map(&m))
     })
 }
 

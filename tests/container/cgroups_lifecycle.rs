@@ -735,6 +735,31 @@ fn init_reads_its_own_cgroups_first() {
 }
 
 #[test]
+fn nested_cgroups_path_with_new_parents_gets_cpuset_values_at_each_level() {
+    // The usual create makes only the leaf (its parents exist); a cgroupsPath
+    // whose parents are new is made level by level, each cpuset level filled in
+    // from its parent (the kernel refuses tasks in a cpuset without CPUs).
+    let root = StateRoot::new();
+    let top = unique_id("fastrun-nest");
+    let b = Bundle::new("cg-nest").args(&["cat", "/sys/fs/cgroup/cpuset/cpuset.cpus"]);
+    let path = format!("/{top}/a/{}", b.id());
+    let b = b.modify(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let host_cpus = read("/sys/fs/cgroup/cpuset/cpuset.cpus");
+    let o = Container::new(&root, &b).run();
+    let mid = Path::new("/sys/fs/cgroup/cpuset").join(&top).join("a");
+    let mid_cpus = read(mid.join("cpuset.cpus"));
+    // the parents stay (as with runc): remove them here, deepest first
+    for h in HIERARCHIES {
+        let base = Path::new("/sys/fs/cgroup").join(h).join(&top);
+        let _ = std::fs::remove_dir(base.join("a"));
+        let _ = std::fs::remove_dir(&base);
+    }
+    o.assert_success();
+    assert_eq!(o.stdout.trim(), host_cpus.trim(), "{o}");
+    assert_eq!(mid_cpus.trim(), host_cpus.trim());
+}
+
+#[test]
 fn device_rules_hold_for_nodes_the_init_creates() {
     let root = StateRoot::new();
     // /dev/full is made by the init (linux.devices, allowed); /dev/mem's number is

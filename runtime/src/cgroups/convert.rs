@@ -36,7 +36,7 @@ impl Online {
     /// Reads [`CPU_ONLINE`] and [`NODE_ONLINE`].
     pub fn read() -> Online {
         let rd = |p: &str| {
-            std::fs::read_to_string(p)
+            crate::sys::fs::read_small(p)
                 .ok()
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())

@@ -7,12 +7,12 @@ use super::CgroupError;
 
 /// Reads a whole cgroup file.
 pub(crate) fn read(path: &Path) -> Result<String, CgroupError> {
-    std::fs::read_to_string(path).map_err(|e| CgroupError::io("cgroup: read", path, e))
+    crate::sys::fs::read_small(path).map_err(|e| CgroupError::io("cgroup: read", path, e))
 }
 
 /// Reads a file, `None` when it does not exist.
 pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, CgroupError> {
-    match std::fs::read_to_string(path) {
+    match crate::sys::fs::read_small(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(CgroupError::io("cgroup: read", path, e)),

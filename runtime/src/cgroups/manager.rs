@@ -796,25 +796,44 @@ fn no_freezer() -> CgroupError {
 
 /// `mkdir -p root/rel`, level by level, copying cpuset values down when asked.
 fn mkdir_levels(root: &Path, rel: &Path, cpuset: bool) -> Result<(), CgroupError> {
+    // The usual case first: the parents exist (`/fastrun`, made by an earlier
+    // container), only the leaf is new. One mkdir instead of one per level, and
+    // on `cpuset` only the leaf's values copied from its parent.
+    let leaf = root.join(rel);
+    if let (Ok(()), Some(parent)) = (std::fs::create_dir(&leaf), leaf.parent()) {
+        if !cpuset || copy_cpuset(parent, &leaf)? {
+            return Ok(());
+        }
+        // A parent without CPUs or memory nodes: the walk below fills it in.
+    }
     let mut dir = root.to_path_buf();
     for c in rel.components() {
         let parent = dir.clone();
         dir.push(c);
         mkdir(&dir)?;
         if cpuset {
-            for f in ["cpuset.cpus", "cpuset.mems"] {
-                let mine = fsutil::read(&dir.join(f))?;
-                if mine.trim().is_empty() {
-                    let theirs = fsutil::read(&parent.join(f))?;
-                    let v = theirs.trim();
-                    if !v.is_empty() {
-                        fsutil::write(&dir.join(f), v)?;
-                    }
-                }
-            }
+            copy_cpuset(&parent, &dir)?;
         }
     }
     Ok(())
+}
+
+/// Copies empty `cpuset.cpus`/`cpuset.mems` of `dir` from `parent`; false when the
+/// parent has none to give.
+fn copy_cpuset(parent: &Path, dir: &Path) -> Result<bool, CgroupError> {
+    let mut complete = true;
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        if fsutil::read(&dir.join(f))?.trim().is_empty() {
+            let theirs = fsutil::read(&parent.join(f))?;
+            let v = theirs.trim();
+            if v.is_empty() {
+                complete = false;
+                continue;
+            }
+            fsutil::write(&dir.join(f), v)?;
+        }
+    }
+    Ok(complete)
 }
 
 fn mkdir(dir: &Path) -> Result<(), CgroupError> {

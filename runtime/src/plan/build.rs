@@ -387,7 +387,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     };
     // pivot_root (and MS_MOVE) refuse a new root whose parent mount is shared:
     // make that mount private first when it is (runc's rootfsParentMountPrivate).
-    let parent_private = match std::fs::read_to_string("/proc/self/mountinfo")
+    let parent_private = match crate::sys::fs::read_small("/proc/self/mountinfo")
         .ok()
         .and_then(|mi| crate::sys::proc::mount_holding(&mi, &host_root))
     {
@@ -547,7 +547,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
 /// are not under `root`, from our mount table (the container's new mount
 /// namespace starts as a copy of it).
 fn full_proc_and_sysfs_outside(root: &Path) -> Result<Vec<CString>> {
-    let table = std::fs::read_to_string("/proc/self/mountinfo")
+    let table = crate::sys::fs::read_small("/proc/self/mountinfo")
         .map_err(|e| Error::path("read", Path::new("/proc/self/mountinfo"), e))?;
     let mut out = Vec::new();
     for line in table.lines() {

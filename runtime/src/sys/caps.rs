@@ -157,7 +157,7 @@ pub fn join_session_keyring() -> SysResult<()> {
 
 /// The highest capability number the running kernel knows.
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    super::fs::read_small("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40)

@@ -263,3 +263,62 @@ pub fn is_executable(path: &CStr) -> SysResult<()> {
         Err(e) => Err(e),
     }
 }
+
+/// Reads a small kernel-made file (cgroupfs, /proc) whole: one `open`, reads into a
+/// 4 KiB buffer (grown if needed) until EOF, `close`. `std::fs::read_to_string`
+/// asks `statx` for a size first (0 for these files), then reads from a 32-byte
+/// probe up in doubling steps: /proc/PID/stat took 6 reads and a statx.
+pub fn read_small(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod read_small_tests {
+    use super::read_small;
+
+    #[test]
+    fn reads_whole_files_of_any_size() {
+        let dir = std::env::temp_dir().join(format!("fastrun-read-small-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for len in [0usize, 1, 4095, 4096, 4097, 20_000] {
+            let text: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            let p = dir.join(format!("f{len}"));
+            std::fs::write(&p, &text).unwrap();
+            assert_eq!(read_small(&p).unwrap(), text, "{len} bytes");
+        }
+        // Kernel files report size 0: read to EOF all the same.
+        assert_eq!(
+            read_small("/proc/self/mountinfo").unwrap().lines().count(),
+            std::fs::read_to_string("/proc/self/mountinfo")
+                .unwrap()
+                .lines()
+                .count()
+        );
+        let e = read_small(dir.join("missing")).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+        std::fs::write(dir.join("bad"), b"\xff").unwrap();
+        assert_eq!(
+            read_small(dir.join("bad")).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidData
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -3,7 +3,7 @@
 /// The start time of a process (field 22 of /proc/PID/stat, in clock ticks since
 /// boot), used to tell a pid from a reused one.
 pub fn start_time(pid: libc::pid_t) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = super::fs::read_small(format!("/proc/{pid}/stat")).ok()?;
     parse_start_time(&stat)
 }
 
@@ -20,7 +20,7 @@ pub fn is_alive(pid: libc::pid_t, start: Option<u64>) -> bool {
     if pid <= 0 {
         return false;
     }
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Ok(stat) = super::fs::read_small(format!("/proc/{pid}/stat")) else {
         return false;
     };
     let state = stat
