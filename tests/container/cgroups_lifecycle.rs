@@ -760,6 +760,34 @@ fn nested_cgroups_path_with_new_parents_gets_cpuset_values_at_each_level() {
 }
 
 #[test]
+fn the_v1_cgroup_mount_is_read_only_nosuid_nodev_noexec_at_every_level() {
+    // The runc spec's `cgroup` mount ("ro", nosuid, noexec, nodev) on a v1 or
+    // hybrid host: a tmpfs with the container's cgroup of each hierarchy bound
+    // below it. Every one of those mounts carries the options, whichever step
+    // set them; a write to any level fails.
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-mount-ro").args(&[
+        "sh",
+        "-c",
+        "grep ' /sys/fs/cgroup' /proc/self/mountinfo; \
+         for d in /sys/fs/cgroup /sys/fs/cgroup/memory; do \
+           touch $d/x 2>/dev/null && echo wrote-$d; done; true",
+    ]);
+    let o = Container::new(&root, &b).run();
+    o.assert_success();
+    assert!(!o.stdout.contains("wrote-"), "{o}");
+    let lines: Vec<&str> = o.stdout.lines().filter(|l| l.contains(" - ")).collect();
+    // the tmpfs and one bind per hierarchy
+    assert!(lines.len() >= 1 + HIERARCHIES.len() - 1, "{o}");
+    for l in &lines {
+        let opts = l.split_whitespace().nth(5).unwrap();
+        for want in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(opts.split(',').any(|o| o == want), "{want} missing: {l}");
+        }
+    }
+}
+
+#[test]
 fn device_rules_hold_for_nodes_the_init_creates() {
     let root = StateRoot::new();
     // /dev/full is made by the init (linux.devices, allowed); /dev/mem's number is

@@ -774,7 +774,7 @@ fn cgroup_steps(
         type_name: "cgroup".into(),
     };
     // The container's own cgroup directory of the host, bound read-only as asked.
-    let bind = |dest: InRootPath, source: &PathBuf| -> Result<MountStep> {
+    let bind = |dest: InRootPath, source: &PathBuf, attr: MountAttr| -> Result<MountStep> {
         Ok(MountStep {
             config_index: Some(i),
             dest,
@@ -783,7 +783,7 @@ fn cgroup_steps(
                 recursive: false,
                 procfs_only: false,
                 preopen: None,
-                attr: bind_attr,
+                attr,
                 rec_attr: MountAttr::default(),
                 idmap: None,
             },
@@ -801,32 +801,32 @@ fn cgroup_steps(
                 | m::MOUNT_ATTR_NODEV
                 | m::MOUNT_ATTR_NOEXEC,
         )),
-        CgroupView::V2 { path } => out.push(bind(dest, path)?),
+        CgroupView::V2 { path } => out.push(bind(dest, path, bind_attr)?),
         CgroupView::V1 { hierarchies } => {
             let base = dest.display.clone();
             out.push(tmpfs(
                 dest,
                 m::MOUNT_ATTR_NOSUID | m::MOUNT_ATTR_NODEV | m::MOUNT_ATTR_NOEXEC,
             ));
+            // The binds get their attributes with the tmpfs, in one recursive
+            // mount_setattr once all are in place (one call instead of one per
+            // hierarchy); nothing runs in the container before.
             for (name, path) in hierarchies {
-                out.push(bind(
-                    InRootPath::new(&format!("{base}/{name}"), &what)?,
-                    path,
-                )?);
+                let dest = InRootPath::new(&format!("{base}/{name}"), &what)?;
+                out.push(bind(dest, path, MountAttr::default())?);
             }
-            if opts.attr_set & m::MOUNT_ATTR_RDONLY != 0 {
-                out.push(MountStep {
-                    config_index: Some(i),
-                    dest: InRootPath::new(&base, &what)?,
-                    kind: MountKind::Setattr {
-                        attr: attr_of(m::MOUNT_ATTR_RDONLY, 0),
-                    },
-                    propagation: 0,
-                    dest_is_file: false,
-                    no_symlink: false,
-                    type_name: "cgroup".into(),
-                });
-            }
+            out.push(MountStep {
+                config_index: Some(i),
+                dest: InRootPath::new(&base, &what)?,
+                kind: MountKind::Setattr {
+                    attr: bind_attr,
+                    recursive: true,
+                },
+                propagation: 0,
+                dest_is_file: false,
+                no_symlink: false,
+                type_name: "cgroup".into(),
+            });
         }
     }
     Ok(())

@@ -205,9 +205,10 @@ pub enum MountKind {
         /// opens bind sources before entering the namespace; N-th of those fds.
         preopen: Option<usize>,
     },
-    /// Change attributes of an existing mount at the destination (used to make a
-    /// runtime-made tmpfs read-only after filling it).
-    Setattr { attr: MountAttr },
+    /// Change attributes of an existing mount at the destination (used to set
+    /// those of a runtime-made tmpfs after filling it), with `recursive` of every
+    /// mount below it too.
+    Setattr { attr: MountAttr, recursive: bool },
 }
 
 /// A superblock option for fsconfig.

@@ -308,9 +308,9 @@ pub fn mount(
             m::move_mount_fd(tree, target.0).map_err(at(Op::MoveMount))?;
             set_propagation(tree, step.propagation, *recursive)
         }
-        MountKind::Setattr { attr } => {
+        MountKind::Setattr { attr, recursive } => {
             let target = open_target(root, step, Create::No)?;
-            setattr(target.0, attr, false)
+            setattr(target.0, attr, *recursive)
         }
     }
 }
