@@ -157,6 +157,8 @@ pub struct Init {
     /// for the go: read later, during the init's exec of the trampoline, the
     /// same read took 140 µs median instead of ~35 µs. 0 when unreadable.
     pub start_time: u64,
+    /// A container's init (not an exec'd process): its start time is read.
+    is_init: bool,
 }
 
 impl Init {
@@ -475,12 +477,12 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             .map(|h| h.path.to_string_lossy().into_owned())
             .collect(),
         start_time: 0,
+        // A container's init (not an exec'd process): its start time goes in the record.
+        is_init: io.target_pidfd.is_none(),
     };
 
     let asked = !io.cgroup_tasks.is_empty();
-    // A container's init (not an exec'd process): its start time goes in the record.
-    let is_init = io.target_pidfd.is_none();
-    if let Err(e) = prepare_child(plan, &mut init, asked, is_init, io.after_clone) {
+    if let Err(e) = prepare_child(plan, &mut init, asked, io.after_clone) {
         init.kill_and_reap();
         return Err(e);
     }
@@ -590,6 +592,10 @@ fn trampoline_report(plan: &Plan, init: &mut Init) -> Result<()> {
     }
     init.pid = pid;
     init.pidfd = fd;
+    if init.is_init {
+        // The container's init is this process from now on: its start time.
+        init.start_time = crate::sys::proc::start_time(pid).unwrap_or(0);
+    }
     Ok(())
 }
 
@@ -624,7 +630,6 @@ fn prepare_child(
     plan: &Plan,
     init: &mut Init,
     cgroups_asked: bool,
-    is_init: bool,
     after_clone: &mut dyn FnMut(libc::pid_t, SelfJoin) -> Result<()>,
 ) -> Result<()> {
     if let Some(maps) = &plan.id_maps {
@@ -675,7 +680,7 @@ fn prepare_child(
             }
         })?;
     }
-    if is_init {
+    if init.is_init {
         init.start_time = crate::sys::proc::start_time(init.pid).unwrap_or(0);
     }
     crate::trace::mark("spawn.go");
