@@ -41,6 +41,22 @@ pub const APPLETS: &[&str] = &[
     "ulimit", "tr", "sort", "rm", "dd", "printf", "cut", "uname",
 ];
 
+/// Copies an executable to `dst` (mode 0755) with `cp`, in its own process. A copy
+/// written by this process would leave the new file open for writing, for a moment,
+/// in every child another test thread forks meanwhile (the fd is close-on-exec, so
+/// only until that child's exec): exec'ing the copy then fails with ETXTBSY
+/// ("Text file busy"), a flake seen under load.
+pub fn copy_executable(src: &Path, dst: &Path) {
+    let st = Command::new("cp")
+        .arg("--")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .expect("run cp");
+    assert!(st.success(), "cp {} {}", src.display(), dst.display());
+    std::fs::set_permissions(dst, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
 /// The `fastrun` binary under test.
 pub fn fastrun_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_fastrun"))

@@ -17,8 +17,7 @@ const NOBODY: u32 = 65534;
 /// A copy of the fastrun binary any user can run, in a directory any user can read.
 fn public_fastrun(dir: &Path) -> PathBuf {
     let bin = dir.join("fastrun");
-    std::fs::copy(fastrun_bin(), &bin).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    copy_executable(fastrun_bin(), &bin);
     bin
 }
 

@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{fastrun_bin, remove_tree, run_cmd, Output, TempDir};
+use common::{copy_executable, fastrun_bin, remove_tree, run_cmd, Output, TempDir};
 use e2e::{images, sh_quote, unique, wait_for, CMD_TIMEOUT, IMAGE};
 
 const RUNC: &str = "/usr/sbin/runc";
@@ -123,8 +123,7 @@ impl RootlessPodman {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
             std::os::unix::fs::chown(&path, Some(uid), Some(uid)).unwrap();
         }
-        std::fs::copy(fastrun_bin(), p.fastrun()).unwrap();
-        std::fs::set_permissions(p.fastrun(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy_executable(fastrun_bin(), &p.fastrun());
         // The user's containers.conf: no network (no slirp4netns, no iptables),
         // rlimits within this machine's hard limits (no CAP_SYS_RESOURCE), cgroupfs
         // (no systemd), file events and locks, both runtimes by name.

@@ -30,8 +30,7 @@ impl RuntimeCopy {
         // Traversable, like /usr/bin: the container root is root, ownership decides.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = dir.path().join("fastrun");
-        std::fs::copy(bin, &path).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        copy_executable(bin, &path);
         let original = std::fs::read(&path).unwrap();
         RuntimeCopy {
             _dir: dir,
