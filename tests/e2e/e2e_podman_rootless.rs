@@ -575,16 +575,29 @@ fn rootless_podman_run_matches_runc() {
     );
     assert_eq!(o.stdout, "12345\n", "{o}");
 
-    // -it: a terminal.
+    // -it: a terminal. A short-lived container's last output can be lost between
+    // its exit and conmon's read of the pty (the exit hangs the terminal up): seen
+    // with runc and, under load, with fastrun. The status always arrives; the
+    // output must show up in one of three runs.
     for rt in [Rt::Fastrun, Rt::Runc] {
-        let o = p.podman_tty(
-            rt,
-            &["run", "--rm", "-it", IMAGE, "sh", "-c", "tty; exit 5"],
-        );
-        assert_eq!(o.status, Some(5), "{rt:?}: {o}");
-        // (runc's rootless runs lose a short-lived container's output now and then)
+        let mut outputs = Vec::new();
+        for _ in 0..3 {
+            let o = p.podman_tty(
+                rt,
+                &["run", "--rm", "-it", IMAGE, "sh", "-c", "tty; exit 5"],
+            );
+            assert_eq!(o.status, Some(5), "{rt:?}: {o}");
+            let seen = o.stdout.contains("/dev/pts/0");
+            outputs.push(o);
+            if seen || rt == Rt::Runc {
+                break;
+            }
+        }
         if rt == Rt::Fastrun {
-            assert!(o.stdout.contains("/dev/pts/0"), "{rt:?}: {o}");
+            assert!(
+                outputs.iter().any(|o| o.stdout.contains("/dev/pts/0")),
+                "{rt:?}: {outputs:?}"
+            );
         }
     }
     p.finish();
