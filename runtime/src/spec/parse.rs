@@ -305,6 +305,11 @@ const LONG_DIGITS: usize = 300;
 /// its offset when it is beyond `f64`, else rewritten as the `f64` it denotes, in
 /// a form simd-json reads (see [`normalize_numbers`]).
 fn extreme_float(buf: &mut [u8], start: usize, end: usize) -> Option<usize> {
+    // Only a number JSON allows: Rust's parser also takes `01e-330`, which
+    // rewritten would turn an invalid document into a valid one (fuzz regression).
+    if !is_json_number(&buf[start..end]) {
+        return None;
+    }
     let token = std::str::from_utf8(&buf[start..end]).ok()?;
     let v: f64 = token.parse().ok()?;
     if v.is_infinite() {
@@ -323,6 +328,34 @@ fn extreme_float(buf: &mut [u8], start: usize, end: usize) -> Option<usize> {
     buf[start..start + text.len()].copy_from_slice(text.as_bytes());
     buf[start + text.len()..end].fill(b' ');
     None
+}
+
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, the whole of `t`.
+fn is_json_number(t: &[u8]) -> bool {
+    let digits = |i: usize| t[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut i = usize::from(t.first() == Some(&b'-'));
+    match digits(i) {
+        0 => return false,
+        n if n > 1 && t[i] == b'0' => return false,
+        n => i += n,
+    }
+    if t.get(i) == Some(&b'.') {
+        match digits(i + 1) {
+            0 => return false,
+            n => i += 1 + n,
+        }
+    }
+    if matches!(t.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(t.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        match digits(i) {
+            0 => return false,
+            n => i += n,
+        }
+    }
+    i == t.len()
 }
 
 /// Whether the value nests deeper than `budget` levels (recursion bounded by it).
@@ -691,6 +724,18 @@ mod tests {
             let e = parse_err(&json);
             assert_eq!(e.kind, SpecErrorKind::Syntax, "{json:.60}: {e}");
             assert!(e.message.ends_with("number out of range"), "{e}");
+        }
+        // Malformed numbers stay malformed, extreme or not (fuzz regression:
+        // `01e-330` became `0.0` and the document valid).
+        for json in [
+            r#"{"x":[01e-330]}"#,
+            r#"{"x":-01e-330}"#,
+            r#"{"x":00.5e-400}"#,
+            r#"{"x":1.e-330}"#,
+            r#"{"x":1e-330x}"#,
+            r#"{"x":01.5e309}"#,
+        ] {
+            assert_eq!(parse_err(json).kind, SpecErrorKind::Syntax, "{json}");
         }
         assert_eq!(
             parse_err(r#"{"x": 1.5e309}"#).to_string(),
