@@ -378,6 +378,14 @@ fn docker_pause_signals_restart_init() {
     d.finish();
 }
 
+/// The name of OOM run number `attempt` of `rt` in [`docker_resources_oom_update`].
+fn oom_name(rt: &str, attempt: usize) -> String {
+    match attempt {
+        1 => format!("{rt}-oom"),
+        n => format!("{rt}-oom-{n}"),
+    }
+}
+
 /// `--memory 20m` with a hog (OOMKilled, 137, an `oom` event), `--pids-limit`,
 /// `--cpus`/`--cpuset-cpus`, `docker update` of a running container.
 #[test]
@@ -385,22 +393,37 @@ fn docker_resources_oom_update() {
     let d = Docker::start(false);
     let since = now_unix().to_string();
     both(|rt| {
-        let name = format!("{rt}-oom");
-        let o = d.run(
-            rt,
-            &["--memory", "20m", "--name", &name],
-            // The runc shim watches for OOM only once the runtime's `start` has
-            // returned: a hog that is killed before would make no `oom` event,
-            // whatever the runtime (and dockerd then reports OOMKilled false).
-            &[
-                "sh",
-                "-c",
-                "sleep 1; x=aaaaaaaa; while true; do x=$x$x; done",
-            ],
+        // The runc shim watches for OOM only once the runtime's `start` has
+        // returned: a hog that is killed before would make no `oom` event,
+        // whatever the runtime (and dockerd then reports OOMKilled false). And
+        // the shim publishes the OOM (its eventfd watcher) and the exit (its
+        // reaper) from two goroutines: dockerd sets OOMKilled only when the OOM
+        // comes first, which a loaded machine sometimes reverses, whatever the
+        // runtime. The kill is checked every time, the flag in one of three runs.
+        let mut flags = Vec::new();
+        for attempt in 1..=3 {
+            let name = oom_name(rt, attempt);
+            let o = d.run(
+                rt,
+                &["--memory", "20m", "--name", &name],
+                &[
+                    "sh",
+                    "-c",
+                    "sleep 1; x=aaaaaaaa; while true; do x=$x$x; done",
+                ],
+            );
+            assert_eq!(o.status, Some(137), "{o}");
+            flags.push(d.inspect(&name, "{{.State.OOMKilled}}"));
+            d.docker(&["rm", &name]).assert_success();
+            if flags.last().is_some_and(|f| f == "true") {
+                break;
+            }
+        }
+        assert_eq!(
+            flags.last().map(String::as_str),
+            Some("true"),
+            "{rt}: {flags:?}"
         );
-        assert_eq!(o.status, Some(137), "{o}");
-        assert_eq!(d.inspect(&name, "{{.State.OOMKilled}}"), "true", "{rt}");
-        d.docker(&["rm", &name]).assert_success();
 
         let o = d.run(
             rt,
@@ -449,14 +472,19 @@ fn docker_resources_oom_update() {
         d.docker(&["rm", "-f", &name]).assert_success();
     });
     for rt in RUNTIMES {
-        let name = format!("{rt}-oom");
-        let ev = d.events_since(&since, &[&format!("container={name}")]);
-        for e in ["start", "oom", "die"] {
-            assert!(
-                ev.iter().any(|l| *l == format!("{e} {name}")),
-                "{rt}: no {e} event: {ev:?}"
-            );
-        }
+        // The run whose OOMKilled was true has all three events.
+        let runs: Vec<Vec<String>> = (1..=3)
+            .map(|attempt| {
+                let name = oom_name(rt, attempt);
+                let ev = d.events_since(&since, &[&format!("container={name}")]);
+                ["start", "oom", "die"]
+                    .iter()
+                    .filter(|e| !ev.iter().any(|l| *l == format!("{e} {name}")))
+                    .map(|e| format!("{name}: no {e} event"))
+                    .collect()
+            })
+            .collect();
+        assert!(runs.iter().any(Vec::is_empty), "{rt}: {runs:?}");
     }
     d.finish();
 }
