@@ -139,7 +139,8 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
     // Before opening anything: which of the fds to preserve the caller really has.
     let preserve_absent = crate::spawn::absent_fds(opts.preserve_fds);
     let c = Container::peek(ctx, id)?;
-    if c.status() == Status::Paused && !opts.ignore_paused {
+    let paused = c.status() == Status::Paused;
+    if paused && !opts.ignore_paused {
         return Err(Error::InvalidState(format!(
             "cannot exec in a paused container {id} (resume it first)"
         )));
@@ -216,7 +217,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
     // cgroup before its exec would freeze in its setup, and the runtime wait for
     // it forever (runc 1.1.5 does). With a v1 freezer it joins that one last,
     // once it has exec'd; in a frozen cgroup2 tree it would be born frozen.
-    let freezer_last = c.status() == Status::Paused;
+    let freezer_last = paused;
     let cg = match cg {
         Some(cg) if freezer_last => {
             if !cg.has_v1_freezer() {

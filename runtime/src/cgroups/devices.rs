@@ -24,7 +24,8 @@
 //! verify each block once per distinct path into it: for `deny all` plus the
 //! default rules that was 970 instructions and ~0.9 ms of `BPF_PROG_LOAD` on
 //! every container start. Loaded afresh, every path into a block looks the same
-//! and the verifier prunes the second one (see `loads_per_block` below).
+//! and the verifier prunes the second one (`the_default_rules_make_a_small_program`
+//! below holds the size).
 
 use super::resources::DeviceRule;
 use super::CgroupError;

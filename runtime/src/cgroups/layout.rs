@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{fsutil, CgroupError};
+use crate::sys::fs::{CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC};
 
 /// The v1 controllers the kernel knows (a named hierarchy shows as `name=...`).
 const V1_CONTROLLERS: &[&str] = &[
@@ -204,8 +205,6 @@ impl Layout {
     /// in its state too). Reading mountinfo costs ~100 µs on a small hybrid host
     /// and grows with the host's mounts; this ~1 µs per hierarchy.
     pub fn still_mounted(&self) -> bool {
-        const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
-        const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
         let is = |p: &Path, magic: i64| {
             std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
                 .is_ok_and(|c| crate::sys::fs::statfs_magic(&c) == Ok(magic))
@@ -220,7 +219,6 @@ impl Layout {
     /// Whether `/sys/fs/cgroup` is a cgroup2 mount (`CGROUP2_SUPER_MAGIC`): the pure
     /// v2 host that [`Layout::detect`] recognises without reading mountinfo.
     pub fn default_is_v2() -> bool {
-        const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
         crate::sys::fs::statfs_magic(c"/sys/fs/cgroup") == Ok(CGROUP2_SUPER_MAGIC)
     }
 

@@ -24,7 +24,9 @@
 //!    thing (see [`manager::Cgroup::open_v1_tasks`] for why that is fast); if one
 //!    of its writes fails, the runtime does `cg.add_pid_v1(child)?` before letting
 //!    the child go on.
-//! 4. On failure or `delete`: `cg.kill_everything()`, then `cg.destroy()`.
+//! 4. On `delete` and at the end of `run`: `cg.destroy_if_empty()` (one rmdir per
+//!    hierarchy); when something is left, and on a failed create,
+//!    `cg.kill_everything()`, then `cg.destroy()`.
 
 pub mod convert;
 pub mod devices;

@@ -121,6 +121,10 @@ pub fn fstatfs_magic(fd: libc::c_int) -> SysResult<i64> {
 
 /// The magic number of procfs (`statfs.f_type`).
 pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// `statfs` magic of a v1 cgroup file system (linux/magic.h).
+pub const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+/// `statfs` magic of cgroup2 (linux/magic.h).
+pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 /// `statfs(path)` magic number.
 pub fn statfs_magic(path: &std::ffi::CStr) -> SysResult<i64> {
