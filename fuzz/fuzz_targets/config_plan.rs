@@ -647,8 +647,15 @@ fn check(config: &Config<'_>, input: &PlanInput, plan: &Plan) {
         if d.starts_with("/proc/") {
             assert!(matches!(m.kind, MountKind::Bind { .. }), "{m:?}");
         }
-        if d == "/proc" {
-            assert!(matches!(m.kind, MountKind::Fs { .. }), "{m:?}");
+        // /proc is a fresh procfs, or (as in runc: rootless `--pid host`) a bind
+        // whose source the spawn checks is a procfs on the opened tree; nothing
+        // else binds with that check, and nothing else lands on /proc.
+        match &m.kind {
+            MountKind::Fs { fstype, .. } if d == "/proc" => {
+                assert_eq!(fstype.to_bytes(), b"proc", "{m:?}")
+            }
+            MountKind::Bind { procfs_only, .. } => assert_eq!(*procfs_only, d == "/proc", "{m:?}"),
+            _ => assert_ne!(d, "/proc", "{m:?}"),
         }
         assert!([
             0,
