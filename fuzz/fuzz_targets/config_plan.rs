@@ -614,7 +614,8 @@ fn check(config: &Config<'_>, input: &PlanInput, plan: &Plan) {
         .find_map(|e| e.as_str().strip_prefix("PATH="))
         .unwrap_or("");
     assert!(
-        !p.exec_candidates.is_empty() || (!arg0.contains('/') && path.split(':').all(str::is_empty)),
+        !p.exec_candidates.is_empty()
+            || (!arg0.contains('/') && path.split(':').all(str::is_empty)),
         "{arg0:?} PATH={path:?}"
     );
 
@@ -634,7 +635,10 @@ fn check(config: &Config<'_>, input: &PlanInput, plan: &Plan) {
     for m in &r.mounts {
         let given = config
             .mounts
-            .get(m.config_index.expect("every mount of a plan comes from the config"))
+            .get(
+                m.config_index
+                    .expect("every mount of a plan comes from the config"),
+            )
             .map(|c| c.destination.as_str());
         let cgroup_child = matches!(m.type_name.as_str(), "cgroup") && hierarchies > 0;
         check_path(&m.dest, if cgroup_child { None } else { given }, "mount");
