@@ -182,10 +182,17 @@ fn rootless_state_root_is_xdg_runtime_dir() {
     assert_eq!(f["annotations"]["run.fastrun.rootless"], "false");
     assert_eq!(f["annotations"]["run.fastrun.cgroup"], "own");
 
-    // Without XDG_RUNTIME_DIR: /run/fastrun, as runc's /run/runc.
-    let o = as_nobody(&bin, &["state", &id]);
+    // Without XDG_RUNTIME_DIR: /run/fastrun, as runc's /run/runc, which nobody
+    // cannot write (whether or not a root container made it already: the test
+    // must not depend on that).
+    let other = unique_id("rootless-noxdg");
+    let o = as_nobody(&bin, &["create", "--bundle", bundle.to_str().unwrap(), &other]);
     assert_eq!(o.status, Some(1), "{o}");
-    assert!(o.stderr.contains("/run/fastrun"), "{o}");
+    assert!(
+        o.stderr.contains("/run/fastrun") && o.stderr.contains("Permission denied"),
+        "{o}"
+    );
+    assert!(!Path::new("/run/fastrun").join(&other).exists());
 
     with_xdg(&["delete", "--force", &id]).assert_success();
     assert_no_leftovers(&root, &id);
