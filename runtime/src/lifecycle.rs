@@ -146,6 +146,8 @@ struct CgroupPlan {
     unit: Option<sd::Unit>,
     sd_props: sd::Properties,
     systemd: Option<Systemd>,
+    /// The mount table the layout was read from (v1 and hybrid hosts), for the plan.
+    mountinfo: Option<String>,
 }
 
 fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Result<CgroupPlan> {
@@ -154,7 +156,7 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
         .map(|l| l.cgroups_path.as_str())
         .filter(|p| !p.is_empty());
     let rootless = crate::rootless::is_rootless();
-    let layout = Layout::detect()?;
+    let (layout, mountinfo) = Layout::detect_keeping_mountinfo()?;
     // The systemd driver: the unit, and a connection made before anything is.
     let mut unit = if ctx.systemd_cgroup {
         if !layout.is_v2() {
@@ -245,6 +247,7 @@ fn plan_cgroup(ctx: &Context, id: &str, config: &crate::spec::Config<'_>) -> Res
         unit,
         sd_props,
         systemd: systemd.take(),
+        mountinfo,
     })
 }
 
@@ -392,6 +395,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
     let mut systemd = cgp.systemd.take();
+    let mountinfo = cgp.mountinfo.take();
 
     let store = Store::new(&ctx.root);
     let (dir, lock) = store.create_dir(id)?;
@@ -445,6 +449,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         last_cap: caps::last_cap(),
         seccomp_cache: ctx.seccomp_cache_dir(),
         start_state: hook_state(&record, "created", plan::STATE_PID_PLACEHOLDER),
+        mountinfo,
     };
     let plan = build_plan(ctx, &config, &input, &dir, &mut record)?;
 

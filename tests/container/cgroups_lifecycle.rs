@@ -563,6 +563,37 @@ fn run_and_delete_kill_what_outlives_an_init_without_a_pid_namespace() {
 }
 
 #[test]
+fn create_reads_the_mount_table_once() {
+    // On a v1 or hybrid host the cgroup layout comes from /proc/self/mountinfo, and
+    // the plan needs the same table (the root's parent mount): one read for both.
+    let have_strace = Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_strace {
+        eprintln!("strace missing: skipped (.ci/setup installs it)");
+        return;
+    }
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-mountinfo-once");
+    let log = b.path().join("strace.txt");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(&log)
+        .arg(fastrun_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    run_cmd(cmd, None, TIMEOUT).assert_success();
+    let opens = read(&log)
+        .lines()
+        .filter(|l| l.contains("\"/proc/self/mountinfo\""))
+        .count();
+    assert_eq!(opens, 1, "{}", read(&log));
+    assert_no_leftovers(root.path(), b.id());
+}
+
+#[test]
 fn later_operations_use_the_cgroup_layout_in_the_record() {
     // `create` saves where the hierarchies are mounted; `state`, `pause`, `kill`,
     // `delete` use that (checked with a statfs each) instead of reading

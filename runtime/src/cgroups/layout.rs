@@ -189,14 +189,20 @@ impl Layout {
     /// of `/proc/self/mountinfo` (O(mounts): long on busy nodes). Plus
     /// `cgroup.controllers` of the cgroup2 tree if any.
     pub fn detect() -> Result<Layout, CgroupError> {
+        Layout::detect_keeping_mountinfo().map(|(layout, _)| layout)
+    }
+
+    /// [`Layout::detect`], and the text of `/proc/self/mountinfo` when it was read
+    /// (not on a pure v2 host): a create's plan reads the same table next.
+    pub fn detect_keeping_mountinfo() -> Result<(Layout, Option<String>), CgroupError> {
         if Layout::default_is_v2() {
-            return Layout::v2_at(DEFAULT_MOUNTPOINT);
+            return Ok((Layout::v2_at(DEFAULT_MOUNTPOINT)?, None));
         }
         let p = Path::new("/proc/self/mountinfo");
         let text = fsutil::read(p)?;
         let mut layout = Layout::from_mountinfo(&text)?;
         layout.read_v2_controllers()?;
-        Ok(layout)
+        Ok((layout, Some(text)))
     }
 
     /// Whether every mount point of this layout is still a cgroup file system

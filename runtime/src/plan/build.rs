@@ -46,6 +46,17 @@ pub struct PlanInput {
     /// The startContainer hooks' state JSON (status "created") with `"pid":0`,
     /// which the init replaces with its own pid.
     pub start_state: String,
+    /// The text of `/proc/self/mountinfo` if the caller has just read it (the
+    /// cgroup layout of a v1 or hybrid host): not read a second time.
+    pub mountinfo: Option<String>,
+}
+
+/// Our mount table: the caller's copy, else read now.
+fn mountinfo(input: &PlanInput) -> std::io::Result<std::borrow::Cow<'_, str>> {
+    match &input.mountinfo {
+        Some(text) => Ok(std::borrow::Cow::Borrowed(text)),
+        None => crate::sys::fs::read_small("/proc/self/mountinfo").map(std::borrow::Cow::Owned),
+    }
 }
 
 /// Build the plan for a container's init from a validated config: the rules that
@@ -387,7 +398,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
     };
     // pivot_root (and MS_MOVE) refuse a new root whose parent mount is shared:
     // make that mount private first when it is (runc's rootfsParentMountPrivate).
-    let parent_private = match crate::sys::fs::read_small("/proc/self/mountinfo")
+    let parent_private = match mountinfo(input)
         .ok()
         .and_then(|mi| crate::sys::proc::mount_holding(&mi, &host_root))
     {
@@ -523,7 +534,7 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
         readonly_paths,
         no_pivot: input.no_pivot,
         no_pivot_hide: if input.no_pivot {
-            full_proc_and_sysfs_outside(&host_root)?
+            full_proc_and_sysfs_outside(input, &host_root)?
         } else {
             Vec::new()
         },
@@ -546,8 +557,8 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
 /// Mount points of full (root of the file system) procfs and sysfs mounts that
 /// are not under `root`, from our mount table (the container's new mount
 /// namespace starts as a copy of it).
-fn full_proc_and_sysfs_outside(root: &Path) -> Result<Vec<CString>> {
-    let table = crate::sys::fs::read_small("/proc/self/mountinfo")
+fn full_proc_and_sysfs_outside(input: &PlanInput, root: &Path) -> Result<Vec<CString>> {
+    let table = mountinfo(input)
         .map_err(|e| Error::path("read", Path::new("/proc/self/mountinfo"), e))?;
     let mut out = Vec::new();
     for line in table.lines() {
