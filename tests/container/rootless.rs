@@ -186,7 +186,10 @@ fn rootless_state_root_is_xdg_runtime_dir() {
     // cannot write (whether or not a root container made it already: the test
     // must not depend on that).
     let other = unique_id("rootless-noxdg");
-    let o = as_nobody(&bin, &["create", "--bundle", bundle.to_str().unwrap(), &other]);
+    let o = as_nobody(
+        &bin,
+        &["create", "--bundle", bundle.to_str().unwrap(), &other],
+    );
     assert_eq!(o.status, Some(1), "{o}");
     assert!(
         o.stderr.contains("/run/fastrun") && o.stderr.contains("Permission denied"),

@@ -558,8 +558,8 @@ fn rootfs_plan(config: &Config<'_>, input: &PlanInput, user_ns: bool) -> Result<
 /// are not under `root`, from our mount table (the container's new mount
 /// namespace starts as a copy of it).
 fn full_proc_and_sysfs_outside(input: &PlanInput, root: &Path) -> Result<Vec<CString>> {
-    let table = mountinfo(input)
-        .map_err(|e| Error::path("read", Path::new("/proc/self/mountinfo"), e))?;
+    let table =
+        mountinfo(input).map_err(|e| Error::path("read", Path::new("/proc/self/mountinfo"), e))?;
     let mut out = Vec::new();
     for line in table.lines() {
         let f: Vec<&str> = line.split(' ').collect();
