@@ -235,6 +235,44 @@ fn bind_of_host_proc_onto_proc() {
     }
 }
 
+/// A mount of a file system type on one of runc's lxcfs-style destinations under
+/// /proc passes the config check in both runtimes and fails on the file when it is
+/// mounted (a tmpfs root is a directory). Any other destination under /proc is
+/// refused up front by fastrun, whatever the type; runc checks bind mounts only
+/// there and tries the mount (docs/compatibility.md, host protection).
+#[test]
+fn a_non_bind_mount_on_an_allowed_proc_file_fails_when_mounted_as_runc() {
+    let (r, f) = both("tmpfs-on-cpuinfo", "true", false, |c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": "/proc/cpuinfo", "type": "tmpfs", "source": "tmpfs"}));
+    });
+    f.assert_failure();
+    let n = f.stderr.split("mounts[").nth(1).unwrap_or_default();
+    assert!(
+        n.contains("mount tmpfs on /proc/cpuinfo") && !f.stderr.contains("refused"),
+        "{f}"
+    );
+    if let Some(r) = r {
+        r.assert_failure();
+        assert!(r.stderr.contains("/proc/cpuinfo"), "{r}");
+        assert!(!r.stderr.contains("inside /proc"), "{r}");
+    }
+    let (r, f) = both("tmpfs-on-kcore", "true", false, |c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"destination": "/proc/kcore", "type": "tmpfs", "source": "tmpfs"}));
+    });
+    f.assert_failure();
+    assert!(f.stderr.contains("mounts over /proc are refused"), "{f}");
+    if let Some(r) = r {
+        r.assert_failure();
+        assert!(r.stderr.contains("/proc/kcore"), "{r}");
+    }
+}
+
 /// Item 14: with a user namespace, a bind source only the host's root may read
 /// (a 0700 directory) is opened before the namespace is entered, as runc does.
 #[test]

@@ -27,7 +27,7 @@ mod str;
 mod types;
 mod validate;
 
-pub use validate::{in_root_components, Validated};
+pub use validate::{in_root_components, Validated, PROC_BIND_ALLOWED};
 
 use std::path::Path;
 

@@ -13,7 +13,9 @@ pub(crate) use resources::resources;
 use super::error::SpecError;
 use super::types::{Config, IdMapping, Mount};
 
-/// Bind mounts over /proc that runc allows (lxcfs and similar).
+/// The destinations under /proc that runc allows mounts on (its checkProcMount:
+/// lxcfs and similar bind files there); a mount of any type, as in runc (a file
+/// system whose root is a directory then fails on these files, as in runc).
 pub const PROC_BIND_ALLOWED: &[&str] = &[
     "/proc/cpuinfo",
     "/proc/diskstats",
@@ -226,7 +228,7 @@ fn mount(m: &Mount<'_>, i: usize) -> Result {
         return Err(err(
             at("destination"),
             format!(
-                "{dest}: mounts over /proc are refused (only {} may be bind-mounted)",
+                "{dest}: mounts over /proc are refused (only {} may be mounted on)",
                 PROC_BIND_ALLOWED.join(", ")
             ),
         ));
