@@ -317,7 +317,7 @@ fn frozen(rel: &Path) -> Error {
 /// sets the limits once the init is in the cgroup, they only have to be in place
 /// before the init goes on ([`Limits::wait`] in `after_clone`, before the go): until
 /// then it has joined its cgroups and runs nothing of the container's.
-pub(crate) struct Limits {
+struct Limits {
     thread: Option<std::thread::JoinHandle<std::result::Result<(), cgroups::CgroupError>>>,
 }
 
