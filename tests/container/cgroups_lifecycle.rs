@@ -562,34 +562,48 @@ fn run_and_delete_kill_what_outlives_an_init_without_a_pid_namespace() {
     c.assert_no_leftovers();
 }
 
+/// Whether strace is installed (`.ci/setup` installs it).
+fn have_strace() -> bool {
+    Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The files `fastrun --root ROOT ARGS` (and its children) opened, as strace logs
+/// them into `log`; the command must succeed.
+fn strace_opens(root: &StateRoot, log: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(log)
+        .arg(fastrun_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(args);
+    run_cmd(cmd, None, TIMEOUT).assert_success();
+    read(log)
+}
+
 #[test]
 fn create_reads_the_mount_table_once() {
     // On a v1 or hybrid host the cgroup layout comes from /proc/self/mountinfo, and
     // the plan needs the same table (the root's parent mount): one read for both.
-    let have_strace = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_strace {
+    if !have_strace() {
         eprintln!("strace missing: skipped (.ci/setup installs it)");
         return;
     }
     let root = StateRoot::new();
     let b = Bundle::new("cg-mountinfo-once");
-    let log = b.path().join("strace.txt");
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-e", "trace=open,openat,openat2", "-o"])
-        .arg(&log)
-        .arg(fastrun_bin())
-        .arg("--root")
-        .arg(root.path())
-        .args(["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
-    run_cmd(cmd, None, TIMEOUT).assert_success();
-    let opens = read(&log)
+    let log = strace_opens(
+        &root,
+        &b.path().join("strace.txt"),
+        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
+    );
+    let opens = log
         .lines()
         .filter(|l| l.contains("\"/proc/self/mountinfo\""))
         .count();
-    assert_eq!(opens, 1, "{}", read(&log));
+    assert_eq!(opens, 1, "{log}");
     assert_no_leftovers(root.path(), b.id());
 }
 
@@ -599,28 +613,15 @@ fn later_operations_use_the_cgroup_layout_in_the_record() {
     // `delete` use that (checked with a statfs each) instead of reading
     // /proc/self/mountinfo again, as runc keeps its cgroup paths. A saved layout
     // that no longer matches the host is detected again.
-    let have_strace = Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
     let root = StateRoot::new();
     let b = Bundle::new("cg-layout").args(&["sleep", "100"]);
     let c = Container::new(&root, &b);
     c.create().assert_success();
     c.start().assert_success();
     let opens_mountinfo = |args: &[&str]| -> bool {
-        let log = b.path().join("strace.txt");
-        let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-e", "trace=open,openat,openat2", "-o"])
-            .arg(&log)
-            .arg(fastrun_bin())
-            .arg("--root")
-            .arg(root.path())
-            .args(args);
-        run_cmd(cmd, None, TIMEOUT).assert_success();
-        read(&log).contains("mountinfo")
+        strace_opens(&root, &b.path().join("strace.txt"), args).contains("mountinfo")
     };
-    if have_strace {
+    if have_strace() {
         assert!(!opens_mountinfo(&["state", c.id()]), "state read mountinfo");
         assert!(!opens_mountinfo(&["pause", c.id()]), "pause read mountinfo");
         assert_eq!(c.state_json()["status"], "paused");
