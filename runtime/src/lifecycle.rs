@@ -310,93 +310,8 @@ fn frozen(rel: &Path) -> Error {
     ))
 }
 
-/// A made cgroup's limits (`linux.resources` writes, the v2 device program) being
-/// applied on a thread of their own while the plan is built and the init cloned:
-/// the device program's verification is the longest step of a cgroup v2 create
-/// (~0.2 ms), clone3's namespaces the longest of every create. As in runc, which
-/// sets the limits once the init is in the cgroup, they only have to be in place
-/// before the init goes on ([`Limits::wait`] in `after_clone`, before the go): until
-/// then it has joined its cgroups and runs nothing of the container's.
-struct Limits {
-    thread: Option<std::thread::JoinHandle<std::result::Result<(), cgroups::CgroupError>>>,
-}
-
-impl Limits {
-    /// Nothing left to apply (applied inline, or no cgroup).
-    fn done() -> Limits {
-        Limits { thread: None }
-    }
-
-    /// Apply `writes` and `device_prog` to `cg` on a thread (inline when no thread
-    /// can be made: the caller's limits, an embedder's seccomp policy).
-    fn start(
-        cg: &Cgroup,
-        writes: Vec<cgroups::resources::Write>,
-        device_prog: Option<Vec<crate::sys::bpf::Insn>>,
-    ) -> Result<Limits> {
-        let work = {
-            let cg = cg.clone();
-            move || {
-                cg.apply(&writes)?;
-                match &device_prog {
-                    Some(p) => cg.set_device_program(p),
-                    None => Ok(()),
-                }
-            }
-        };
-        // Kept out here too: a thread that cannot be made drops its closure, and
-        // the work is then done inline.
-        let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
-        let take = |w: &std::sync::Mutex<Option<_>>| w.lock().ok().and_then(|mut w| w.take());
-        let for_thread = std::sync::Arc::clone(&work);
-        let spawned = std::thread::Builder::new()
-            .name("fastrun-limits".into())
-            // a few writes and one bpf(2) call
-            .stack_size(64 * 1024)
-            .spawn(move || take(&for_thread).map_or(Ok(()), |w| w()));
-        match spawned {
-            Ok(thread) => Ok(Limits {
-                thread: Some(thread),
-            }),
-            Err(_) => {
-                take(&work).map_or(Ok(()), |w| w())?;
-                Ok(Limits::done())
-            }
-        }
-    }
-
-    fn pending(&self) -> bool {
-        self.thread.is_some()
-    }
-
-    /// Wait until the limits are in place; their error if they could not be.
-    fn wait(&mut self) -> Result<()> {
-        match self.thread.take() {
-            None => Ok(()),
-            Some(t) => match t.join() {
-                Ok(r) => Ok(r?),
-                Err(_) => Err(Error::Internal(
-                    "the thread applying the cgroup limits panicked".into(),
-                )),
-            },
-        }
-    }
-}
-
-impl Drop for Limits {
-    /// A create that fails first still waits: the cleanup must not race the writes.
-    fn drop(&mut self) {
-        let _ = self.wait();
-    }
-}
-
-/// Make the container's cgroup and apply its limits (as root: start applying them,
-/// see [`Limits`]). None: rootless without one.
-fn make_cgroup(
-    ctx: &Context,
-    cgp: CgroupPlan,
-    record: &mut Record,
-) -> Result<(Option<Cgroup>, Limits)> {
+/// Make the container's cgroup and apply its limits. None: rootless without one.
+fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Option<Cgroup>> {
     let CgroupPlan {
         cg,
         rel,
@@ -442,12 +357,6 @@ fn make_cgroup(
         if cg.is_frozen_for_new_processes()? {
             return Err(frozen(rel));
         }
-        // A thread costs ~40 µs: worth it for the device program only (cgroup v2),
-        // v1's writes take about as long as starting one.
-        if !rootless && device_prog.is_some() {
-            let limits = Limits::start(cg, writes, device_prog)?;
-            return Ok((Some(cg.clone()), limits));
-        }
         cg.apply(&writes)?;
         if let Some(p) = &device_prog {
             match cg.set_device_program(p) {
@@ -461,7 +370,7 @@ fn make_cgroup(
             }
         }
     }
-    Ok((cg, Limits::done()))
+    Ok(cg)
 }
 
 /// Create a container. With `fifo`, the init is committed (it waits for `start`);
@@ -510,12 +419,8 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     store.save(&record)?;
     trace::mark("state.create");
 
-    let (cg, sd_join, mut limits) = setup_cgroup(ctx, cgp, &mut record, &mut guard)?;
-    // Applied by now, or being applied: then `cgroup.apply` is the wait for them,
-    // once the init is cloned.
-    if !limits.pending() {
-        trace::mark("cgroup.apply");
-    }
+    let (cg, sd_join) = setup_cgroup(ctx, cgp, &mut record, &mut guard)?;
+    trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
         Some(cg) if sd_join.is_none() => join_fds(cg)?,
         _ => (None, Vec::new()),
@@ -557,10 +462,6 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
-        if limits.pending() {
-            limits.wait()?;
-            trace::mark("cgroup.apply");
-        }
         match (&cg, &sd_join, systemd.as_mut()) {
             (Some(cg), Some(j), Some(sd)) => systemd_join(ctx, sd, j, cg, pid),
             (Some(cg), _, _) => join_fallback(ctx, cg, pid, joined),
@@ -628,7 +529,7 @@ fn setup_cgroup(
     mut cgp: CgroupPlan,
     record: &mut Record,
     guard: &mut CreateGuard<'_>,
-) -> Result<(Option<Cgroup>, Option<SystemdJoin>, Limits)> {
+) -> Result<(Option<Cgroup>, Option<SystemdJoin>)> {
     guard.cgroup = Some(cgp.cg.clone());
     let sd_join = match cgp.unit.take() {
         Some(unit) => {
@@ -642,12 +543,12 @@ fn setup_cgroup(
         }
         None => None,
     };
-    let (cg, limits) = match &sd_join {
-        Some(_) => (Some(cgp.cg), Limits::done()),
+    let cg = match &sd_join {
+        Some(_) => Some(cgp.cg),
         None => make_cgroup(ctx, cgp, record)?,
     };
     guard.cgroup = cg.clone();
-    Ok((cg, sd_join, limits))
+    Ok((cg, sd_join))
 }
 
 /// Create, step "build the plan": the plan for the init; the seccomp profile kept
