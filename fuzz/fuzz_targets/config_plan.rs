@@ -648,9 +648,9 @@ fn check(config: &Config<'_>, input: &PlanInput, plan: &Plan) {
             }
         }
         let d = &m.dest.display;
-        // Below /proc only runc's few lxcfs-style destinations (a mount of any
-        // type there, as runc's checkProcMount: one that cannot go on a file
-        // fails when it is made, as in runc).
+        // Below /proc only runc's few lxcfs-style destinations, with a mount of any
+        // type (one that cannot go on a file fails when it is made, as in runc;
+        // fastrun refuses every other destination there, runc only binds).
         if d.starts_with("/proc/") {
             assert!(spec::PROC_BIND_ALLOWED.contains(&d.as_str()), "{m:?}");
         }

@@ -1295,7 +1295,7 @@ fn cgroup_v2_limits_hold_from_the_inits_first_read() {
         .args(&[
             "sh",
             "-c",
-            "cat /sys/fs/cgroup/hugetlb.2MB.max; (exec 3</dev/xtun) 2>&1; \
+            "cat /sys/fs/cgroup/hugetlb.2MB.max; \
              mknod /dev/xtun c 10 200 && (exec 3</dev/xtun) && echo tun-open",
         ])
         .modify(|c| {

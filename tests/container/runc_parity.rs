@@ -242,12 +242,15 @@ fn bind_of_host_proc_onto_proc() {
 /// there and tries the mount (docs/compatibility.md, host protection).
 #[test]
 fn a_non_bind_mount_on_an_allowed_proc_file_fails_when_mounted_as_runc() {
-    let (r, f) = both("tmpfs-on-cpuinfo", "true", false, |c| {
-        c["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"destination": "/proc/cpuinfo", "type": "tmpfs", "source": "tmpfs"}));
-    });
+    let tmpfs_on = |name: &str, dest: &str| {
+        both(name, "true", false, |c| {
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs"}));
+        })
+    };
+    let (r, f) = tmpfs_on("tmpfs-on-cpuinfo", "/proc/cpuinfo");
     f.assert_failure();
     let n = f.stderr.split("mounts[").nth(1).unwrap_or_default();
     assert!(
@@ -259,12 +262,7 @@ fn a_non_bind_mount_on_an_allowed_proc_file_fails_when_mounted_as_runc() {
         assert!(r.stderr.contains("/proc/cpuinfo"), "{r}");
         assert!(!r.stderr.contains("inside /proc"), "{r}");
     }
-    let (r, f) = both("tmpfs-on-kcore", "true", false, |c| {
-        c["mounts"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"destination": "/proc/kcore", "type": "tmpfs", "source": "tmpfs"}));
-    });
+    let (r, f) = tmpfs_on("tmpfs-on-kcore", "/proc/kcore");
     f.assert_failure();
     assert!(f.stderr.contains("mounts over /proc are refused"), "{f}");
     if let Some(r) = r {

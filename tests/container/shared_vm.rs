@@ -352,25 +352,20 @@ fn the_host_is_non_dumpable_only_while_an_init_shares_it() {
     let ctx = context(&root, SpawnMode::SharedVm);
     // Other tests of this file may hold a created init meanwhile: wait for a quiet
     // moment (each ends its inits before returning).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while dumpable() != 1 {
-        assert!(Instant::now() < deadline, "host never dumpable");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("the host to be dumpable", Duration::from_secs(20), || {
+        dumpable() == 1
+    });
     // The init's /proc entries are closed to others: they are the host's too.
     let (during, pid) = during_setup(&root, &b, SpawnMode::SharedVm, |_| dumpable());
     assert_eq!(during, 0, "host dumpable while an init shares it");
     // Created, the init has exec'd the trampoline: the host is itself again, once
     // no other init shares it (another test's in-process create may have begun
     // meanwhile: the flag is the process's; each such init execs within seconds).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while dumpable() != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "host still non-dumpable after the init's exec"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        "the host dumpable again after the init's exec",
+        Duration::from_secs(20),
+        || dumpable() == 1,
+    );
     ctx.start(b.id()).expect("start");
     assert_eq!(reap(pid), 0);
     ctx.delete(b.id(), false).expect("delete");
