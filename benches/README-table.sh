@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cargo build-static
 out=target/bench-start.txt
-FASTRUN_BENCH_BIN="$PWD/target/x86_64-unknown-linux-gnu/release/fastrun" \
+FASTRUN_BENCH_BIN="$PWD/target/x86_64-unknown-linux-musl/release/fastrun" \
   cargo bench --bench start -- --markdown | tee "$out"
 
 table=$(awk '/^## README table/ { on = 1; next } on' "$out" | sed '/./,$!d')

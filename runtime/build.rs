@@ -42,8 +42,19 @@ fn main() {
     let has_static = dir
         .as_deref()
         .is_some_and(|d: &Path| d.join("libseccomp.a").exists());
-    if let Some(d) = &dir {
-        println!("cargo:rustc-link-search=native={}", d.display());
+    let musl = std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl");
+    match &dir {
+        // the musl target links its own libc.a: a search path holding glibc's would
+        // shadow it, so only libseccomp.a is handed over, from a directory of its own
+        Some(d) if musl && has_static => {
+            let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("seccomp");
+            std::fs::create_dir_all(&out).expect("create OUT_DIR/seccomp");
+            std::fs::copy(d.join("libseccomp.a"), out.join("libseccomp.a"))
+                .expect("copy libseccomp.a");
+            println!("cargo:rustc-link-search=native={}", out.display());
+        }
+        Some(d) => println!("cargo:rustc-link-search=native={}", d.display()),
+        None => {}
     }
     let linkage = match want.as_str() {
         "dylib" => "dylib",

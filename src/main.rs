@@ -21,6 +21,11 @@ use std::io::Write;
 
 use commands::Failure;
 
+/// A bump arena in front of malloc (see `sys::arena`): a `fastrun` process lives for one
+/// operation.
+#[global_allocator]
+static ALLOC: fastrun_runtime::sys::arena::CliArena = fastrun_runtime::sys::arena::CliArena::new();
+
 /// The C entry point and the runtime init it does instead of std's.
 // Compiled under `cargo test` too (unexported there: the harness has its own main).
 // The C entry point: reads the argv the C runtime hands over (raw pointers).

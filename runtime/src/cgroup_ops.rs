@@ -216,7 +216,7 @@ fn running_cgroup(ctx: &Context, id: &str) -> Result<Cgroup> {
 pub(crate) fn oom_event(id: &str) -> String {
     format!(
         "{{\"type\":\"oom\",\"id\":{}}}",
-        simd_json::to_string(id).unwrap_or_else(|_| "\"\"".into())
+        serde_json::to_string(id).unwrap_or_else(|_| "\"\"".into())
     )
 }
 

@@ -283,7 +283,7 @@ fn new_record(
         systemd_unit: None,
         own_pid_ns: false,
         hooks: SavedHooks::from_spec(config.hooks.as_ref()),
-        process: simd_json::serde::to_string(process).ok(),
+        process: serde_json::to_string(process).ok(),
     }
 }
 

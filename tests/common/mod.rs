@@ -57,9 +57,15 @@ pub fn copy_executable(src: &Path, dst: &Path) {
     std::fs::set_permissions(dst, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-/// The `fastrun` binary under test.
+/// The `fastrun` binary under test: cargo's build of it, or the one `FASTRUN_TEST_BIN`
+/// names (`.ci/run` runs the container suites again on the static product binary).
 pub fn fastrun_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_fastrun"))
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var_os("FASTRUN_TEST_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_fastrun")))
+    })
 }
 
 // ---------------------------------------------------------------------------

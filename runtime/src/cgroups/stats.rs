@@ -566,14 +566,14 @@ impl Stats {
         };
         // Serializing plain structs of numbers, strings, vectors and string-keyed maps
         // cannot fail; fall back to a minimal event rather than panic.
-        simd_json::to_string(&ev)
+        serde_json::to_string(&ev)
             .unwrap_or_else(|_| format!("{{\"type\":\"stats\",\"id\":{id:?}}}"))
     }
 
     /// The `data` object of [`Stats::to_runc_json`] alone (what `runc events --stats`
     /// puts under `"data"`).
     pub fn to_runc_data_json(&self) -> String {
-        simd_json::to_string(&self.jstats()).unwrap_or_else(|_| "{}".to_string())
+        serde_json::to_string(&self.jstats()).unwrap_or_else(|_| "{}".to_string())
     }
 
     fn jstats(&self) -> JStats {

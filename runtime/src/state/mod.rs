@@ -266,8 +266,8 @@ impl Store {
         let dir = self.dir(&rec.id)?;
         let tmp = dir.join(".state.json.tmp");
         let dst = dir.join(STATE_FILE);
-        let json = simd_json::serde::to_vec(rec)
-            .map_err(|e| Error::Internal(format!("encode state: {e}")))?;
+        let json =
+            serde_json::to_vec(rec).map_err(|e| Error::Internal(format!("encode state: {e}")))?;
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create(true)

@@ -46,7 +46,7 @@ impl<'a> OciState<'a> {
 
     /// Compact JSON.
     pub fn to_json(&self) -> String {
-        simd_json::serde::to_string(self).unwrap_or_else(|_| "{}".into())
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
 }
 

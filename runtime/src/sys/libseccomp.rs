@@ -195,3 +195,16 @@ impl Drop for Filter {
         unsafe { seccomp_release(self.0) }
     }
 }
+
+/// Built against musl, with Debian's glibc-built `libseccomp.a`: the library's text
+/// export (`seccomp_export_pfc`, which the engine never calls) refers to glibc's
+/// fortified `__fprintf_chk`, which musl lacks. This stands in for it so that the
+/// archive links; it writes nothing and reports failure.
+#[cfg(target_env = "musl")]
+// SAFETY: no other definition of the symbol exists in a musl link; the signature
+// ignores the variadic arguments, which the x86-64 and aarch64 C ABIs allow a
+// callee to do.
+#[unsafe(no_mangle)]
+pub extern "C" fn __fprintf_chk(_stream: *mut c_void, _flag: c_int, _fmt: *const c_char) -> c_int {
+    -1
+}

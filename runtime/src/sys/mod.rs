@@ -6,6 +6,7 @@
 //! child process (which must never allocate) can call it, except `libseccomp`
 //! (the parent's filter compiler, which allocates) and `bpf` (the parent only).
 
+pub mod arena;
 pub mod bpf;
 pub mod caps;
 pub mod clone;

@@ -74,13 +74,21 @@ pub fn exited_child() -> SysResult<Option<libc::pid_t>> {
 /// `malloc_trim(0)`: hand freed heap back to the kernel.
 pub fn malloc_trim() {
     // SAFETY: no arguments to check; glibc's allocator is the global one.
-    unsafe { libc::malloc_trim(0) };
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }
 
 /// `mallopt(M_ARENA_MAX, n)`.
 pub fn limit_malloc_arenas(n: libc::c_int) {
     // SAFETY: integer arguments.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, n) };
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, n)
+    };
+    #[cfg(not(target_env = "gnu"))]
+    let _ = n;
 }
 
 /// Have `cmd`'s child join the namespaces `flags` of `pidfd` (a pidfd or a
