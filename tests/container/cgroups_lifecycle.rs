@@ -608,6 +608,61 @@ fn create_reads_the_mount_table_once() {
 }
 
 #[test]
+fn v1_cgroup_binds_go_straight_into_their_fresh_tmpfs() {
+    // On v1/hybrid the `cgroup` mount is a tmpfs the runtime makes, with one bind of
+    // the container's cgroup per hierarchy in it. Each bind goes onto a directory made
+    // directly in that tmpfs (mkdirat + move_mount by name from its mount fd), not
+    // through a walk from the container's root per hierarchy (3 openat2 each before);
+    // the container still sees every hierarchy, read-only, as its own cgroup.
+    if !have_strace() {
+        eprintln!("strace missing: skipped (.ci/setup installs it)");
+        return;
+    }
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-binds").args(&["cat", "/proc/self/mountinfo"]);
+    let log = b.path().join("strace.txt");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-e", "trace=openat2,mkdirat,move_mount", "-o"])
+        .arg(&log)
+        .arg(fastrun_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    let trace = read(&log);
+    let walks: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("openat2(") && l.contains("\"sys/fs/cgroup/"))
+        .collect();
+    assert!(walks.is_empty(), "walks below the cgroup tmpfs: {walks:#?}");
+    for h in HIERARCHIES {
+        let made = format!("\"{h}\", 0755)");
+        assert!(
+            trace
+                .lines()
+                .any(|l| l.contains("mkdirat(") && l.contains(&made)),
+            "no mkdirat of {h} in the tmpfs:\n{trace}"
+        );
+        let line = o
+            .stdout
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some(&format!("/sys/fs/cgroup/{h}")))
+            .unwrap_or_else(|| panic!("/sys/fs/cgroup/{h} not mounted: {}", o.stdout));
+        // the bound directory: the container's cgroup (as seen from its cgroup
+        // namespace when it has one)
+        let own = format!("/fastrun/{}", b.id());
+        let bound = line.split(' ').nth(3).unwrap_or("");
+        assert!(
+            bound == "/" || bound == own,
+            "{h} is not the container's cgroup: {line}"
+        );
+        assert!(line.contains(" ro,"), "{h} not read-only: {line}");
+    }
+    assert_no_leftovers(root.path(), b.id());
+}
+
+#[test]
 fn later_operations_use_the_cgroup_layout_in_the_record() {
     // `create` saves where the hierarchies are mounted; `state`, `pause`, `kill`,
     // `delete` use that (checked with a statfs each) instead of reading

@@ -707,6 +707,7 @@ fn mount_steps(
             dest_is_file: !meta.is_dir(),
             no_symlink,
             type_name: "bind".into(),
+            at: At::Root,
         });
         return Ok(());
     }
@@ -751,6 +752,7 @@ fn mount_steps(
         dest_is_file: false,
         no_symlink,
         type_name: typ.to_string(),
+        at: At::Root,
     });
     Ok(())
 }
@@ -783,9 +785,10 @@ fn cgroup_steps(
         dest_is_file: false,
         no_symlink: false,
         type_name: "cgroup".into(),
+        at: At::Root,
     };
     // The container's own cgroup directory of the host, bound read-only as asked.
-    let bind = |dest: InRootPath, source: &PathBuf, attr: MountAttr| -> Result<MountStep> {
+    let bind = |dest: InRootPath, source: &PathBuf, attr: MountAttr, at: At| -> Result<MountStep> {
         Ok(MountStep {
             config_index: Some(i),
             dest,
@@ -802,6 +805,7 @@ fn cgroup_steps(
             dest_is_file: false,
             no_symlink: false,
             type_name: "cgroup".into(),
+            at,
         })
     };
     match &input.cgroups {
@@ -812,7 +816,7 @@ fn cgroup_steps(
                 | m::MOUNT_ATTR_NODEV
                 | m::MOUNT_ATTR_NOEXEC,
         )),
-        CgroupView::V2 { path } => out.push(bind(dest, path, bind_attr)?),
+        CgroupView::V2 { path } => out.push(bind(dest, path, bind_attr, At::Root)?),
         CgroupView::V1 { hierarchies } => {
             let base = dest.display.clone();
             out.push(tmpfs(
@@ -821,10 +825,12 @@ fn cgroup_steps(
             ));
             // The binds get their attributes with the tmpfs, in one recursive
             // mount_setattr once all are in place (one call instead of one per
-            // hierarchy); nothing runs in the container before.
+            // hierarchy); nothing runs in the container before. Each goes onto a
+            // directory made directly in the fresh tmpfs (At::InLastFs: 4 system
+            // calls a hierarchy instead of 9 with a walk from the root).
             for (name, path) in hierarchies {
                 let dest = InRootPath::new(&format!("{base}/{name}"), &what)?;
-                out.push(bind(dest, path, MountAttr::default())?);
+                out.push(bind(dest, path, MountAttr::default(), At::InLastFs)?);
             }
             out.push(MountStep {
                 config_index: Some(i),
@@ -837,6 +843,7 @@ fn cgroup_steps(
                 dest_is_file: false,
                 no_symlink: false,
                 type_name: "cgroup".into(),
+                at: At::LastFs,
             });
         }
     }

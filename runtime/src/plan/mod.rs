@@ -163,6 +163,23 @@ pub struct MountStep {
     pub no_symlink: bool,
     /// The fs type name, for messages.
     pub type_name: String,
+    /// Where the destination is reached from.
+    pub at: At,
+}
+
+/// Where a mount step's destination is reached from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum At {
+    /// A walk from the container's root (`dest`), creating what is missing.
+    #[default]
+    Root,
+    /// A new directory named as `dest`'s last component, directly in the file system
+    /// the last `Fs` step mounted (a tmpfs the runtime just made, which holds only
+    /// what the steps since put there): no walk, one `mkdirat` (the v1 cgroup binds).
+    InLastFs,
+    /// The file system the last `Fs` step mounted itself (its attributes, once
+    /// filled).
+    LastFs,
 }
 
 impl MountStep {

@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 
-use crate::plan::{DeviceStep, InRootPath, LinkStep, MountKind, MountStep, RootfsPlan};
+use crate::plan::{At, DeviceStep, InRootPath, LinkStep, MountKind, MountStep, RootfsPlan};
 use crate::sys::fs::{self, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS};
 use crate::sys::mount_api::{self as m, MountAttr};
 use crate::sys::{Errno, SysResult};
@@ -224,13 +224,16 @@ pub fn open_bind_tree(step: &MountStep) -> Result<Fd, StepError> {
 }
 
 /// Perform one mount step inside `root`; `idmap_fds` are the user namespaces of
-/// the plan's idmapped mounts, `trees` the bind trees the runtime opened.
+/// the plan's idmapped mounts, `trees` the bind trees the runtime opened; `last_fs`
+/// the file system the last `Fs` step mounted (kept for the steps `At::InLastFs` and
+/// `At::LastFs`, replaced by each `Fs` step).
 pub fn mount(
     root: libc::c_int,
     step: &MountStep,
     idmap_fds: &[libc::c_int],
     trees: &[libc::c_int],
     proc_pidns: libc::c_int,
+    last_fs: &mut Option<Fd>,
 ) -> Result<(), StepError> {
     let create = if step.dest_is_file {
         Create::File
@@ -269,9 +272,10 @@ pub fn mount(
                 errno,
             })?;
             let mnt = Fd(m::fsmount(fsfd.0, *attrs).map_err(at(Op::Fsmount))?);
-            let target = open_target(root, step, create)?;
-            m::move_mount_fd(mnt.0, target.0).map_err(at(Op::MoveMount))?;
-            set_propagation(mnt.0, step.propagation, false)
+            attach(root, step, create, mnt.0, last_fs)?;
+            set_propagation(mnt.0, step.propagation, false)?;
+            *last_fs = Some(mnt);
+            Ok(())
         }
         MountKind::Bind {
             recursive,
@@ -304,13 +308,51 @@ pub fn mount(
                     };
                 m::mount_setattr(tree, c"", flags, &attr).map_err(at(Op::Idmap))?;
             }
-            let target = open_target(root, step, create)?;
-            m::move_mount_fd(tree, target.0).map_err(at(Op::MoveMount))?;
+            attach(root, step, create, tree, last_fs)?;
             set_propagation(tree, step.propagation, *recursive)
         }
-        MountKind::Setattr { attr, recursive } => {
-            let target = open_target(root, step, Create::No)?;
-            setattr(target.0, attr, *recursive)
+        MountKind::Setattr { attr, recursive } => match step.at {
+            At::LastFs => setattr(last_fs_fd(last_fs)?, attr, *recursive),
+            _ => {
+                let target = open_target(root, step, Create::No)?;
+                setattr(target.0, attr, *recursive)
+            }
+        },
+    }
+}
+
+fn last_fs_fd(last_fs: &Option<Fd>) -> Result<libc::c_int, StepError> {
+    // the plan puts these steps only after the Fs step they refer to
+    last_fs
+        .as_ref()
+        .map(|f| f.0)
+        .ok_or_else(|| at(Op::OpenTarget)(Errno(libc::EINVAL)))
+}
+
+/// Move the detached mount `mnt` onto the step's destination.
+fn attach(
+    root: libc::c_int,
+    step: &MountStep,
+    create: Create,
+    mnt: libc::c_int,
+    last_fs: &Option<Fd>,
+) -> Result<(), StepError> {
+    match step.at {
+        At::InLastFs => {
+            // A directory of our own in a tmpfs nothing else has touched yet.
+            let dir = last_fs_fd(last_fs)?;
+            let name = step
+                .dest
+                .names
+                .last()
+                .ok_or_else(|| at(Op::OpenTarget)(Errno(libc::EINVAL)))?;
+            fs::mkdirat(dir, name, 0o755).map_err(at(Op::OpenTarget))?;
+            m::move_mount_to(mnt, dir, name).map_err(at(Op::MoveMount))
+        }
+        At::LastFs => m::move_mount_fd(mnt, last_fs_fd(last_fs)?).map_err(at(Op::MoveMount)),
+        At::Root => {
+            let target = open_target(root, step, create)?;
+            m::move_mount_fd(mnt, target.0).map_err(at(Op::MoveMount))
         }
     }
 }

@@ -343,10 +343,19 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         } else {
             open_host_null().map_err(fail(Step::OpenHostNull, 0))?
         };
+        let mut last_fs = None;
         for (i, m) in rf.mounts.iter().enumerate() {
-            rootfs::mount(root.0, m, fds.idmaps, fds.trees, fds.proc_pidns)
-                .map_err(fail_op(Step::Mount, i))?;
+            rootfs::mount(
+                root.0,
+                m,
+                fds.idmaps,
+                fds.trees,
+                fds.proc_pidns,
+                &mut last_fs,
+            )
+            .map_err(fail_op(Step::Mount, i))?;
         }
+        drop(last_fs);
         marks.mark(Mark::Mounts);
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;

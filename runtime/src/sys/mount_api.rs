@@ -171,6 +171,24 @@ pub fn move_mount_fd(from_fd: libc::c_int, to_fd: libc::c_int) -> SysResult<()> 
     cvt_long(ret).map(drop)
 }
 
+/// `move_mount(from_fd, "", to_dirfd, to_path, MOVE_MOUNT_F_EMPTY_PATH)`: the detached
+/// tree `from_fd` onto `to_path` below `to_dirfd` (symlinks in it are followed, as
+/// by any path walk: for directories the caller made itself).
+pub fn move_mount_to(from_fd: libc::c_int, to_dirfd: libc::c_int, to_path: &CStr) -> SysResult<()> {
+    // SAFETY: both paths are NUL-terminated; the fds are owned by the caller.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from_fd,
+            c"".as_ptr(),
+            to_dirfd,
+            to_path.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    cvt_long(ret).map(drop)
+}
+
 /// `mount_setattr(dirfd, path, flags, attr)`.
 pub fn mount_setattr(
     dirfd: libc::c_int,
