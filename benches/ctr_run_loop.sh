@@ -9,7 +9,7 @@
 #
 #   benches/ctr_run_loop.sh [ITERATIONS]      (default 30; as root)
 #
-# Builds fastrun (release) and a busybox image (umoci + skopeo); containerd runs in a
+# Builds fastrun (`cargo build-static`) and a busybox image (umoci + skopeo); containerd runs in a
 # private mount namespace with /sys/fs/cgroup/unified unmounted, because crun 1.8.1
 # refuses this machine's hybrid cgroups (../shared/notes/machine.md); fastrun and runc
 # run in the same namespace, so all three see the same pure v1 layout. Runtimes are
@@ -21,9 +21,9 @@ N=${1:-30}
 ((N % 10 == 0)) || { echo "ITERATIONS must be a multiple of 10" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run as root" >&2; exit 1; }
 
-cargo build --release -q -p fastrun
+cargo build-static -q   # the product binary (musl, static): what ships
 cargo build-shim -q   # static, opt-level "z" (profile release-shim): what ships
-FASTRUN=$PWD/target/release/fastrun
+FASTRUN=$PWD/target/x86_64-unknown-linux-musl/release/fastrun
 SHIM_DIR=$PWD/target/x86_64-unknown-linux-gnu/release-shim
 RUNC=$(command -v runc)
 CRUN=$(command -v crun)

@@ -680,11 +680,14 @@ fn prepare_child(
             }
         })?;
     }
+    crate::trace::mark("spawn.go");
+    fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))?;
+    // Read while the child goes on (a process's start time never changes; the init
+    // keeps its pid through its execs).
     if init.is_init {
         init.start_time = crate::sys::proc::start_time(init.pid).unwrap_or(0);
     }
-    crate::trace::mark("spawn.go");
-    fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))
+    Ok(())
 }
 
 fn write_proc(pid: libc::pid_t, file: &str, content: &str, op: &'static str) -> Result<()> {
