@@ -570,18 +570,25 @@ fn have_strace() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The files `fastrun --root ROOT ARGS` (and its children) opened, as strace logs
-/// them into `log`; the command must succeed.
-fn strace_opens(root: &StateRoot, log: &Path, args: &[&str]) -> String {
+/// `fastrun --root ROOT ARGS` under `strace -f -e trace=CALLS` logging into `log`;
+/// the command must succeed. Its output and the log.
+fn strace_calls(root: &StateRoot, log: &Path, calls: &str, args: &[&str]) -> (Output, String) {
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-e", "trace=open,openat,openat2", "-o"])
+    cmd.args(["-f", "-e", &format!("trace={calls}"), "-o"])
         .arg(log)
         .arg(fastrun_bin())
         .arg("--root")
         .arg(root.path())
         .args(args);
-    run_cmd(cmd, None, TIMEOUT).assert_success();
-    read(log)
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    (o, read(log))
+}
+
+/// The files `fastrun --root ROOT ARGS` (and its children) opened, as strace logs
+/// them into `log`; the command must succeed.
+fn strace_opens(root: &StateRoot, log: &Path, args: &[&str]) -> String {
+    strace_calls(root, log, "open,openat,openat2", args).1
 }
 
 #[test]
@@ -620,17 +627,12 @@ fn v1_cgroup_binds_go_straight_into_their_fresh_tmpfs() {
     }
     let root = StateRoot::new();
     let b = Bundle::new("cg-binds").args(&["cat", "/proc/self/mountinfo"]);
-    let log = b.path().join("strace.txt");
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-e", "trace=openat2,mkdirat,move_mount", "-o"])
-        .arg(&log)
-        .arg(fastrun_bin())
-        .arg("--root")
-        .arg(root.path())
-        .args(["run", "--bundle", b.path().to_str().unwrap(), b.id()]);
-    let o = run_cmd(cmd, None, TIMEOUT);
-    o.assert_success();
-    let trace = read(&log);
+    let (o, trace) = strace_calls(
+        &root,
+        &b.path().join("strace.txt"),
+        "openat2,mkdirat,move_mount",
+        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
+    );
     let walks: Vec<&str> = trace
         .lines()
         .filter(|l| l.contains("openat2(") && l.contains("\"sys/fs/cgroup/"))
