@@ -352,6 +352,13 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // The state tmpfs (`run`) is still mounted here (this process's private mount
+        // namespace ends only with it): detach it first, else its mount point stays.
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.0.join("run"))
+            .stderr(std::process::Stdio::null())
+            .status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
