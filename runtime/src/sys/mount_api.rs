@@ -155,27 +155,15 @@ pub fn open_tree(dirfd: libc::c_int, path: &CStr, flags: libc::c_uint) -> SysRes
     cvt_long(ret).map(|fd| fd as libc::c_int)
 }
 
-/// Attach the detached mount `from_fd` onto the object `to_fd` refers to.
-pub fn move_mount_fd(from_fd: libc::c_int, to_fd: libc::c_int) -> SysResult<()> {
-    // SAFETY: both paths are the empty C string; the fds are owned by the caller.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            from_fd,
-            c"".as_ptr(),
-            to_fd,
-            c"".as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    };
-    cvt_long(ret).map(drop)
-}
-
-/// `move_mount(from_fd, "", to_dirfd, to_path, MOVE_MOUNT_F_EMPTY_PATH)`: the detached
-/// tree `from_fd` onto `to_path` below `to_dirfd` (symlinks in it are followed, as
-/// by any path walk: for directories the caller made itself).
-pub fn move_mount_to(from_fd: libc::c_int, to_dirfd: libc::c_int, to_path: &CStr) -> SysResult<()> {
-    // SAFETY: both paths are NUL-terminated; the fds are owned by the caller.
+/// `move_mount(from_fd, "", to_dirfd, to_path, MOVE_MOUNT_F_EMPTY_PATH | flags)`.
+fn move_mount(
+    from_fd: libc::c_int,
+    to_dirfd: libc::c_int,
+    to_path: &CStr,
+    flags: libc::c_uint,
+) -> SysResult<()> {
+    // SAFETY: both paths are NUL-terminated and live through the call; the fds are
+    // owned by the caller.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_move_mount,
@@ -183,10 +171,21 @@ pub fn move_mount_to(from_fd: libc::c_int, to_dirfd: libc::c_int, to_path: &CStr
             c"".as_ptr(),
             to_dirfd,
             to_path.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
+            MOVE_MOUNT_F_EMPTY_PATH | flags,
         )
     };
     cvt_long(ret).map(drop)
+}
+
+/// Attach the detached mount `from_fd` onto the object `to_fd` refers to.
+pub fn move_mount_fd(from_fd: libc::c_int, to_fd: libc::c_int) -> SysResult<()> {
+    move_mount(from_fd, to_fd, c"", MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+/// The detached tree `from_fd` onto `to_path` below `to_dirfd` (symlinks in it are
+/// followed, as by any path walk: for directories the caller made itself).
+pub fn move_mount_to(from_fd: libc::c_int, to_dirfd: libc::c_int, to_path: &CStr) -> SysResult<()> {
+    move_mount(from_fd, to_dirfd, to_path, 0)
 }
 
 /// `mount_setattr(dirfd, path, flags, attr)`.
