@@ -282,6 +282,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
                 target_pidfd: Some(target.as_raw_fd()),
                 stdio: opts.stdio,
                 mode: ctx.spawn,
+                netns: None,
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },

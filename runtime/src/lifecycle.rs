@@ -392,6 +392,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     let process = check_process(&config, opts, fifo)?;
     trace::mark("parse");
+    // A new network namespace is made meanwhile, beside the steps up to the spawn.
+    let netns = spawn::netns::Premade::start(&plan::namespaces_of(&config)?);
+    if netns.is_some() {
+        trace::mark("netns.start");
+    }
     let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
     let mut systemd = cgp.systemd.take();
@@ -459,6 +464,12 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         None
     };
     trace::mark("plan");
+    let netns = netns.map(|n| {
+        let fd = n.take(&plan);
+        trace::mark("netns.wait");
+        fd
+    });
+    let netns = netns.flatten();
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
@@ -481,6 +492,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             target_pidfd: None,
             stdio: opts.stdio,
             mode: ctx.spawn,
+            netns,
             after_clone: &mut after_clone,
             on_hooks: if plan.hooks_sync {
                 Some(&mut on_hooks)

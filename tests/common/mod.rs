@@ -939,3 +939,27 @@ pub fn process_alive(pid: i32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// Whether strace is installed (`.ci/setup` installs it).
+pub fn have_strace() -> bool {
+    Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `fastrun --root ROOT ARGS` under `strace -f -e trace=CALLS` logging into `log`;
+/// the command must succeed. Its output and the log.
+pub fn strace_calls(root: &StateRoot, log: &Path, calls: &str, args: &[&str]) -> (Output, String) {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-e", &format!("trace={calls}"), "-o"])
+        .arg(log)
+        .arg(fastrun_bin())
+        .arg("--root")
+        .arg(root.path())
+        .args(args);
+    let o = run_cmd(cmd, None, TIMEOUT);
+    o.assert_success();
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    (o, text)
+}

@@ -562,29 +562,6 @@ fn run_and_delete_kill_what_outlives_an_init_without_a_pid_namespace() {
     c.assert_no_leftovers();
 }
 
-/// Whether strace is installed (`.ci/setup` installs it).
-fn have_strace() -> bool {
-    Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// `fastrun --root ROOT ARGS` under `strace -f -e trace=CALLS` logging into `log`;
-/// the command must succeed. Its output and the log.
-fn strace_calls(root: &StateRoot, log: &Path, calls: &str, args: &[&str]) -> (Output, String) {
-    let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-e", &format!("trace={calls}"), "-o"])
-        .arg(log)
-        .arg(fastrun_bin())
-        .arg("--root")
-        .arg(root.path())
-        .args(args);
-    let o = run_cmd(cmd, None, TIMEOUT);
-    o.assert_success();
-    (o, read(log))
-}
-
 /// The files `fastrun --root ROOT ARGS` (and its children) opened, as strace logs
 /// them into `log`; the command must succeed.
 fn strace_opens(root: &StateRoot, log: &Path, args: &[&str]) -> String {

@@ -689,6 +689,101 @@ fn joins_a_network_namespace_by_path() {
     assert_eq!(out, format!("net:[{ino}]\n"));
 }
 
+/// A new network namespace (and no user namespace) is made by a thread of the
+/// runtime while it plans the cgroup and builds the plan, and the init joins it
+/// (`spawn::netns`): the init's clone3 does not make one. What the process sees is
+/// what a cloned namespace gives: its own, with one interface, `lo`, up
+/// (`runc_parity::loopback_is_up_in_a_new_network_namespace` compares with runc).
+#[test]
+fn a_new_network_namespace_is_made_beside_the_runtimes_work() {
+    if !have_strace() {
+        eprintln!("strace missing: skipped (.ci/setup installs it)");
+        return;
+    }
+    let root = StateRoot::new();
+    let dir = TempDir::new("fastrun-netns-");
+    let b = sh_bundle(
+        "netns-beside",
+        "readlink /proc/self/ns/net; cat /sys/class/net/lo/flags; ls /sys/class/net; \
+         grep -c : /proc/net/dev",
+    );
+    let (o, log) = strace_calls(
+        &root,
+        &dir.path().join("strace.log"),
+        "clone3,unshare,setns",
+        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
+    );
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let seen: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(seen.len(), 4, "{}", o.stdout);
+    assert!(seen[0].starts_with("net:["), "{}", o.stdout);
+    assert_ne!(
+        seen[0],
+        host.to_str().unwrap(),
+        "the host's network namespace"
+    );
+    assert_eq!(&seen[1..], ["0x9", "lo", "1"], "{}", o.stdout);
+
+    let pid_of = |l: &str| l.split_whitespace().next().unwrap_or("").to_string();
+    let clones: Vec<&str> = log.lines().filter(|l| l.contains("clone3(")).collect();
+    assert!(!clones.is_empty(), "{log}");
+    assert!(
+        clones.iter().all(|l| !l.contains("CLONE_NEWNET")),
+        "the init's clone3 made the network namespace: {log}"
+    );
+    let made: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("unshare(CLONE_NEWNET"))
+        .collect();
+    assert_eq!(made.len(), 1, "one namespace made by the runtime: {log}");
+    let joined: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("setns(") && l.contains("CLONE_NEWNET"))
+        .collect();
+    assert_eq!(joined.len(), 1, "the init joins it: {log}");
+    assert_ne!(
+        pid_of(made[0]),
+        pid_of(joined[0]),
+        "made by a thread of the runtime, not the init: {log}"
+    );
+}
+
+/// With a user namespace the network namespace must be owned by it: the init's
+/// clone3 makes both, as before, and the container's root administers its `lo`.
+#[test]
+fn a_network_namespace_beside_a_user_namespace_is_the_inits() {
+    if !have_strace() {
+        eprintln!("strace missing: skipped (.ci/setup installs it)");
+        return;
+    }
+    let root = StateRoot::new();
+    let dir = TempDir::new("fastrun-netns-");
+    let b = sh_bundle(
+        "netns-userns",
+        "cat /sys/class/net/lo/flags; ip link set lo down && cat /sys/class/net/lo/flags",
+    )
+    .modify(|v| {
+        with_userns(v);
+        for set in ["bounding", "effective", "permitted"] {
+            v["process"]["capabilities"][set] = json!(["CAP_NET_ADMIN"]);
+        }
+    });
+    let (o, log) = strace_calls(
+        &root,
+        &dir.path().join("strace.log"),
+        "clone3,unshare,setns",
+        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
+    );
+    assert_eq!(o.stdout, "0x9\n0x8\n", "{}", o.stdout);
+    assert!(
+        log.lines().any(|l| l.contains("clone3(")
+            && l.contains("CLONE_NEWUSER")
+            && l.contains("CLONE_NEWNET")),
+        "{log}"
+    );
+    assert!(!log.contains("unshare(CLONE_NEWNET"), "{log}");
+}
+
 const USERNS_MAP: u32 = 100_000;
 
 fn with_userns(v: &mut Value) {

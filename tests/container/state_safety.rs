@@ -348,12 +348,14 @@ fn a_damaged_record_hides_nothing_and_delete_force_removes_the_container() {
 /// The steps (`--trace` marks) to kill each operation at, in the order they run.
 const CREATE_STEPS: &[&str] = &[
     "parse",
+    "netns.start",
     "cgroup.plan",
     "state.create",
     "cgroup.create",
     "cgroup.apply",
     "cgroup.open",
     "plan",
+    "netns.wait",
     "spawn.prepare",
     "spawn.clone",
     "spawn.ready",

@@ -282,6 +282,12 @@ fn id_map(m: &[spec::IdMapping]) -> String {
 
 /// Namespaces to create and to join; the bool says whether the container runs in
 /// a user namespace (created or joined).
+/// The namespaces `config` creates and joins, as its plan will have them (the
+/// spawn's early work needs them before the plan exists).
+pub fn namespaces_of(config: &Config<'_>) -> Result<Namespaces> {
+    namespaces(config).map(|(ns, _)| ns)
+}
+
 fn namespaces(config: &Config<'_>) -> Result<(Namespaces, bool)> {
     let mut ns = Namespaces::default();
     let Some(linux) = config.linux.as_ref() else {

@@ -9,7 +9,8 @@ pub mod home;
 pub mod mount_options;
 
 pub use build::{
-    build, check_sysctl_namespaces, process_plan, CgroupView, PlanInput, STATE_PID_PLACEHOLDER,
+    build, check_sysctl_namespaces, namespaces_of, process_plan, CgroupView, PlanInput,
+    STATE_PID_PLACEHOLDER,
 };
 pub use cstr::{CStrArray, InRootPath, PtrArray};
 

@@ -53,6 +53,9 @@ pub struct ChildFds<'a> {
     pub cgroup_prime: libc::c_int,
     /// `--trace`: record when each step ends and send it to the parent.
     pub trace: bool,
+    /// Bring `lo` up (`plan.loopback_up`, unless the network namespace we join
+    /// was made with it up: see [`super::netns`]).
+    pub loopback_up: bool,
 }
 
 /// `--trace` marks: CLOCK_MONOTONIC (vDSO) at the end of each step, kept on our
@@ -306,7 +309,7 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         caps::setresuid(0).map_err(fail(Step::UserNsRoot, 0))?;
     }
 
-    if plan.loopback_up {
+    if fds.loopback_up {
         crate::sys::socket::loopback_up().map_err(fail(Step::Loopback, 0))?;
     }
 

@@ -16,6 +16,7 @@
 mod child;
 pub mod describe;
 mod idmap;
+pub mod netns;
 pub mod protocol;
 // Hands this process's memory to the child (`clone_vm` with a raw entry point
 // and argument): part of the child executor.
@@ -70,6 +71,9 @@ pub struct SpawnIo<'a> {
     pub stdio: Option<[RawFd; 3]>,
     /// Which clone to use.
     pub mode: SpawnMode,
+    /// The new network namespace the plan asks for, already made ([`netns`]):
+    /// joined instead of `clone3` making one.
+    pub netns: Option<OwnedFd>,
 }
 
 /// How the child's own join of its v1 cgroups went.
@@ -337,6 +341,14 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             join_fds.push((j.flag, above(fd, min)?));
         }
     }
+    // A network namespace made beforehand ([`netns`]): joined, with its `lo` up.
+    let mut clone_flags = plan.ns.clone_flags;
+    let mut loopback_up = plan.loopback_up;
+    if let Some(fd) = io.netns.take().filter(|_| netns::applies(&plan.ns)) {
+        join_fds.push((libc::CLONE_NEWNET, above(fd, min)?));
+        clone_flags &= !(libc::CLONE_NEWNET as u64);
+        loopback_up = false;
+    }
     let proc_pidns = join_fds
         .iter()
         .find(|(flag, _)| *flag == libc::CLONE_NEWPID)
@@ -422,12 +434,13 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             join_pid_ns: fork,
             proc_pidns,
             stdio: io.stdio.unwrap_or([-1; 3]),
-            ns_flags: plan.ns.clone_flags,
+            ns_flags: clone_flags,
             cgroup_fd: io.cgroup_fd,
             pid_ns: pid_ns_source,
             cgroup_tasks: io.cgroup_tasks.to_vec(),
             cgroup_prime: io.cgroup_prime.unwrap_or(-1),
             trace,
+            loopback_up,
         })?
     } else {
         let c = fork_child(
@@ -449,7 +462,9 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 cgroup_tasks: io.cgroup_tasks,
                 cgroup_prime: io.cgroup_prime.unwrap_or(-1),
                 trace,
+                loopback_up,
             },
+            clone_flags,
             io.cgroup_fd,
             pid_ns_source,
         )?;
@@ -603,6 +618,7 @@ fn trampoline_report(plan: &Plan, init: &mut Init) -> Result<()> {
 fn fork_child(
     plan: &Plan,
     fds: &child::ChildFds<'_>,
+    clone_flags: u64,
     cgroup_fd: Option<RawFd>,
     pid_ns: Option<RawFd>,
 ) -> Result<crate::sys::clone::Cloned> {
@@ -615,7 +631,7 @@ fn fork_child(
         }
         None => None,
     };
-    let cloned = fork_into(plan.ns.clone_flags, cgroup_fd);
+    let cloned = fork_into(clone_flags, cgroup_fd);
     if let Some(own) = &own_pid_ns {
         // Back into our own pid namespace (always allowed).
         let _ = crate::sys::process::setns(own.as_raw_fd(), libc::CLONE_NEWPID);

@@ -75,6 +75,8 @@ pub struct Job {
     pub cgroup_prime: RawFd,
     /// `--trace`: the child marks its steps.
     pub trace: bool,
+    /// See [`ChildFds::loopback_up`].
+    pub loopback_up: bool,
 }
 
 /// Clone the child for `job` and return once it has said hello (or failed).
@@ -164,6 +166,7 @@ impl Job {
                 cgroup_tasks: &self.cgroup_tasks,
                 cgroup_prime: self.cgroup_prime,
                 trace: self.trace,
+                loopback_up: self.loopback_up,
             },
             pid: &pid,
             pidfd: &pidfd,
