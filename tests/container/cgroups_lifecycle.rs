@@ -592,6 +592,38 @@ fn create_reads_the_mount_table_once() {
 }
 
 #[test]
+fn a_start_without_limits_looks_up_no_limit_files() {
+    // The machine facts behind limits (the online CPU and memory-node lists for a
+    // cpuset, swap accounting and the current limit for memory, BFQ for block I/O)
+    // are read only when the config sets such limits: a plain `run` does not touch
+    // them. (A cpuset outside the online CPUs is still refused: see
+    // `bad_resources_leave_nothing_behind`; memory limits with swap and their
+    // order: `update_changes_live_limits` and the unit tests of `resources`.)
+    if !have_strace() {
+        eprintln!("strace missing: skipped (.ci/setup installs it)");
+        return;
+    }
+    let root = StateRoot::new();
+    let b = Bundle::new("cg-no-probe");
+    let (_, log) = strace_calls(
+        &root,
+        &b.path().join("strace.txt"),
+        "open,openat,stat,newfstatat,statx,access,faccessat2",
+        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
+    );
+    for file in [
+        "/sys/devices/system/cpu/online",
+        "/sys/devices/system/node/online",
+        "bfq.weight",
+        "memory.memsw.limit_in_bytes",
+        "memory.limit_in_bytes",
+    ] {
+        assert!(!log.contains(file), "{file} looked up: {log}");
+    }
+    assert_no_leftovers(root.path(), b.id());
+}
+
+#[test]
 fn v1_cgroup_binds_go_straight_into_their_fresh_tmpfs() {
     // On v1/hybrid the `cgroup` mount is a tmpfs the runtime makes, with one bind of
     // the container's cgroup per hierarchy in it. Each bind goes onto a directory made

@@ -33,6 +33,19 @@ pub struct Online {
 }
 
 impl Online {
+    /// [`Online::read`] when `res` names a cpuset (the only use of the lists), else
+    /// nothing read: unknown, not checked.
+    pub fn for_resources(res: Option<&spec::LinuxResources<'_>>) -> Online {
+        let cpuset = res
+            .and_then(|r| r.cpu.as_ref())
+            .is_some_and(|c| !c.cpus.is_empty() || !c.mems.is_empty());
+        if cpuset {
+            Online::read()
+        } else {
+            Online::default()
+        }
+    }
+
     /// Reads [`CPU_ONLINE`] and [`NODE_ONLINE`].
     pub fn read() -> Online {
         let rd = |p: &str| {
@@ -104,7 +117,7 @@ pub fn check_cpuset(value: &str, online: &str, path: &str, what: &str) -> Result
 
 /// [`from_spec_at`] for a config's `linux.resources` on this machine.
 pub fn from_spec(res: &spec::LinuxResources<'_>) -> Result<Resources, CgroupError> {
-    from_spec_at(res, "linux.resources", &Online::read())
+    from_spec_at(res, "linux.resources", &Online::for_resources(Some(res)))
 }
 
 /// Maps every block of `res` (`at` is its JSON path, for errors: `linux.resources` or
@@ -288,7 +301,10 @@ fn strip_prefix(e: &CgroupError) -> String {
 /// the device rules of a container (see the module docs): an allow per
 /// `linux.devices` entry, the spec's rules, then the default allowed devices.
 pub fn for_container(linux: Option<&spec::Linux<'_>>) -> Result<Resources, CgroupError> {
-    for_container_with(linux, &Online::read())
+    for_container_with(
+        linux,
+        &Online::for_resources(linux.and_then(|l| l.resources.as_ref())),
+    )
 }
 
 /// [`for_container`] with the online lists given (for tests).

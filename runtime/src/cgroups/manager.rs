@@ -346,9 +346,11 @@ impl Cgroup {
         Ok(out)
     }
 
-    /// Facts the resource conversion needs, read from this cgroup (or the hierarchy
-    /// root when the cgroup does not exist yet).
-    pub fn probe(&self) -> Probe {
+    /// Facts the conversion of `res` needs, read from this cgroup (or the hierarchy
+    /// root when the cgroup does not exist yet): the files behind memory and block
+    /// I/O limits are looked at only when `res` has such limits (a start without
+    /// them makes no `stat` for them).
+    pub fn probe(&self, res: &Resources) -> Probe {
         let v1: Vec<String> = self
             .managed()
             .flat_map(|h| h.controllers.iter().cloned())
@@ -362,13 +364,17 @@ impl Cgroup {
             let d = h.mountpoint.join(&self.rel);
             Some(if d.is_dir() { d } else { h.mountpoint.clone() })
         };
-        let memsw = pick("memory").is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists());
-        let memory_limit = self.v1_dir("memory").and_then(|d| {
+        let memory = res.memory.is_some();
+        let memsw = memory
+            && pick("memory").is_some_and(|d| d.join("memory.memsw.limit_in_bytes").exists());
+        let memory_limit = self.v1_dir("memory").filter(|_| memory).and_then(|d| {
             fsutil::read_u64_opt(&d.join("memory.limit_in_bytes"))
                 .ok()
                 .flatten()
         });
-        let bfq = if self.layout.v1("blkio").is_some() {
+        let bfq = if res.block_io.is_none() {
+            false
+        } else if self.layout.v1("blkio").is_some() {
             pick("blkio").is_some_and(|d| d.join("blkio.bfq.weight").exists())
         } else {
             self.v2_dir()
@@ -386,7 +392,7 @@ impl Cgroup {
 
     /// The writes for `res` on this machine ([`resources::writes`] with [`Cgroup::probe`]).
     pub fn writes(&self, res: &Resources) -> Result<Vec<Write>, CgroupError> {
-        resources::writes(res, &self.probe())
+        resources::writes(res, &self.probe(res))
     }
 
     /// The directory a write goes to.
@@ -1282,17 +1288,14 @@ mod tests {
     #[test]
     fn write_to_unmounted_controller_is_clear() {
         let cg = Cgroup::new(hybrid(), "fastrun/x");
-        let w = resources::writes(
-            &Resources {
-                network: Some(resources::Network {
-                    class_id: Some(7),
-                    priorities: vec![],
-                }),
-                ..Default::default()
-            },
-            &cg.probe(),
-        )
-        .unwrap();
+        let res = Resources {
+            network: Some(resources::Network {
+                class_id: Some(7),
+                priorities: vec![],
+            }),
+            ..Default::default()
+        };
+        let w = resources::writes(&res, &cg.probe(&res)).unwrap();
         let e = cg.apply(&w).unwrap_err().to_string();
         assert_eq!(
             e,
