@@ -283,6 +283,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
                 stdio: opts.stdio,
                 mode: ctx.spawn,
                 netns: None,
+                after_go: None,
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },

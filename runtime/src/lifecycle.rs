@@ -311,7 +311,12 @@ fn frozen(rel: &Path) -> Error {
 }
 
 /// Make the container's cgroup and apply its limits. None: rootless without one.
-fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Option<Cgroup>> {
+fn make_cgroup(
+    ctx: &Context,
+    cgp: CgroupPlan,
+    record: &mut Record,
+    defer_devices: bool,
+) -> Result<(Option<Cgroup>, Option<DeferredDevices>)> {
     let CgroupPlan {
         cg,
         rel,
@@ -358,19 +363,38 @@ fn make_cgroup(ctx: &Context, cgp: CgroupPlan, record: &mut Record) -> Result<Op
             return Err(frozen(rel));
         }
         cg.apply(&writes)?;
-        if let Some(p) = &device_prog {
-            match cg.set_device_program(p) {
-                Ok(()) => {}
-                // as runc: a rootless container in a delegated cgroup cannot load
-                // BPF programs; the device rules are then not enforced
-                Err(e) if rootless && e.errno() == Some(libc::EPERM) => {
-                    ctx.debug(&format!("rootless: device rules not enforced ({e})"))
-                }
-                Err(e) => return Err(e.into()),
+        if let Some(prog) = device_prog {
+            let d = DeferredDevices { prog, rootless };
+            if defer_devices {
+                return Ok((Some(cg.clone()), Some(d)));
             }
+            d.attach(ctx, cg)?;
         }
     }
-    Ok(cg)
+    Ok((cg, None))
+}
+
+/// The device program of a pure-v2 cgroup, attached once the init is cloned, while
+/// it makes its mounts (the kernel's verifier takes ~100 µs of a start): the init
+/// waits for it before it makes any device node (`SpawnIo::after_go`).
+struct DeferredDevices {
+    prog: Vec<crate::sys::bpf::Insn>,
+    rootless: bool,
+}
+
+impl DeferredDevices {
+    fn attach(&self, ctx: &Context, cg: &Cgroup) -> Result<()> {
+        match cg.set_device_program(&self.prog) {
+            Ok(()) => Ok(()),
+            // as runc: a rootless container in a delegated cgroup cannot load
+            // BPF programs; the device rules are then not enforced
+            Err(e) if self.rootless && e.errno() == Some(libc::EPERM) => {
+                ctx.debug(&format!("rootless: device rules not enforced ({e})"));
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// Create a container. With `fifo`, the init is committed (it waits for `start`);
@@ -392,11 +416,16 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     let process = check_process(&config, opts, fifo)?;
     trace::mark("parse");
+    let namespaces = plan::namespaces_of(&config)?;
     // A new network namespace is made meanwhile, beside the steps up to the spawn.
-    let netns = spawn::netns::Premade::start(&plan::namespaces_of(&config)?);
+    let mut netns = spawn::netns::Premade::start(&namespaces);
     if netns.is_some() {
         trace::mark("netns.start");
     }
+    // With a mount namespace of its own the init makes its device nodes after its
+    // mounts: the device program can be attached while it mounts.
+    let defer_devices =
+        (namespaces.clone_flags | namespaces.unshare_flags as u64) & libc::CLONE_NEWNS as u64 != 0;
     let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
     let mut systemd = cgp.systemd.take();
@@ -424,7 +453,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     store.save(&record)?;
     trace::mark("state.create");
 
-    let (cg, sd_join) = setup_cgroup(ctx, cgp, &mut record, &mut guard)?;
+    let (cg, sd_join, devices) = setup_cgroup(ctx, cgp, &mut record, &mut guard, defer_devices)?;
     trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
         Some(cg) if sd_join.is_none() => join_fds(cg)?,
@@ -464,12 +493,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         None
     };
     trace::mark("plan");
-    let netns = netns.map(|n| {
-        let fd = n.take(&plan);
+    let netns_fd = netns.as_mut().and_then(|n| {
+        let fd = n.namespace(&plan);
         trace::mark("netns.wait");
         fd
     });
-    let netns = netns.flatten();
     // The init is born in its cgroup2 cgroup (CLONE_INTO_CGROUP) and joins its v1
     // ones itself before it goes on; we move it where that failed.
     let mut after_clone = |pid: libc::pid_t, joined: spawn::SelfJoin| -> Result<()> {
@@ -480,7 +508,18 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         }
     };
     let mut on_hooks = |pid: libc::pid_t, pidfd: RawFd| -> Result<()> {
+        // `lo` is up before the hooks run, as in runc
+        if let Some(n) = netns.take() {
+            n.finish()?;
+        }
         create_hooks(&config, &record, &plan, pid, pidfd)
+    };
+    let mut after_go = || -> Result<()> {
+        if let (Some(cg), Some(d)) = (&cg, &devices) {
+            d.attach(ctx, cg)?;
+            trace::mark("cgroup.devices");
+        }
+        Ok(())
     };
     let mut init = spawn::spawn(
         &plan,
@@ -492,8 +531,13 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             target_pidfd: None,
             stdio: opts.stdio,
             mode: ctx.spawn,
-            netns,
+            netns: netns_fd,
             after_clone: &mut after_clone,
+            after_go: if devices.is_some() {
+                Some(&mut after_go)
+            } else {
+                None
+            },
             on_hooks: if plan.hooks_sync {
                 Some(&mut on_hooks)
             } else {
@@ -501,6 +545,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             },
         },
     )?;
+    // `lo` up before the init may go on (the helper was quicker than the init's setup)
+    if let Some(Err(e)) = netns.take().map(spawn::netns::Premade::finish) {
+        init.kill_and_reap();
+        return Err(e);
+    }
     if let Err(e) = record_init(&store, &mut record, &mut init, &plan, opts, fifo) {
         init.kill_and_reap();
         return Err(e);
@@ -541,7 +590,8 @@ fn setup_cgroup(
     mut cgp: CgroupPlan,
     record: &mut Record,
     guard: &mut CreateGuard<'_>,
-) -> Result<(Option<Cgroup>, Option<SystemdJoin>)> {
+    defer_devices: bool,
+) -> Result<(Option<Cgroup>, Option<SystemdJoin>, Option<DeferredDevices>)> {
     guard.cgroup = Some(cgp.cg.clone());
     let sd_join = match cgp.unit.take() {
         Some(unit) => {
@@ -555,12 +605,12 @@ fn setup_cgroup(
         }
         None => None,
     };
-    let cg = match &sd_join {
-        Some(_) => Some(cgp.cg),
-        None => make_cgroup(ctx, cgp, record)?,
+    let (cg, devices) = match &sd_join {
+        Some(_) => (Some(cgp.cg), None),
+        None => make_cgroup(ctx, cgp, record, defer_devices)?,
     };
     guard.cgroup = cg.clone();
-    Ok((cg, sd_join))
+    Ok((cg, sd_join, devices))
 }
 
 /// Create, step "build the plan": the plan for the init; the seccomp profile kept

@@ -1305,6 +1305,57 @@ echo x >/dev/null && echo null=ok
 true";
 
 #[test]
+fn cgroup_v2_device_program_is_attached_while_the_init_mounts() {
+    // Pure v2: the device rules are a BPF program, whose load (the kernel's
+    // verifier) costs ~100 µs. The runtime attaches it after the clone, while the
+    // init makes its mounts, and the init waits for it before it makes any device
+    // node (`init.wait_devices`); the rules still hold for the container's process
+    // (`cgroup_v2_device_rules_are_enforced`).
+    let root = StateRoot::new();
+    let dir = TempDir::new("fastrun-trace-");
+    let file = dir.path().join("trace.json");
+    let b = Bundle::new("cg-v2-dev-late").args(&["true"]);
+    let c = V2Container {
+        root: &root,
+        bundle: &b,
+    };
+    let o = c.run(&[
+        "--trace",
+        file.to_str().unwrap(),
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+    ]);
+    o.assert_success();
+    let text = read(&file);
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let end = |step: &str| -> u64 {
+        let l = lines
+            .iter()
+            .find(|l| l["step"] == step)
+            .unwrap_or_else(|| panic!("no {step}: {text}"));
+        l["start_us"].as_u64().unwrap() + l["dur_us"].as_u64().unwrap()
+    };
+    let start = |step: &str| {
+        end(step)
+            - lines.iter().find(|l| l["step"] == step).unwrap()["dur_us"]
+                .as_u64()
+                .unwrap()
+    };
+    assert!(
+        end("spawn.prepare") <= end("cgroup.devices"),
+        "after the clone: {text}"
+    );
+    assert!(end("cgroup.devices") <= end("init.wait_devices"), "{text}");
+    assert!(end("init.wait_devices") <= start("init.devices"), "{text}");
+    assert!(!c.host_dir().exists(), "v2 cgroup left: {o}");
+    assert_no_leftovers(root.path(), c.id());
+}
+
+#[test]
 fn cgroup_v2_device_rules_are_enforced() {
     // the defaults: /dev/null and /dev/zero work, mknod of any char device is
     // allowed, opening c 10:200 is refused

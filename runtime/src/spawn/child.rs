@@ -54,8 +54,11 @@ pub struct ChildFds<'a> {
     /// `--trace`: record when each step ends and send it to the parent.
     pub trace: bool,
     /// Bring `lo` up (`plan.loopback_up`, unless the network namespace we join
-    /// was made with it up: see [`super::netns`]).
+    /// was made by the runtime, which brings it up: see [`super::netns`]).
     pub loopback_up: bool,
+    /// After the mounts, wait for the runtime's byte before making device nodes:
+    /// it attaches the cgroup's device program meanwhile (`SpawnIo::after_go`).
+    pub wait_devices: bool,
 }
 
 /// `--trace` marks: CLOCK_MONOTONIC (vDSO) at the end of each step, kept on our
@@ -360,6 +363,15 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
         }
         drop(last_fs);
         marks.mark(Mark::Mounts);
+        if fds.wait_devices {
+            let mut b = [0u8; 1];
+            match fs::read(fds.sock, &mut b) {
+                Ok(1) => {}
+                Ok(_) => exit_now(1), // the parent is gone (or failed: it says why)
+                Err(e) => return Err(fail(Step::WaitParent, 1)(e)),
+            }
+            marks.mark(Mark::WaitDevices);
+        }
         for (i, d) in rf.devices.iter().enumerate() {
             rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
         }

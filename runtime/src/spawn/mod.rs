@@ -74,6 +74,11 @@ pub struct SpawnIo<'a> {
     /// The new network namespace the plan asks for, already made ([`netns`]):
     /// joined instead of `clone3` making one.
     pub netns: Option<OwnedFd>,
+    /// Runs in the parent after the go, while the child makes its mounts (the
+    /// cgroup's device program); the child makes no device node before it has
+    /// returned. Without a rootfs plan (no mounts to overlap) it runs before the
+    /// go. An error aborts the spawn.
+    pub after_go: Option<&'a mut dyn FnMut() -> Result<()>>,
 }
 
 /// How the child's own join of its v1 cgroups went.
@@ -349,6 +354,8 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         clone_flags &= !(libc::CLONE_NEWNET as u64);
         loopback_up = false;
     }
+    // The device program goes on while the child mounts (it waits before /dev).
+    let wait_devices = io.after_go.is_some() && plan.rootfs.is_some();
     let proc_pidns = join_fds
         .iter()
         .find(|(flag, _)| *flag == libc::CLONE_NEWPID)
@@ -441,6 +448,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             cgroup_prime: io.cgroup_prime.unwrap_or(-1),
             trace,
             loopback_up,
+            wait_devices,
         })?
     } else {
         let c = fork_child(
@@ -463,6 +471,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 cgroup_prime: io.cgroup_prime.unwrap_or(-1),
                 trace,
                 loopback_up,
+                wait_devices,
             },
             clone_flags,
             io.cgroup_fd,
@@ -497,9 +506,28 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
     };
 
     let asked = !io.cgroup_tasks.is_empty();
-    if let Err(e) = prepare_child(plan, &mut init, asked, io.after_clone) {
+    // Without mounts to overlap: before the go, with the other work after the clone.
+    let mut before_go = if wait_devices {
+        None
+    } else {
+        io.after_go.take()
+    };
+    let after_clone = &mut *io.after_clone;
+    let mut after_clone = |pid, joined| {
+        after_clone(pid, joined)?;
+        before_go.as_mut().map_or(Ok(()), |f| f())
+    };
+    if let Err(e) = prepare_child(plan, &mut init, asked, &mut after_clone) {
         init.kill_and_reap();
         return Err(e);
+    }
+    if let Some(f) = io.after_go.as_mut() {
+        if let Err(e) = f() {
+            init.kill_and_reap();
+            return Err(e);
+        }
+        // A child that failed meanwhile is gone: its report is read below.
+        let _ = fs::write_all(init.sock.as_raw_fd(), b"d");
     }
     loop {
         match Msg::recv_with_fd(init.sock.as_raw_fd()) {

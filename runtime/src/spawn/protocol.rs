@@ -95,10 +95,12 @@ pub enum Mark {
     WaitCommit,
     /// Signal reset: the next thing is the execve.
     ExecPrep,
+    /// After the mounts: the runtime attached the device program.
+    WaitDevices,
 }
 
 /// Names of the [`Mark`]s, as `--trace` prints them.
-pub const MARK_NAMES: [&str; 15] = [
+pub const MARK_NAMES: [&str; 16] = [
     "init.start",
     "init.cgroup_join",
     "init.fds",
@@ -114,6 +116,7 @@ pub const MARK_NAMES: [&str; 15] = [
     "init.identity",
     "init.wait_commit",
     "init.exec_prep",
+    "init.wait_devices",
 ];
 
 /// One message from the child.

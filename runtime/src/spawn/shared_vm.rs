@@ -77,6 +77,8 @@ pub struct Job {
     pub trace: bool,
     /// See [`ChildFds::loopback_up`].
     pub loopback_up: bool,
+    /// See [`ChildFds::wait_devices`].
+    pub wait_devices: bool,
 }
 
 /// Clone the child for `job` and return once it has said hello (or failed).
@@ -167,6 +169,7 @@ impl Job {
                 cgroup_prime: self.cgroup_prime,
                 trace: self.trace,
                 loopback_up: self.loopback_up,
+                wait_devices: self.wait_devices,
             },
             pid: &pid,
             pidfd: &pidfd,

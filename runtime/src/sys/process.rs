@@ -40,7 +40,8 @@ fn set_affinity(set: &libc::cpu_set_t) -> SysResult<()> {
 /// helper started 1.5 ms late, after its busy creator, in most spawns). For the
 /// spawn the caller narrows its own affinity to its current CPU (the new thread
 /// inherits that mask), then moves the new thread to the other CPUs it may use and
-/// takes its own mask back: ~40 µs more than a plain spawn. None when the caller
+/// takes its own mask back: ~40 µs more than a plain spawn. A thread that runs
+/// before the caller could move it (preempting it) moves itself first thing. None when the caller
 /// may use one CPU only or the thread cannot be made.
 pub fn spawn_beside<T, F>(name: &str, stack: usize, f: F) -> Option<std::thread::JoinHandle<T>>
 where
@@ -64,10 +65,15 @@ where
         (here, others)
     };
     set_affinity(&here).ok()?;
+    // The thread may run before the caller moves it (it would then hold the
+    // caller's CPU for as long as `f` runs): it moves itself first.
     let handle = std::thread::Builder::new()
         .name(name.into())
         .stack_size(stack)
-        .spawn(f);
+        .spawn(move || {
+            let _ = set_affinity(&others);
+            f()
+        });
     if let Ok(h) = &handle {
         // SAFETY: the thread is alive (not joined), `others` is a valid set.
         unsafe {
