@@ -963,3 +963,23 @@ pub fn strace_calls(root: &StateRoot, log: &Path, calls: &str, args: &[&str]) ->
     let text = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
     (o, text)
 }
+
+/// `run` of `b` (under `root`) under strace, logging CALLS into the bundle
+/// directory (see [`strace_calls`]); None, with a note, when strace is missing.
+pub fn strace_run(root: &StateRoot, b: &Bundle, calls: &str) -> Option<(Output, String)> {
+    if !have_strace() {
+        eprintln!("strace missing: skipped (.ci/setup installs it)");
+        return None;
+    }
+    let log = b.path().join("strace.txt");
+    let args = ["run", "--bundle", b.path().to_str().unwrap(), b.id()];
+    Some(strace_calls(root, &log, calls, &args))
+}
+
+/// The JSON lines of a `--trace` file.
+pub fn trace_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line {l:?}: {e}")))
+        .collect()
+}

@@ -599,18 +599,12 @@ fn a_start_without_limits_looks_up_no_limit_files() {
     // them. (A cpuset outside the online CPUs is still refused: see
     // `bad_resources_leave_nothing_behind`; memory limits with swap and their
     // order: `update_changes_live_limits` and the unit tests of `resources`.)
-    if !have_strace() {
-        eprintln!("strace missing: skipped (.ci/setup installs it)");
-        return;
-    }
     let root = StateRoot::new();
     let b = Bundle::new("cg-no-probe");
-    let (_, log) = strace_calls(
-        &root,
-        &b.path().join("strace.txt"),
-        "open,openat,stat,newfstatat,statx,access,faccessat2",
-        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
-    );
+    let calls = "open,openat,stat,newfstatat,statx,access,faccessat2";
+    let Some((_, log)) = strace_run(&root, &b, calls) else {
+        return;
+    };
     for file in [
         "/sys/devices/system/cpu/online",
         "/sys/devices/system/node/online",
@@ -1327,24 +1321,18 @@ fn cgroup_v2_device_program_is_attached_while_the_init_mounts() {
         b.path().to_str().unwrap(),
     ]);
     o.assert_success();
+    let lines = trace_lines(&file);
     let text = read(&file);
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let end = |step: &str| -> u64 {
+    let step = |name: &str| -> (u64, u64) {
         let l = lines
             .iter()
-            .find(|l| l["step"] == step)
-            .unwrap_or_else(|| panic!("no {step}: {text}"));
-        l["start_us"].as_u64().unwrap() + l["dur_us"].as_u64().unwrap()
+            .find(|l| l["step"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {text}"));
+        let start = l["start_us"].as_u64().unwrap();
+        (start, start + l["dur_us"].as_u64().unwrap())
     };
-    let start = |step: &str| {
-        end(step)
-            - lines.iter().find(|l| l["step"] == step).unwrap()["dur_us"]
-                .as_u64()
-                .unwrap()
-    };
+    let end = |name: &str| step(name).1;
+    let start = |name: &str| step(name).0;
     assert!(
         end("spawn.prepare") <= end("cgroup.devices"),
         "after the clone: {text}"

@@ -696,23 +696,15 @@ fn joins_a_network_namespace_by_path() {
 /// (`runc_parity::loopback_is_up_in_a_new_network_namespace` compares with runc).
 #[test]
 fn a_new_network_namespace_is_made_beside_the_runtimes_work() {
-    if !have_strace() {
-        eprintln!("strace missing: skipped (.ci/setup installs it)");
-        return;
-    }
     let root = StateRoot::new();
-    let dir = TempDir::new("fastrun-netns-");
     let b = sh_bundle(
         "netns-beside",
         "readlink /proc/self/ns/net; cat /sys/class/net/lo/flags; ls /sys/class/net; \
          grep -c : /proc/net/dev",
     );
-    let (o, log) = strace_calls(
-        &root,
-        &dir.path().join("strace.log"),
-        "clone3,unshare,setns",
-        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
-    );
+    let Some((o, log)) = strace_run(&root, &b, "clone3,unshare,setns") else {
+        return;
+    };
     let host = std::fs::read_link("/proc/self/ns/net").unwrap();
     let seen: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(seen.len(), 4, "{}", o.stdout);
@@ -752,12 +744,7 @@ fn a_new_network_namespace_is_made_beside_the_runtimes_work() {
 /// clone3 makes both, as before, and the container's root administers its `lo`.
 #[test]
 fn a_network_namespace_beside_a_user_namespace_is_the_inits() {
-    if !have_strace() {
-        eprintln!("strace missing: skipped (.ci/setup installs it)");
-        return;
-    }
     let root = StateRoot::new();
-    let dir = TempDir::new("fastrun-netns-");
     let b = sh_bundle(
         "netns-userns",
         "cat /sys/class/net/lo/flags; ip link set lo down && cat /sys/class/net/lo/flags",
@@ -768,12 +755,9 @@ fn a_network_namespace_beside_a_user_namespace_is_the_inits() {
             v["process"]["capabilities"][set] = json!(["CAP_NET_ADMIN"]);
         }
     });
-    let (o, log) = strace_calls(
-        &root,
-        &dir.path().join("strace.log"),
-        "clone3,unshare,setns",
-        &["run", "--bundle", b.path().to_str().unwrap(), b.id()],
-    );
+    let Some((o, log)) = strace_run(&root, &b, "clone3,unshare,setns") else {
+        return;
+    };
     assert_eq!(o.stdout, "0x9\n0x8\n", "{}", o.stdout);
     assert!(
         log.lines().any(|l| l.contains("clone3(")

@@ -3,17 +3,8 @@
 
 use crate::common;
 
-use std::path::Path;
-
 use common::*;
 use serde_json::Value;
-
-fn trace_lines(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("line {l:?}: {e}")))
-        .collect()
-}
 
 /// The lines of operation number `n` (0-based) in the file: each ends with `total`.
 fn op(lines: &[Value], n: usize) -> Vec<Value> {
