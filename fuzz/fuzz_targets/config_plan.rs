@@ -462,12 +462,22 @@ impl Gen {
 
 // ---- The bundle ----------------------------------------------------------------
 
-/// One bundle directory per machine, made once: `rootfs/` (with `escape ->
-/// ../../..` and `abs -> /` symlinks), `src-dir/`, `src-file`.
+/// One bundle directory per fuzzing process, made once and removed at exit:
+/// `rootfs/` (with `escape -> ../../..` and `abs -> /` symlinks), `src-dir/`,
+/// `src-file`.
 fn bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
-        let dir = std::env::temp_dir().join("fastrun-fuzz-config-plan");
+        let name = format!("fastrun-fuzz-config-plan-{}", std::process::id());
+        let dir = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        extern "C" fn cleanup() {
+            if let Some(d) = BUNDLE.get() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+        // SAFETY: registering a plain function to run at exit.
+        unsafe { libc::atexit(cleanup) };
         std::fs::create_dir_all(dir.join("rootfs/etc")).expect("bundle");
         std::fs::create_dir_all(dir.join("src-dir")).expect("bundle");
         std::fs::write(dir.join("src-file"), b"x").expect("bundle");
