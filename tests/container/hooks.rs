@@ -191,3 +191,36 @@ fn a_hook_timeout_aborts() {
     drop(c);
     assert_no_leftovers(root.path(), bundle.id());
 }
+
+#[test]
+fn lo_is_up_when_the_create_hooks_run() {
+    // runc brings `lo` up in its init before the hooks run (a CNI plugin in a
+    // prestart hook finds it up). fastrun's network namespace helper brings it up
+    // beside the init's setup; the runtime waits for it before the hooks.
+    let out = TempDir::new("fastrun-hooks-out-");
+    let dir = out.path().to_str().unwrap().to_string();
+    let look = |kind: &str| {
+        json!({
+            "path": "/bin/sh",
+            "args": ["sh", "-c", format!(
+                "pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); \
+                 nsenter -t \"$pid\" -n ip -o link show lo > {dir}/{kind}"
+            )],
+            "timeout": 10
+        })
+    };
+    let b = Bundle::new("hooks-lo").args(&["true"]).modify(|v| {
+        v["hooks"] = json!({
+            "prestart": [look("prestart")],
+            "createRuntime": [look("createRuntime")],
+        });
+    });
+    run_bundle(&b).assert_success();
+    for kind in ["prestart", "createRuntime"] {
+        let line = read(out.path(), kind);
+        assert!(
+            line.contains("lo:") && line.contains(",UP"),
+            "{kind}: {line}"
+        );
+    }
+}
