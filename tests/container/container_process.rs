@@ -345,6 +345,29 @@ null_ok
 }
 
 #[test]
+fn devices_and_links_share_one_open_parent() {
+    // The default device nodes and links all go into /dev: its directory is
+    // resolved in the root once for them, not once each (15 `openat2` of it in all
+    // before). The /dev mount and the mounts below it (pts, shm, mqueue) open it on
+    // their own: 4.
+    let root = StateRoot::new();
+    let b = Bundle::new("dev-parent");
+    let Some((_, log)) = strace_run(&root, &b, "openat2,mknodat,symlinkat") else {
+        return;
+    };
+    let opens = log
+        .lines()
+        .filter(|l| l.contains("openat2(") && l.contains(", \"dev\","))
+        .count();
+    let made = log
+        .lines()
+        .filter(|l| l.contains("mknodat(") || l.contains("symlinkat("))
+        .count();
+    assert_eq!(made, 11, "{log}");
+    assert!(opens <= 5, "/dev opened {opens} times: {log}");
+}
+
+#[test]
 fn linux_devices_are_created() {
     let out = sh_output(
         "lxdev",

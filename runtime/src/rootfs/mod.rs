@@ -389,8 +389,53 @@ fn parent_and_name(root: libc::c_int, p: &InRootPath) -> Result<(Fd, &CStr), Ste
     Ok((parent.map_err(at(Op::OpenTarget))?, &p.names[n - 1]))
 }
 
+/// The parent directory of the last device node or link made, kept open for the
+/// next one in the same directory (the defaults are all in /dev: one `openat2`
+/// for the 11 of them instead of one each).
+pub struct Parents<'p> {
+    /// The parent's path relative to the root (`.` for the root itself).
+    at: Option<&'p CStr>,
+    fd: Fd,
+}
+
+impl<'p> Parents<'p> {
+    pub fn new() -> Self {
+        Parents {
+            at: None,
+            fd: Fd(-1),
+        }
+    }
+
+    /// The parent directory of `p` (made if missing, as [`parent_and_name`]) and the
+    /// last component's name.
+    fn of(
+        &mut self,
+        root: libc::c_int,
+        p: &'p InRootPath,
+    ) -> Result<(libc::c_int, &'p CStr), StepError> {
+        let n = p.names.len();
+        let at: &'p CStr = if n <= 1 { c"." } else { &p.prefixes[n - 2] };
+        if self.at.map(CStr::to_bytes) != Some(at.to_bytes()) {
+            let (fd, _) = parent_and_name(root, p)?;
+            self.fd = fd;
+            self.at = Some(at);
+        }
+        Ok((self.fd.0, &p.names[n - 1]))
+    }
+}
+
+impl Default for Parents<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Create one device node (or bind the host's inside a user namespace).
-pub fn device(root: libc::c_int, d: &DeviceStep) -> Result<(), StepError> {
+pub fn device<'p>(
+    root: libc::c_int,
+    d: &'p DeviceStep,
+    parents: &mut Parents<'p>,
+) -> Result<(), StepError> {
     if let Some(host) = &d.bind_from {
         let step_path = &d.path;
         let target =
@@ -403,29 +448,33 @@ pub fn device(root: libc::c_int, d: &DeviceStep) -> Result<(), StepError> {
         .map_err(at(Op::OpenTree))?);
         return m::move_mount_fd(tree.0, target.0).map_err(at(Op::MoveMount));
     }
-    let (dir, name) = parent_and_name(root, &d.path)?;
-    match fs::mknodat(dir.0, name, d.mode, d.dev) {
+    let (dir, name) = parents.of(root, &d.path)?;
+    match fs::mknodat(dir, name, d.mode, d.dev) {
         Ok(()) => {}
         Err(Errno(libc::EEXIST)) => {
             // Keep an identical node; replace anything else.
-            let fd = fs::openat(dir.0, name, OPATH | libc::O_NOFOLLOW, 0).map_err(at(Op::Mknod))?;
+            let fd = fs::openat(dir, name, OPATH | libc::O_NOFOLLOW, 0).map_err(at(Op::Mknod))?;
             let st = fs::fstat(fd);
             fs::close(fd);
             let st = st.map_err(at(Op::Mknod))?;
             if st.st_mode & libc::S_IFMT != d.mode & libc::S_IFMT || st.st_rdev != d.dev {
-                let _ = crate::sys::fd::unlinkat(dir.0, name, 0);
-                fs::mknodat(dir.0, name, d.mode, d.dev).map_err(at(Op::Mknod))?;
+                let _ = crate::sys::fd::unlinkat(dir, name, 0);
+                fs::mknodat(dir, name, d.mode, d.dev).map_err(at(Op::Mknod))?;
             }
         }
         Err(e) => return Err(at(Op::Mknod)(e)),
     }
-    fs::fchownat(dir.0, name, d.uid, d.gid).map_err(at(Op::Chown))
+    fs::fchownat(dir, name, d.uid, d.gid).map_err(at(Op::Chown))
 }
 
 /// Create one symlink; an existing entry is left as it is.
-pub fn link(root: libc::c_int, l: &LinkStep) -> Result<(), StepError> {
-    let (dir, name) = parent_and_name(root, &l.path)?;
-    match fs::symlinkat(&l.target, dir.0, name) {
+pub fn link<'p>(
+    root: libc::c_int,
+    l: &'p LinkStep,
+    parents: &mut Parents<'p>,
+) -> Result<(), StepError> {
+    let (dir, name) = parents.of(root, &l.path)?;
+    match fs::symlinkat(&l.target, dir, name) {
         Ok(()) | Err(Errno(libc::EEXIST)) => Ok(()),
         Err(e) => Err(at(Op::Symlink)(e)),
     }

@@ -372,12 +372,14 @@ fn run(plan: &Plan, fds: &ChildFds) -> Result<std::convert::Infallible, Fail> {
             }
             marks.mark(Mark::WaitDevices);
         }
+        let mut parents = rootfs::Parents::new();
         for (i, d) in rf.devices.iter().enumerate() {
-            rootfs::device(root.0, d).map_err(fail_op(Step::Device, i))?;
+            rootfs::device(root.0, d, &mut parents).map_err(fail_op(Step::Device, i))?;
         }
         for (i, l) in rf.links.iter().enumerate() {
-            rootfs::link(root.0, l).map_err(fail_op(Step::Link, i))?;
+            rootfs::link(root.0, l, &mut parents).map_err(fail_op(Step::Link, i))?;
         }
+        drop(parents);
         marks.mark(Mark::Devices);
         // Before readonlyPaths makes /proc/sys read-only (runc's order too).
         if !plan.sysctls.is_empty() {
