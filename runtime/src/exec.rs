@@ -284,6 +284,7 @@ pub(crate) fn exec(ctx: &Context, id: &str, opts: &ExecOptions) -> Result<Outcom
                 mode: ctx.spawn,
                 netns: None,
                 after_go: None,
+                meanwhile: None,
                 after_clone: &mut after_clone,
                 on_hooks: None,
             },

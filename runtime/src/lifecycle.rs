@@ -521,6 +521,17 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         }
         Ok(())
     };
+    // The record with the init's pid, written while the init sets itself up: once
+    // it is ready, one rename puts it in place.
+    let mut staged = None;
+    let mut meanwhile = |pid: libc::pid_t, start_time: u64| -> Result<()> {
+        let mut r = record.clone();
+        r.pid = pid;
+        r.start_time = start_time;
+        staged = Some(store.stage(&r)?);
+        trace::mark("state.stage");
+        Ok(())
+    };
     let mut init = spawn::spawn(
         &plan,
         SpawnIo {
@@ -538,6 +549,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
             } else {
                 None
             },
+            meanwhile: Some(&mut meanwhile),
             on_hooks: if plan.hooks_sync {
                 Some(&mut on_hooks)
             } else {
@@ -550,7 +562,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
         init.kill_and_reap();
         return Err(e);
     }
-    if let Err(e) = record_init(&store, &mut record, &mut init, &plan, opts, fifo) {
+    if let Err(e) = record_init(&store, &mut record, &mut init, &plan, opts, fifo, staged) {
         init.kill_and_reap();
         return Err(e);
     }
@@ -711,6 +723,7 @@ fn record_init(
     plan: &plan::Plan,
     opts: &CreateOptions,
     fifo: bool,
+    staged: Option<state::Staged>,
 ) -> Result<()> {
     let notify_fd = init.seccomp_notify.take();
     if let (Some(master), Some(socket)) = (&init.pty, &opts.console_socket) {
@@ -718,7 +731,12 @@ fn record_init(
     }
     record.pid = init.pid;
     record.start_time = init.start_time;
-    store.save(record)?;
+    // Staged with the pid the init had at the go: the one followed since, unless
+    // the exec trampoline forked (a joined pid namespace).
+    match staged.filter(|s| s.is_of(record)) {
+        Some(s) => s.commit()?,
+        None => store.save(record)?,
+    }
     trace::mark("state.save");
     if let Some(l) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
         let fd = notify_fd.ok_or_else(|| {

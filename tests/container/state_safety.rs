@@ -358,6 +358,7 @@ const CREATE_STEPS: &[&str] = &[
     "netns.wait",
     "spawn.prepare",
     "spawn.clone",
+    "state.stage",
     "spawn.ready",
     "state.save",
     "pid_file",

@@ -79,6 +79,10 @@ pub struct SpawnIo<'a> {
     /// returned. Without a rootfs plan (no mounts to overlap) it runs before the
     /// go. An error aborts the spawn.
     pub after_go: Option<&'a mut dyn FnMut() -> Result<()>>,
+    /// Runs in the parent once the child has gone on (after `after_go`), with its
+    /// pid and start time, while it sets itself up (create stages the record the
+    /// commit needs). An error aborts the spawn.
+    pub meanwhile: Option<&'a mut dyn FnMut(libc::pid_t, u64) -> Result<()>>,
 }
 
 /// How the child's own join of its v1 cgroups went.
@@ -528,6 +532,12 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
         }
         // A child that failed meanwhile is gone: its report is read below.
         let _ = fs::write_all(init.sock.as_raw_fd(), b"d");
+    }
+    if let Some(f) = io.meanwhile.as_mut() {
+        if let Err(e) = f(init.pid, init.start_time) {
+            init.kill_and_reap();
+            return Err(e);
+        }
     }
     loop {
         match Msg::recv_with_fd(init.sock.as_raw_fd()) {

@@ -112,6 +112,27 @@ pub struct Lock {
 /// listed as a container).
 const LOCK_DIR: &str = ".locks";
 
+/// A record written by [`Store::stage`], not in place yet.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    dst: PathBuf,
+    pid: i32,
+    start_time: u64,
+}
+
+impl Staged {
+    /// Whether it records this process (the pid and start time `rec` has now).
+    pub fn is_of(&self, rec: &Record) -> bool {
+        self.pid == rec.pid && self.start_time == rec.start_time
+    }
+
+    /// Put it in place of the current record (atomically).
+    pub fn commit(self) -> Result<()> {
+        fs::rename(&self.tmp, &self.dst).map_err(|e| Error::path("write state", &self.dst, e))
+    }
+}
+
 impl Store {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Store { root: root.into() }
@@ -263,6 +284,13 @@ impl Store {
 
     /// Save a record atomically.
     pub fn save(&self, rec: &Record) -> Result<()> {
+        self.stage(rec)?.commit()
+    }
+
+    /// Write a record beside the current one, for [`Staged::commit`] to put in its
+    /// place later in one `rename` (create writes the record with the init's pid
+    /// while the init sets itself up, and commits it once the init is ready).
+    pub fn stage(&self, rec: &Record) -> Result<Staged> {
         let dir = self.dir(&rec.id)?;
         let tmp = dir.join(".state.json.tmp");
         let dst = dir.join(STATE_FILE);
@@ -277,7 +305,12 @@ impl Store {
             .map_err(|e| Error::path("write state", &tmp, e))?;
         f.write_all(&json)
             .map_err(|e| Error::path("write state", &tmp, e))?;
-        fs::rename(&tmp, &dst).map_err(|e| Error::path("write state", &dst, e))
+        Ok(Staged {
+            tmp,
+            dst,
+            pid: rec.pid,
+            start_time: rec.start_time,
+        })
     }
 
     /// Load a record; NotFound when there is no such container.
