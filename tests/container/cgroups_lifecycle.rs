@@ -1044,7 +1044,7 @@ fn a_failed_self_join_falls_back_to_the_runtime() {
 // shows at /sys/fs/cgroup/unified, so the host sees the same directories there.
 // ---------------------------------------------------------------------------
 
-const V2_WRAPPER: &str =
+pub(crate) const V2_WRAPPER: &str =
     "umount -R /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 none /sys/fs/cgroup && exec \"$@\"";
 
 fn v2(root: &StateRoot, args: &[&str]) -> Output {

@@ -552,6 +552,76 @@ fn libfastrun_host() {
     panic!("the host should have been killed during create, it returned {r:?}");
 }
 
+/// A libfastrun host that keeps SIGPIPE's default action (a C program does), on pure
+/// cgroup v2, where the runtime writes to the init's sync socket once more after the
+/// go (when the device program is attached): an init that fails right after the go
+/// (a mount of an unknown file system type, first in the list) has gone by then. The
+/// create fails with the init's own message; the host is not killed by SIGPIPE. Each
+/// run is this test binary again (`libfastrun_sigpipe_host`) in a private mount
+/// namespace with a cgroup2 mount.
+#[test]
+fn a_host_with_default_sigpipe_outlives_an_init_that_fails_after_the_go() {
+    let root = StateRoot::new();
+    // Whether the init is gone before the runtime's write (EPIPE: SIGPIPE without
+    // MSG_NOSIGNAL) or after it (its end closes with our byte unread: the runtime's
+    // next read is a reset, then the init's report) depends on timing: several runs.
+    for _ in 0..5 {
+        let b = Bundle::new("sigpipe").args(&["true"]).modify(|v| {
+            let bad =
+                serde_json::json!({"destination": "/tmp", "type": "nosuchfs", "source": "none"});
+            v["mounts"].as_array_mut().unwrap().insert(0, bad);
+        });
+        let _guard = Container::new(&root, &b);
+        let mut c = std::process::Command::new("unshare");
+        c.args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg(crate::cgroups_lifecycle::V2_WRAPPER)
+            .arg("sh")
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "state_safety::libfastrun_sigpipe_host",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("FASTRUN_TEST_PIPE_ROOT", root.path())
+            .env("FASTRUN_TEST_PIPE_BUNDLE", b.path())
+            .env("FASTRUN_TEST_PIPE_ID", b.id());
+        let o = run_cmd_to_files(c, b.path(), "host", TIMEOUT);
+        assert_eq!(o.signal, None, "the host was killed: {o}");
+        o.assert_success();
+        assert!(
+            o.stdout
+                .contains("create failed: mounts[0]: mount nosuchfs on /tmp"),
+            "{o}"
+        );
+        assert_no_leftovers(root.path(), b.id());
+        let v2 = std::path::Path::new("/sys/fs/cgroup/unified/fastrun").join(b.id());
+        assert!(!v2.exists(), "{} left", v2.display());
+    }
+}
+
+/// The host of the test above (does nothing unless run by it).
+#[test]
+fn libfastrun_sigpipe_host() {
+    let (Some(root), Some(bundle), Some(id)) = (
+        std::env::var_os("FASTRUN_TEST_PIPE_ROOT"),
+        std::env::var_os("FASTRUN_TEST_PIPE_BUNDLE"),
+        std::env::var("FASTRUN_TEST_PIPE_ID").ok(),
+    ) else {
+        return;
+    };
+    // SAFETY: restoring a signal's default action.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let ctx = lib::context(std::path::Path::new(&root));
+    let ctr = lib::load(std::path::Path::new(&bundle));
+    match lib::create(&ctx, &ctr, &id) {
+        Err(m) => println!("create failed: {m}"),
+        Ok(pid) => panic!("create succeeded (pid {pid}) with an unknown mount type"),
+    }
+    lib::free(ctx, ctr);
+}
+
 /// The leftover check these tests rely on sees each kind of leak a container could
 /// leave (state directory, cgroup in some hierarchy, mount under its state root,
 /// process carrying its marker), and nothing of another id.

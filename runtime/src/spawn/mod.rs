@@ -30,7 +30,8 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sys::clone::{fork_into, Side};
-use crate::sys::{fs, pidfd, Errno};
+use crate::sys::socket::send_all;
+use crate::sys::{pidfd, Errno};
 use protocol::{
     Msg, MARK_NAMES, MSG_CGROUPS, MSG_ERROR, MSG_HOOKS, MSG_PTY, MSG_READY, MSG_SECCOMP_FD,
     MSG_TIME,
@@ -178,7 +179,7 @@ impl Init {
     /// Commit: the state is saved. Without an exec fifo (`run`) the init then execs
     /// the user program; with one (`create`) it waits for `start`.
     pub fn commit(&self) -> Result<()> {
-        fs::write_all(self.sock.as_raw_fd(), b"x").map_err(|e| Error::Sys {
+        send_all(self.sock.as_raw_fd(), b"x").map_err(|e| Error::Sys {
             op: "start the container process",
             source: e.into_io(),
         })
@@ -531,7 +532,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             return Err(e);
         }
         // A child that failed meanwhile is gone: its report is read below.
-        let _ = fs::write_all(init.sock.as_raw_fd(), b"d");
+        let _ = send_all(init.sock.as_raw_fd(), b"d");
     }
     if let Some(f) = io.meanwhile.as_mut() {
         if let Err(e) = f(init.pid, init.start_time) {
@@ -539,6 +540,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
             return Err(e);
         }
     }
+    let mut reset_seen = false;
     loop {
         match Msg::recv_with_fd(init.sock.as_raw_fd()) {
             Ok(Some((m, fd))) if m.kind == MSG_PTY => match fd {
@@ -561,8 +563,7 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                     None => Ok(()),
                 };
                 if let Err(e) = r.and_then(|()| {
-                    fs::write_all(init.sock.as_raw_fd(), b"h")
-                        .map_err(sys("resume the container init"))
+                    send_all(init.sock.as_raw_fd(), b"h").map_err(sys("resume the container init"))
                 }) {
                     init.kill_and_reap();
                     return Err(e);
@@ -583,6 +584,10 @@ pub fn spawn(shared: &Arc<Plan>, mut io: SpawnIo<'_>) -> Result<Init> {
                 let _ = pidfd::wait(init.pidfd.as_raw_fd());
                 return Err(describe::child_error(plan, &m));
             }
+            // The child closed its end with a byte of ours unread (the "d" it had
+            // not reached: it failed first): the kernel reports the reset once,
+            // then what the child sent is still there to read.
+            Err(Errno(libc::ECONNRESET)) if !reset_seen => reset_seen = true,
             Ok(_) | Err(_) => {
                 let status = pidfd::wait(init.pidfd.as_raw_fd())
                     .map(pidfd::exit_code)
@@ -735,7 +740,7 @@ fn prepare_child(
         })?;
     }
     crate::trace::mark("spawn.go");
-    fs::write_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))?;
+    send_all(init.sock.as_raw_fd(), b"g").map_err(sys("signal the container init"))?;
     // Read while the child goes on (a process's start time never changes; the init
     // keeps its pid through its execs).
     if init.is_init {

@@ -41,7 +41,9 @@ fn set_affinity(set: &libc::cpu_set_t) -> SysResult<()> {
 /// spawn the caller narrows its own affinity to its current CPU (the new thread
 /// inherits that mask), then moves the new thread to the other CPUs it may use and
 /// takes its own mask back: ~40 µs more than a plain spawn. A thread that runs
-/// before the caller could move it (preempting it) moves itself first thing. None when the caller
+/// before the caller could move it (preempting it) moves itself first thing.
+/// (A library host that changes the calling thread's affinity during those few
+/// microseconds, from another thread, would see its change undone.) None when the caller
 /// may use one CPU only or the thread cannot be made.
 pub fn spawn_beside<T, F>(name: &str, stack: usize, f: F) -> Option<std::thread::JoinHandle<T>>
 where

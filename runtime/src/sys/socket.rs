@@ -109,6 +109,34 @@ pub fn recv_with_fd(
     Ok((n, got))
 }
 
+/// Send all of `buf` on a connected socket (`MSG_NOSIGNAL`: a peer that is gone is
+/// an EPIPE error, never a SIGPIPE that would kill a library's host).
+pub fn send_all(sock: libc::c_int, mut buf: &[u8]) -> SysResult<()> {
+    while !buf.is_empty() {
+        let n = super::retry(|| {
+            // SAFETY: `buf` is valid for its length for the call.
+            let n = unsafe {
+                libc::send(
+                    sock,
+                    buf.as_ptr() as *const libc::c_void,
+                    buf.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if n < 0 {
+                Err(Errno::last())
+            } else {
+                Ok(n as usize)
+            }
+        })?;
+        if n == 0 {
+            return Err(Errno(libc::EIO));
+        }
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
 /// Bring the network interface `lo` of the current network namespace up
 /// (SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP), as runc does in a new one.
 pub fn loopback_up() -> SysResult<()> {
