@@ -310,12 +310,13 @@ fn frozen(rel: &Path) -> Error {
     ))
 }
 
-/// Make the container's cgroup and apply its limits. None: rootless without one.
+/// Make the container's cgroup and apply its limits but the device program, which
+/// is returned for the spawn to attach (see [`DeferredDevices`]). None: rootless
+/// without a cgroup.
 fn make_cgroup(
     ctx: &Context,
     cgp: CgroupPlan,
     record: &mut Record,
-    defer_devices: bool,
 ) -> Result<(Option<Cgroup>, Option<DeferredDevices>)> {
     let CgroupPlan {
         cg,
@@ -363,20 +364,18 @@ fn make_cgroup(
             return Err(frozen(rel));
         }
         cg.apply(&writes)?;
-        if let Some(prog) = device_prog {
-            let d = DeferredDevices { prog, rootless };
-            if defer_devices {
-                return Ok((Some(cg.clone()), Some(d)));
-            }
-            d.attach(ctx, cg)?;
-        }
     }
-    Ok((cg, None))
+    let devices = cg
+        .as_ref()
+        .and(device_prog)
+        .map(|prog| DeferredDevices { prog, rootless });
+    Ok((cg, devices))
 }
 
-/// The device program of a pure-v2 cgroup, attached once the init is cloned, while
-/// it makes its mounts (the kernel's verifier takes ~100 µs of a start): the init
-/// waits for it before it makes any device node (`SpawnIo::after_go`).
+/// The device program of a pure-v2 cgroup, attached once the init is cloned
+/// (`SpawnIo::after_go`): while it makes its mounts (the kernel's verifier takes
+/// ~100 µs of a start), and it waits for it before it makes any device node; an
+/// init without mounts of its own waits for it before it goes on at all.
 struct DeferredDevices {
     prog: Vec<crate::sys::bpf::Insn>,
     rootless: bool,
@@ -416,16 +415,11 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     };
     let process = check_process(&config, opts, fifo)?;
     trace::mark("parse");
-    let namespaces = plan::namespaces_of(&config)?;
     // A new network namespace is made meanwhile, beside the steps up to the spawn.
-    let mut netns = spawn::netns::Premade::start(&namespaces);
+    let mut netns = spawn::netns::Premade::start(&plan::namespaces_of(&config)?);
     if netns.is_some() {
         trace::mark("netns.start");
     }
-    // With a mount namespace of its own the init makes its device nodes after its
-    // mounts: the device program can be attached while it mounts.
-    let defer_devices =
-        (namespaces.clone_flags | namespaces.unshare_flags as u64) & libc::CLONE_NEWNS as u64 != 0;
     let mut cgp = plan_cgroup(ctx, id, &config)?;
     trace::mark("cgroup.plan");
     let mut systemd = cgp.systemd.take();
@@ -453,7 +447,7 @@ pub(crate) fn create(ctx: &Context, id: &str, opts: &CreateOptions, fifo: bool) 
     store.save(&record)?;
     trace::mark("state.create");
 
-    let (cg, sd_join, devices) = setup_cgroup(ctx, cgp, &mut record, &mut guard, defer_devices)?;
+    let (cg, sd_join, devices) = setup_cgroup(ctx, cgp, &mut record, &mut guard)?;
     trace::mark("cgroup.apply");
     let (v2_fd, tasks) = match &cg {
         Some(cg) if sd_join.is_none() => join_fds(cg)?,
@@ -602,7 +596,6 @@ fn setup_cgroup(
     mut cgp: CgroupPlan,
     record: &mut Record,
     guard: &mut CreateGuard<'_>,
-    defer_devices: bool,
 ) -> Result<(Option<Cgroup>, Option<SystemdJoin>, Option<DeferredDevices>)> {
     guard.cgroup = Some(cgp.cg.clone());
     let sd_join = match cgp.unit.take() {
@@ -619,7 +612,7 @@ fn setup_cgroup(
     };
     let (cg, devices) = match &sd_join {
         Some(_) => (Some(cgp.cg), None),
-        None => make_cgroup(ctx, cgp, record, defer_devices)?,
+        None => make_cgroup(ctx, cgp, record)?,
     };
     guard.cgroup = cg.clone();
     Ok((cg, sd_join, devices))
