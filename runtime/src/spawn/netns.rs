@@ -20,9 +20,10 @@
 //! interface, `lo`, up; nothing else ever held it (the helper's fd is its only
 //! reference until the init joins, and it goes when the spawn is over).
 //!
-//! Whatever fails on the helper's side (one CPU only: no parallelism to gain; a
-//! thread refused; `unshare` or `lo` refused) only means the clone makes the
-//! namespace as before, and reports what the kernel refused there.
+//! Whatever fails on the helper's side before it hands the namespace over (one CPU
+//! only: no parallelism to gain; a thread refused; `unshare` refused) only means the
+//! clone makes the namespace as before, and reports what the kernel refused there.
+//! A `lo` that cannot be brought up fails the create, as it does in the init.
 
 use std::os::fd::OwnedFd;
 use std::sync::mpsc;
