@@ -51,7 +51,7 @@ pub fn send(l: &Listener, st: &OciState<'_>, pid: libc::pid_t, fd: OwnedFd) -> R
     let data = process_state_json(l, st, pid);
     let sent = crate::sys::socket::send_with_fd(sock.as_raw_fd(), &data, fd.as_raw_fd())
         .map_err(|e| at("send the notify fd to", e.into_io()))?;
-    crate::sys::fs::write_all(sock.as_raw_fd(), &data[sent..])
+    crate::sys::socket::send_all(sock.as_raw_fd(), &data[sent..])
         .map_err(|e| at("send the state to", e.into_io()))?;
     drop(fd);
     Ok(())
